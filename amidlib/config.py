@@ -50,9 +50,10 @@ BASE: dict[str, Any] = {
 
 PRESETS: dict[str, dict[str, Any]] = {
     # CI: smallest that still learns; seconds per run on 2 CPU cores
-    "ci": {"epochs": 12, "warmup_epochs": 4, "batch_size": 64, "dim": 64, "hidden": 128, "d_hidden": 64},
+    # (one thread: these networks are tiny, and intra-op threads only add overhead on 2 cores)
+    "ci": {"epochs": 12, "warmup_epochs": 4, "batch_size": 64, "dim": 64, "hidden": 128, "d_hidden": 64, "num_threads": 1},
     # default for the embedded real data on a laptop CPU
-    "cpu": {"epochs": 60, "warmup_epochs": 20, "batch_size": 64, "dim": 128, "hidden": 256},
+    "cpu": {"epochs": 60, "warmup_epochs": 20, "batch_size": 64, "dim": 128, "hidden": 256, "num_threads": 1},
     # the paper's values for the video tasks (UCF51, ActivityNet), §4.2, exactly
     "paper_video": {
         "dim": 512, "batch_size": 16, "tau": 0.5, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,

@@ -38,10 +38,11 @@ class AMID(Method):
             self.fixed_teacher = copy.deepcopy(pretrained_teacher).requires_grad_(False).eval()
             self.nets.classifier.load_state_dict(pretrained_teacher.classifier.state_dict())
 
-    def _mi_loss(self, x: torch.Tensor, y_rep: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        if self.cfg.mi_loss == "nce":
-            return losses.ccl_nce_loss(x, y_rep, labels, self.cfg.tau)
-        return losses.mi_lower_bound_loss(x, y_rep, labels, self.cfg.tau)
+    def _mi_term(self, m: torch.Tensor, other: torch.Tensor, labels: torch.Tensor, trained: bool) -> torch.Tensor:
+        """Eq 8/9 (or CCL's L_nce for ``mi_loss="nce"``); without a graph when it is only logged."""
+        loss_fn = losses.ccl_nce_loss if self.cfg.mi_loss == "nce" else losses.mi_lower_bound_loss
+        with torch.set_grad_enabled(trained and torch.is_grad_enabled()):
+            return loss_fn(m, other, labels, self.cfg.tau)
 
     def _representations(self, batch: Batch) -> Representations:
         if self.fixed_teacher is None:
@@ -59,18 +60,20 @@ class AMID(Method):
         if cfg.use_jsd:
             out["jsd"] = losses.jsd(reps.student_logits, reps.teacher_logits)
 
-        # diagnostics every step, also during warm-up: the two MI losses (Fig 1) and the cosines of Eq 14
+        # L_MI_s and L_MI_a are logged every step, also when they are not trained (warm-up,
+        # ablations): their values are Fig 1's diagnostic of the weak-teacher shortcut
+        train_mi = not self.in_warmup(epoch)
+        mi_s = self._mi_term(reps.m, reps.s, y, train_mi and cfg.use_mi_s)
+        mi_a = self._mi_term(reps.m, reps.a, y, train_mi and cfg.use_mi_a)
+        logs = {"mi_s_value": mi_s.item(), "mi_a_value": mi_a.item()}
         with torch.no_grad():
-            mi_s_value = losses.mi_lower_bound_loss(reps.m, reps.s, y, cfg.tau).item()
-            mi_a_value = losses.mi_lower_bound_loss(reps.m, reps.a, y, cfg.tau).item()
             self._accumulate_cosines(reps.m, reps.s, y)
-        logs = {"mi_s_value": mi_s_value, "mi_a_value": mi_a_value}
 
-        if not self.in_warmup(epoch):
+        if train_mi:
             if cfg.use_mi_s:
-                out["mi_s"] = cfg.alpha1 * self._mi_loss(reps.m, reps.s, y)
+                out["mi_s"] = cfg.alpha1 * mi_s
             if cfg.use_mi_a:
-                out["mi_a"] = cfg.alpha2 * self._mi_loss(reps.m, reps.a, y)
+                out["mi_a"] = cfg.alpha2 * mi_a
             if cfg.use_adv:
                 v, partner = losses.same_class_partner(y)
                 d1_s = self.d1(reps.s).squeeze(1)

@@ -1,0 +1,139 @@
+"""experiment.run as a user calls it: it learns, it is deterministic, it refuses bad input clearly."""
+import json
+import math
+
+import pandas as pd
+import pytest
+
+from amidlib import losses
+from amidlib.data import make_synthetic, stratified_split
+from amidlib.experiment import run
+from amidlib.methods import METHODS
+from amidlib.training import NonFiniteLossError
+
+ALL_METHODS = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    return stratified_split(make_synthetic(seed=0), test_size=0.5, seed=0)
+
+
+@pytest.fixture(scope="module")
+def results(synthetic):
+    train, test = synthetic
+    return {m: run(m, train, test, seed=0, preset="ci", progress=False) for m in ALL_METHODS}
+
+
+def test_every_public_method_is_registered():
+    assert sorted(METHODS) == sorted(ALL_METHODS)
+
+
+def test_every_method_learns_and_the_teacher_beats_the_student_alone(results, synthetic):
+    chance = 100.0 / synthetic[0].n_classes
+    for name, res in results.items():
+        key = "teacher_top1" if name == "teacher" else "student_top1"
+        assert res.metrics[key] > chance + 30, (name, res.metrics[key])
+    # the auxiliary view carries what the target lacks: the full-modality teacher is better
+    assert results["teacher"].metrics["teacher_top1"] > results["baseline"].metrics["student_top1"] + 10
+
+
+def test_history_has_one_row_per_epoch_with_every_term_and_diagnostic(results):
+    h = results["amid"].history
+    cfg = results["amid"].config
+    assert list(h.epoch) == list(range(1, cfg["epochs"] + 1))
+    for col in ["loss_cls", "loss_jsd", "loss_mi_s", "loss_mi_a", "loss_adv", "loss_discriminator", "loss_total",
+                "mi_s_value", "mi_a_value", "lambda1", "lambda2",
+                "train_student_top1", "train_teacher_top1", "test_student_top1", "test_teacher_top1",
+                "train_gap", "test_gap", "train_cos_same_sample", "train_cos_same_class",
+                "test_cos_same_sample", "test_cos_same_class"]:
+        assert col in h.columns, col
+    warm = h[h.phase == "warmup"]
+    assert len(warm) == cfg["warmup_epochs"]
+    # during warm-up only L_cls + L_JSD are trained
+    assert warm["loss_mi_s"].isna().all() and warm["loss_adv"].isna().all()
+    assert h[h.phase == "distill"]["loss_mi_s"].notna().all()
+    assert (h.lambda1 + h.lambda2).sub(1).abs().max() < 1e-5
+    assert h.test_gap.equals(h.test_teacher_top1 - h.test_student_top1)
+
+
+def test_metrics_and_config_record(results):
+    res = results["amid"]
+    for key in ["student_top1", "teacher_top1", "student_r1", "student_r5", "wa", "ua", "per_class_student_top1"]:
+        assert key in res.metrics
+    assert res.metrics["wa"] == res.metrics["student_top1"]
+    assert res.metrics["student_r5"] >= res.metrics["student_r1"]
+    assert res.config["seed"] == 0 and res.config["tau"] == 0.5 and res.config["alpha1"] == 4.0
+    assert "torch" in res.config["versions"] and "git_commit" in res.config["versions"]
+    assert math.isnan(results["baseline"].metrics["teacher_top1"])
+    assert math.isnan(results["teacher"].metrics["student_top1"])
+
+
+def test_same_seed_same_metrics_and_other_seed_differs(synthetic, results):
+    train, test = synthetic
+    again = run("amid", train, test, seed=0, preset="ci", progress=False)
+    assert again.metrics == results["amid"].metrics
+    pd.testing.assert_frame_equal(again.history, results["amid"].history)
+    other = run("amid", train, test, seed=1, preset="ci", progress=False)
+    assert other.metrics["per_class_student_top1"] != results["amid"].metrics["per_class_student_top1"] or \
+        not other.history.loss_total.equals(results["amid"].history.loss_total)
+
+
+@pytest.mark.parametrize("overrides", [
+    {"use_mi_a": False, "use_adv": False},   # L_MI_s only
+    {"use_adv": False},                      # L_MI_s + L_MI_a
+    {"mi_loss": "nce"},                      # AMID with L_nce
+    {"use_d2": False},                       # w/o D2
+    {"dynamic_lambda": False},               # w/o dynamic weight
+    {"warmup_epochs": 0},                    # w/o warm-up
+    {"fixed_teacher": True},                 # with fixed teacher
+])
+def test_ablation_switches_run_and_learn(synthetic, overrides):
+    train, test = synthetic
+    res = run("amid", train, test, seed=0, preset="ci", progress=False, epochs=6, warmup_epochs=overrides.get("warmup_epochs", 2),
+              **{k: v for k, v in overrides.items() if k != "warmup_epochs"})
+    assert res.metrics["student_top1"] > 100.0 / train.n_classes + 20
+    h = res.history
+    if overrides.get("use_adv") is False:
+        assert "loss_adv" not in h.columns
+    if overrides.get("use_d2") is False or overrides.get("dynamic_lambda") is False:
+        expected = (1.0, 0.0) if overrides.get("use_d2") is False else (0.5, 0.5)
+        assert (h.lambda1 == expected[0]).all() and (h.lambda2 == expected[1]).all()
+
+
+def test_fixed_teacher_does_not_change(synthetic):
+    train, test = synthetic
+    res = run("amid", train, test, seed=0, preset="ci", progress=False, epochs=4, warmup_epochs=1, fixed_teacher=True, teacher_pretrain_epochs=4)
+    distill = res.history[res.history.phase == "distill"]
+    # a frozen teacher: its test accuracy is the same every epoch (the shared classifier may still move)
+    assert distill.test_cos_same_sample.notna().all()
+    assert res.metrics["teacher_top1"] > 100.0 / train.n_classes + 20
+
+
+def test_unknown_method_and_override_are_refused_with_valid_names(synthetic):
+    train, test = synthetic
+    with pytest.raises(ValueError, match="unknown method 'amd'.*Did you mean 'amid'.*baseline"):
+        run("amd", train, test)
+    with pytest.raises(TypeError, match="unknown config override 'alpha_1'.*Did you mean 'alpha1'"):
+        run("amid", train, test, alpha_1=4.0)
+    with pytest.raises(ValueError, match="unknown preset"):
+        run("amid", train, test, preset="gpu")
+
+
+def test_nan_loss_stops_with_term_and_epoch(synthetic, monkeypatch):
+    train, test = synthetic
+    monkeypatch.setattr(losses, "jsd", lambda a, b: a.sum() * float("nan"))
+    with pytest.raises(NonFiniteLossError, match=r"'jsd' is nan at epoch 1"):
+        run("amid", train, test, seed=0, preset="ci", progress=False, epochs=2)
+
+
+def test_save_is_atomic_and_never_overwrites(results, tmp_path):
+    res = results["amid"]
+    out = res.save(tmp_path / "run0")
+    assert json.loads((out / "metrics.json").read_text())["student_top1"] == res.metrics["student_top1"]
+    assert len(pd.read_csv(out / "history.csv")) == len(res.history)
+    assert json.loads((out / "config.json").read_text())["seed"] == 0
+    with pytest.raises(FileExistsError, match="already holds a run record"):
+        res.save(tmp_path / "run0")
+    res.save(tmp_path / "run0", overwrite=True)
+    assert not list(out.glob(".*.tmp"))
