@@ -20,7 +20,7 @@ BASE: dict[str, Any] = {
     # networks (feature-vector data); the paper uses dim 512 (video) / 768 (IEMOCAP), §4.2
     "dim": 128,
     "hidden": 256,
-    "dropout": 0.1,
+    "dropout": 0.3,
     "d_hidden": 128,            # discriminator width
     "d_lr": 1e-3,               # discriminator learning rate
     # AMID (§3, §4.2)

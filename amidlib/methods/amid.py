@@ -44,18 +44,18 @@ class AMID(Method):
         with torch.set_grad_enabled(trained and torch.is_grad_enabled()):
             return loss_fn(m, other, labels, self.cfg.tau)
 
-    def _representations(self, batch: Batch) -> Representations:
+    def _representations(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
         if self.fixed_teacher is None:
-            return self.nets(batch.x_target, batch.x_aux)
+            return self.nets(x_target, x_aux)
         self.fixed_teacher.eval()
         with torch.no_grad():
-            frozen = self.fixed_teacher(batch.x_target, batch.x_aux)
-        s = self.nets.student(batch.x_target)
+            frozen = self.fixed_teacher(x_target, x_aux)
+        s = self.nets.student(x_target)
         return Representations(s, frozen.m, frozen.a, self.nets.classifier(s), self.nets.classifier(frozen.m))
 
     def forward(self, batch: Batch, epoch: int) -> StepOutput:
         cfg, y = self.cfg, batch.y
-        reps = self._representations(batch)
+        reps = self._representations(batch.x_target, batch.x_aux)
         out = {"cls": losses.classification_loss(reps.student_logits, reps.teacher_logits, y)}
         if cfg.use_jsd:
             out["jsd"] = losses.jsd(reps.student_logits, reps.teacher_logits)
@@ -80,6 +80,10 @@ class AMID(Method):
                 d2_s = self.d2(reps.s[partner]).squeeze(1) if cfg.use_d2 else reps.s.new_zeros(0)
                 out["adv"] = cfg.alpha3 * losses.adversarial_generator_loss(d1_s, d2_s, self.lambdas)
         return StepOutput(reps, out, logs)
+
+    @torch.no_grad()
+    def embed(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
+        return self._representations(x_target, x_aux)
 
     # --- discriminators (Eq 13) ----------------------------------------------------------
     def discriminator_parameters(self):
