@@ -31,20 +31,25 @@ def cosine_logits(m: torch.Tensor, s: torch.Tensor, tau: float) -> torch.Tensor:
 
 
 def _log_h_and_log_one_minus_h(logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """log h and log(1 − h) of the row-wise softmax h (Eq 7), both exact and finite.
+    """log h and log(1 − h) of the row-wise softmax h (Eq 7), both exact and finite, in O(B²).
 
-    log(1 − h_ij) = log Σ_{k≠j} exp(z_ik) − log Σ_k exp(z_ik): computed with a masked logsumexp
-    over a (B, B, B) tensor, so it stays exact (no 1 − h cancellation) even when a row of h is
-    one-hot to float precision, and its gradient stays finite. The paper's batches are 16–128;
-    (B, B, B) floats is 8 MB at B = 128.
+    log(1 − h_ij) = log Σ_{k≠j} exp(z_ik) − log Σ_k exp(z_ik). With m the row maximum (at column a):
+    - j ≠ a: Σ_{k≠j} exp(z_ik − m) = total − exp(z_ij − m), and it still holds the term exp(0) = 1 of
+      column a, so it is ≥ 1: no cancellation, a finite log and a finite gradient;
+    - j = a: a logsumexp over the row with column a masked out.
+    So a row that is one-hot to float precision (tiny τ) still gets the exact log(1 − h), never
+    log(0), and its gradient stays finite; a batch of one gives a finite (unused) value.
     """
-    b = logits.shape[1]
-    log_h = logits.log_softmax(dim=1)
-    # z[i, j, k] = logits[i, k], with k == j replaced by a huge negative (finite, so no NaN gradient)
-    very_negative = torch.finfo(logits.dtype).min / 4
-    eye = torch.eye(b, dtype=torch.bool, device=logits.device)
-    z = logits.unsqueeze(1).expand(-1, b, -1).masked_fill(eye.unsqueeze(0), very_negative)
-    log_one_minus_h = z.logsumexp(dim=2) - logits.logsumexp(dim=1, keepdim=True)
+    lse = logits.logsumexp(dim=1, keepdim=True)
+    log_h = logits - lse
+    row_max, argmax = logits.max(dim=1, keepdim=True)
+    is_max = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, argmax, True)
+    shifted = (logits - row_max).exp()
+    rest = shifted.sum(dim=1, keepdim=True) - shifted  # Σ_{k≠j} exp(z_ik − m), ≥ 1 off the argmax
+    log_rest_other = row_max + torch.log(torch.where(is_max, torch.ones_like(rest), rest))
+    very_negative = torch.finfo(logits.dtype).min / 4  # finite: no NaN gradient for a batch of one
+    log_rest_max = logits.masked_fill(is_max, very_negative).logsumexp(dim=1, keepdim=True)
+    log_one_minus_h = torch.where(is_max, log_rest_max, log_rest_other) - lse
     return log_h, log_one_minus_h
 
 

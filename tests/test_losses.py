@@ -253,3 +253,22 @@ def test_classification_loss_is_two_cross_entropies(seed):
         return sum(-(z[i, y[i]] - math.log(sum(math.exp(v) for v in z[i].tolist()))) for i in range(len(y))) / len(y)
 
     assert losses.classification_loss(zs, zm, y).item() == pytest.approx(float(ce(zs) + ce(zm)), rel=1e-9)
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0, 3000.0])
+def test_log_one_minus_h_exact_with_ties_and_extreme_logits(scale):
+    # against log Σ_{k≠j} exp(z_ik) − log Σ_k exp(z_ik) computed by masking column j, one at a time
+    g = torch.Generator().manual_seed(int(scale))
+    z = scale * torch.randn(6, 6, generator=g, dtype=torch.float64)
+    z[2, 4] = z[2, 1] = z[2].max() + 1.0  # an exact tie for the row maximum
+    z[3] = 0.0                             # a row of ties only
+    z.requires_grad_(True)
+    _, got = losses._log_h_and_log_one_minus_h(z)
+    want = torch.empty_like(got)
+    for i in range(6):
+        for j in range(6):
+            others = torch.cat([z[i, :j], z[i, j + 1:]])
+            want[i, j] = others.logsumexp(0) - z[i].logsumexp(0)
+    assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
+    got.sum().backward()
+    assert torch.isfinite(z.grad).all()
