@@ -234,7 +234,7 @@ def test_stratified_split_is_stratified_and_seeded(uci):
 def test_load_embedded_defaults():
     tr, te = data.load_embedded()
     assert (len(tr), len(te)) == (400, 1600) and tr.target == ["fou"] and te.auxiliary == ["fac"]
-    ref_tr, _ = data.stratified_split(data.load_uci_mfeat(), seed=0)
+    ref_tr, _ = data.stratified_split(data.load_uci_mfeat(), test_size=0.8, seed=0)
     np.testing.assert_array_equal(tr.labels, ref_tr.labels)
 
 
