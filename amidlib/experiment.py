@@ -97,12 +97,16 @@ def versions() -> dict[str, str]:
     return info
 
 
-def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu", **overrides) -> Result:
+def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu", *, nets_factory=None,
+        record_extra: dict | None = None, **overrides) -> Result:
     """Train ``method`` on ``train_ds`` and evaluate on ``test_ds`` (both ``MultimodalArrays``).
 
     ``method``: one of baseline, teacher, crd, gmc, crcd, ccl, amid. ``preset``: ci, cpu,
     paper_video, paper_iemocap (see ``amidlib.config``). Any config value can be overridden by
     name; an unknown method or override name is refused with the list of valid ones.
+
+    ``nets_factory(train_ds, n_classes, cfg) -> CrossModalNets`` replaces the default MLP nets
+    (e.g. the IEMOCAP GRU student); ``record_extra`` is merged into ``Result.config``.
     """
     if method not in METHODS:
         raise ValueError(unknown_name_message("method", method, METHODS))
@@ -119,6 +123,8 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu
     train_data, test_data = TensorData(train_ds, cfg.device), TensorData(test_ds, cfg.device)
 
     def new_nets():
+        if nets_factory is not None:
+            return nets_factory(train_ds, n_classes, cfg)
         return build_nets(train_ds.target_dim, train_ds.aux_dim, n_classes, cfg.dim, cfg.hidden, cfg.dropout)
 
     extra_kwargs = {}
@@ -142,6 +148,7 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu
         test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
         wall_seconds=time.perf_counter() - started,  # here, not in metrics: metrics are deterministic
     )
+    record.update(record_extra or {})
     return Result(method, final, history, record)
 
 
