@@ -75,7 +75,6 @@ import math
 import os
 import re
 import tempfile
-import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
