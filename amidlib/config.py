@@ -40,6 +40,11 @@ BASE: dict[str, Any] = {
     "fixed_teacher": False,     # True: teacher pre-trained alone, then frozen (Table 5)
     "teacher_pretrain_epochs": None,  # for fixed_teacher; None = same as epochs
     "use_jsd": True,
+    # video path (UCF51, ActivityNet, the generated audio-visual tier)
+    "video_student": "r2plus1d_18",  # or "tiny3d" for the CPU-sized tier
+    "num_workers": 0,           # DataLoader workers for decoding clips
+    "eval_batch_size": 32,      # clips per evaluation batch
+    "amp": None,                # None | "bf16" | "fp16": mixed precision on GPU
     # data handling and bookkeeping
     "standardize": True,        # z-score each modality with training statistics
     "device": "cpu",
@@ -60,12 +65,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # the paper's values for the video tasks (UCF51, ActivityNet), §4.2, exactly
     "paper_video": {
         "dim": 512, "batch_size": 16, "tau": 0.5, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,
-        "warmup_epochs": 20, "beta": 0.9, "device": "cuda",
+        "warmup_epochs": 20, "beta": 0.9, "device": "cuda", "amp": "bf16", "num_workers": 8,
+        "eval_every": 5, "hidden": 512,
     },
     # the paper's values for IEMOCAP, §4.2, exactly
     "paper_iemocap": {
         "dim": 768, "batch_size": 128, "tau": 0.6, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,
-        "warmup_epochs": 5, "beta": 0.9, "device": "cuda",
+        "warmup_epochs": 5, "beta": 0.9, "device": "cuda", "amp": "bf16", "hidden": 768,
     },
 }
 

@@ -120,11 +120,13 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu
         train_ds, stats = train_ds.standardized()
         test_ds, _ = test_ds.standardized(stats)
     n_classes = max(train_ds.n_classes, test_ds.n_classes)
-    train_data, test_data = TensorData(train_ds, cfg.device), TensorData(test_ds, cfg.device)
+    train_data, test_data = _loader(train_ds, cfg), _loader(test_ds, cfg)
 
     def new_nets():
         if nets_factory is not None:
             return nets_factory(train_ds, n_classes, cfg)
+        if hasattr(train_ds, "make_nets"):  # video datasets know their student network
+            return train_ds.make_nets(n_classes, cfg)
         return build_nets(train_ds.target_dim, train_ds.aux_dim, n_classes, cfg.dim, cfg.hidden, cfg.dropout)
 
     extra_kwargs = {}
@@ -148,8 +150,15 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu
         test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
         wall_seconds=time.perf_counter() - started,  # here, not in metrics: metrics are deterministic
     )
+    if hasattr(train_ds, "record"):  # files skipped, resampled or mismatched: part of the run's record
+        record["data"] = {"train": train_ds.record(), "test": test_ds.record()}
     record.update(record_extra or {})
     return Result(method, final, history, record)
+
+
+def _loader(ds, cfg):
+    """Feature arrays are held as tensors; a dataset that decodes files (video) brings its own loader."""
+    return ds.make_loader(cfg) if hasattr(ds, "make_loader") else TensorData(ds, cfg.device)
 
 
 def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int) -> dict[str, Any]:

@@ -113,6 +113,7 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
     opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999)) if d_params else None
 
+    autocast, scaler = _mixed_precision(cfg)
     history = []
     bar = tqdm(range(cfg.epochs), desc=desc or method.name, disable=not cfg.progress, leave=False)
     for epoch in bar:
@@ -120,18 +121,21 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
         sums: dict[str, float] = defaultdict(float)
         n_batches = 0
         for step, batch in enumerate(train_data.batches(cfg.batch_size, generator, drop_last=True)):
-            out = method(batch, epoch)
+            with autocast():
+                out = method(batch, epoch)
             total = _checked_sum(out.losses, epoch, step)
             opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            d_loss = method.discriminator_loss(out, batch, epoch)
+            scaler.scale(total).backward()
+            scaler.step(opt)
+            with autocast():
+                d_loss = method.discriminator_loss(out, batch, epoch)
             if d_loss is not None:
                 _check_finite("discriminator (Eq 13)", d_loss, epoch, step)
                 d_opt.zero_grad(set_to_none=True)
-                d_loss.backward()
-                d_opt.step()
+                scaler.scale(d_loss).backward()
+                scaler.step(d_opt)
                 sums["loss_discriminator"] += d_loss.item()
+            scaler.update()
             for name, value in out.losses.items():
                 sums[f"loss_{name}"] += value.item()
             sums["loss_total"] += total.item()
@@ -147,6 +151,20 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
             bar.set_postfix(student=f"{row['test_student_top1']:.1f}", teacher=f"{row['test_teacher_top1']:.1f}")
         history.append(row)
     return pd.DataFrame(history)
+
+
+def _mixed_precision(cfg):
+    """``cfg.amp`` ("bf16" | "fp16" | None) on CUDA: an autocast context and a gradient scaler
+    (a no-op scaler for bf16 and full precision). On CPU training stays in float32."""
+    device = torch.device(cfg.device)
+    enabled = bool(cfg.amp) and device.type == "cuda"
+    dtype = torch.float16 if cfg.amp == "fp16" else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda", enabled=enabled and cfg.amp == "fp16")
+
+    def autocast():
+        return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+    return autocast, scaler
 
 
 def _check_finite(name: str, value: torch.Tensor, epoch: int, step: int) -> None:
