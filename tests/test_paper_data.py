@@ -1,0 +1,36 @@
+"""The paper profile stops early and says exactly what is missing, by path."""
+import pytest
+import torch
+
+from amidlib.paper_data import PaperDataMissing, missing_paper_files, require_paper_run
+
+
+def test_no_data_root_says_how_to_give_one(monkeypatch):
+    monkeypatch.delenv("AMID_DATA_ROOT", raising=False)
+    assert "AMID_DATA_ROOT" in missing_paper_files("ucf51", None)[0]
+
+
+@pytest.mark.parametrize("dataset,expected", [
+    ("ucf51", ["ucf51/videos", "Cnn14_emb512_mAP=0.420.pth"]),
+    ("activitynet", ["activitynet/videos", "activity_net.v1-3.min.json", "Cnn14"]),
+    ("iemocap", ["iemocap/Session1", "iemocap/Session5", "wav2vec2-base", "bert-base-uncased", "densenet121"]),
+])
+def test_every_missing_item_is_named(tmp_path, dataset, expected):
+    missing = "\n".join(missing_paper_files(dataset, tmp_path))
+    for item in expected:
+        assert item in missing
+
+
+def test_ccl_features_replace_the_cnn14_checkpoint(tmp_path):
+    (tmp_path / "ucf51/videos").mkdir(parents=True)
+    assert any("Cnn14" in m for m in missing_paper_files("ucf51", tmp_path))
+    (tmp_path / "ucf51/audiocnn14embed512_features").mkdir()
+    assert missing_paper_files("ucf51", tmp_path) == []
+
+
+def test_require_paper_run_names_gpu_and_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(PaperDataMissing, match="no CUDA GPU(.|\n)*iemocap/Session1"):
+        require_paper_run("iemocap", tmp_path, device="cuda")
+    with pytest.raises(ValueError, match="unknown paper dataset 'ucf101'"):
+        missing_paper_files("ucf101", tmp_path)
