@@ -34,3 +34,25 @@ def test_require_paper_run_names_gpu_and_files(tmp_path, monkeypatch):
         require_paper_run("iemocap", tmp_path, device="cuda")
     with pytest.raises(ValueError, match="unknown paper dataset 'ucf101'"):
         missing_paper_files("ucf101", tmp_path)
+
+
+def test_ucf51_from_a_data_root_checks_every_manifest_video(tmp_path):
+    """The real loader on the real UCF51 manifest: one video present, the other 6,836 named as missing."""
+    import numpy as np
+
+    from amidlib.av_clips import write_av_clip
+    from amidlib.paper_data import load_paper_dataset
+    from amidlib.video_data import BadInputError, manifest_table
+
+    table, _ = manifest_table("ucf51")
+    first, second = table.iloc[0], table.iloc[1]
+    video = tmp_path / "ucf51/videos" / f"{first.relstem}.avi"
+    write_av_clip(video, np.zeros((8, 32, 32, 3), dtype=np.uint8), fps=8, audio=np.zeros(8000, np.float32))
+    feature = tmp_path / "ucf51/audiocnn14embed512_features" / f"{first.relstem}.npy"
+    feature.parent.mkdir(parents=True)
+    np.save(feature, np.zeros(512, np.float32))
+    with pytest.raises(BadInputError) as err:
+        load_paper_dataset("ucf51", tmp_path, cache_dir=tmp_path / "cache")
+    message = str(err.value)
+    assert second.video_id in message          # a missing video is named
+    assert "6836" in message.replace(",", "")  # and all of them are counted
