@@ -26,7 +26,6 @@ the file is missing. Instead of CNN14, CCL-format pre-extracted features can be 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
@@ -37,6 +36,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .feature_cache import count
+from .manifests import sha256_file
 
 __all__ = [
     "PANNS_LOGMEL",
@@ -219,14 +219,6 @@ def logmel_stats_extractor(**logmel) -> AudioExtractor:
     return AudioExtractor(net, "logmel_stats", "none", 2 * net.logmel.config["n_mels"], net.logmel.config["sample_rate"])
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _manifest_sha256(manifest, filename: str) -> str | None:
     if manifest is None:
         return None
@@ -271,7 +263,7 @@ def load_cnn14(
             "(aux='ccl', see amidlib.manifests.load_ccl_features)."
         )
     expected = sha256 or _manifest_sha256(manifest, path.name)
-    actual = _sha256(path)
+    actual = sha256_file(path)
     if expected is None:
         if not allow_unverified:
             raise CheckpointError(

@@ -48,12 +48,13 @@ import numpy as np
 import torch
 
 from .feature_cache import count
+from .manifests import sha256_file
 
 __all__ = [
     "WeightsNotFoundError",
     "WeightsMismatchError",
     "hash_model_dir",
-    "sha256_of_file",
+    "sha256_file",
     "Wav2Vec2Extractor",
     "BertTextExtractor",
     "DenseNetFrameExtractor",
@@ -88,15 +89,6 @@ class WeightsMismatchError(ValueError):
     """A weights file fails its sha256 check or does not fit the architecture."""
 
 
-def sha256_of_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    """Hex sha256 of one file."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(chunk):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _hf_files(folder: Path) -> list[Path]:
     files = [p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.startswith(".")
              and (p.suffix in _HF_WEIGHT_SUFFIXES or p.name in _HF_META_FILES)]
@@ -112,7 +104,7 @@ def hash_model_dir(folder: str | os.PathLike) -> str:
     for p in _hf_files(folder):
         h.update(p.relative_to(folder).as_posix().encode())
         h.update(b"\0")
-        h.update(sha256_of_file(p).encode())
+        h.update(sha256_file(p).encode())
         h.update(b"\n")
     return h.hexdigest()
 
@@ -348,7 +340,7 @@ class DenseNetFrameExtractor(_Frozen):
         self.path = Path(weights).expanduser()
         if not self.path.is_file():
             raise WeightsNotFoundError(f"DenseNet weights file not found: {self.path}. {self._hint()}")
-        actual = sha256_of_file(self.path)
+        actual = sha256_file(self.path)
         if sha256:
             if actual.lower() != sha256.lower():
                 raise WeightsMismatchError(f"sha256 mismatch for {self.path}: expected {sha256}, the file has {actual}; "

@@ -14,13 +14,13 @@
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from .manifests import sha256_file
 from .models import NEG_SLOPE, CrossModalNets
 
 __all__ = [
@@ -71,11 +71,7 @@ def r2plus1d_18_student(weights: str | os.PathLike | None = None, sha256: str | 
                 f"R(2+1)D-18 weights not found: {path}. amidlib downloads nothing: get "
                 f"{R2PLUS1D_18_KINETICS['file']} from {R2PLUS1D_18_KINETICS['url']}, or train from scratch (weights=None)."
             )
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                h.update(block)
-        actual = h.hexdigest()
+        actual = sha256_file(path)
         stem_hash = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else ""
         if sha256 is not None:
             ok = actual == sha256.lower()

@@ -274,14 +274,14 @@ def test_densenet121_checkpoint_with_torchvision_keys_loads(tmp_path):
     """A densenet121 state dict in torchvision's released form (old ``norm.1`` keys, a name carrying its
     sha256 prefix) loads and gives 1024-d features per frame."""
     from torchvision.models import densenet121
-    from amidlib.text_audio_extractors import sha256_of_file
+    from amidlib.manifests import sha256_file
 
     state = densenet121().state_dict()
     old = {k.replace("denselayer1.norm1.", "denselayer1.norm.1.").replace("denselayer1.conv2.", "denselayer1.conv.2."): v
            for k, v in state.items() if not k.endswith("num_batches_tracked")}   # as in torchvision's file
     tmp = tmp_path / "tmp.pth"
     torch.save(old, tmp)
-    path = tmp.rename(tmp_path / f"densenet121-{sha256_of_file(tmp)[:8]}.pth")
+    path = tmp.rename(tmp_path / f"densenet121-{sha256_file(tmp)[:8]}.pth")
     ext = DenseNetFrameExtractor(path, image_size=64)   # verified by the hash prefix in its name
     frames = np.random.default_rng(0).integers(0, 255, (2, 48, 80, 3), dtype=np.uint8)
     out = ext.embed_frames(frames)
