@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
+# the unit/integration tests, then every notebook executed by nbval at profile ci (its committed defaults)
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
 
 reproduce: $(STAMP)
 	$(PY) -m amidlib.reproduce --profile $(PROFILE)
@@ -30,4 +31,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py
 
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) runs figures/ci

