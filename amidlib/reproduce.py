@@ -207,6 +207,9 @@ def main(argv=None) -> int:
     load = f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
     print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(timings)} notebook(s){load}; "
           f"executed notebooks in {run_folder}")
+    if not failed:
+        _print_headline(Path(given.get("out_dir") or root / ("figures" if args.profile == "cpu" else f"figures/{args.profile}")),
+                        since=time.time() - total)
     budget = PROFILES[args.profile].budget_s
     if budget and not failed and len(selected) == len(list_notebooks(folder)) and total > budget:
         print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
@@ -218,6 +221,17 @@ def main(argv=None) -> int:
               f"{run_folder / name})", file=sys.stderr)
         return 1
     return 0
+
+
+def _print_headline(out_dir: Path, since: float) -> None:
+    """Show Table 1 (every method, mean ± std over seeds) and the claims' verdicts that this run wrote."""
+    for name in ("table1.md", "claims.md"):
+        path = out_dir / name
+        if path.is_file() and path.stat().st_mtime >= since:
+            text = path.read_text()
+            if name == "claims.md":  # the verdict table, not the numbers section
+                text = text.split("## The numbers")[0]
+            print(f"\n--- {path} ---\n{text.rstrip()}")
 
 
 def _children_cpu() -> float:
