@@ -45,6 +45,7 @@ BASE: dict[str, Any] = {
     "num_workers": 0,           # DataLoader workers for decoding clips
     "eval_batch_size": 32,      # clips per evaluation batch
     "amp": None,                # None | "bf16" | "fp16": mixed precision on GPU
+    "checkpoint_dir": None,     # a folder: the method, optimizers and history saved after every epoch
     # data handling and bookkeeping
     "standardize": True,        # z-score each modality with training statistics
     "device": "cpu",

@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -150,7 +152,23 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
                 row.update({f"{split}_{k}": v for k, v in evaluate(method, data).items()})
             bar.set_postfix(student=f"{row['test_student_top1']:.1f}", teacher=f"{row['test_teacher_top1']:.1f}")
         history.append(row)
+        if cfg.checkpoint_dir:
+            save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history)
     return pd.DataFrame(history)
+
+
+def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: list) -> Path:
+    """``<folder>/last.pt`` after every epoch (written to a temporary file, then renamed, so a
+    crash mid-write leaves the previous checkpoint intact): weights, optimizer states, history."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "last.pt"
+    tmp = folder / f".last.pt.{os.getpid()}.tmp"
+    state = {"epoch": epoch, "method": method.state_dict(), "optimizer": opt.state_dict(),
+             "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None, "history": history}
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
 
 
 def _mixed_precision(cfg):

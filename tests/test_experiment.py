@@ -149,3 +149,14 @@ def test_save_is_atomic_and_never_overwrites(results, tmp_path):
         res.save(tmp_path / "run0")
     res.save(tmp_path / "run0", overwrite=True)
     assert not list(out.glob(".*.tmp"))
+
+
+def test_checkpoint_after_every_epoch(synthetic, tmp_path):
+    train, test = synthetic
+    res = run("amid", train, test, seed=0, preset="ci", progress=False, epochs=3, warmup_epochs=1,
+              checkpoint_dir=str(tmp_path / "ckpt"))
+    state = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=False)
+    assert state["epoch"] == 3 and len(state["history"]) == 3
+    assert state["history"][-1]["loss_total"] == res.history.iloc[-1]["loss_total"]
+    assert "d1.0.weight" in state["method"] and state["discriminator_optimizer"] is not None
+    assert not list((tmp_path / "ckpt").glob(".*.tmp"))
