@@ -312,10 +312,12 @@ def check_requirements(prof: Profile) -> None:
     if prof.data_root is None:
         missing.append(
             "the data root: pass -p data_root /path/to/data (or set AMID_DATA_ROOT) pointing at the folder "
-            f"that holds the {prof.dataset} features (see data_manifests/README.md)"
+            "laid out as amidlib/paper_data.py describes (README: 'The paper profile')"
         )
-    elif not prof.data_root.is_dir():
-        missing.append(f"the data root {prof.data_root} (it does not exist or is not a folder)")
+    else:
+        from .paper_data import missing_paper_files
+
+        missing += missing_paper_files(prof.dataset, prof.data_root)  # each missing item, by path
     if missing:
         raise RuntimeError(
             f"profile 'paper' ({prof.dataset}) cannot run here; missing: " + "; ".join(missing)

@@ -200,3 +200,13 @@ def test_run_grid_in_parallel_gives_the_same_rows_in_order():
     cols = ["label", "seed", "student_top1", "teacher_top1"]
     pd.testing.assert_frame_equal(serial[cols], parallel[cols])
     assert list(parallel.label) == ["b", "a"]
+
+
+def test_paper_profile_lists_missing_files_by_path(monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    prof = profiles.load_profile("paper", data_root=str(tmp_path))
+    with pytest.raises(RuntimeError) as err:
+        profiles.check_requirements(prof)
+    assert str(tmp_path / "ucf51" / "videos") in str(err.value)
