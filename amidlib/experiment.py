@@ -134,7 +134,8 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu
         # Table 5 "with fixed teacher": pre-train the teacher alone, then freeze it
         seed_everything(seed)
         teacher = TeacherAlone(new_nets(), cfg, n_classes, train_data.n).to(cfg.device)
-        pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs)
+        pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs,
+                            checkpoint_dir=str(Path(cfg.checkpoint_dir) / "teacher_pretrain") if cfg.checkpoint_dir else None)
         train(teacher, train_data, test_data, pre_cfg, seed, desc="teacher pre-training")
         extra_kwargs["pretrained_teacher"] = teacher.nets
 

@@ -87,11 +87,11 @@ def build_fig1(study: Study):
 
 def build_fig3(study: Study):
     """fig3.png/.csv: per-class student top-1 of AMID and CCL (Table 1's runs, main pairing)."""
-    from .data import load_uci_manifest
+    from .tables import class_names
 
     prof = study.prof
     cells = [c for c in plan_table1(prof, ["ccl", "amid"]) if c.setting == prof.main.key]
-    names = list(load_uci_manifest()["classes"])
+    names = class_names(cells[0].spec)
     rows = []
     for cell, res in zip(cells, study.results(cells)):
         for i, acc in enumerate(res.metrics["per_class_student_top1"]):
@@ -270,7 +270,8 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None) -> str:
     """claims.md: a summary table (claim, verdict), then every claim with its numbers."""
     lines = ["# The paper's qualitative claims, checked on our data", ""]
     if prof is not None:
-        lines.append(f"- data: {prof.main.description} (Table 1 also: {prof.pairings[1].description})")
+        lines.append(f"- data: {prof.main.description}"
+                     + "".join(f" (Table 1 also: {p.description})" for p in prof.pairings[1:]))
         lines.append(f"- {prof.describe().splitlines()[0]}")
         lines.append(f"- {prof.describe().splitlines()[1].strip()}")
     lines.append(f"- generated {_dt.datetime.now().isoformat(timespec='seconds')} by `amidlib.report.write_claims` from "

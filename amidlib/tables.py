@@ -14,7 +14,7 @@ A table is built in three steps, each a function a notebook calls:
    number from ``data_manifests/paper_results.csv`` via :mod:`amidlib.manifests`, our mean, std
    and n), :func:`to_markdown` the side-by-side view, :func:`write_table` both files.
 
-The tidy csv columns: ``table, setting, paper_setting, data, row, label, metric, paper, mean,
+The tidy csv columns: ``table, setting, paper_setting, data, dataset, row, label, metric, paper, mean,
 std, n`` (``row``: the paper_results.csv method key, e.g. ``amid``, ``mi_s+mi_a``, ``3.7``).
 """
 from __future__ import annotations
@@ -98,9 +98,17 @@ PAPER_METRIC = {
 }
 SCALARS = ["student_top1", "teacher_top1", "student_r1", "student_r5", "wa", "ua"]
 #: config values that do not change what a run computes (left out of the cache key)
-_NOT_IN_KEY = {"progress", "num_threads", "preset"}
+_NOT_IN_KEY = {"progress", "num_threads", "preset", "checkpoint_dir"}
 #: the modules whose code decides a run's numbers (the cache key includes their hash)
 _CODE_FILES = ["losses.py", "models.py", "training.py", "experiment.py", "config.py", "data.py", "metrics.py"]
+_VIDEO_CODE = ["video.py", "audio.py", "video_models.py", "video_data.py", "feature_cache.py"]
+_DATASET_CODE_FILES = {"av_tier": _VIDEO_CODE + ["av_clips.py"], "ucf51": _VIDEO_CODE + ["paper_data.py"],
+                       "activitynet": _VIDEO_CODE + ["paper_data.py"],
+                       "iemocap": ["iemocap.py", "text_audio_extractors.py", "feature_cache.py", "paper_data.py"]}
+#: data options that say where files are, not what they are (left out of the cache key)
+_DATA_LOCATIONS = {"root", "cache"}
+#: datasets whose split is fixed by the dataset (UCF101 split 1, ActivityNet train/val)
+_OFFICIAL_SPLIT = ("ucf51", "activitynet", "av_tier")
 
 
 # --------------------------------------------------------------------------- run specs
@@ -116,6 +124,8 @@ class RunSpec:
     preset: str
     split: tuple
     overrides: tuple[tuple[str, Any], ...] = ()
+    dataset: str = "uci_mfeat"
+    data: tuple[tuple[str, Any], ...] = ()  # loader options; "root" and "cache" (locations) are not in the key
 
     @property
     def config_overrides(self) -> dict[str, Any]:
@@ -137,23 +147,33 @@ class RunSpec:
         payload = {
             "method": self.method, "config": self.effective_config(), "target": list(self.target),
             "auxiliary": list(self.auxiliary), "split": list(self.split), "seed": self.seed,
-            "code": code_fingerprint(),
+            "code": code_fingerprint(self.dataset),
         }
+        if self.dataset != "uci_mfeat":  # (so the keys of the embedded runs stay what they were)
+            payload["dataset"] = self.dataset
+            payload["data"] = {k: v for k, v in self.data if k not in _DATA_LOCATIONS}
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
+    @property
+    def data_options(self) -> dict[str, Any]:
+        return dict(self.data)
+
     def describe(self) -> str:
         ov = ", ".join(f"{k}={v}" for k, v in self.overrides if k not in ("device",))
-        where = f"fold {self.split[3] + 1}/{self.split[1]}" if self.split[0] == "fold" else "holdout"
-        return f"{self.method}({ov}) {self.pairing_key} {where} seed {self.seed}"
+        where = {"fold": lambda: f"fold {self.split[3] + 1}/{self.split[1]}", "official": lambda: "official split"
+                 }.get(self.split[0], lambda: "holdout")()
+        on = "" if self.dataset == "uci_mfeat" else f"{self.dataset} "
+        return f"{self.method}({ov}) {on}{self.pairing_key} {where} seed {self.seed}"
 
 
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """Hash of the modules that decide a run's numbers: a code change invalidates the cache."""
+@functools.lru_cache(maxsize=8)
+def code_fingerprint(dataset: str = "uci_mfeat") -> str:
+    """Hash of the modules that decide a run's numbers on ``dataset``: a code change invalidates the cache."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    files = [here / f for f in _CODE_FILES] + sorted((here / "methods").glob("*.py"))
+    extra = _DATASET_CODE_FILES.get(dataset, [])
+    files = [here / f for f in _CODE_FILES + extra] + sorted((here / "methods").glob("*.py"))
     for path in files:
         h.update(path.name.encode())
         h.update(path.read_bytes())
@@ -172,15 +192,30 @@ class Cell:
     fold: int = -1
 
 
+def data_location(prof: Profile, dataset: str) -> dict[str, str]:
+    """Where ``dataset``'s files are under ``prof``: ``root`` (the data root; for the generated tier the
+    folder it is written to) and ``cache`` (the frozen extractors' feature cache)."""
+    if dataset == "uci_mfeat":
+        return {}
+    features = Path(prof.feature_dir or Path(prof.cache_dir).parent / "features")
+    if dataset == "av_tier":
+        root = Path(prof.data_root) / "av_tier" if prof.data_root else features / "av_tier_clips"
+        return {"root": str(root), "cache": str(features / "av_tier")}
+    return {"root": str(prof.data_root) if prof.data_root else "", "cache": str(features / dataset)}
+
+
 def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tuple | None = None, **overrides) -> RunSpec:
-    """The RunSpec of ``method`` on ``pairing`` under ``prof`` (its epochs, device and per-method
-    overrides), with extra config ``overrides``; ``split`` default: the profile's holdout split."""
-    ov = prof.run_overrides(method)
+    """The RunSpec of ``method`` on ``pairing`` under ``prof`` (its epochs, device, per-dataset and
+    per-method overrides), with extra config ``overrides``; ``split`` default: the profile's holdout
+    split (the dataset's official split for the video datasets)."""
+    dataset = pairing.dataset
+    ov = prof.run_overrides(method, dataset)
     ov.update(overrides)
     if split is None:
-        split = ("holdout", prof.test_size, prof.split_seed)
-    return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), prof.preset, tuple(split),
-                   tuple(sorted(ov.items())))
+        split = ("official",) if dataset in _OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
+    data = {**prof.data_options.get(dataset, {}), **data_location(prof, dataset)}
+    return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), prof.preset_for(dataset),
+                   tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])))
 
 
 # --------------------------------------------------------------------------- plans
@@ -206,7 +241,7 @@ def plan_table3(prof: Profile) -> list[Cell]:
     first = prof.table3_setups[0]
     for i in range(min(k, prof.table3_max_folds or k)):
         split = ("fold", k, fseed, i)
-        v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V")
+        v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
         cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split), fold=i))
         for setup in prof.table3_setups:
             for m in T3_METHODS[1:]:
@@ -252,9 +287,20 @@ def _load_views(target: tuple, auxiliary: tuple):
 
 
 def load_split(spec: RunSpec):
-    """(train, test) MultimodalArrays of a spec."""
+    """(train, test) of a spec: MultimodalArrays (UCI, IEMOCAP features) or video datasets."""
     from .data import k_fold_splits, stratified_split
 
+    if spec.dataset in ("av_tier", "ucf51", "activitynet"):
+        return _video_datasets(spec.dataset, _freeze(spec.data))
+    if spec.dataset == "iemocap":
+        from .iemocap import iemocap_folds
+
+        if spec.split[0] != "fold":
+            raise ValueError(f"IEMOCAP runs use the leave-one-session-out folds, got split {spec.split!r}")
+        setup = _IEMOCAP_SETUPS[tuple(spec.auxiliary)]
+        return iemocap_folds(_iemocap_features(_freeze(spec.data)), setup, student="rnn")[spec.split[3]]
+    if spec.dataset != "uci_mfeat":
+        raise ValueError(f"unknown dataset {spec.dataset!r}")
     ds = _load_views(spec.target, spec.auxiliary)
     if spec.split[0] == "holdout":
         _, test_size, split_seed = spec.split
@@ -265,11 +311,84 @@ def load_split(spec: RunSpec):
     raise ValueError(f"unknown split {spec.split!r}")
 
 
-def _train(spec: RunSpec):
+#: IEMOCAP's auxiliary setups by auxiliary modalities (the student sees the visual frames)
+_IEMOCAP_SETUPS = {("audio",): "A-V", ("text",): "L-V", ("audio", "text"): "AL-V"}
+
+
+def _freeze(data) -> str:
+    return json.dumps(dict(data), sort_keys=True, default=str)
+
+
+def _thaw(frozen: str) -> dict[str, Any]:
+    return json.loads(frozen)
+
+
+@functools.lru_cache(maxsize=4)
+def _video_datasets(dataset: str, frozen: str):
+    """(train, test) video datasets, loaded once per process (the frozen extractor's features come
+    from the on-disk cache after the first load)."""
+    opts = _thaw(frozen)
+    root, cache = opts.pop("root", ""), opts.pop("cache", None)
+    if dataset == "av_tier":
+        from .av_clips import av_tier_datasets, make_av_clips
+
+        if not (Path(root) / "manifest.json").is_file():
+            make_av_clips(root, **opts)
+        return av_tier_datasets(root, cache_dir=cache)
+    from .paper_data import load_paper_dataset
+
+    return load_paper_dataset(dataset, root, cache, **opts)
+
+
+@functools.lru_cache(maxsize=2)
+def _iemocap_features(frozen: str):
+    from .paper_data import load_paper_dataset
+
+    opts = _thaw(frozen)
+    root, cache = opts.pop("root", ""), opts.pop("cache", None)
+    return load_paper_dataset("iemocap", root, cache, **opts)
+
+
+def class_names(spec: RunSpec) -> list[str]:
+    """The class names of a spec's dataset, in label order."""
+    if spec.dataset == "uci_mfeat":
+        from .data import load_uci_manifest
+
+        return list(load_uci_manifest()["classes"])
+    if spec.dataset == "iemocap":
+        return list(_iemocap_features(_freeze(spec.data)).class_names)
+    return list(_video_datasets(spec.dataset, _freeze(spec.data))[0].class_names)
+
+
+def prepare_data(specs: Iterable[RunSpec]) -> None:
+    """Load (generate, check against the manifest, extract features of) every dataset the specs read,
+    once, in this process: worker processes then find the features in the on-disk cache."""
+    seen = set()
+    for spec in specs:
+        if spec.dataset == "uci_mfeat" or (spec.dataset, _freeze(spec.data)) in seen:
+            continue
+        seen.add((spec.dataset, _freeze(spec.data)))
+        if spec.dataset == "iemocap":
+            _iemocap_features(_freeze(spec.data))
+        else:
+            _video_datasets(spec.dataset, _freeze(spec.data))
+
+
+def _train(spec: RunSpec, checkpoint_dir: str | None = None):
     from .experiment import run
 
     train_ds, test_ds = load_split(spec)
-    return run(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False, **spec.config_overrides)
+    extra = {"checkpoint_dir": checkpoint_dir} if checkpoint_dir else {}
+    if spec.dataset == "iemocap":
+        from .iemocap import run_rnn_student
+
+        feats = _iemocap_features(_freeze(spec.data))
+        res = run_rnn_student(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False,
+                              n_frames=feats.n_frames, frame_dim=feats.frame_dim, **spec.config_overrides, **extra)
+        res.config["data_record"] = feats.record  # what was excluded, skipped, resampled, mismatched
+        return res
+    return run(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False,
+               **spec.config_overrides, **extra)
 
 
 class RunCache:
@@ -315,7 +434,7 @@ class RunCache:
         atomic_write_text(tmp / "spec.json", json.dumps(
             {"method": spec.method, "target": spec.target, "auxiliary": spec.auxiliary, "seed": spec.seed,
              "preset": spec.preset, "split": spec.split, "overrides": dict(spec.overrides),
-             "code": code_fingerprint()}, indent=2, default=str))
+             "dataset": spec.dataset, "data": dict(spec.data), "code": code_fingerprint(spec.dataset)}, indent=2, default=str))
         try:
             os.replace(tmp, final)
         except OSError:  # another process stored the same run first: keep theirs
@@ -324,16 +443,19 @@ class RunCache:
         return final
 
 
-def _worker(spec: RunSpec, cache_dir: str, key: str | None = None) -> tuple[str, float, float, dict]:
+def _worker(spec: RunSpec, cache_dir: str, key: str | None = None, checkpoint: bool = False) -> tuple[str, float, float, dict]:
     """Train one spec and store it in the cache under ``key`` (the key the caller computed, so a
     source file edited while a reproduction runs cannot make the two processes disagree); a
     top-level function, so ``spawn`` workers can import it.
+
+    ``checkpoint``: save the run after every epoch in ``<cache_dir>/.checkpoints/<key>/last.pt``.
 
     Returns the key, the wall and the CPU seconds of the run (CPU time does not depend on what
     else the machine is doing), and its top-1 accuracies.
     """
     started, cpu = time.perf_counter(), time.process_time()
-    res = _train(spec)
+    ckpt = str(Path(cache_dir) / ".checkpoints" / (key or spec.key())) if checkpoint else None
+    res = _train(spec, ckpt)
     RunCache(cache_dir).put(spec, res, key=key)
     return (key or spec.key(), time.perf_counter() - started, time.process_time() - cpu,
             {k: res.metrics.get(k) for k in ("student_top1", "teacher_top1")})
@@ -362,6 +484,7 @@ class Study:
                 todo.setdefault(spec.key(), spec)
         if not todo:
             return
+        prepare_data(todo.values())
         n_jobs = max(1, min(self.prof.n_jobs, len(todo)))
         self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}), {n_jobs} process(es)")
         started, done = time.perf_counter(), 0
@@ -371,13 +494,13 @@ class Study:
         items.sort(key=lambda s: -(cost.get(s.method, 0.5) * (2 if dict(s.overrides).get("fixed_teacher") else 1)))
         if n_jobs == 1:
             for spec in items:
-                key, secs, cpu, m = _worker(spec, str(self.cache.folder), spec.key())
+                key, secs, cpu, m = _worker(spec, str(self.cache.folder), spec.key(), self.prof.checkpoint)
                 done += 1
                 self._report(done, len(items), spec, secs, cpu, m)
         else:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-                futures = {pool.submit(_worker, spec, str(self.cache.folder), spec.key()): spec for spec in items}
+                futures = {pool.submit(_worker, spec, str(self.cache.folder), spec.key(), self.prof.checkpoint): spec for spec in items}
                 for fut in as_completed(futures):
                     key, secs, cpu, m = fut.result()
                     done += 1
@@ -425,7 +548,7 @@ def runs_frame(cells: Sequence[Cell], results: Sequence) -> pd.DataFrame:
     for cell, res in zip(cells, results):
         row = {"table": cell.table, "setting": cell.setting, "paper_setting": cell.paper_setting,
                "row": cell.row, "seed": cell.spec.seed, "fold": cell.fold, "method": cell.spec.method,
-               "run": cell.spec.key()}
+               "dataset": cell.spec.dataset, "run": cell.spec.key()}
         row.update({k: (np.nan if res.metrics.get(k) is None else float(res.metrics.get(k))) for k in SCALARS})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -474,7 +597,8 @@ def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str]
             paper = manifests.paper_value(table, paper_setting, paper_method, paper_metric) if paper_method else None
             out.append({
                 "table": table, "setting": setting, "paper_setting": paper_setting,
-                "data": (data or {}).get(setting, ""), "row": row, "label": _label(table, row), "metric": metric,
+                "data": (data or {}).get(setting, ""),
+                "dataset": grp["dataset"].iloc[0] if "dataset" in grp else "uci_mfeat", "row": row, "label": _label(table, row), "metric": metric,
                 "paper": np.nan if paper is None else paper,
                 "mean": float(vals.mean()) if len(vals) else np.nan,
                 "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
@@ -568,7 +692,11 @@ TITLES = {
 
 
 def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
-    lines = [f"# {TITLES[table]}", ""]
+    title = TITLES[table]
+    paper_data = set(tidy.get("dataset", pd.Series(dtype=str))) <= {"ucf51", "activitynet", "iemocap"} and "dataset" in tidy
+    if paper_data:
+        title = title.replace(" (embedded analogue)", "")
+    lines = [f"# {title}", ""]
     settings = tidy.drop_duplicates("setting")
     if table in ("table1", "table2"):
         for _, r in settings.iterrows():
@@ -576,13 +704,15 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     elif table == "table3":
         lines.append("- setups: " + "; ".join(f"{r['paper_setting']} = {r['data']}" for _, r in settings.iterrows()))
     else:
-        lines.append(f"- data: {tidy['data'].iloc[0]} (stands for the paper's UCF51)")
+        lines.append(f"- data: {tidy['data'].iloc[0]}" + ("" if paper_data else " (stands for the paper's UCF51)"))
     n_what = "folds (one run per fold)" if table == "table3" else "seeds"
-    if table == "table3":
+    if table == "table3" and not paper_data:
         lines.append("- UCI Multiple Features is class-balanced and the folds are stratified, so WA and UA coincide "
                      "(IEMOCAP's classes are not balanced, hence two numbers in the paper)")
-    lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from data_manifests/paper_results.csv "
-                 "(its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values)")
+    where = ("the same datasets; differences come from seeds, hardware, the unstated details listed in DESIGN.md"
+             if paper_data else "its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values")
+    lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from "
+                 f"data_manifests/paper_results.csv ({where})")
     if prof is not None:
         lines.append(f"- profile {prof.name}: " + prof.describe().splitlines()[0].split(": ", 1)[1])
         for method, ov in prof.method_overrides.items():
@@ -615,7 +745,10 @@ def data_descriptions(prof: Profile) -> dict[str, str]:
     """Our setting -> a description of its data."""
     out = {s.key: s.description for s in prof.table3_setups}
     out.update({p.key: p.description for p in prof.pairings})
-    out["V"] = f"UCI Multiple Features, target {'+'.join(prof.table3_target)} alone (no auxiliary view)"
+    from .profiles import DATASET_TITLES
+
+    t3 = prof.table3_setups[0].dataset if prof.table3_setups else "uci_mfeat"
+    out["V"] = f"{DATASET_TITLES.get(t3, t3)}, target {'+'.join(prof.table3_target)} alone (no auxiliary view)"
     for name in prof.table6_grid:
         out[name] = prof.main.description
     return out

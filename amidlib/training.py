@@ -116,8 +116,11 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
     d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999)) if d_params else None
 
     autocast, scaler = _mixed_precision(cfg)
-    history = []
-    bar = tqdm(range(cfg.epochs), desc=desc or method.name, disable=not cfg.progress, leave=False)
+    history, start = [], 0
+    if cfg.checkpoint_dir:  # a run that stopped part-way goes on from its last complete epoch
+        start, history = resume_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, generator, cfg)
+    bar = tqdm(range(start, cfg.epochs), desc=desc or method.name, disable=not cfg.progress, leave=False,
+               initial=start, total=cfg.epochs)
     for epoch in bar:
         method.train()
         sums: dict[str, float] = defaultdict(float)
@@ -153,22 +156,74 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
             bar.set_postfix(student=f"{row['test_student_top1']:.1f}", teacher=f"{row['test_teacher_top1']:.1f}")
         history.append(row)
         if cfg.checkpoint_dir:
-            save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history)
+            save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history, generator, cfg)
     return pd.DataFrame(history)
 
 
-def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: list) -> Path:
+def _config_fingerprint(cfg) -> str:
+    """What must match for a checkpoint to be resumed: every config value but where/how it is shown."""
+    import hashlib
+    import json
+
+    skip = {"checkpoint_dir", "progress", "num_workers", "eval_batch_size", "num_threads"}
+    text = json.dumps({k: v for k, v in dict(cfg).items() if k not in skip}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: list,
+                    generator: torch.Generator | None = None, cfg=None) -> Path:
     """``<folder>/last.pt`` after every epoch (written to a temporary file, then renamed, so a
-    crash mid-write leaves the previous checkpoint intact): weights, optimizer states, history."""
+    crash mid-write leaves the previous checkpoint intact): weights, optimizer states, history,
+    random states and the config's fingerprint (so :func:`resume_checkpoint` continues exactly)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "last.pt"
     tmp = folder / f".last.pt.{os.getpid()}.tmp"
     state = {"epoch": epoch, "method": method.state_dict(), "optimizer": opt.state_dict(),
-             "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None, "history": history}
+             "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None, "history": history,
+             "config": _config_fingerprint(cfg) if cfg is not None else None,
+             "rng": {"generator": generator.get_state() if generator is not None else None,
+                     "torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
     torch.save(state, tmp)
     os.replace(tmp, path)
     return path
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint folder holds a run with another configuration."""
+
+
+def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Generator, cfg) -> tuple[int, list]:
+    """Load ``<folder>/last.pt`` if there is one: (epochs done, history so far); (0, []) otherwise.
+
+    The checkpoint must come from the same configuration (else :class:`CheckpointMismatchError`
+    names the folder: delete it or use another). Weights, buffers (λ, memory banks), optimizer
+    states and random states are restored, so on CPU a resumed run ends with the same numbers as
+    an uninterrupted one.
+    """
+    path = Path(folder) / "last.pt"
+    if not path.is_file():
+        return 0, []
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("config") != _config_fingerprint(cfg):
+        raise CheckpointMismatchError(
+            f"{path} holds a run with another configuration (fingerprint {state.get('config')} vs "
+            f"{_config_fingerprint(cfg)}): delete that folder or pass another checkpoint_dir")
+    method.load_state_dict(state["method"])
+    opt.load_state_dict(state["optimizer"])
+    if d_opt is not None and state.get("discriminator_optimizer") is not None:
+        d_opt.load_state_dict(state["discriminator_optimizer"])
+    rng = state.get("rng") or {}
+    if rng.get("generator") is not None:
+        generator.set_state(rng["generator"])
+    if rng.get("torch") is not None:
+        torch.set_rng_state(rng["torch"])
+    if rng.get("numpy") is not None:
+        np.random.set_state(rng["numpy"])
+    if rng.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return int(state["epoch"]), list(state["history"])
 
 
 def _mixed_precision(cfg):

@@ -23,26 +23,37 @@ NB_DIR = ROOT / "notebooks"
 PARAMS = '''\
 # Parameters (papermill / `python -m amidlib.reproduce -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-dataset = None      # None: the profile's ("uci_mfeat"; paper: "ucf51" | "activitynet" | "iemocap")
+dataset = None      # None: the profile's; ci/cpu: "uci_mfeat" | "av_tier" (generated video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
 out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
-data_root = None    # paper profile: the folder of the paper's features (or environment variable AMID_DATA_ROOT)
+data_root = None    # paper profile: the data root laid out as amidlib/paper_data.py says (or env AMID_DATA_ROOT)
 cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.reproduce uses a fresh one per reproduction)
 n_jobs = None       # None: the profile's number of worker processes'''
 
-SETUP = '''\
+SETUP_TEMPLATE = '''\
 from IPython.display import Markdown, display
 
 from amidlib import plots, profiles, report, tables
 
 prof = profiles.load_profile(profile, dataset=dataset, seeds=seeds, epochs=epochs, device=device,
                              out_dir=out_dir, data_root=data_root, cache_dir=cache_dir, n_jobs=n_jobs)
-profiles.check_requirements(prof)  # the paper profile stops here, saying what is missing
+profiles.check_requirements(prof, TABLES)  # the paper profile stops here, naming every missing file
 plots.set_style()
 study = tables.Study(prof)
+# margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
+# and the paper's data the checks below are structure and range checks only
+strict = prof.main.dataset == "uci_mfeat"
 print(prof.describe())'''
+
+
+def setup(tables: tuple[str, ...] | None = None) -> str:
+    """The common setup cell; ``tables``: what the notebook builds (the paper profile checks their data)."""
+    return SETUP_TEMPLATE.replace("TABLES", repr(tables) if tables is not None else "None")
+
+
+SETUP = setup()
 
 
 def md(text: str):
@@ -98,15 +109,27 @@ print(full)
     md("""
 The views the tables use: each pairing is a *weak target view* (what the student sees) and a *strong
 auxiliary view* (seen by the teacher only, during training). The splits are stratified and seeded.
+
+With `dataset="av_tier"` the main pairing is generated video clips (real mp4 files: moving shapes and class
+tones) run through the paper's video path: PyAV decoding, log-mel audio features, a small 3D-CNN student.
+With `profile="paper"` this cell is the **preparation step** of the paper's datasets: every file is checked
+against its manifest (missing, extra and unreadable files are named; nothing trains on a silent subset) and
+the frozen extractors (CNN14, wav2vec 2.0, BERT, DenseNet) run once per file into the feature cache.
 """),
     code('''
+import numpy as np
+
 rows = []
+t3_split = ("fold", prof.table3_folds, prof.table3_fold_seed, 0)  # Table 3 setups: their first fold
 for pairing in list(prof.pairings) + list(prof.table3_setups):
-    train, test = tables.load_split(tables.make_spec(prof, pairing, "baseline", 0))
-    rows.append({"pairing": pairing.key, "stands for": pairing.paper, "target features": train.target_dim,
-                 "auxiliary features": train.aux_dim, "train": len(train), "test": len(test),
-                 "train per class": f"{train.labels.tolist().count(0)}"})
-splits = pd.DataFrame(rows).drop_duplicates("pairing")
+    split = t3_split if pairing in prof.table3_setups else None
+    # loading checks every file against its manifest (by name) and fills the feature caches
+    train, test = tables.load_split(tables.make_spec(prof, pairing, "baseline", 0, split))
+    counts = np.bincount(train.labels)
+    rows.append({"dataset": pairing.dataset, "pairing": pairing.key, "stands for": pairing.paper,
+                 "target features": getattr(train, "target_dim", "video clips"), "auxiliary features": train.aux_dim,
+                 "train": len(train), "test": len(test), "train per class": f"{counts.min()}–{counts.max()}"})
+splits = pd.DataFrame(rows).drop_duplicates(["dataset", "pairing"])
 display(splits)
 '''),
     md("""
@@ -140,9 +163,11 @@ assert all(full.dims[v] == manifest["views"][v]["shape"][1] for v in UCI_VIEWS)
 assert (pd.Series(full.labels).value_counts() == 200).all()
 assert (probe["linear probe test top-1 (%)"] > 50).all(), probe
 main = prof.main
-weak = probe.loc[list(main.target), "linear probe test top-1 (%)"].max()
-strong = probe.loc[list(main.auxiliary), "linear probe test top-1 (%)"].max()
-assert strong > weak + 5, (weak, strong)
+if main.dataset == "uci_mfeat":
+    weak = probe.loc[list(main.target), "linear probe test top-1 (%)"].max()
+    strong = probe.loc[list(main.auxiliary), "linear probe test top-1 (%)"].max()
+    assert strong > weak + 5, (weak, strong)
+assert (splits["train"] > 0).all() and (splits["test"] > 0).all()
 assert (prof.out_dir / "data_summary.csv").is_file()
 '''),
 ]
@@ -159,7 +184,7 @@ unrelated representations. Below: the cosine between teacher and student represe
 same class, other sample) and both accuracies over the warm-up epochs and the first epochs after it.
 """),
     params(),
-    code(SETUP),
+    code(setup(('figures',))),
     code('''
 fig, hist = report.build_warmup(study, save_to=prof.out_dir / "warmup.png")
 '''),
@@ -184,7 +209,8 @@ if "loss_mi_s" in amid:
     assert amid[amid.phase == "warmup"]["loss_mi_s"].isna().all()
 assert amid[["test_cos_same_sample", "test_cos_same_class"]].abs().le(1 + 1e-6).all().all()
 last_warm = amid[amid.epoch == warm]
-assert (last_warm.test_student_top1 > 10 + 20).all() and (last_warm.test_teacher_top1 > 10 + 20).all()
+assert last_warm[["test_student_top1", "test_teacher_top1"]].stack().between(0, 100).all()
+assert not strict or ((last_warm.test_student_top1 > 10 + 20).all() and (last_warm.test_teacher_top1 > 10 + 20).all())
 assert (prof.out_dir / "warmup.png").stat().st_size > 10_000
 '''),
 ]
@@ -200,7 +226,7 @@ plus the full-modality teacher for reference. Each table puts the paper's number
 emotion benchmarks; ours are the embedded analogues, so compare *orderings*, not values.
 """),
     params(),
-    code(SETUP),
+    code(setup(('table1', 'table2', 'table3'))),
     md("""
 All runs of the three tables, trained once (the run cache shares them with the later notebooks).
 """),
@@ -241,9 +267,14 @@ for setting in [p.key for p in prof.pairings]:
     rows = set(t1[t1.setting == setting].row)
     assert rows == set(tables.T12_METHODS), rows
     assert set(t2[t2.setting == setting].row) == set(tables.T12_METHODS) - {"teacher"}
-assert (t1["mean"] > chance + 30).all(), t1
-assert (t2["mean"] > chance + 30).all(), t2
-assert set(t3.row) == set(tables.T3_METHODS) and (t3["mean"] > chance + 30).all()
+for t in (t1, t2, t3):
+    assert t["mean"].between(0, 100).all(), t
+if strict:
+    assert (t1["mean"] > chance + 30).all(), t1
+    assert (t2["mean"] > chance + 30).all(), t2
+if prof.table3_setups[0].dataset == "uci_mfeat":
+    assert (t3["mean"] > chance + 30).all(), t3
+assert set(t3.row) == set(tables.T3_METHODS)
 assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"}
 amid_main = t1[(t1.row == "amid") & (t1.setting == prof.main.key)].iloc[0]
 assert amid_main.paper == manifests.paper_value("table1", prof.main.paper, "amid", "top1")
@@ -264,7 +295,7 @@ no warm-up, no D2, uniform λ; and the weights α1, α2, α3 varied one at a tim
 default settings are the same runs as in Table 1 (taken from the run cache).
 """),
     params(),
-    code(SETUP),
+    code(setup(('table4', 'table5', 'table6'))),
     code('''
 cells = tables.plan_table4(prof) + tables.plan_table5(prof) + tables.plan_table6(prof)
 study.ensure(c.spec for c in cells)
@@ -299,7 +330,7 @@ assert set(t4[t4.row == "mi_s"].metric) == {"student_top1", "teacher_top1"}
 assert list(dict.fromkeys(t5.row)) == [r for r, _, _ in tables.T5_ROWS]
 assert len(t6) == sum(len(v) for v in prof.table6_grid.values())
 for t in (t4, t5, t6):
-    assert (t["mean"] > 10 + 20).all(), t
+    assert t["mean"].between(0, 100).all() and (not strict or (t["mean"] > 10 + 20).all()), t
     assert t["paper"].notna().sum() >= len(t) - 2  # the paper has a number for (almost) every cell
 for name in ("table4", "table5", "table6"):
     assert (prof.out_dir / f"{name}.md").is_file() and (prof.out_dir / f"{name}.csv").is_file()
@@ -317,7 +348,7 @@ The paper finds AMID better than CCL on most classes and no better where the aux
 about the class. Here: the student's test top-1 per digit on the main pairing (the runs of Table 1).
 """),
     params(),
-    code(SETUP),
+    code(setup(('figures',))),
     code('''
 fig, per_class = report.build_fig3(study)
 '''),
@@ -333,10 +364,11 @@ display(wide.round(1))
 print(f"AMID better on {(wide['AMID − CCL'] > 0).sum()} of {len(wide)} classes, worse on {(wide['AMID − CCL'] < 0).sum()}")
 '''),
     code('''
-# checks: 10 classes x 2 methods x seeds, accuracies in [0, 100], the figure and its data written
-assert set(per_class.row) == {"amid", "ccl"} and per_class.class_name.nunique() == 10
-assert len(per_class) == 2 * 10 * len(prof.seeds)
-assert per_class.top1.between(0, 100).all() and per_class.top1.mean() > 10 + 30
+# checks: every class x 2 methods x seeds, accuracies in [0, 100], the figure and its data written
+n_classes = per_class.class_name.nunique()
+assert set(per_class.row) == {"amid", "ccl"} and (n_classes == 10 or not strict)
+assert len(per_class) == 2 * n_classes * len(prof.seeds)
+assert per_class.top1.between(0, 100).all() and (not strict or per_class.top1.mean() > 10 + 30)
 assert (prof.out_dir / "fig3.png").stat().st_size > 10_000 and (prof.out_dir / "fig3.csv").is_file()
 '''),
 ]
@@ -349,7 +381,7 @@ NOTEBOOKS["05_cosine_curves"] = [
 Three views of the training histories (every epoch, test and train), all from the runs of Tables 4 and 5.
 """),
     params(),
-    code(SETUP),
+    code(setup(('figures',))),
     md("""
 **Fig 1, made measurable.** The weak-teacher shortcut: maximising I(M;S) alone can be done by making the
 teacher weaker. Per epoch: the teacher's test accuracy, and the MI losses. The bound on I(M;S) is
@@ -470,7 +502,7 @@ use_mi_s = True
 use_mi_a = True
 use_adv = True
 teach_epochs = 12'''),
-    code(SETUP),
+    code(setup(())),
     md("""
 One run with the values above. With every term on, S should come close to M, and M should keep the class
 structure A carries.

@@ -160,3 +160,32 @@ def test_checkpoint_after_every_epoch(synthetic, tmp_path):
     assert state["history"][-1]["loss_total"] == res.history.iloc[-1]["loss_total"]
     assert "d1.0.weight" in state["method"] and state["discriminator_optimizer"] is not None
     assert not list((tmp_path / "ckpt").glob(".*.tmp"))
+
+
+@pytest.mark.parametrize("method,extra", [("amid", {}), ("crd", {}), ("amid", {"fixed_teacher": True})])
+def test_an_interrupted_run_resumes_to_the_same_numbers(synthetic, tmp_path, monkeypatch, method, extra):
+    """Stop a run after epoch 2 (as a crash would), run it again: it continues from the checkpoint
+    (weights, λ / memory banks, optimizers, random states) and ends where an uninterrupted run ends."""
+    from amidlib import training
+
+    train, test = synthetic
+    kw = dict(seed=0, preset="ci", progress=False, epochs=4, warmup_epochs=1, **extra)
+    whole = run(method, train, test, **kw)
+
+    real_save = training.save_checkpoint
+
+    def crash_after_epoch_2(folder, method_, opt, d_opt, epoch, *args, **kwargs):
+        path = real_save(folder, method_, opt, d_opt, epoch, *args, **kwargs)
+        if epoch == 2:
+            raise KeyboardInterrupt("simulated crash")
+        return path
+
+    monkeypatch.setattr(training, "save_checkpoint", crash_after_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        run(method, train, test, checkpoint_dir=str(tmp_path / "ckpt"), **kw)
+    monkeypatch.setattr(training, "save_checkpoint", real_save)
+    resumed = run(method, train, test, checkpoint_dir=str(tmp_path / "ckpt"), **kw)
+    assert resumed.metrics["student_top1"] == whole.metrics["student_top1"]
+    pd.testing.assert_frame_equal(resumed.history, whole.history)
+    with pytest.raises(training.CheckpointMismatchError, match="another configuration"):
+        run(method, train, test, checkpoint_dir=str(tmp_path / "ckpt"), **{**kw, "tau": 0.3})

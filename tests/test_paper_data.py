@@ -56,3 +56,16 @@ def test_ucf51_from_a_data_root_checks_every_manifest_video(tmp_path):
     message = str(err.value)
     assert second.video_id in message          # a missing video is named
     assert "6836" in message.replace(",", "")  # and all of them are counted
+
+
+def test_a_cnn14_checkpoint_needs_its_checksum_recorded(tmp_path):
+    (tmp_path / "ucf51/videos").mkdir(parents=True)
+    (tmp_path / "weights").mkdir()
+    ckpt = tmp_path / "weights/Cnn14_emb512_mAP=0.420.pth"
+    ckpt.write_bytes(b"not really a checkpoint")
+    missing = missing_paper_files("ucf51", tmp_path)
+    assert len(missing) == 1 and "SHA256SUMS" in missing[0] and "sha256sum" in missing[0]
+    import hashlib
+
+    (tmp_path / "weights/SHA256SUMS").write_text(f"{hashlib.sha256(ckpt.read_bytes()).hexdigest()}  {ckpt.name}\n")
+    assert missing_paper_files("ucf51", tmp_path) == []

@@ -1,0 +1,152 @@
+"""The paper profile end to end on a miniature data root in the real layout (amidlib/paper_data.py):
+UCF51-style videos with CCL-format audio features, an IEMOCAP-shaped tree, local weight folders with a
+SHA256SUMS file. Tables 1 and 3 are built exactly as notebook 02 builds them under ``profile=paper``
+(only the sizes differ: a tiny 3D-CNN student, 2 epochs, one fold, CPU)."""
+import hashlib
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from amidlib import profiles, tables
+from amidlib.av_clips import make_av_clips
+from amidlib.iemocap import make_mini_iemocap, mini_vocab
+from amidlib.paper_data import DENSENET_FILE, expected_sha256
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _sha(path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory):
+    """A data root holding UCF51 (generated clips + CCL features), IEMOCAP (mini tree) and the weights."""
+    from torchvision.models import densenet121
+    from transformers import BertConfig, BertModel, BertTokenizer, Wav2Vec2Config, Wav2Vec2Model
+
+    root = tmp_path_factory.mktemp("data")
+    videos = root / "ucf51/videos"
+    manifest = make_av_clips(videos, n_classes=3, per_class=4, test_per_class=1, size=32, seed=0)
+    m = json.loads(manifest.read_text())
+    (root / "manifest_ucf51_mini.json").write_text(manifest.read_text())
+    manifest.unlink()  # a manifest inside the video folder would be an extra file
+    rng = np.random.default_rng(0)
+    for vid, c, _group in m["videos"]:
+        name = m["classes"][c]["name"]
+        path = root / "ucf51/audiocnn14embed512_features" / name / f"{vid}.npy"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path, (rng.normal(size=512) + 3.0 * np.eye(512)[c]).astype(np.float32))
+
+    iemocap = make_mini_iemocap(root / "iemocap", utterances_per_session=4, excluded_per_session=1, seed=0)
+
+    weights = root / "weights"
+    torch.manual_seed(0)
+    Wav2Vec2Model(Wav2Vec2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+                                 conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4),
+                                 num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
+                  ).save_pretrained(weights / "wav2vec2-base")
+    bert = weights / "bert-base-uncased"
+    bert.mkdir(parents=True)
+    (bert / "vocab.txt").write_text("\n".join(mini_vocab()) + "\n")
+    BertTokenizer(str(bert / "vocab.txt")).save_pretrained(bert)
+    BertModel(BertConfig(vocab_size=len(mini_vocab()), hidden_size=24, num_hidden_layers=1, num_attention_heads=2,
+                         intermediate_size=48, max_position_embeddings=64)).save_pretrained(bert)
+    dn = weights / DENSENET_FILE  # the real file name, random weights: verified through SHA256SUMS
+    torch.save(densenet121().state_dict(), dn)
+    (weights / "SHA256SUMS").write_text(f"{_sha(dn)}  {DENSENET_FILE}\n")
+    return {"root": root, "manifest": root / "manifest_ucf51_mini.json", "iemocap_counts": iemocap["counts"]}
+
+
+def _profile(data_root, tmp_path, **changes):
+    ucf51 = profiles.PROFILES["paper"].pairings[0]
+    assert ucf51.dataset == "ucf51"
+    kwargs = dict(
+        data_root=data_root["root"], device="cpu", epochs=2, seeds=[0], n_jobs=1,
+        out_dir=tmp_path / "figures", cache_dir=tmp_path / "runs/cache", feature_dir=tmp_path / "runs/features",
+        pairings=(ucf51,),  # ActivityNet: its own loader, tested in test_video_audio.py
+        table3_max_folds=1,
+        overrides={"warmup_epochs": 1, "num_workers": 0, "amp": None},
+        dataset_overrides={"ucf51": {"video_student": "tiny3d", "dim": 32, "hidden": 32, "d_hidden": 16,
+                                     "batch_size": 4, "eval_batch_size": 4},
+                           "iemocap": {"dim": 16, "hidden": 32, "d_hidden": 16, "batch_size": 8}},
+        data_options={"ucf51": {"manifest": str(data_root["manifest"])},
+                      "iemocap": {"expected": data_root["iemocap_counts"], "n_frames": 2}},
+        method_overrides={"crd": {"crd_nce_k": 4}, "crcd": {"crcd_nce_k": 4}},
+    )
+    kwargs.update(changes)
+    return profiles.load_profile("paper", **kwargs)
+
+
+def test_requirements_name_the_gpu_and_every_missing_path(data_root, tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    prof = _profile(data_root, tmp_path, device=None)  # the profile's own device: cuda
+    with pytest.raises(RuntimeError, match="a CUDA GPU"):
+        profiles.check_requirements(prof)
+    profiles.check_requirements(_profile(data_root, tmp_path))  # device cpu: everything is there
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(RuntimeError) as err:
+        profiles.check_requirements(_profile({**data_root, "root": empty}, tmp_path), ("table3",))
+    for item in ("iemocap/Session1", "iemocap/Session5", "wav2vec2-base", "bert-base-uncased", DENSENET_FILE):
+        assert item in str(err.value)
+    assert "ucf51" not in str(err.value)  # Table 3 reads IEMOCAP only
+
+
+def test_sha256sums_file_is_read(data_root):
+    dn = data_root["root"] / "weights" / DENSENET_FILE
+    assert expected_sha256(data_root["root"], DENSENET_FILE) == _sha(dn)
+    assert expected_sha256(data_root["root"], "other.pth") is None
+
+
+def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
+    prof = _profile(data_root, tmp_path)
+    study = tables.Study(prof, verbose=False)
+    t1 = tables.build_table(study, "table1")
+    assert set(t1.row) == set(tables.T12_METHODS) and t1["mean"].between(0, 100).all()
+    assert (t1.dataset == "ucf51").all() and (t1.paper_setting == "UCF51").all()
+    amid = t1[t1.row == "amid"].iloc[0]
+    assert amid.paper == pytest.approx(73.8)  # read from data_manifests/paper_results.csv
+    md = (prof.out_dir / "table1.md").read_text()
+    assert md.startswith("# Table 1: top-1") and "embedded analogue" not in md and "UCF51" in md
+
+    t3 = tables.build_table(study, "table3")
+    assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"} and set(t3.row) == set(tables.T3_METHODS)
+    assert set(t3.metric) == {"wa", "ua"} and t3["mean"].between(0, 100).all() and (t3.dataset == "iemocap").all()
+    assert t3[(t3.paper_setting == "AL-V") & (t3.row == "amid") & (t3.metric == "wa")].paper.iloc[0] == pytest.approx(
+        tables.manifests.paper_value("table3", "AL-V", "amid", "WA"))
+
+    # every run: its preset, its data record, and a checkpoint after every epoch
+    cells = tables.plan_table1(prof) + tables.plan_table3(prof)
+    assert study.trained == len({c.spec.key() for c in cells}) == 7 + 13
+    for cell, res in zip(cells, study.results(cells)):
+        spec = cell.spec
+        assert res.config["preset"] == ("paper_iemocap" if spec.dataset == "iemocap" else "paper_video")
+        assert res.config["epochs"] == 2
+        ckpt = prof.cache_dir / ".checkpoints" / spec.key() / "last.pt"
+        assert ckpt.is_file(), ckpt
+        if spec.dataset == "ucf51":
+            assert res.config["data"]["train"] and res.config["video_student"] == "tiny3d"
+        else:
+            assert res.config["student"] == "FrameGRU" and res.config["data_record"]
+    # the run cache: a second study trains nothing; a moved data root keeps the runs (not in the key)
+    again = tables.Study(prof, verbose=False)
+    pd.testing.assert_frame_equal(tables.build_table(again, "table1", write=False), t1)
+    assert again.trained == 0
+
+
+def test_unknown_paper_dataset_choice_is_refused():
+    with pytest.raises(ValueError, match="Did you mean 'ucf51'"):
+        profiles.load_profile("paper", dataset="ucf5")
+    prof = profiles.load_profile("paper", dataset="activitynet")
+    assert prof.main.dataset == "activitynet" and [p.dataset for p in prof.pairings] == ["activitynet", "ucf51"]
+    assert prof.datasets(("table4",)) == ["activitynet"] and prof.datasets(("table3",)) == ["iemocap"]
