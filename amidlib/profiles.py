@@ -93,8 +93,9 @@ class Pairing:
 
     @property
     def key(self) -> str:
-        """"fou→fac", "fou→fac+pix": short, used in file and column names."""
-        return f"{'+'.join(self.target)}→{'+'.join(self.auxiliary)}"
+        """"fou→fac", "fou→fac+pix", "ucf51:video→audio": short, used in file and column names."""
+        views = f"{'+'.join(self.target)}→{'+'.join(self.auxiliary)}"
+        return views if self.dataset == "uci_mfeat" else f"{self.dataset}:{views}"
 
     @property
     def description(self) -> str:
@@ -375,7 +376,7 @@ def check_requirements(prof: Profile, tables=None) -> None:
     missing piece by path. ``ci`` / ``cpu`` need nothing beyond the install (the embedded data are
     checked when loaded; the generated tier is written on first use).
     """
-    if prof.name != "paper":
+    if prof.name != "paper" or (tables is not None and not tables):  # () : a notebook that reads no dataset
         return
     import torch
 

@@ -150,3 +150,22 @@ def test_unknown_paper_dataset_choice_is_refused():
     prof = profiles.load_profile("paper", dataset="activitynet")
     assert prof.main.dataset == "activitynet" and [p.dataset for p in prof.pairings] == ["activitynet", "ucf51"]
     assert prof.datasets(("table4",)) == ["activitynet"] and prof.datasets(("table3",)) == ["iemocap"]
+
+
+def test_paper_plans_cover_the_papers_settings():
+    prof = profiles.load_profile("paper", data_root="/nonexistent")
+    t1 = tables.plan_table1(prof)
+    assert {(c.setting, c.paper_setting) for c in t1} == {("ucf51:video→audio", "UCF51"),
+                                                          ("activitynet:video→audio", "ActivityNet")}
+    assert len(t1) == 2 * len(tables.T12_METHODS) * 3 and {c.spec.preset for c in t1} == {"paper_video"}
+    t3 = tables.plan_table3(prof)
+    assert {c.paper_setting for c in t3} == {"V", "A-V", "L-V", "AL-V"} and {c.fold for c in t3} == set(range(5))
+    assert {c.spec.preset for c in t3} == {"paper_iemocap"} and {c.spec.dataset for c in t3} == {"iemocap"}
+    for plan in (tables.plan_table4, tables.plan_table5, tables.plan_table6):
+        assert {c.spec.dataset for c in plan(prof)} == {"ucf51"}
+    # the paper's values: no profile override changes a §4.2 hyperparameter
+    amid = next(c.spec for c in t1 if c.row == "amid").effective_config()
+    assert (amid["dim"], amid["batch_size"], amid["tau"], amid["alpha1"], amid["alpha2"], amid["alpha3"],
+            amid["warmup_epochs"], amid["video_student"], amid["amp"]) == (512, 16, 0.5, 4.0, 1.6, 1.0, 20, "r2plus1d_18", "bf16")
+    t3_amid = next(c.spec for c in t3 if c.row == "amid").effective_config()
+    assert (t3_amid["dim"], t3_amid["batch_size"], t3_amid["tau"], t3_amid["warmup_epochs"]) == (768, 128, 0.6, 5)
