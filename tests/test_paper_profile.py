@@ -13,7 +13,8 @@ import torch
 from amidlib import profiles, tables
 from amidlib.av_clips import make_av_clips
 from amidlib.iemocap import make_mini_iemocap, mini_vocab
-from amidlib.paper_data import DENSENET_FILE, expected_sha256
+from amidlib.audio import CNN14
+from amidlib.paper_data import CNN14_FILE, DENSENET_FILE, expected_sha256
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,10 +48,28 @@ def data_root(tmp_path_factory):
         path.parent.mkdir(parents=True, exist_ok=True)
         np.save(path, (rng.normal(size=512) + 3.0 * np.eye(512)[c]).astype(np.float32))
 
+    # ActivityNet: flat <video_id>.mp4 files and a v1.3 annotation file (training -> train, validation -> test)
+    anet = make_av_clips(tmp_path_factory.mktemp("anet_src"), n_classes=3, per_class=4, test_per_class=1, size=32,
+                         seed=1)
+    a = json.loads(anet.read_text())
+    database = {}
+    for i, (vid, c, group) in enumerate(a["videos"]):
+        name = a["classes"][c]["name"]
+        new_id = f"anet{i:03d}"
+        (root / "activitynet/videos").mkdir(parents=True, exist_ok=True)
+        (anet.parent / name / f"{vid}.mp4").rename(root / "activitynet/videos" / f"{new_id}.mp4")
+        database[new_id] = {"subset": "validation" if group == 1 else "training", "duration": 1.0,
+                            "annotations": [{"label": name, "segment": [0.0, 1.0]}]}
+    (root / "activitynet/activity_net.v1-3.min.json").write_text(json.dumps({"version": "VERSION 1.3",
+                                                                            "database": database}))
+
     iemocap = make_mini_iemocap(root / "iemocap", utterances_per_session=4, excluded_per_session=1, seed=0)
 
     weights = root / "weights"
+    weights.mkdir()
     torch.manual_seed(0)
+    cnn14 = weights / CNN14_FILE  # a narrow CNN14 (8 base channels), random weights, in the PANNs format
+    torch.save({"model": CNN14(embedding_dim=512, base_channels=8).state_dict()}, cnn14)
     Wav2Vec2Model(Wav2Vec2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
                                  conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4),
                                  num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
@@ -63,21 +82,18 @@ def data_root(tmp_path_factory):
                          intermediate_size=48, max_position_embeddings=64)).save_pretrained(bert)
     dn = weights / DENSENET_FILE  # the real file name, random weights: verified through SHA256SUMS
     torch.save(densenet121().state_dict(), dn)
-    (weights / "SHA256SUMS").write_text(f"{_sha(dn)}  {DENSENET_FILE}\n")
+    (weights / "SHA256SUMS").write_text(f"{_sha(dn)}  {DENSENET_FILE}\n{_sha(cnn14)}  {CNN14_FILE}\n")
     return {"root": root, "manifest": root / "manifest_ucf51_mini.json", "iemocap_counts": iemocap["counts"]}
 
 
 def _profile(data_root, tmp_path, **changes):
-    ucf51 = profiles.PROFILES["paper"].pairings[0]
-    assert ucf51.dataset == "ucf51"
     kwargs = dict(
         data_root=data_root["root"], device="cpu", epochs=2, seeds=[0], n_jobs=1,
         out_dir=tmp_path / "figures", cache_dir=tmp_path / "runs/cache", feature_dir=tmp_path / "runs/features",
-        pairings=(ucf51,),  # ActivityNet: its own loader, tested in test_video_audio.py
         table3_max_folds=1,
         overrides={"warmup_epochs": 1, "num_workers": 0, "amp": None},
-        dataset_overrides={"ucf51": {"video_student": "tiny3d", "dim": 32, "hidden": 32, "d_hidden": 16,
-                                     "batch_size": 4, "eval_batch_size": 4},
+        dataset_overrides={**{d: {"video_student": "tiny3d", "dim": 32, "hidden": 32, "d_hidden": 16,
+                                  "batch_size": 4, "eval_batch_size": 4} for d in ("ucf51", "activitynet")},
                            "iemocap": {"dim": 16, "hidden": 32, "d_hidden": 16, "batch_size": 8}},
         data_options={"ucf51": {"manifest": str(data_root["manifest"])},
                       "iemocap": {"expected": data_root["iemocap_counts"], "n_frames": 2}},
@@ -112,12 +128,15 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
     prof = _profile(data_root, tmp_path)
     study = tables.Study(prof, verbose=False)
     t1 = tables.build_table(study, "table1")
-    assert set(t1.row) == set(tables.T12_METHODS) and t1["mean"].between(0, 100).all()
-    assert (t1.dataset == "ucf51").all() and (t1.paper_setting == "UCF51").all()
-    amid = t1[t1.row == "amid"].iloc[0]
-    assert amid.paper == pytest.approx(73.8)  # read from data_manifests/paper_results.csv
+    assert set(t1.row) == set(tables.T12_METHODS) and t1["mean"].between(0, 100).all() and len(t1) == 14
+    assert set(zip(t1.dataset, t1.paper_setting)) == {("ucf51", "UCF51"), ("activitynet", "ActivityNet")}
+    for setting, value in (("UCF51", 73.8), ("ActivityNet", None)):
+        amid = t1[(t1.row == "amid") & (t1.paper_setting == setting)].iloc[0]
+        expected = tables.manifests.paper_value("table1", setting, "amid", "top1")
+        assert amid.paper == pytest.approx(expected) and (value is None or expected == value)  # from the csv
     md = (prof.out_dir / "table1.md").read_text()
-    assert md.startswith("# Table 1: top-1") and "embedded analogue" not in md and "UCF51" in md
+    assert md.startswith("# Table 1: top-1") and "embedded analogue" not in md
+    assert "paper UCF51 top-1" in md and "paper ActivityNet top-1" in md
 
     t3 = tables.build_table(study, "table3")
     assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"} and set(t3.row) == set(tables.T3_METHODS)
@@ -127,15 +146,16 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
 
     # every run: its preset, its data record, and a checkpoint after every epoch
     cells = tables.plan_table1(prof) + tables.plan_table3(prof)
-    assert study.trained == len({c.spec.key() for c in cells}) == 7 + 13
+    assert study.trained == len({c.spec.key() for c in cells}) == 2 * 7 + 13
     for cell, res in zip(cells, study.results(cells)):
         spec = cell.spec
         assert res.config["preset"] == ("paper_iemocap" if spec.dataset == "iemocap" else "paper_video")
         assert res.config["epochs"] == 2
         ckpt = prof.cache_dir / ".checkpoints" / spec.key() / "last.pt"
         assert ckpt.is_file(), ckpt
-        if spec.dataset == "ucf51":
+        if spec.dataset in ("ucf51", "activitynet"):
             assert res.config["data"]["train"] and res.config["video_student"] == "tiny3d"
+            assert res.config["train"]["auxiliary"] == (["ccl_cnn14_emb512"] if spec.dataset == "ucf51" else ["cnn14_emb512"])
         else:
             assert res.config["student"] == "FrameGRU" and res.config["data_record"]
     # the run cache: a second study trains nothing; a moved data root keeps the runs (not in the key)
