@@ -189,3 +189,19 @@ def test_paper_plans_cover_the_papers_settings():
             amid["warmup_epochs"], amid["video_student"], amid["amp"]) == (512, 16, 0.5, 4.0, 1.6, 1.0, 20, "r2plus1d_18", "bf16")
     t3_amid = next(c.spec for c in t3 if c.row == "amid").effective_config()
     assert (t3_amid["dim"], t3_amid["batch_size"], t3_amid["tau"], t3_amid["warmup_epochs"]) == (768, 128, 0.6, 5)
+
+
+def test_the_prepared_gpu_pipeline_check_runs_in_its_cpu_mode(tmp_path):
+    """scripts/paper_pipeline_check.py (part 2 of scripts/gpu_check.sh) must not rot between GPU loans."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts/paper_pipeline_check.py"
+    spec = importlib.util.spec_from_file_location("paper_pipeline_check", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    report = tmp_path / "report.md"
+    assert module.main(["--cpu", "--classes", "2", "--per-class", "2", "--epochs", "1", "--out", str(report)]) == 0
+    text = report.read_text()
+    assert "| amid |" in text and "every loss finite: True" in text and "preset paper_video" in text
+    assert text.count("| True | True |") == len(tables.T12_METHODS)  # finite losses and a checkpoint, every run
