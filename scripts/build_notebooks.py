@@ -223,7 +223,9 @@ NOTEBOOKS["02_amid_training"] = [
 Every method trained on the same data and seeds: the student alone (baseline), CRD, GMC, CRCD, CCL and AMID,
 plus the full-modality teacher for reference. Each table puts the paper's number (read from
 `data_manifests/paper_results.csv`) beside ours (mean ± std over seeds). The paper's datasets are video and
-emotion benchmarks; ours are the embedded analogues, so compare *orderings*, not values.
+emotion benchmarks; the ci/cpu profiles run embedded analogues, so compare *orderings*, not values. Under
+`profile="paper"` the same cells train on UCF51, ActivityNet (R(2+1)D-18 student, CNN14 audio) and IEMOCAP
+(GRU student), with the paper's hyperparameters.
 """),
     params(),
     code(setup(('table1', 'table2', 'table3'))),
