@@ -65,9 +65,8 @@ __all__ = [
 #: The names every notebook's ``parameters`` cell declares (tests check this).
 COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs")
 
-#: Embedded datasets the ci/cpu profiles can use; the paper profile's datasets.
+#: Datasets the ci/cpu profiles can use (the paper datasets: amidlib.paper_data.PAPER_DATASETS)
 EMBEDDED_DATASETS = ("uci_mfeat", "av_tier")
-PAPER_DATASETS = ("ucf51", "activitynet", "iemocap")
 #: what the paper profile's ``dataset`` parameter may choose: the main dataset (Tables 4-6, figures)
 PAPER_MAIN_CHOICES = ("ucf51", "activitynet")
 #: a line per dataset for table headers
