@@ -47,7 +47,8 @@ def missing_paper_files(dataset: str, data_root: str | os.PathLike | None) -> li
         raise ValueError(f"unknown paper dataset '{dataset}'; valid: {', '.join(PAPER_DATASETS)}")
     root = data_root_from(data_root)
     if root is None:
-        return ["no data root: pass -p data_root /path/to/data or set AMID_DATA_ROOT (layout: amidlib/paper_data.py)"]
+        return ["no data root: pass -p data_root /path/to/data (or set AMID_DATA_ROOT) pointing at the folder laid out "
+                "as amidlib/paper_data.py describes (README: 'The paper profile')"]
     if not root.is_dir():
         return [f"data root {root} does not exist"]
     need: list[tuple[Path, str]] = []

@@ -385,14 +385,9 @@ def check_requirements(prof: Profile, tables=None) -> None:
     if str(prof.device).startswith("cuda") and not torch.cuda.is_available():
         missing.append("a CUDA GPU (torch.cuda.is_available() is False on this machine; -p device cpu runs the "
                        "paper pipelines on the CPU, very slowly)")
-    if prof.data_root is None:
-        missing.append(
-            "the data root: pass -p data_root /path/to/data (or set AMID_DATA_ROOT) pointing at the folder "
-            "laid out as amidlib/paper_data.py describes (README: 'The paper profile')"
-        )
-    else:
-        for dataset in prof.datasets(tables):
-            missing += missing_paper_files(dataset, prof.data_root)  # each missing item, by path
+    for dataset in prof.datasets(tables):
+        missing += missing_paper_files(dataset, prof.data_root)  # each missing item, by path (or: no data root)
+    missing = list(dict.fromkeys(missing))  # "no data root" once, not once per dataset
     if missing:
         raise RuntimeError(
             f"profile 'paper' ({', '.join(prof.datasets(tables))}) cannot run here; missing: " + "; ".join(missing)

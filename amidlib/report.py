@@ -74,15 +74,22 @@ def build_warmup(study: Study, save_to: str | os.PathLike | None = None):
     return fig, hist
 
 
+def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequence[str], plot):
+    """The per-epoch figures: the histories of ``rows`` (main pairing, every seed) → ``<name>.csv``
+    (``columns``) and ``<name>.png`` (``plot(hist, data description, warm-up epochs)``)."""
+    prof = study.prof
+    hist = study.histories(figure_cells(prof, rows))
+    cols = ["row", "seed", "epoch", "phase", *columns]
+    _write_csv(hist[cols], prof.out_dir / f"{name}.csv")
+    fig = plot(hist, prof.main.description, _warmup_epochs(study, hist))
+    plots.save(fig, prof.out_dir / f"{name}.png")
+    return fig, hist[cols]
+
+
 def build_fig1(study: Study):
     """fig1_diagnostic.png/.csv: teacher test accuracy and the L_MI_s, L_MI_a values per epoch."""
-    prof = study.prof
-    hist = study.histories(figure_cells(prof, ["mi_s", "mi_s+mi_a", "amid"]))
-    cols = ["row", "seed", "epoch", "phase", "test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"]
-    _write_csv(hist[cols], prof.out_dir / "fig1_diagnostic.csv")
-    fig = plots.plot_fig1_diagnostic(hist, prof.main.description, _warmup_epochs(study, hist))
-    plots.save(fig, prof.out_dir / "fig1_diagnostic.png")
-    return fig, hist[cols]
+    return _curve_figure(study, "fig1_diagnostic", ["mi_s", "mi_s+mi_a", "amid"],
+                         ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic)
 
 
 def build_fig3(study: Study):
@@ -106,24 +113,14 @@ def build_fig3(study: Study):
 
 def build_fig4(study: Study):
     """fig4.png/.csv: teacher − student test gap per epoch, L_MI_s + L_MI_a vs AMID."""
-    prof = study.prof
-    hist = study.histories(figure_cells(prof, ["mi_s+mi_a", "amid"]))
-    cols = ["row", "seed", "epoch", "phase", "test_gap", "test_student_top1", "test_teacher_top1"]
-    _write_csv(hist[cols], prof.out_dir / "fig4.csv")
-    fig = plots.plot_fig4(hist, prof.main.description, _warmup_epochs(study, hist))
-    plots.save(fig, prof.out_dir / "fig4.png")
-    return fig, hist[cols]
+    return _curve_figure(study, "fig4", ["mi_s+mi_a", "amid"], ["test_gap", "test_student_top1", "test_teacher_top1"],
+                         plots.plot_fig4)
 
 
 def build_fig5(study: Study):
     """fig5.png/.csv: within-class cosine (train, test) per epoch: AMID, w/o D2, w/o L_adv."""
-    prof = study.prof
-    hist = study.histories(figure_cells(prof, ["amid", "no_d2", "mi_s+mi_a"]))
-    cols = ["row", "seed", "epoch", "phase", "train_cos_same_class", "test_cos_same_class"]
-    _write_csv(hist[cols], prof.out_dir / "fig5.csv")
-    fig = plots.plot_fig5(hist, prof.main.description, _warmup_epochs(study, hist))
-    plots.save(fig, prof.out_dir / "fig5.png")
-    return fig, hist[cols]
+    return _curve_figure(study, "fig5", ["amid", "no_d2", "mi_s+mi_a"], ["train_cos_same_class", "test_cos_same_class"],
+                         plots.plot_fig5)
 
 
 def fig_summary(raw: pd.DataFrame, columns: Sequence[str], table: str) -> pd.DataFrame:

@@ -155,10 +155,6 @@ class RunSpec:
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
-    @property
-    def data_options(self) -> dict[str, Any]:
-        return dict(self.data)
-
     def describe(self) -> str:
         ov = ", ".join(f"{k}={v}" for k, v in self.overrides if k not in ("device",))
         where = {"fold": lambda: f"fold {self.split[3] + 1}/{self.split[1]}", "official": lambda: "official split"
@@ -319,15 +315,11 @@ def _freeze(data) -> str:
     return json.dumps(dict(data), sort_keys=True, default=str)
 
 
-def _thaw(frozen: str) -> dict[str, Any]:
-    return json.loads(frozen)
-
-
 @functools.lru_cache(maxsize=4)
 def _video_datasets(dataset: str, frozen: str):
     """(train, test) video datasets, loaded once per process (the frozen extractor's features come
     from the on-disk cache after the first load)."""
-    opts = _thaw(frozen)
+    opts = json.loads(frozen)
     root, cache = opts.pop("root", ""), opts.pop("cache", None)
     if dataset == "av_tier":
         from .av_clips import av_tier_datasets, make_av_clips
@@ -344,7 +336,7 @@ def _video_datasets(dataset: str, frozen: str):
 def _iemocap_features(frozen: str):
     from .paper_data import load_paper_dataset
 
-    opts = _thaw(frozen)
+    opts = json.loads(frozen)
     root, cache = opts.pop("root", ""), opts.pop("cache", None)
     return load_paper_dataset("iemocap", root, cache, **opts)
 
@@ -693,7 +685,9 @@ TITLES = {
 
 def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     title = TITLES[table]
-    paper_data = set(tidy.get("dataset", pd.Series(dtype=str))) <= {"ucf51", "activitynet", "iemocap"} and "dataset" in tidy
+    from .paper_data import PAPER_DATASETS
+
+    paper_data = "dataset" in tidy and set(tidy["dataset"]) <= set(PAPER_DATASETS)
     if paper_data:
         title = title.replace(" (embedded analogue)", "")
     lines = [f"# {title}", ""]

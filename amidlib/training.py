@@ -11,6 +11,8 @@
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 from collections import defaultdict
@@ -162,9 +164,6 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
 
 def _config_fingerprint(cfg) -> str:
     """What must match for a checkpoint to be resumed: every config value but where/how it is shown."""
-    import hashlib
-    import json
-
     skip = {"checkpoint_dir", "progress", "num_workers", "eval_batch_size", "num_threads"}
     text = json.dumps({k: v for k, v in dict(cfg).items() if k not in skip}, sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]

@@ -14,7 +14,6 @@ loss stayed finite. Numbers on generated clips are not the paper's: this checks 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -27,24 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from amidlib import profiles, tables  # noqa: E402
-from amidlib.av_clips import make_av_clips  # noqa: E402
-
-
-def make_data_root(root: Path, n_classes: int, per_class: int, size: tuple[int, int], seconds: float) -> Path:
-    """UCF51 layout under ``root``; returns the generated manifest (the stand-in for ucf51.json)."""
-    videos = root / "ucf51/videos"
-    manifest = make_av_clips(videos, n_classes=n_classes, per_class=per_class, test_per_class=1, size=size,
-                             seconds=seconds, fps=16, seed=0)
-    kept = root / "manifest_generated.json"
-    kept.write_text(manifest.read_text())
-    manifest.unlink()  # not an extra file in the video folder
-    m = json.loads(kept.read_text())
-    rng = np.random.default_rng(0)
-    for vid, c, _ in m["videos"]:
-        path = root / "ucf51/audiocnn14embed512_features" / m["classes"][c]["name"] / f"{vid}.npy"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, (rng.normal(size=512) + 3 * np.eye(512)[c]).astype(np.float32))
-    return kept
+from amidlib.av_clips import make_ucf51_layout  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -68,7 +50,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="amid_paper_check_") as tmp:
         tmp = Path(tmp)
         started = time.perf_counter()
-        manifest = make_data_root(tmp / "data", args.classes, args.per_class, (128, 160), 2.0)
+        manifest = make_ucf51_layout(tmp / "data", n_classes=args.classes, per_class=args.per_class,
+                                     test_per_class=1, size=(128, 160), seconds=2.0, fps=16)
         out(f"# paper profile pipeline check on {device}: {args.classes} classes x {args.per_class} generated clips, "
             f"{args.epochs} epochs (data written in {time.perf_counter() - started:.1f} s)")
         ucf51 = profiles.PROFILES["paper"].pairings[0]

@@ -5,13 +5,12 @@ SHA256SUMS file. Tables 1 and 3 are built exactly as notebook 02 builds them und
 import hashlib
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from amidlib import profiles, tables
-from amidlib.av_clips import make_av_clips
+from amidlib.av_clips import make_av_clips, make_ucf51_layout
 from amidlib.iemocap import make_mini_iemocap, mini_vocab
 from amidlib.audio import CNN14
 from amidlib.paper_data import CNN14_FILE, DENSENET_FILE, expected_sha256
@@ -36,17 +35,7 @@ def data_root(tmp_path_factory):
     from transformers import BertConfig, BertModel, BertTokenizer, Wav2Vec2Config, Wav2Vec2Model
 
     root = tmp_path_factory.mktemp("data")
-    videos = root / "ucf51/videos"
-    manifest = make_av_clips(videos, n_classes=3, per_class=4, test_per_class=1, size=32, seed=0)
-    m = json.loads(manifest.read_text())
-    (root / "manifest_ucf51_mini.json").write_text(manifest.read_text())
-    manifest.unlink()  # a manifest inside the video folder would be an extra file
-    rng = np.random.default_rng(0)
-    for vid, c, _group in m["videos"]:
-        name = m["classes"][c]["name"]
-        path = root / "ucf51/audiocnn14embed512_features" / name / f"{vid}.npy"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path, (rng.normal(size=512) + 3.0 * np.eye(512)[c]).astype(np.float32))
+    manifest = make_ucf51_layout(root, n_classes=3, per_class=4, test_per_class=1, size=32)
 
     # ActivityNet: flat <video_id>.mp4 files and a v1.3 annotation file (training -> train, validation -> test)
     anet = make_av_clips(tmp_path_factory.mktemp("anet_src"), n_classes=3, per_class=4, test_per_class=1, size=32,
@@ -83,7 +72,7 @@ def data_root(tmp_path_factory):
     dn = weights / DENSENET_FILE  # the real file name, random weights: verified through SHA256SUMS
     torch.save(densenet121().state_dict(), dn)
     (weights / "SHA256SUMS").write_text(f"{_sha(dn)}  {DENSENET_FILE}\n{_sha(cnn14)}  {CNN14_FILE}\n")
-    return {"root": root, "manifest": root / "manifest_ucf51_mini.json", "iemocap_counts": iemocap["counts"]}
+    return {"root": root, "manifest": manifest, "iemocap_counts": iemocap["counts"]}
 
 
 def _profile(data_root, tmp_path, **changes):
