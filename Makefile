@@ -25,7 +25,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
 
 reproduce: $(STAMP)
-	$(PY) -m amidlib.reproduce --profile $(PROFILE)
+	$(PY) -m amidlib.repro --profile $(PROFILE)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py

@@ -15,12 +15,12 @@ import time
 
 import torch
 
-from amidlib.config import make_config
-from amidlib.data import load_embedded
-from amidlib.experiment import run
-from amidlib.methods import METHODS
-from amidlib.models import build_nets
-from amidlib.training import TensorData, seed_everything
+from amidlib.core.config import make_config
+from amidlib.data.arrays import load_embedded
+from amidlib.core.experiment import run
+from amidlib.core.methods import METHODS
+from amidlib.core.models import build_nets
+from amidlib.core.training import TensorData, seed_everything
 
 ORDER = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
 

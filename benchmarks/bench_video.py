@@ -30,9 +30,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from amidlib.config import make_config  # noqa: E402
-from amidlib.methods import METHODS, Batch  # noqa: E402
-from amidlib.video_models import build_video_nets  # noqa: E402
+from amidlib.core.config import make_config  # noqa: E402
+from amidlib.core.methods import METHODS, Batch  # noqa: E402
+from amidlib.data.video.nets import build_video_nets  # noqa: E402
 
 
 def make_batch(batch: int, frames: int, size: int, aux_dim: int, n_classes: int, device, seed: int = 0) -> Batch:
@@ -137,11 +137,11 @@ def step_ratio(batch_size: int, frames: int, size: int, n: int, warmup: int, dev
 
 
 def data_path(n_videos: int, seconds: float, device="cpu", progress: bool = False) -> str:
-    from amidlib import audio
-    from amidlib.av_clips import make_av_clips
-    from amidlib.feature_cache import CALLS
-    from amidlib.video import ClipSpec, read_audio, resample
-    from amidlib.video_data import video_audio_datasets
+    from amidlib.data.video import audio
+    from amidlib.data.av_tier import make_av_clips
+    from amidlib.data.cache import CALLS
+    from amidlib.data.video.decode import ClipSpec, read_audio, resample
+    from amidlib.data.video.datasets import video_audio_datasets
 
     clip = ClipSpec()  # paper: 16 frames, resize 128x171, crop 112
     with tempfile.TemporaryDirectory() as tmp:

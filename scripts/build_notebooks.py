@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"
 
 PARAMS = '''\
-# Parameters (papermill / `python -m amidlib.reproduce -p NAME VALUE`). The committed values are the CI-safe ones.
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
 dataset = None      # None: the profile's; ci/cpu: "uci_mfeat" | "av_tier" (generated video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
@@ -29,19 +29,20 @@ epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
 out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
 data_root = None    # paper profile: the data root laid out as amidlib/paper_data.py says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.reproduce uses a fresh one per reproduction)
+cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
 n_jobs = None       # None: the profile's number of worker processes'''
 
 SETUP_TEMPLATE = '''\
 from IPython.display import Markdown, display
 
-from amidlib import plots, profiles, report, tables
+from amidlib.paper import claims, figures, plans, plots, tables, teaching
+from amidlib.repro import profiles, runs
 
 prof = profiles.load_profile(profile, dataset=dataset, seeds=seeds, epochs=epochs, device=device,
                              out_dir=out_dir, data_root=data_root, cache_dir=cache_dir, n_jobs=n_jobs)
 profiles.check_requirements(prof, TABLES)  # the paper profile stops here, naming every missing file
 plots.set_style()
-study = tables.Study(prof)
+study = runs.Study(prof)
 # margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
 # and the paper's data the checks below are structure and range checks only
 strict = prof.main.dataset == "uci_mfeat"
@@ -92,7 +93,7 @@ The manifest: where the data come from, what each view holds, and the checksums 
     code('''
 import pandas as pd
 
-from amidlib.data import UCI_VIEWS, load_uci_manifest, load_uci_mfeat, uci_mfeat_dir
+from amidlib.data.arrays import UCI_VIEWS, load_uci_manifest, load_uci_mfeat, uci_mfeat_dir
 
 manifest = load_uci_manifest()
 print(manifest["title"])
@@ -124,7 +125,7 @@ t3_split = ("fold", prof.table3_folds, prof.table3_fold_seed, 0)  # Table 3 setu
 for pairing in list(prof.pairings) + list(prof.table3_setups):
     split = t3_split if pairing in prof.table3_setups else None
     # loading checks every file against its manifest (by name) and fills the feature caches
-    train, test = tables.load_split(tables.make_spec(prof, pairing, "baseline", 0, split))
+    train, test = runs.load_split(runs.make_spec(prof, pairing, "baseline", 0, split))
     counts = np.bincount(train.labels)
     rows.append({"dataset": pairing.dataset, "pairing": pairing.key, "stands for": pairing.paper,
                  "target features": getattr(train, "target_dim", "video clips"), "auxiliary features": train.aux_dim,
@@ -139,7 +140,7 @@ split. The gap between the target view and the auxiliary view is the gap that di
     code('''
 from sklearn.linear_model import LogisticRegression
 
-from amidlib.data import stratified_split
+from amidlib.data.arrays import stratified_split
 
 probe_rows = []
 for view in UCI_VIEWS:
@@ -152,7 +153,7 @@ for view in UCI_VIEWS:
 probe = pd.DataFrame(probe_rows).set_index("view")
 display(probe.round(1))
 prof.out_dir.mkdir(parents=True, exist_ok=True)
-from amidlib.experiment import atomic_write_text
+from amidlib.core.experiment import atomic_write_text
 atomic_write_text(prof.out_dir / "data_summary.csv", splits.to_csv(index=False))
 atomic_write_text(prof.out_dir / "linear_probe.csv", probe.reset_index().to_csv(index=False))
 '''),
@@ -186,7 +187,7 @@ same class, other sample) and both accuracies over the warm-up epochs and the fi
     params(),
     code(setup(('figures',))),
     code('''
-fig, hist = report.build_warmup(study, save_to=prof.out_dir / "warmup.png")
+fig, hist = figures.build_warmup(study, save_to=prof.out_dir / "warmup.png")
 '''),
     md("""
 The grey band is the warm-up. A rising same-sample cosine inside it is the "preliminary alignment" the paper
@@ -233,7 +234,7 @@ emotion benchmarks; the ci/cpu profiles run embedded analogues, so compare *orde
 All runs of the three tables, trained once (the run cache shares them with the later notebooks).
 """),
     code('''
-cells = tables.plan_table1(prof) + tables.plan_table3(prof)
+cells = plans.plan_table1(prof) + plans.plan_table3(prof)
 study.ensure(c.spec for c in cells)
 '''),
     md("""
@@ -262,13 +263,13 @@ display(Markdown(tables.to_markdown(t3)))
 '''),
     code('''
 # checks: every method row, paper numbers from the csv, accuracies beyond chance (10 %), files written
-from amidlib import manifests
+from amidlib.data import manifests
 
 chance = 100 / 10
 for setting in [p.key for p in prof.pairings]:
     rows = set(t1[t1.setting == setting].row)
-    assert rows == set(tables.T12_METHODS), rows
-    assert set(t2[t2.setting == setting].row) == set(tables.T12_METHODS) - {"teacher"}
+    assert rows == set(plans.T12_METHODS), rows
+    assert set(t2[t2.setting == setting].row) == set(plans.T12_METHODS) - {"teacher"}
 for t in (t1, t2, t3):
     assert t["mean"].between(0, 100).all(), t
 if strict:
@@ -276,7 +277,7 @@ if strict:
     assert (t2["mean"] > chance + 30).all(), t2
 if prof.table3_setups[0].dataset == "uci_mfeat":
     assert (t3["mean"] > chance + 30).all(), t3
-assert set(t3.row) == set(tables.T3_METHODS)
+assert set(t3.row) == set(plans.T3_METHODS)
 assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"}
 amid_main = t1[(t1.row == "amid") & (t1.setting == prof.main.key)].iloc[0]
 assert amid_main.paper == manifests.paper_value("table1", prof.main.paper, "amid", "top1")
@@ -299,7 +300,7 @@ default settings are the same runs as in Table 1 (taken from the run cache).
     params(),
     code(setup(('table4', 'table5', 'table6'))),
     code('''
-cells = tables.plan_table4(prof) + tables.plan_table5(prof) + tables.plan_table6(prof)
+cells = plans.plan_table4(prof) + plans.plan_table5(prof) + plans.plan_table6(prof)
 study.ensure(c.spec for c in cells)
 '''),
     md("""
@@ -327,9 +328,9 @@ display(Markdown(tables.to_markdown(t6)))
 '''),
     code('''
 # checks: every configuration row, both metrics where the paper has them, values beyond chance, files
-assert list(dict.fromkeys(t4.row)) == [r for r, _, _ in tables.T4_ROWS]
+assert list(dict.fromkeys(t4.row)) == [r for r, _, _ in plans.T4_ROWS]
 assert set(t4[t4.row == "mi_s"].metric) == {"student_top1", "teacher_top1"}
-assert list(dict.fromkeys(t5.row)) == [r for r, _, _ in tables.T5_ROWS]
+assert list(dict.fromkeys(t5.row)) == [r for r, _, _ in plans.T5_ROWS]
 assert len(t6) == sum(len(v) for v in prof.table6_grid.values())
 for t in (t4, t5, t6):
     assert t["mean"].between(0, 100).all() and (not strict or (t["mean"] > 10 + 20).all()), t
@@ -352,7 +353,7 @@ about the class. Here: the student's test top-1 per digit on the main pairing (t
     params(),
     code(setup(('figures',))),
     code('''
-fig, per_class = report.build_fig3(study)
+fig, per_class = figures.build_fig3(study)
 '''),
     md("""
 The same numbers as a table (mean over seeds), with AMID − CCL per class: positive where AMID is better. Digits
@@ -391,27 +392,27 @@ log(N/k) − L_MI_s in spirit, so **a lower loss means a higher bound**. L_MI_a 
 trained (L_MI_s alone): watch whether I(M;A) falls while I(M;S) rises.
 """),
     code('''
-fig1, diag = report.build_fig1(study)
+fig1, diag = figures.build_fig1(study)
 '''),
     md("""
 **Fig 4.** The teacher − student test accuracy gap for L_MI_s + L_MI_a and for AMID (which adds L_adv to
 minimise H(M|S)). The paper: AMID's gap is consistently smaller.
 """),
     code('''
-fig4, gap = report.build_fig4(study)
+fig4, gap = figures.build_fig4(study)
 '''),
     md("""
 **Fig 5.** The mean cosine between the teacher's and the student's representations of *different samples of the
 same class*, Φ(M_v, S_j), j ≠ v, on train (left) and test (right). The paper: AMID > w/o D2 > w/o L_adv.
 """),
     code('''
-fig5, cos = report.build_fig5(study)
+fig5, cos = figures.build_fig5(study)
 '''),
     code('''
 import pandas as pd
 
-summary = report.fig_summary(gap, ["test_gap"], "fig4")
-summary = pd.concat([summary, report.fig_summary(cos, ["train_cos_same_class", "test_cos_same_class"], "fig5")])
+summary = figures.fig_summary(gap, ["test_gap"], "fig4")
+summary = pd.concat([summary, figures.fig_summary(cos, ["train_cos_same_class", "test_cos_same_class"], "fig5")])
 display(summary[["table", "row", "metric", "mean", "std", "n"]].round(3))
 '''),
     code('''
@@ -442,8 +443,8 @@ the run cache when it holds the runs).
     code(SETUP),
     code('''
 builders = {f"table{i}": (lambda name=f"table{i}": tables.build_table(study, name)) for i in range(1, 7)}
-builders.update({"fig1_diagnostic": lambda: report.build_fig1(study), "fig3": lambda: report.build_fig3(study),
-                 "fig4": lambda: report.build_fig4(study), "fig5": lambda: report.build_fig5(study)})
+builders.update({"fig1_diagnostic": lambda: figures.build_fig1(study), "fig3": lambda: figures.build_fig3(study),
+                 "fig4": lambda: figures.build_fig4(study), "fig5": lambda: figures.build_fig5(study)})
 missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file()]
 print("building what is missing:", missing or "nothing")
 for name in missing:
@@ -456,7 +457,7 @@ plt.close("all")
 of the two standard deviations is flagged "within the seed spread".
 """),
     code('''
-verdicts = report.write_claims(prof.out_dir, prof)
+verdicts = claims.write_claims(prof.out_dir, prof)
 display(Markdown((prof.out_dir / "claims.md").read_text()))
 '''),
     md("""
@@ -477,11 +478,11 @@ for name in ("fig1_diagnostic", "fig3", "fig4", "fig5"):
 '''),
     code('''
 # checks: every output exists, every claim was decided from the csvs
-assert report.missing_outputs(prof.out_dir) == [], report.missing_outputs(prof.out_dir)
-assert set(verdicts.id) == {c.id for c in report.CLAIMS}
+assert figures.missing_outputs(prof.out_dir) == [], figures.missing_outputs(prof.out_dir)
+assert set(verdicts.id) == {c.id for c in claims.CLAIMS}
 assert verdicts.verdict.isin(["holds", "does not hold here"]).all(), verdicts[["id", "verdict", "evidence"]]
 text = (prof.out_dir / "claims.md").read_text()
-assert all(c.text.split(" (")[0][:30] in text for c in report.CLAIMS)
+assert all(c.text.split(" (")[0][:30] in text for c in claims.CLAIMS)
 '''),
 ]
 
@@ -515,10 +516,10 @@ import time
 import matplotlib.pyplot as plt
 
 t0 = time.perf_counter()
-out = plots.teaching_run(alpha1=alpha1, alpha2=alpha2, alpha3=alpha3, tau=tau, use_mi_s=use_mi_s, use_mi_a=use_mi_a,
+out = teaching.teaching_run(alpha1=alpha1, alpha2=alpha2, alpha3=alpha3, tau=tau, use_mi_s=use_mi_s, use_mi_a=use_mi_a,
                          use_adv=use_adv, epochs=teach_epochs, device=prof.device)
 print(f"trained in {time.perf_counter() - t0:.1f} s: student {out['student_top1']:.1f} %, teacher {out['teacher_top1']:.1f} %")
-fig = plots.plot_teaching(out)
+fig = teaching.plot_teaching(out)
 plt.show()
 '''),
     md("""
@@ -534,7 +535,7 @@ runs = {
     "L_MI_s + L_MI_a": dict(use_adv=False),
     "AMID (all three)": dict(),
 }
-compare = pd.DataFrame([{"run": name, **{k: v for k, v in plots.teaching_run(epochs=teach_epochs, device=prof.device, **kw).items()
+compare = pd.DataFrame([{"run": name, **{k: v for k, v in teaching.teaching_run(epochs=teach_epochs, device=prof.device, **kw).items()
                                          if k in ("student_top1", "teacher_top1", "cos_same_sample", "cos_same_class")}}
                         for name, kw in runs.items()]).set_index("run")
 display(compare.round(3))
@@ -570,8 +571,8 @@ def retrain(_=None):
     with output:
         output.clear_output(wait=True)
         kw = {k: s.value for k, s in sliders.items()} | {k: b.value for k, b in boxes.items()}
-        res = plots.teaching_run(epochs=teach_epochs, device=prof.device, **kw)
-        plots.plot_teaching(res, title=", ".join(f"{k}={v}" for k, v in kw.items()))
+        res = teaching.teaching_run(epochs=teach_epochs, device=prof.device, **kw)
+        teaching.plot_teaching(res, title=", ".join(f"{k}={v}" for k, v in kw.items()))
         plt.show()
 
 

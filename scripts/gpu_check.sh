@@ -13,7 +13,7 @@
 # (torch.cuda.max_memory_allocated) of each, and whether every loss stayed finite.
 # Output: printed and written to benchmarks/gpu_check_<date>.txt (…_cpu.txt with --cpu).
 # Then part 2, scripts/paper_pipeline_check.py: the notebooks' paper profile on generated clips (Table 1's
-# UCF51 column through tables.Study, 2 epochs) -> benchmarks/paper_pipeline_check_<date>.md.
+# UCF51 column through runs.Study, 2 epochs) -> benchmarks/paper_pipeline_check_<date>.md.
 #
 # Options: --steps N --warmup N --batch B --frames T --size S --amp {bf16,fp16,none} --no-fp32 --threads N
 # (--cpu defaults: 1 warm-up + 1 step, batch 2, 4x16x16, 1 thread; CPU bf16 autocast is slow, it is
@@ -138,7 +138,7 @@ os.replace(path + ".tmp", path)
 print(f"written to {path}")
 PYEOF
 
-# Part 2: the notebooks' paper profile end to end on generated clips (tables.Study -> load_paper_dataset
+# Part 2: the notebooks' paper profile end to end on generated clips (runs.Study -> load_paper_dataset
 # -> run(preset="paper_video") with AMP and checkpoints): Table 1's UCF51 column, 2 epochs.
 if [[ " $* " == *" --cpu "* ]]; then
   "$PY" scripts/paper_pipeline_check.py --cpu --classes 3 --per-class 3 --out "benchmarks/paper_pipeline_check_$(date +%F)_cpu.md"

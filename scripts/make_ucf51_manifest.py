@@ -18,7 +18,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from amidlib.manifests import build_ucf51_manifest, dumps_manifest  # noqa: E402
+from amidlib.data.manifests import build_ucf51_manifest, dumps_manifest  # noqa: E402
 
 DEFAULT_TARBALL = REPO.parent / "shared" / "data" / "ucf51_cnn14_audio_features.tar.gz"
 

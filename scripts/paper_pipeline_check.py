@@ -6,7 +6,7 @@
 It writes a data root in the paper layout (``amidlib/paper_data.py``) to a temporary folder:
 UCF51-style videos (generated mp4 clips with an audio track, 2 s at 128x160, so 16-frame clips and
 112x112 crops fit) and CCL-format audio features; then runs Table 1's UCF51 column exactly as
-``notebooks/02_amid_training.ipynb`` does under ``profile=paper`` (``tables.Study`` →
+``notebooks/02_amid_training.ipynb`` does under ``profile=paper`` (``runs.Study`` →
 ``load_paper_dataset`` → ``run(..., preset="paper_video")`` with checkpoints), for ``--epochs``
 epochs, and prints the table, the wall time per method, the peak GPU memory and whether every
 loss stayed finite. Numbers on generated clips are not the paper's: this checks the pipeline.
@@ -25,8 +25,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from amidlib import profiles, tables  # noqa: E402
-from amidlib.av_clips import make_ucf51_layout  # noqa: E402
+from amidlib.paper import plans, tables  # noqa: E402
+from amidlib.repro import profiles, runs  # noqa: E402
+from amidlib.testing.ucf51 import make_ucf51_layout  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -68,11 +69,11 @@ def main(argv=None) -> int:
         out(prof.describe())
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
-        study = tables.Study(prof)
+        study = runs.Study(prof)
         t0 = time.perf_counter()
         t1 = tables.build_table(study, "table1")
         wall = time.perf_counter() - t0
-        cells = tables.plan_table1(prof)
+        cells = plans.plan_table1(prof)
         out()
         out("| method | top-1 | wall s | epochs | losses finite | checkpoint |")
         out("|---|---|---|---|---|---|")

@@ -8,14 +8,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from amidlib.config import make_config
-from amidlib.methods import METHODS
-from amidlib.methods.base import Batch
-from amidlib.methods.ccl import ccl_contrastive, symmetric_kl
-from amidlib.methods.crcd import crcd_relation_loss, gradient_match_loss, relation_logits
-from amidlib.methods.crd import NCE_EPS, MemoryBanks, contrast_logits, crd_loss, log_z_from, nce_loss
-from amidlib.methods.gmc import gmc_infonce
-from amidlib.models import build_nets
+from amidlib.core.config import make_config
+from amidlib.core.methods import METHODS
+from amidlib.core.types import Batch
+from amidlib.core.methods.ccl import ccl_contrastive, symmetric_kl
+from amidlib.core.methods.crcd import crcd_relation_loss, gradient_match_loss, relation_logits
+from amidlib.core.methods.crd import NCE_EPS, MemoryBanks, contrast_logits, crd_loss, log_z_from, nce_loss
+from amidlib.core.methods.gmc import gmc_infonce
+from amidlib.core.models import build_nets
 
 BASELINES = ("crd", "gmc", "crcd", "ccl")
 SEEDS = (0, 1, 2)
@@ -375,7 +375,7 @@ def test_crd_in_double_precision_matches_the_pure_loss():
 @pytest.mark.parametrize("name", BASELINES)
 def test_learns_on_synthetic(name):
     experiment = pytest.importorskip("amidlib.experiment")
-    from amidlib.data import make_synthetic, stratified_split
+    from amidlib.data.arrays import make_synthetic, stratified_split
 
     train_ds, test_ds = stratified_split(make_synthetic(seed=0), test_size=0.5, seed=0)
     res = experiment.run(name, train_ds, test_ds, seed=0, preset="ci", progress=False)

@@ -6,11 +6,11 @@ import pandas as pd
 import pytest
 import torch
 
-from amidlib import losses
-from amidlib.data import make_synthetic, stratified_split
-from amidlib.experiment import run
-from amidlib.methods import METHODS
-from amidlib.training import NonFiniteLossError
+from amidlib.core import losses
+from amidlib.data.arrays import make_synthetic, stratified_split
+from amidlib.core.experiment import run
+from amidlib.core.methods import METHODS
+from amidlib.core.training import NonFiniteLossError
 
 ALL_METHODS = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
 
@@ -103,7 +103,7 @@ def test_ablation_switches_run_and_learn(synthetic, overrides):
 
 
 def test_fixed_teacher_is_pretrained_and_frozen(synthetic, monkeypatch):
-    import amidlib.methods.amid as amid_module
+    import amidlib.core.methods.amid as amid_module
 
     train, test = synthetic
     seen = {}
@@ -166,7 +166,7 @@ def test_checkpoint_after_every_epoch(synthetic, tmp_path):
 def test_an_interrupted_run_resumes_to_the_same_numbers(synthetic, tmp_path, monkeypatch, method, extra):
     """Stop a run after epoch 2 (as a crash would), run it again: it continues from the checkpoint
     (weights, λ / memory banks, optimizers, random states) and ends where an uninterrupted run ends."""
-    from amidlib import training
+    from amidlib.core import training
 
     train, test = synthetic
     kw = dict(seed=0, preset="ci", progress=False, epochs=4, warmup_epochs=1, **extra)

@@ -9,11 +9,12 @@ import pytest
 import soundfile as sf
 import torch
 
-from amidlib import iemocap as I
-from amidlib.feature_cache import CALLS
-from amidlib.text_audio_extractors import (BertTextExtractor, DenseNetFrameExtractor, Wav2Vec2Extractor,
+from amidlib.data.iemocap import corpus as I
+from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
+from amidlib.data.cache import CALLS
+from amidlib.data.iemocap.extractors import (BertTextExtractor, DenseNetFrameExtractor, Wav2Vec2Extractor,
                                            WeightsMismatchError, WeightsNotFoundError, densenet_num_features)
-from amidlib.video_data import BadInputError
+from amidlib.data.video.datasets import BadInputError
 
 TINY_DENSENET = {"growth_rate": 8, "block_config": (1, 1, 1, 1), "num_init_features": 16}
 N_FRAMES = 4
@@ -30,7 +31,7 @@ def one_thread():
 @pytest.fixture(scope="module")
 def mini(tmp_path_factory):
     root = tmp_path_factory.mktemp("iemocap") / "IEMOCAP_full_release"
-    return I.make_mini_iemocap(root, utterances_per_session=6, excluded_per_session=2, seed=0)
+    return make_mini_iemocap(root, utterances_per_session=6, excluded_per_session=2, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +48,7 @@ def models(tmp_path_factory):
                                  num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)).save_pretrained(w2v)
     bert = d / "bert-tiny"
     bert.mkdir()
-    vocab = I.mini_vocab()
+    vocab = mini_vocab()
     (bert / "vocab.txt").write_text("\n".join(vocab) + "\n")
     BertTokenizer(str(bert / "vocab.txt")).save_pretrained(bert)
     BertModel(BertConfig(vocab_size=len(vocab), hidden_size=24, num_hidden_layers=1, num_attention_heads=2,
@@ -192,7 +193,7 @@ def _rewrite(path, fn):
 
 def test_bad_inputs_are_reported_by_name(tmp_path, models):
     root = tmp_path / "IEMOCAP_full_release"
-    info = I.make_mini_iemocap(root, utterances_per_session=5, excluded_per_session=1, seed=1)
+    info = make_mini_iemocap(root, utterances_per_session=5, excluded_per_session=1, seed=1)
     kept = {s: [u["utterance"] for u in info["utterances"] if u["session"] == s and u["label"] >= 0] for s in range(1, 6)}
     # 1: a transcription line without an EmoEvaluation label
     _rewrite(root / "Session1/dialog/transcriptions/Ses01F_impro01.txt",
@@ -274,7 +275,7 @@ def test_densenet121_checkpoint_with_torchvision_keys_loads(tmp_path):
     """A densenet121 state dict in torchvision's released form (old ``norm.1`` keys, a name carrying its
     sha256 prefix) loads and gives 1024-d features per frame."""
     from torchvision.models import densenet121
-    from amidlib.manifests import sha256_file
+    from amidlib.data.manifests import sha256_file
 
     state = densenet121().state_dict()
     old = {k.replace("denselayer1.norm1.", "denselayer1.norm.1.").replace("denselayer1.conv2.", "denselayer1.conv.2."): v

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from amidlib import losses
+from amidlib.core import losses
 
 
 def cos(u, v):

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from amidlib import manifests as mf
-from amidlib.manifests import (
+from amidlib.data import manifests as mf
+from amidlib.data.manifests import (
     check_ccl_features,
     load_ccl_features,
     load_manifest,

@@ -7,7 +7,7 @@ import torch
 from scipy.spatial.distance import cosine as cosine_distance
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, recall_score
 
-from amidlib import metrics
+from amidlib.core import metrics
 
 SEEDS = [0, 1, 2, 3, 4]
 

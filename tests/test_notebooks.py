@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 
-from amidlib.profiles import COMMON_PARAMETERS
+from amidlib.repro.profiles import COMMON_PARAMETERS
 
 ROOT = Path(__file__).resolve().parents[1]
 NB_DIR = ROOT / "notebooks"

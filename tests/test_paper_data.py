@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from amidlib.paper_data import PaperDataMissing, missing_paper_files, require_paper_run
+from amidlib.data.paper_root import PaperDataMissing, missing_paper_files, require_paper_run
 
 
 def test_no_data_root_says_how_to_give_one(monkeypatch):
@@ -40,9 +40,9 @@ def test_ucf51_from_a_data_root_checks_every_manifest_video(tmp_path):
     """The real loader on the real UCF51 manifest: one video present, the other 6,836 named as missing."""
     import numpy as np
 
-    from amidlib.av_clips import write_av_clip
-    from amidlib.paper_data import load_paper_dataset
-    from amidlib.video_data import BadInputError, manifest_table
+    from amidlib.data.av_tier import write_av_clip
+    from amidlib.data.paper_root import load_paper_dataset
+    from amidlib.data.video.datasets import BadInputError, manifest_table
 
     table, _ = manifest_table("ucf51")
     first, second = table.iloc[0], table.iloc[1]

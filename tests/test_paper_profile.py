@@ -9,11 +9,14 @@ import pandas as pd
 import pytest
 import torch
 
-from amidlib import profiles, tables
-from amidlib.av_clips import make_av_clips, make_ucf51_layout
-from amidlib.iemocap import make_mini_iemocap, mini_vocab
-from amidlib.audio import CNN14
-from amidlib.paper_data import CNN14_FILE, DENSENET_FILE, expected_sha256
+from amidlib.data import manifests
+from amidlib.paper import plans, tables
+from amidlib.repro import profiles, runs
+from amidlib.data.av_tier import make_av_clips
+from amidlib.testing.ucf51 import make_ucf51_layout
+from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
+from amidlib.data.video.audio import CNN14
+from amidlib.data.paper_root import CNN14_FILE, DENSENET_FILE, expected_sha256
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -115,26 +118,26 @@ def test_sha256sums_file_is_read(data_root):
 
 def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
     prof = _profile(data_root, tmp_path)
-    study = tables.Study(prof, verbose=False)
+    study = runs.Study(prof, verbose=False)
     t1 = tables.build_table(study, "table1")
-    assert set(t1.row) == set(tables.T12_METHODS) and t1["mean"].between(0, 100).all() and len(t1) == 14
+    assert set(t1.row) == set(plans.T12_METHODS) and t1["mean"].between(0, 100).all() and len(t1) == 14
     assert set(zip(t1.dataset, t1.paper_setting)) == {("ucf51", "UCF51"), ("activitynet", "ActivityNet")}
     for setting, value in (("UCF51", 73.8), ("ActivityNet", None)):
         amid = t1[(t1.row == "amid") & (t1.paper_setting == setting)].iloc[0]
-        expected = tables.manifests.paper_value("table1", setting, "amid", "top1")
+        expected = manifests.paper_value("table1", setting, "amid", "top1")
         assert amid.paper == pytest.approx(expected) and (value is None or expected == value)  # from the csv
     md = (prof.out_dir / "table1.md").read_text()
     assert md.startswith("# Table 1: top-1") and "embedded analogue" not in md
     assert "paper UCF51 top-1" in md and "paper ActivityNet top-1" in md
 
     t3 = tables.build_table(study, "table3")
-    assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"} and set(t3.row) == set(tables.T3_METHODS)
+    assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"} and set(t3.row) == set(plans.T3_METHODS)
     assert set(t3.metric) == {"wa", "ua"} and t3["mean"].between(0, 100).all() and (t3.dataset == "iemocap").all()
     assert t3[(t3.paper_setting == "AL-V") & (t3.row == "amid") & (t3.metric == "wa")].paper.iloc[0] == pytest.approx(
-        tables.manifests.paper_value("table3", "AL-V", "amid", "WA"))
+        manifests.paper_value("table3", "AL-V", "amid", "WA"))
 
     # every run: its preset, its data record, and a checkpoint after every epoch
-    cells = tables.plan_table1(prof) + tables.plan_table3(prof)
+    cells = plans.plan_table1(prof) + plans.plan_table3(prof)
     assert study.trained == len({c.spec.key() for c in cells}) == 2 * 7 + 13
     for cell, res in zip(cells, study.results(cells)):
         spec = cell.spec
@@ -148,7 +151,7 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
         else:
             assert res.config["student"] == "FrameGRU" and res.config["data_record"]
     # the run cache: a second study trains nothing; a moved data root keeps the runs (not in the key)
-    again = tables.Study(prof, verbose=False)
+    again = runs.Study(prof, verbose=False)
     pd.testing.assert_frame_equal(tables.build_table(again, "table1", write=False), t1)
     assert again.trained == 0
 
@@ -163,14 +166,14 @@ def test_unknown_paper_dataset_choice_is_refused():
 
 def test_paper_plans_cover_the_papers_settings():
     prof = profiles.load_profile("paper", data_root="/nonexistent")
-    t1 = tables.plan_table1(prof)
+    t1 = plans.plan_table1(prof)
     assert {(c.setting, c.paper_setting) for c in t1} == {("ucf51:video→audio", "UCF51"),
                                                           ("activitynet:video→audio", "ActivityNet")}
-    assert len(t1) == 2 * len(tables.T12_METHODS) * 3 and {c.spec.preset for c in t1} == {"paper_video"}
-    t3 = tables.plan_table3(prof)
+    assert len(t1) == 2 * len(plans.T12_METHODS) * 3 and {c.spec.preset for c in t1} == {"paper_video"}
+    t3 = plans.plan_table3(prof)
     assert {c.paper_setting for c in t3} == {"V", "A-V", "L-V", "AL-V"} and {c.fold for c in t3} == set(range(5))
     assert {c.spec.preset for c in t3} == {"paper_iemocap"} and {c.spec.dataset for c in t3} == {"iemocap"}
-    for plan in (tables.plan_table4, tables.plan_table5, tables.plan_table6):
+    for plan in (plans.plan_table4, plans.plan_table5, plans.plan_table6):
         assert {c.spec.dataset for c in plan(prof)} == {"ucf51"}
     # the paper's values: no profile override changes a §4.2 hyperparameter
     amid = next(c.spec for c in t1 if c.row == "amid").effective_config()
@@ -193,4 +196,4 @@ def test_the_prepared_gpu_pipeline_check_runs_in_its_cpu_mode(tmp_path):
     assert module.main(["--cpu", "--classes", "2", "--per-class", "2", "--epochs", "1", "--out", str(report)]) == 0
     text = report.read_text()
     assert "| amid |" in text and "every loss finite: True" in text and "preset paper_video" in text
-    assert text.count("| True | True |") == len(tables.T12_METHODS)  # finite losses and a checkpoint, every run
+    assert text.count("| True | True |") == len(plans.T12_METHODS)  # finite losses and a checkpoint, every run

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from amidlib.config import BASE, PRESETS, make_config
+from amidlib.core.config import BASE, PRESETS, make_config
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_ac9601c179f4155d.txt"
 
@@ -39,7 +39,7 @@ def test_transcription_matches_the_paper_text():
 def test_paper_presets_use_leaky_relu_and_the_paper_architecture():
     from torch import nn
 
-    from amidlib.models import build_nets, discriminator
+    from amidlib.core.models import build_nets, discriminator
 
     nets = build_nets(10, 12, 5, dim=512, hidden=512)
     assert not any(isinstance(m, nn.ReLU) for m in nets.modules())

@@ -1,6 +1,6 @@
-"""python -m amidlib.reproduce: refuses bad command lines before anything runs; the paper profile says what is missing."""
+"""python -m amidlib.repro: refuses bad command lines before anything runs; the paper profile says what is missing."""
 
-from amidlib import reproduce
+from amidlib.repro import reproduce
 
 
 def _main(capsys, *args):

@@ -5,9 +5,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from amidlib import manifests, profiles, report, tables
-from amidlib.data import make_synthetic, stratified_split
-from amidlib.studies import run_grid
+from amidlib.data import manifests
+from amidlib.paper import claims, figures, plans, tables
+from amidlib.repro import profiles, runs
+from amidlib.data.arrays import make_synthetic, stratified_split
+from amidlib.repro.studies import run_grid
 
 
 def _runs(table, rows, values, setting="fou→fac", paper_setting="UCF51", metric="student_top1"):
@@ -17,7 +19,7 @@ def _runs(table, rows, values, setting="fou→fac", paper_setting="UCF51", metri
         for seed, v in enumerate(values[row]):
             rec = {"table": table, "setting": setting, "paper_setting": paper_setting, "row": row, "seed": seed,
                    "fold": -1, "method": row, "run": f"{row}{seed}"}
-            rec.update({k: np.nan for k in tables.SCALARS})
+            rec.update({k: np.nan for k in runs.SCALARS})
             rec[metric] = v
             out.append(rec)
     return pd.DataFrame(out)
@@ -92,25 +94,25 @@ def test_write_table_writes_md_and_csv_twins(tmp_path):
 def test_the_default_amid_run_is_shared_by_tables_1_4_5_6():
     prof = profiles.load_profile("cpu")
     key = lambda cells, row, setting=None: {c.spec.key() for c in cells if c.row == row and (setting is None or c.setting == setting)}  # noqa: E731
-    t1 = key(tables.plan_table1(prof), "amid", prof.main.key)
-    assert t1 == key(tables.plan_table4(prof), "amid") == key(tables.plan_table5(prof), "amid")
-    t6 = tables.plan_table6(prof)
+    t1 = key(plans.plan_table1(prof), "amid", prof.main.key)
+    assert t1 == key(plans.plan_table4(prof), "amid") == key(plans.plan_table5(prof), "amid")
+    t6 = plans.plan_table6(prof)
     # alpha1 = 4.0, alpha2 = 1.6, alpha3 = 1.0 are the defaults: the same run
-    assert key(t6, "4.0") == key(t6, "1.6") == key(t6, "1.0") == {c.spec.key() for c in tables.plan_table1(prof)
+    assert key(t6, "4.0") == key(t6, "1.6") == key(t6, "1.0") == {c.spec.key() for c in plans.plan_table1(prof)
                                                                    if c.row == "amid" and c.spec.seed in prof.table6_seeds
                                                                    and c.setting == prof.main.key}
     assert len(t1) == len(prof.seeds)
-    assert key(tables.plan_table4(prof), "mi_s+mi_a") == key(report.figure_cells(prof, ["mi_s+mi_a"]), "mi_s+mi_a")
-    assert key(tables.plan_table4(prof), "mi_s") != t1
+    assert key(plans.plan_table4(prof), "mi_s+mi_a") == key(plans.figure_cells(prof, ["mi_s+mi_a"]), "mi_s+mi_a")
+    assert key(plans.plan_table4(prof), "mi_s") != t1
 
 
 def test_run_cache_trains_once(tmp_path):
     prof = profiles.load_profile("ci", cache_dir=tmp_path / "cache", epochs=2, out_dir=tmp_path / "out")
-    cells = [c for c in tables.plan_table1(prof, ["baseline"]) if c.setting == prof.main.key]
-    study = tables.Study(prof, verbose=False)
+    cells = [c for c in plans.plan_table1(prof, ["baseline"]) if c.setting == prof.main.key]
+    study = runs.Study(prof, verbose=False)
     first = study.runs(cells)
     assert study.trained == 1 and first.student_top1.iloc[0] > 10
-    again = tables.Study(prof, verbose=False)  # a new session: read from disk
+    again = runs.Study(prof, verbose=False)  # a new session: read from disk
     second = again.runs(cells)
     assert again.trained == 0
     assert second.student_top1.iloc[0] == first.student_top1.iloc[0]
@@ -152,7 +154,7 @@ def test_claims_decided_from_frames_hold_and_fail():
         "table5": _tidy("table5", {"amid": (80.0, 0.5, 3), "no_d2": (78.0, 0.4, 3), "fixed_teacher": (81.0, 0.3, 3),
                                    "no_warmup": (79.9, 0.5, 3), "uniform_lambda": (80.0, 0.1, 3)}),
     }
-    v = report.evaluate_claims(frames).set_index("id")
+    v = claims.evaluate_claims(frames).set_index("id")
     assert v.loc["d2_helps", "verdict"] == "holds" and not v.loc["d2_helps", "within_spread"]
     assert v.loc["fixed_teacher_hurts", "verdict"] == "does not hold here"
     assert "81.0 ± 0.3 (n=3)" in v.loc["fixed_teacher_hurts", "evidence"]
@@ -168,8 +170,8 @@ def test_chained_claim_per_setting_and_figure_claims():
     ])
     gap = pd.DataFrame({"row": ["amid"] * 4 + ["mi_s+mi_a"] * 4, "seed": [0, 0, 1, 1] * 2, "epoch": [1, 2] * 4,
                         "phase": ["warmup", "distill"] * 4, "test_gap": [50, 10, 50, 12, 1, 20, 1, 22]})
-    frames = {"table1": t1, "fig4": report.fig_summary(gap, ["test_gap"], "fig4")}
-    v = report.evaluate_claims(frames)
+    frames = {"table1": t1, "fig4": figures.fig_summary(gap, ["test_gap"], "fig4")}
+    v = claims.evaluate_claims(frames)
     chain = v[v.id == "amid_ccl_baseline"].set_index("setting")
     assert chain.loc["a", "verdict"] == "holds" and chain.loc["b", "verdict"] == "does not hold here"
     g = v.set_index("id").loc["gap_smaller"]
@@ -182,7 +184,7 @@ def test_write_claims_reads_the_csvs(tmp_path):
                           metric="teacher_top1"),
                     _tidy("table4", {"amid": (81.0, 1.0, 3), "mi_s+mi_a": (80.0, 1.0, 3), "amid_nce": (82.0, 1.0, 3)})])
     t4.to_csv(tmp_path / "table4.csv", index=False)
-    verdicts = report.write_claims(tmp_path)
+    verdicts = claims.write_claims(tmp_path)
     text = (tmp_path / "claims.md").read_text()
     v = verdicts.set_index("id")
     assert v.loc["mi_s_weakens_teacher", "verdict"] == "holds"

@@ -9,9 +9,9 @@ import soundfile as sf
 import torch
 from torch import nn
 
-from amidlib import audio, video
-from amidlib.av_clips import class_spec, make_av_clips, write_av_clip
-from amidlib.video import ClipSpec, KINETICS_MEAN, KINETICS_STD
+from amidlib.data.video import audio, decode as video
+from amidlib.data.av_tier import class_spec, make_av_clips, write_av_clip
+from amidlib.data.video.decode import ClipSpec, KINETICS_MEAN, KINETICS_STD
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def _save_panns_checkpoint(path, emb=512):
 
 
 def test_cnn14_checkpoint_is_sha256_checked(tmp_path):
-    from amidlib.manifests import sha256_file
+    from amidlib.data.manifests import sha256_file
 
     path = tmp_path / "Cnn14_emb512_mAP=0.420.pth"
     ref = _save_panns_checkpoint(path)
@@ -220,8 +220,8 @@ def test_missing_checkpoint_names_the_path_and_what_to_download(tmp_path):
 
 # --------------------------------------------------------------------------- student
 def test_r2plus1d_18_student_has_leaky_relu_only():
-    from amidlib.models import NEG_SLOPE
-    from amidlib.video_models import build_video_nets, r2plus1d_18_student
+    from amidlib.core.models import NEG_SLOPE
+    from amidlib.data.video.nets import build_video_nets, r2plus1d_18_student
 
     net = r2plus1d_18_student()
     kinds = [type(m) for m in net.modules()]
@@ -240,7 +240,7 @@ def test_r2plus1d_18_student_has_leaky_relu_only():
 
 
 def test_r2plus1d_weights_file_is_checked(tmp_path):
-    from amidlib.video_models import r2plus1d_18_student
+    from amidlib.data.video.nets import r2plus1d_18_student
 
     with pytest.raises(FileNotFoundError, match="r2plus1d_18-91a641e6.pth"):
         r2plus1d_18_student(tmp_path / "r2plus1d_18-91a641e6.pth")
@@ -252,12 +252,12 @@ def test_r2plus1d_weights_file_is_checked(tmp_path):
 
 # --------------------------------------------------------------------------- the tier trains
 def test_generated_tier_trains_a_few_amid_steps(tier):
-    from amidlib.av_clips import av_tier_datasets
-    from amidlib.config import make_config
-    from amidlib.methods import METHODS
-    from amidlib.training import train
-    from amidlib.video_data import VideoLoader
-    from amidlib.video_models import build_video_nets
+    from amidlib.data.av_tier import av_tier_datasets
+    from amidlib.core.config import make_config
+    from amidlib.core.methods import METHODS
+    from amidlib.core.training import train
+    from amidlib.data.video.datasets import VideoLoader
+    from amidlib.data.video.nets import build_video_nets
 
     train_ds, test_ds = av_tier_datasets(tier)
     assert (len(train_ds), len(test_ds), train_ds.aux_dim) == (9, 3, 128)
@@ -278,8 +278,8 @@ def test_generated_tier_trains_a_few_amid_steps(tier):
 
 def test_experiment_run_takes_the_generated_tier_as_a_dataset(tier):
     """The public entry point on video: run() builds the video nets and the clip loader itself."""
-    from amidlib.av_clips import av_tier_datasets
-    from amidlib.experiment import run
+    from amidlib.data.av_tier import av_tier_datasets
+    from amidlib.core.experiment import run
 
     train_ds, test_ds = av_tier_datasets(tier)
     res = run("amid", train_ds, test_ds, seed=0, preset="ci", epochs=2, warmup_epochs=1, batch_size=4, dim=32,

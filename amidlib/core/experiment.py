@@ -1,0 +1,191 @@
+"""One call trains one method and returns everything a table or figure needs.
+
+    from amidlib.core.experiment import run
+    res = run("amid", train_ds, test_ds, seed=0, epochs=30, alpha1=4.0)
+    res.metrics   # student_top1, teacher_top1, student_r1, student_r5, wa, ua, per-class accuracy, ...
+    res.history   # one row per epoch: every loss term by name, accuracies, gap, cosines, λ1, λ2
+    res.config    # every value used, the seed, the package versions
+    res.save("runs/my_run")   # config.json, metrics.json, history.csv — written atomically, never overwritten
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from amidlib import __version__
+from amidlib.core import metrics
+from amidlib.core.config import make_config, unknown_name_message
+from amidlib.core.methods import METHODS, TeacherAlone
+from amidlib.core.models import build_nets
+from amidlib.core.training import TensorData, embed_all, seed_everything, train
+
+
+@dataclass
+class Result:
+    """The record of one run."""
+
+    method: str
+    metrics: dict[str, Any]
+    history: pd.DataFrame
+    config: dict[str, Any]
+    extras: dict[str, Any] = field(default_factory=dict)  # e.g. test embeddings for plots (not saved)
+
+    def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
+        """Write config.json, metrics.json and history.csv into ``path`` (atomically, file by file).
+
+        An existing record is never replaced silently: pass ``overwrite=True`` to do so.
+        """
+        path = Path(path)
+        if (path / "metrics.json").exists() and not overwrite:
+            raise FileExistsError(f"{path} already holds a run record; choose a new folder or pass overwrite=True")
+        path.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path / "config.json", json.dumps(self.config, indent=2, default=str))
+        atomic_write_text(path / "history.csv", self.history.to_csv(index=False))
+        atomic_write_text(path / "metrics.json", json.dumps(self.metrics, indent=2, default=_json_default))
+        return path
+
+
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
+    """Write to a temporary file in the same folder, then rename: a reader never sees half a file."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(value):
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def versions() -> dict[str, str]:
+    """Package versions and the code's git commit, recorded with every run."""
+    info = {
+        "amidlib": __version__,
+        "python": sys.version.split()[0],
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+        "platform": platform.platform(),
+    }
+    try:
+        info["git_commit"] = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5
+        ).stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        info["git_commit"] = "unknown"
+    return info
+
+
+def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu", *, nets_factory=None,
+        record_extra: dict | None = None, **overrides) -> Result:
+    """Train ``method`` on ``train_ds`` and evaluate on ``test_ds`` (both ``MultimodalArrays``).
+
+    ``method``: one of baseline, teacher, crd, gmc, crcd, ccl, amid. ``preset``: ci, cpu,
+    paper_video, paper_iemocap (see ``amidlib.config``). Any config value can be overridden by
+    name; an unknown method or override name is refused with the list of valid ones.
+
+    ``nets_factory(train_ds, n_classes, cfg) -> CrossModalNets`` replaces the default MLP nets
+    (e.g. the IEMOCAP GRU student); ``record_extra`` is merged into ``Result.config``.
+    """
+    if method not in METHODS:
+        raise ValueError(unknown_name_message("method", method, METHODS))
+    method_cls = METHODS[method]
+    cfg = make_config(method_cls.defaults, preset=preset, **overrides)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    started = time.perf_counter()
+
+    if cfg.standardize:
+        train_ds, stats = train_ds.standardized()
+        test_ds, _ = test_ds.standardized(stats)
+    n_classes = max(train_ds.n_classes, test_ds.n_classes)
+    train_data, test_data = _loader(train_ds, cfg), _loader(test_ds, cfg)
+
+    def new_nets():
+        if nets_factory is not None:
+            return nets_factory(train_ds, n_classes, cfg)
+        if hasattr(train_ds, "make_nets"):  # video datasets know their student network
+            return train_ds.make_nets(n_classes, cfg)
+        return build_nets(train_ds.target_dim, train_ds.aux_dim, n_classes, cfg.dim, cfg.hidden, cfg.dropout)
+
+    extra_kwargs = {}
+    if method == "amid" and cfg.fixed_teacher:
+        # Table 5 "with fixed teacher": pre-train the teacher alone, then freeze it
+        seed_everything(seed)
+        teacher = TeacherAlone(new_nets(), cfg, n_classes, train_data.n).to(cfg.device)
+        pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs,
+                            checkpoint_dir=str(Path(cfg.checkpoint_dir) / "teacher_pretrain") if cfg.checkpoint_dir else None)
+        train(teacher, train_data, test_data, pre_cfg, seed, desc="teacher pre-training")
+        extra_kwargs["pretrained_teacher"] = teacher.nets
+
+    seed_everything(seed)
+    model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
+    history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
+    final = _final_metrics(model, train_data, test_data, n_classes)
+
+    record = dict(cfg)
+    record.update(
+        method=method, seed=seed, versions=versions(), n_classes=n_classes,
+        train={"name": getattr(train_ds, "name", ""), "n": train_data.n, "target": list(train_ds.target), "auxiliary": list(train_ds.auxiliary)},
+        test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
+        wall_seconds=time.perf_counter() - started,  # here, not in metrics: metrics are deterministic
+    )
+    if hasattr(train_ds, "record"):  # files skipped, resampled or mismatched: part of the run's record
+        record["data"] = {"train": train_ds.record(), "test": test_ds.record()}
+    record.update(record_extra or {})
+    return Result(method, final, history, record)
+
+
+def _loader(ds, cfg):
+    """Feature arrays are held as tensors; a dataset that decodes files (video) brings its own loader."""
+    return ds.make_loader(cfg) if hasattr(ds, "make_loader") else TensorData(ds, cfg.device)
+
+
+def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int) -> dict[str, Any]:
+    """Top-1 (student, teacher), per-class accuracy, R@1/R@5 (test queries vs training gallery), WA/UA."""
+    test = embed_all(model, test_data)
+    y = test_data.y.cpu().numpy()
+    out: dict[str, Any] = {}
+    if model.reports_student:
+        pred = test["student_logits"].argmax(1).cpu().numpy()
+        gallery = embed_all(model, train_data)["s"]
+        recall = metrics.recall_at_k(test["s"], y, gallery, train_data.y.cpu().numpy(), ks=(1, 5))
+        out.update(
+            student_top1=metrics.top1(y, pred),
+            student_r1=recall[1],
+            student_r5=recall[5],
+            wa=metrics.weighted_accuracy(y, pred),
+            ua=metrics.unweighted_accuracy(y, pred),
+            per_class_student_top1=metrics.per_class_accuracy(y, pred, n_classes).tolist(),
+        )
+    else:
+        out.update(student_top1=math.nan, student_r1=math.nan, student_r5=math.nan, wa=math.nan, ua=math.nan)
+    if test["teacher_logits"] is not None:
+        t_pred = test["teacher_logits"].argmax(1).cpu().numpy()
+        out["teacher_top1"] = metrics.top1(y, t_pred)
+        out["per_class_teacher_top1"] = metrics.per_class_accuracy(y, t_pred, n_classes).tolist()
+    else:
+        out["teacher_top1"] = math.nan
+    return out

@@ -1,0 +1,122 @@
+"""AMID: Adversarial Mutual Information Distillation (paper §3, Eq 17).
+
+    L = L_cls + L_JSD + α1 L_MI_s + α2 L_MI_a + α3 L_adv
+
+Warm-up (§4.2): for the first T_start epochs only L_cls + L_JSD. The discriminators D1, D2 are
+trained on detached representations by Eq 13 with their own optimizer; λ follows Eq 14 per epoch.
+Ablations (Tables 4, 5) are config switches: ``use_mi_a``, ``use_adv``, ``use_d2``,
+``dynamic_lambda``, ``mi_loss="nce"``, ``fixed_teacher``, ``warmup_epochs=0``.
+"""
+from __future__ import annotations
+
+import copy
+
+import torch
+import torch.nn.functional as F
+
+from amidlib.core import losses
+from amidlib.core.models import CrossModalNets, discriminator
+from amidlib.core.types import Representations
+from amidlib.core.methods.base import Batch, Method, StepOutput
+
+
+class AMID(Method):
+    name = "amid"
+
+    def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int, pretrained_teacher: CrossModalNets | None = None):
+        super().__init__(nets, cfg, n_classes, n_train)
+        self.d1 = discriminator(cfg.dim, cfg.d_hidden, n_layers=5)
+        self.d2 = discriminator(cfg.dim, cfg.d_hidden, n_layers=3)
+        # Eq 14 state: λ̂ starts at 0, so λ = softmax(0, 0) = (½, ½); "w/o D2" puts all weight on D1
+        self.register_buffer("lambda_hat", torch.zeros(2))
+        self.register_buffer("lambdas", torch.tensor([0.5, 0.5] if cfg.use_d2 else [1.0, 0.0]))
+        self._cos_sums = torch.zeros(2, dtype=torch.float64)
+        self._cos_counts = torch.zeros(2, dtype=torch.float64)
+        self.fixed_teacher = None
+        if cfg.fixed_teacher:
+            if pretrained_teacher is None:
+                raise ValueError("fixed_teacher=True needs a pre-trained teacher (experiment.run trains one)")
+            self.fixed_teacher = copy.deepcopy(pretrained_teacher).requires_grad_(False).eval()
+            self.nets.classifier.load_state_dict(pretrained_teacher.classifier.state_dict())
+
+    def _mi_term(self, m: torch.Tensor, other: torch.Tensor, labels: torch.Tensor, trained: bool) -> torch.Tensor:
+        """Eq 8/9 (or CCL's L_nce for ``mi_loss="nce"``); without a graph when it is only logged."""
+        loss_fn = losses.ccl_nce_loss if self.cfg.mi_loss == "nce" else losses.mi_lower_bound_loss
+        with torch.set_grad_enabled(trained and torch.is_grad_enabled()):
+            return loss_fn(m, other, labels, self.cfg.tau)
+
+    def _representations(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
+        if self.fixed_teacher is None:
+            return self.nets(x_target, x_aux)
+        self.fixed_teacher.eval()
+        with torch.no_grad():
+            frozen = self.fixed_teacher(x_target, x_aux)
+        s = self.nets.student(x_target)
+        return Representations(s, frozen.m, frozen.a, self.nets.classifier(s), self.nets.classifier(frozen.m))
+
+    def forward(self, batch: Batch, epoch: int) -> StepOutput:
+        cfg, y = self.cfg, batch.y
+        reps = self._representations(batch.x_target, batch.x_aux)
+        out = {"cls": losses.classification_loss(reps.student_logits, reps.teacher_logits, y)}
+        if cfg.use_jsd:
+            out["jsd"] = losses.jsd(reps.student_logits, reps.teacher_logits)
+
+        # L_MI_s and L_MI_a are logged every step, also when they are not trained (warm-up,
+        # ablations): their values are Fig 1's diagnostic of the weak-teacher shortcut
+        train_mi = not self.in_warmup(epoch)
+        mi_s = self._mi_term(reps.m, reps.s, y, train_mi and cfg.use_mi_s)
+        mi_a = self._mi_term(reps.m, reps.a, y, train_mi and cfg.use_mi_a)
+        logs = {"mi_s_value": mi_s.item(), "mi_a_value": mi_a.item()}
+        with torch.no_grad():
+            self._accumulate_cosines(reps.m, reps.s, y)
+
+        if train_mi:
+            if cfg.use_mi_s:
+                out["mi_s"] = cfg.alpha1 * mi_s
+            if cfg.use_mi_a:
+                out["mi_a"] = cfg.alpha2 * mi_a
+            if cfg.use_adv:
+                v, partner = losses.same_class_partner(y)
+                d1_s = self.d1(reps.s).squeeze(1)
+                d2_s = self.d2(reps.s[partner]).squeeze(1) if cfg.use_d2 else reps.s.new_zeros(0)
+                out["adv"] = cfg.alpha3 * losses.adversarial_generator_loss(d1_s, d2_s, self.lambdas)
+        return StepOutput(reps, out, logs)
+
+    @torch.no_grad()
+    def embed(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
+        return self._representations(x_target, x_aux)
+
+    # --- discriminators (Eq 13) ----------------------------------------------------------
+    def discriminator_parameters(self):
+        return list(self.d1.parameters()) + list(self.d2.parameters())
+
+    def discriminator_loss(self, out: StepOutput, batch: Batch, epoch: int) -> torch.Tensor | None:
+        if self.in_warmup(epoch) or not self.cfg.use_adv:
+            return None
+        m, s = out.reps.m.detach(), out.reps.s.detach()  # the adversarial loss trains the student only
+        v, partner = losses.same_class_partner(batch.y)
+        if self.cfg.use_d2:
+            d2_m, d2_s = self.d2(m[v]).squeeze(1), self.d2(s[partner]).squeeze(1)
+        else:
+            d2_m = d2_s = m.new_zeros(0)
+        return losses.discriminator_loss(self.d1(m).squeeze(1), self.d1(s).squeeze(1), d2_m, d2_s, self.lambdas)
+
+    # --- λ (Eq 14) ---------------------------------------------------------------------------
+    @torch.no_grad()
+    def _accumulate_cosines(self, m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> None:
+        """Running sums of Φ(M_i, S_i) and of Φ(M_v, S_j) over same-class pairs j ≠ v."""
+        cos = F.normalize(m, dim=1) @ F.normalize(s, dim=1).T
+        same_other = (y.view(-1, 1) == y.view(1, -1)) & ~torch.eye(len(y), dtype=torch.bool, device=y.device)
+        self._cos_sums += torch.tensor([cos.diagonal().sum().item(), cos[same_other].sum().item()], dtype=torch.float64)
+        self._cos_counts += torch.tensor([len(y), same_other.sum().item()], dtype=torch.float64)
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        avg = (self._cos_sums / self._cos_counts.clamp(min=1)).float()
+        self._cos_sums.zero_()
+        self._cos_counts.zero_()
+        if self.cfg.use_d2 and self.cfg.dynamic_lambda:
+            new_hat, lambdas = losses.update_lambdas(self.lambda_hat, avg, self.cfg.beta)
+            self.lambda_hat.copy_(new_hat)
+            self.lambdas.copy_(lambdas)
+        return {"train_batch_cos_same_sample": avg[0].item(), "train_batch_cos_same_class": avg[1].item(),
+                "lambda1": self.lambdas[0].item(), "lambda2": self.lambdas[1].item()}

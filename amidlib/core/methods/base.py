@@ -1,0 +1,64 @@
+"""The method interface, after mdistiller's distiller: a method owns the nets and returns its
+logits and a dict of *named, weighted* loss terms, so every term is logged by name and the
+training loop just sums them.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from amidlib.core.models import CrossModalNets
+from amidlib.core.types import Batch, Representations
+
+
+@dataclass
+class StepOutput:
+    """What a method's forward returns for one batch."""
+
+    reps: Representations
+    losses: dict[str, torch.Tensor]                      # weighted terms; the total is their sum
+    logs: dict[str, float] = field(default_factory=dict)  # unweighted diagnostics (floats)
+
+
+class Method(nn.Module):
+    """Base class. Subclasses set ``name``, ``uses_teacher`` and, if needed, ``defaults``."""
+
+    name: ClassVar[str] = ""
+    uses_teacher: ClassVar[bool] = True      # does the method train and report the teacher M?
+    reports_student: ClassVar[bool] = True   # does the method train and report the student S?
+    defaults: ClassVar[dict[str, Any]] = {}  # method-specific config values (validated overrides)
+
+    def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int):
+        super().__init__()
+        self.nets = nets
+        self.cfg = cfg
+        self.n_classes = n_classes
+        self.n_train = n_train
+
+    def in_warmup(self, epoch: int) -> bool:
+        """The first T_start epochs train only the classification terms (§4.2)."""
+        return epoch < self.cfg.warmup_epochs
+
+    def forward(self, batch: Batch, epoch: int) -> StepOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    # --- optional hooks -------------------------------------------------------------------
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """Parameters trained by a separate (discriminator) optimizer; none by default."""
+        return []
+
+    def discriminator_loss(self, out: StepOutput, batch: Batch, epoch: int) -> torch.Tensor | None:
+        """The discriminators' loss for this batch, or None when there is nothing to train."""
+        return None
+
+    def end_epoch(self, epoch: int) -> dict[str, float]:
+        """Called once per epoch after the last batch; returns values to log (e.g. λ)."""
+        return {}
+
+    @torch.no_grad()
+    def embed(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
+        """Representations for evaluation (eval mode is set by the caller)."""
+        return self.nets(x_target, x_aux, with_teacher=self.uses_teacher)

@@ -1,0 +1,82 @@
+"""CCL baseline: Cross-modal Contrastive Learning / composition (Chen et al., CVPR 2021), online.
+
+What the official code does (yanbeic/CCL, ``training.py:train_a_epoch``, ``loss/nce_loss.py``,
+``loss/jsd_loss.py``, ``models/composition_classifier.py``, ``main.py``) for video + audio:
+- composition: f_av = f_a + Linear(concat(normalize(f_a), normalize(f_v))), Linear 2d → d
+  (``normalization=True``), with its own classifier fc;
+- ``NCELoss(temperature=0.5)``: a softmax over the batch of cos/τ; per anchor the mean of −log h
+  over same-class items plus the mean of −log(1 − h) over the others (``losses.nce_contrastive_loss``),
+  applied in both directions between video & composition, video & audio, composition & audio;
+- ``JSDLoss(weight=0.5)``: despite its name, the *symmetric KL* KL(p‖q) + KL(q‖p) of the two
+  softmaxes, mean over the batch, times 0.5;
+- two optimizers: the video net on CE_v + L(v, av) + L(v, a) + JSD, the composition on
+  CE_av + L(v, av) + L(av, a) + JSD; all weights 1 except the 0.5 inside the JSD. Audio
+  features are fixed pre-extracted CNN14 embeddings; samples whose audio vector is all zeros
+  (no audio) are dropped from the audio terms (here every sample has its auxiliary features).
+
+Adaptation to this package's online teacher–student setting:
+- the composition plays the teacher's role: C = A + Linear(concat(normalize(A), normalize(S))),
+  with A the auxiliary representation (frozen features + the trainable projection to ``dim``) and
+  S the student; C's logits come from the classifier shared with S (Eq 15), not from its own fc;
+  the nets' MLP teacher M is unused (``reps.m`` and ``embed`` return C instead);
+- one optimizer on the sum: L_cls (CE(S) + CE(C), Eq 15) + ccl_nce_weight·[L(S, C) + L(S, A) +
+  L(C, A)] + ccl_div_weight·symKL(S, C). Summing means the student's extractor also gets the
+  gradients of CE(C) and L(C, A) through C (in CCL's two-optimizer scheme it does not) — the same
+  "teacher's losses also train the shared extractor" convention as AMID's teacher (§4.2);
+- the divergence is CCL's symmetric KL, as CCL's code defines it (not the true JSD of
+  ``losses.jsd``, which AMID uses), computed exactly from log-softmaxes (CCL adds ε = 1e-10
+  inside its logs). τ = 0.5, ccl_div_weight = 0.5, ccl_nce_weight = 1 from the official audio run.
+- Warm-up: L_cls only.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from amidlib.core import losses
+from amidlib.core.types import Representations
+from amidlib.core.methods.base import Batch, Method, StepOutput
+
+
+def symmetric_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
+    """KL(p‖q) + KL(q‖p) of the two softmaxes, mean over the batch (CCL's "JSD" without its weight)."""
+    log_p, log_q = logits_p.log_softmax(dim=1), logits_q.log_softmax(dim=1)
+    return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=1).mean()
+
+
+def ccl_contrastive(s: torch.Tensor, c: torch.Tensor, a: torch.Tensor, labels: torch.Tensor, tau: float) -> torch.Tensor:
+    """CCL's L_nce over all three pairs, both directions each: L(S, C) + L(S, A) + L(C, A)."""
+    return (losses.ccl_nce_loss(s, c, labels, tau) + losses.ccl_nce_loss(s, a, labels, tau)
+            + losses.ccl_nce_loss(c, a, labels, tau))
+
+
+class CCL(Method):
+    name = "ccl"
+    defaults = {"ccl_tau": 0.5, "ccl_nce_weight": 1.0, "ccl_div_weight": 0.5}
+
+    def __init__(self, nets, cfg, n_classes: int, n_train: int):
+        super().__init__(nets, cfg, n_classes, n_train)
+        self.compose = nn.Linear(2 * cfg.dim, cfg.dim)  # CCL's composition residual
+
+    def _representations(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
+        nets = self.nets
+        s = nets.student(x_target)
+        with torch.no_grad():
+            aux_feat = nets.aux_extractor(x_aux)
+        a = nets.aux_projection(aux_feat)
+        c = a + self.compose(torch.cat([F.normalize(a, dim=1), F.normalize(s, dim=1)], dim=1))
+        return Representations(s, c, a, nets.classifier(s), nets.classifier(c))
+
+    def forward(self, batch: Batch, epoch: int) -> StepOutput:
+        cfg, y = self.cfg, batch.y
+        reps = self._representations(batch.x_target, batch.x_aux)
+        out = {"cls": losses.classification_loss(reps.student_logits, reps.teacher_logits, y)}
+        if not self.in_warmup(epoch):
+            out["nce"] = cfg.ccl_nce_weight * ccl_contrastive(reps.s, reps.m, reps.a, y, cfg.ccl_tau)
+            out["div"] = cfg.ccl_div_weight * symmetric_kl(reps.student_logits, reps.teacher_logits)
+        return StepOutput(reps, out)
+
+    @torch.no_grad()
+    def embed(self, x_target: torch.Tensor, x_aux: torch.Tensor) -> Representations:
+        return self._representations(x_target, x_aux)

@@ -1,0 +1,28 @@
+"""The two no-distillation references of Table 4: the student alone and the teacher alone."""
+from __future__ import annotations
+
+import torch.nn.functional as F
+
+from amidlib.core.methods.base import Batch, Method, StepOutput
+
+
+class StudentAlone(Method):
+    """``baseline``: the target-modality network trained by cross-entropy only (Table 1 "Baseline")."""
+
+    name = "baseline"
+    uses_teacher = False
+
+    def forward(self, batch: Batch, epoch: int) -> StepOutput:
+        reps = self.nets(batch.x_target, with_teacher=False)
+        return StepOutput(reps, {"ce_student": F.cross_entropy(reps.student_logits, batch.y)})
+
+
+class TeacherAlone(Method):
+    """``teacher``: the full-modality teacher M (shared target extractor + 2-layer MLP) by cross-entropy."""
+
+    name = "teacher"
+    reports_student = False
+
+    def forward(self, batch: Batch, epoch: int) -> StepOutput:
+        reps = self.nets(batch.x_target, batch.x_aux)
+        return StepOutput(reps, {"ce_teacher": F.cross_entropy(reps.teacher_logits, batch.y)})

@@ -1,0 +1,254 @@
+"""The training loop, readable in one sitting (after nanoGPT): no framework, no callbacks.
+
+    for epoch:
+        for batch:                       # seeded shuffling
+            out = method(batch, epoch)   # named, weighted loss terms
+            total = Σ terms              # each checked finite; a NaN names its term and epoch
+            main optimizer step          # student, teacher, projections, classifier
+            discriminator step           # AMID only: Eq 13 on detached representations
+        method.end_epoch()               # AMID: λ update, Eq 14
+        evaluate train and test          # accuracies, teacher–student gap, cosines
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from amidlib.core.methods.base import Method
+from amidlib.core.types import Batch
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss term became NaN or infinite; the message names the term, the epoch and the step."""
+
+
+class TensorData:
+    """A dataset split as tensors on the training device (features are small enough to hold)."""
+
+    def __init__(self, ds, device: str | torch.device):
+        self.x_target = torch.as_tensor(ds.target_array(), dtype=torch.float32, device=device)
+        self.x_aux = torch.as_tensor(ds.aux_array(), dtype=torch.float32, device=device)
+        self.y = torch.as_tensor(ds.labels, dtype=torch.long, device=device)
+        self.n = len(self.y)
+
+    def batch(self, index: torch.Tensor) -> Batch:
+        return Batch(self.x_target[index], self.x_aux[index], self.y[index], index)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
+        order = torch.randperm(self.n, generator=generator) if generator is not None else torch.arange(self.n)
+        order = order.to(self.y.device)
+        stop = self.n - self.n % batch_size if (drop_last and self.n > batch_size) else self.n
+        for start in range(0, stop, batch_size):
+            yield self.batch(order[start:start + batch_size])
+
+
+@torch.no_grad()
+def embed_all(method: Method, data: TensorData, batch_size: int = 1024) -> dict[str, torch.Tensor | None]:
+    """S, M and both logits for a whole split, in eval mode."""
+    was_training = method.training
+    method.eval()
+    parts = defaultdict(list)
+    for b in data.batches(batch_size):
+        reps = method.embed(b.x_target, b.x_aux)
+        for key in ("s", "m", "student_logits", "teacher_logits"):
+            value = getattr(reps, key)
+            if value is not None:
+                parts[key].append(value)
+    method.train(was_training)
+    return {key: torch.cat(parts[key]) if parts[key] else None for key in ("s", "m", "student_logits", "teacher_logits")}
+
+
+def cosine_stats(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Mean Φ(M_i, S_i) (same sample) and mean Φ(M_v, S_j) over same-class pairs j ≠ v (Fig 5).
+
+    The pair mean uses per-class sums of unit vectors: Σ_{v≠j, same class} m_v·s_j
+    = (Σ_v m_v)·(Σ_j s_j) − Σ_v m_v·s_v, so it is O(N d) even for large splits.
+    """
+    m, s = F.normalize(m.double(), dim=1), F.normalize(s.double(), dim=1)
+    diag = (m * s).sum(1)
+    total, pairs = 0.0, 0
+    for c in torch.unique(y):
+        idx = y == c
+        n_c = int(idx.sum())
+        total += float(m[idx].sum(0) @ s[idx].sum(0) - diag[idx].sum())
+        pairs += n_c * (n_c - 1)
+    return float(diag.mean()), (total / pairs if pairs else math.nan)
+
+
+def evaluate(method: Method, data: TensorData) -> dict[str, float]:
+    """Student/teacher accuracy (percent) and teacher–student cosines on one split."""
+    out = embed_all(method, data)
+    row: dict[str, float] = {}
+    y = data.y
+    row["student_top1"] = 100.0 * float((out["student_logits"].argmax(1) == y).float().mean()) if method.reports_student else math.nan
+    if out["m"] is not None:
+        row["teacher_top1"] = 100.0 * float((out["teacher_logits"].argmax(1) == y).float().mean())
+        row["cos_same_sample"], row["cos_same_class"] = cosine_stats(out["m"], out["s"], y)
+    else:
+        row["teacher_top1"] = row["cos_same_sample"] = row["cos_same_class"] = math.nan
+    row["gap"] = row["teacher_top1"] - row["student_top1"]
+    return row
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed torch and numpy; returns the generator that shuffles the batches."""
+    torch.manual_seed(seed)
+    np.random.seed(seed % 2**32)
+    return torch.Generator().manual_seed(seed)
+
+
+def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, seed: int, desc: str = "") -> pd.DataFrame:
+    """Train ``method`` for ``cfg.epochs``; returns the history, one row per epoch."""
+    generator = seed_everything(seed + 1)  # +1: different stream from the one that initialised the weights
+    # subnormal floats (from tiny gradients and Adam moments) slow CPU arithmetic ~15x: flush them
+    torch.set_flush_denormal(True)
+    d_params = method.discriminator_parameters()
+    d_ids = {id(p) for p in d_params}
+    params = [p for p in method.parameters() if p.requires_grad and id(p) not in d_ids]
+    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999)) if d_params else None
+
+    autocast, scaler = _mixed_precision(cfg)
+    history, start = [], 0
+    if cfg.checkpoint_dir:  # a run that stopped part-way goes on from its last complete epoch
+        start, history = resume_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, generator, cfg)
+    bar = tqdm(range(start, cfg.epochs), desc=desc or method.name, disable=not cfg.progress, leave=False,
+               initial=start, total=cfg.epochs)
+    for epoch in bar:
+        method.train()
+        sums: dict[str, float] = defaultdict(float)
+        n_batches = 0
+        for step, batch in enumerate(train_data.batches(cfg.batch_size, generator, drop_last=True)):
+            with autocast():
+                out = method(batch, epoch)
+            total = _checked_sum(out.losses, epoch, step)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(total).backward()
+            scaler.step(opt)
+            with autocast():
+                d_loss = method.discriminator_loss(out, batch, epoch)
+            if d_loss is not None:
+                _check_finite("discriminator (Eq 13)", d_loss, epoch, step)
+                d_opt.zero_grad(set_to_none=True)
+                scaler.scale(d_loss).backward()
+                scaler.step(d_opt)
+                sums["loss_discriminator"] += d_loss.item()
+            scaler.update()
+            for name, value in out.losses.items():
+                sums[f"loss_{name}"] += value.item()
+            sums["loss_total"] += total.item()
+            for name, value in out.logs.items():
+                sums[name] += value
+            n_batches += 1
+        row = {"epoch": epoch + 1, "phase": "warmup" if method.in_warmup(epoch) else "distill"}
+        row.update({k: v / max(n_batches, 1) for k, v in sums.items()})
+        row.update(method.end_epoch(epoch))
+        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
+            for split, data in (("train", train_data), ("test", test_data)):
+                row.update({f"{split}_{k}": v for k, v in evaluate(method, data).items()})
+            bar.set_postfix(student=f"{row['test_student_top1']:.1f}", teacher=f"{row['test_teacher_top1']:.1f}")
+        history.append(row)
+        if cfg.checkpoint_dir:
+            save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history, generator, cfg)
+    return pd.DataFrame(history)
+
+
+def _config_fingerprint(cfg) -> str:
+    """What must match for a checkpoint to be resumed: every config value but where/how it is shown."""
+    skip = {"checkpoint_dir", "progress", "num_workers", "eval_batch_size", "num_threads"}
+    text = json.dumps({k: v for k, v in dict(cfg).items() if k not in skip}, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: list,
+                    generator: torch.Generator | None = None, cfg=None) -> Path:
+    """``<folder>/last.pt`` after every epoch (written to a temporary file, then renamed, so a
+    crash mid-write leaves the previous checkpoint intact): weights, optimizer states, history,
+    random states and the config's fingerprint (so :func:`resume_checkpoint` continues exactly)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "last.pt"
+    tmp = folder / f".last.pt.{os.getpid()}.tmp"
+    state = {"epoch": epoch, "method": method.state_dict(), "optimizer": opt.state_dict(),
+             "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None, "history": history,
+             "config": _config_fingerprint(cfg) if cfg is not None else None,
+             "rng": {"generator": generator.get_state() if generator is not None else None,
+                     "torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+class CheckpointMismatchError(ValueError):
+    """A checkpoint folder holds a run with another configuration."""
+
+
+def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Generator, cfg) -> tuple[int, list]:
+    """Load ``<folder>/last.pt`` if there is one: (epochs done, history so far); (0, []) otherwise.
+
+    The checkpoint must come from the same configuration (else :class:`CheckpointMismatchError`
+    names the folder: delete it or use another). Weights, buffers (λ, memory banks), optimizer
+    states and random states are restored, so on CPU a resumed run ends with the same numbers as
+    an uninterrupted one.
+    """
+    path = Path(folder) / "last.pt"
+    if not path.is_file():
+        return 0, []
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    if state.get("config") != _config_fingerprint(cfg):
+        raise CheckpointMismatchError(
+            f"{path} holds a run with another configuration (fingerprint {state.get('config')} vs "
+            f"{_config_fingerprint(cfg)}): delete that folder or pass another checkpoint_dir")
+    method.load_state_dict(state["method"])
+    opt.load_state_dict(state["optimizer"])
+    if d_opt is not None and state.get("discriminator_optimizer") is not None:
+        d_opt.load_state_dict(state["discriminator_optimizer"])
+    rng = state.get("rng") or {}
+    if rng.get("generator") is not None:
+        generator.set_state(rng["generator"])
+    if rng.get("torch") is not None:
+        torch.set_rng_state(rng["torch"])
+    if rng.get("numpy") is not None:
+        np.random.set_state(rng["numpy"])
+    if rng.get("cuda") is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return int(state["epoch"]), list(state["history"])
+
+
+def _mixed_precision(cfg):
+    """``cfg.amp`` ("bf16" | "fp16" | None) on CUDA: an autocast context and a gradient scaler
+    (a no-op scaler for bf16 and full precision). On CPU training stays in float32."""
+    device = torch.device(cfg.device)
+    enabled = bool(cfg.amp) and device.type == "cuda"
+    dtype = torch.float16 if cfg.amp == "fp16" else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda", enabled=enabled and cfg.amp == "fp16")
+
+    def autocast():
+        return torch.autocast(device_type=device.type, dtype=dtype, enabled=enabled)
+
+    return autocast, scaler
+
+
+def _check_finite(name: str, value: torch.Tensor, epoch: int, step: int) -> None:
+    if not torch.isfinite(value).all():
+        raise NonFiniteLossError(
+            f"loss term '{name}' is {value.item()} at epoch {epoch + 1}, step {step}: "
+            "lower the learning rate or check the input features for NaN/inf"
+        )
+
+
+def _checked_sum(terms: dict[str, torch.Tensor], epoch: int, step: int) -> torch.Tensor:
+    for name, value in terms.items():
+        _check_finite(name, value, epoch, step)
+    return sum(terms.values())

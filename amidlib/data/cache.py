@@ -1,0 +1,341 @@
+"""On-disk caches for the video + audio path: frozen-extractor features and (optionally) decoded frames.
+
+Why: the auxiliary extractor (CNN14, paper §4.2) is pre-trained and frozen, so its output for a file
+never changes. It is computed once per file and read back from disk, so after the first pass no audio
+is decoded and no frozen extractor runs. :data:`CALLS` counts every decode and extractor call, which is
+how the tests (and you) can check it::
+
+    from amidlib.data.cache import CALLS
+    before = CALLS.copy(); ...one epoch...; print(CALLS - before)   # Counter() after the first epoch
+
+Layout of a feature cache (one folder per extractor *configuration*)::
+
+    <root>/<extractor name>-<key>/meta.json          what the key was computed from (readable)
+    <root>/<extractor name>-<key>/<split>.npy        float32 (rows, dim), opened as a numpy memmap
+    <root>/<extractor name>-<key>/<split>.index.json {"ids": [video id of row 0, row 1, ...]}
+
+``key`` = sha256 of (extractor name, weights sha256, preprocessing settings), so changing the weights,
+the sample rate, the mel settings, ... gives a new folder, never a silently stale feature. Every write
+is atomic (a temporary file in the same folder, then ``os.replace``); the index is written after the
+array and is the commit point: a row exists only once the index names it, so an interrupted
+extraction resumes where it stopped and never exposes half-written rows.
+
+The frame cache (:class:`FrameCache`) stores each video's decoded, resized frames as one uint8 ``.npy``
+(T, H, W, 3), so the student's data path only crops and normalises. It is optional: at UCF101 sizes
+(≈180 frames of 128×171) it takes ≈12 MB per video (≈80 GB for UCF51), so use it where disk allows.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import tempfile
+import time
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+from tqdm.auto import tqdm
+
+__all__ = [
+    "CALLS",
+    "count",
+    "settings_hash",
+    "atomic_save_npy",
+    "atomic_write_json",
+    "FeatureCache",
+    "CacheBuildReport",
+    "CacheCorruptError",
+    "FrameCache",
+]
+
+log = logging.getLogger("amidlib.feature_cache")
+
+#: Process-wide call counters. Keys used by amidlib:
+#: ``video_decode`` (one per container whose frames are decoded), ``audio_decode`` (one per audio
+#: track or audio file decoded), ``aux_extractor`` (one per item a frozen extractor embeds).
+#: (DataLoader worker processes count in their own copy; the tests use ``num_workers=0``.)
+CALLS: Counter = Counter()
+
+
+def count(name: str, n: int = 1) -> None:
+    """Add ``n`` to ``CALLS[name]``."""
+    CALLS[name] += n
+
+
+def settings_hash(settings: Any) -> str:
+    """sha256 (hex) of a JSON-serialisable value, keys sorted: the cache key of a configuration."""
+    text = json.dumps(settings, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# --------------------------------------------------------------------------- atomic writes
+def _tmp_in(folder: Path, name: str) -> Path:
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
+    """``np.save`` to a temporary file beside ``path``, then ``os.replace``: never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_in(path.parent, path.name)
+    try:
+        with open(tmp, "wb") as f:
+            np.save(f, np.ascontiguousarray(array), allow_pickle=False)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
+    """JSON to a temporary file beside ``path``, then ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _tmp_in(path.parent, path.name)
+    try:
+        tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------- feature cache
+class CacheCorruptError(ValueError):
+    """A cache file is unreadable or disagrees with its index (the message names the file)."""
+
+
+@dataclass
+class CacheBuildReport:
+    """What :meth:`FeatureCache.build` did: ids computed now, ids already cached, ids that failed."""
+
+    split: str
+    computed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (id, reason)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{self.split}: {len(self.computed)} computed, {len(self.cached)} from cache, "
+                f"{len(self.failed)} failed ({self.seconds:.1f} s)")
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+class FeatureCache:
+    """Features of one frozen extractor configuration, one memmapped ``.npy`` per split.
+
+    Parameters
+    ----------
+    root : folder that holds every cache (e.g. ``runs/cache``); created if missing.
+    extractor_name : e.g. ``"cnn14_emb512"``.
+    weights_sha256 : sha256 of the extractor's weights file (``"none"`` for a parameter-free one).
+    settings : every preprocessing value that changes the features (sample rate, mel settings,
+        mono, audio source, ...): part of the key.
+    dim : feature dimension.
+    """
+
+    def __init__(self, root: str | os.PathLike, extractor_name: str, weights_sha256: str, settings: dict, dim: int):
+        self.extractor_name = str(extractor_name)
+        self.weights_sha256 = str(weights_sha256)
+        self.settings = dict(settings)
+        self.dim = int(dim)
+        self.key = settings_hash({"extractor": self.extractor_name, "weights_sha256": self.weights_sha256,
+                                  "settings": self.settings, "dim": self.dim})
+        self.dir = Path(root).expanduser() / f"{_SAFE.sub('_', self.extractor_name)}-{self.key[:16]}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        meta = self.dir / "meta.json"
+        if not meta.is_file():
+            atomic_write_json(meta, {"extractor": self.extractor_name, "weights_sha256": self.weights_sha256,
+                                     "settings": self.settings, "dim": self.dim, "key": self.key})
+
+    def __repr__(self) -> str:
+        return f"FeatureCache({self.dir})"
+
+    def _paths(self, split: str) -> tuple[Path, Path]:
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", split):
+            raise ValueError(f"split name must be letters, digits, '_' or '-', got {split!r}")
+        return self.dir / f"{split}.npy", self.dir / f"{split}.index.json"
+
+    # -- reading ------------------------------------------------------------------------------
+    def index(self, split: str) -> dict[str, int]:
+        """Video id → row of the split's array (empty when nothing is cached yet)."""
+        _, idx_path = self._paths(split)
+        if not idx_path.is_file():
+            return {}
+        try:
+            ids = json.loads(idx_path.read_text(encoding="utf-8"))["ids"]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CacheCorruptError(f"{idx_path}: unreadable cache index ({exc}); delete it to rebuild") from None
+        return {vid: row for row, vid in enumerate(ids)}
+
+    def _array(self, split: str, n_rows: int) -> np.ndarray | None:
+        arr_path, _ = self._paths(split)
+        if n_rows == 0:
+            return None
+        try:
+            arr = np.load(arr_path, mmap_mode="r", allow_pickle=False)
+        except Exception as exc:  # truncated, missing, not a .npy
+            raise CacheCorruptError(f"{arr_path}: unreadable cache array ({type(exc).__name__}: {exc}); "
+                                    "delete the folder to rebuild") from None
+        if arr.ndim != 2 or arr.shape[1] != self.dim or arr.shape[0] < n_rows:
+            raise CacheCorruptError(f"{arr_path}: shape {arr.shape}, but the index names {n_rows} rows "
+                                    f"of dim {self.dim}; delete the folder to rebuild")
+        return arr
+
+    def missing(self, split: str, ids: Iterable[str]) -> list[str]:
+        """The ids (in the given order) that have no cached row."""
+        have = self.index(split)
+        return [i for i in ids if i not in have]
+
+    def load(self, split: str, ids: Sequence[str] | None = None) -> np.ndarray:
+        """Rows for ``ids`` (default: all, in row order) as a float32 array (n, dim).
+
+        Raises KeyError naming the ids that are not cached.
+        """
+        index = self.index(split)
+        arr = self._array(split, len(index))
+        if ids is None:
+            return np.zeros((0, self.dim), np.float32) if arr is None else np.asarray(arr[: len(index)], np.float32)
+        lost = [i for i in ids if i not in index]
+        if lost:
+            raise KeyError(f"{len(lost)} id(s) not in the {split!r} cache {self.dir}: {lost[:10]}")
+        if not ids:
+            return np.zeros((0, self.dim), np.float32)
+        return np.asarray(arr[[index[i] for i in ids]], dtype=np.float32)
+
+    # -- writing ------------------------------------------------------------------------------
+    def _commit(self, split: str, index: dict[str, int], new_ids: list[str], new_rows: list[np.ndarray]) -> dict[str, int]:
+        """Append rows: new array (old rows + new) → os.replace; then the index (the commit point)."""
+        if not new_ids:
+            return index
+        arr_path, idx_path = self._paths(split)
+        old_n = len(index)
+        old = self._array(split, old_n)
+        tmp = _tmp_in(self.dir, arr_path.name)
+        try:
+            out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(old_n + len(new_ids), self.dim))
+            if old_n:
+                out[:old_n] = old[:old_n]
+            out[old_n:] = np.stack(new_rows)
+            out.flush()
+            del out, old
+            os.replace(tmp, arr_path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        ids = sorted(index, key=index.get) + list(new_ids)
+        atomic_write_json(idx_path, {"ids": ids})
+        return {vid: row for row, vid in enumerate(ids)}
+
+    def build(
+        self,
+        split: str,
+        items: Sequence[tuple[str, Any]],
+        compute: Callable[[Any], np.ndarray],
+        *,
+        progress: bool = True,
+        catch: tuple[type[BaseException], ...] = (ValueError, OSError, RuntimeError),
+        commit_every: int = 256,
+        desc: str | None = None,
+    ) -> CacheBuildReport:
+        """Compute and store the features of every ``(video_id, source)`` not cached yet.
+
+        ``compute(source)`` returns a vector of shape (dim,). An exception of a type in ``catch``
+        marks that id as failed (with the reason) instead of stopping the run; the caller decides
+        what a failure means (see :mod:`amidlib.video_data`). Rows are committed every
+        ``commit_every`` items, so an interrupted extraction keeps what it finished.
+        A tqdm bar shows counts and ETA.
+        """
+        started = time.perf_counter()
+        report = CacheBuildReport(split)
+        index = self.index(split)
+        todo = []
+        for vid, src in items:
+            if vid in index:
+                report.cached.append(vid)
+            else:
+                todo.append((vid, src))
+        bar = tqdm(todo, desc=desc or f"{self.extractor_name} [{split}]", unit="file", disable=not progress or not todo,
+                   leave=False)
+        new_ids: list[str] = []
+        new_rows: list[np.ndarray] = []
+        for vid, src in bar:
+            try:
+                vec = np.asarray(compute(src), dtype=np.float32).reshape(-1)
+                if vec.shape != (self.dim,):
+                    raise ValueError(f"extractor returned shape {vec.shape}, expected ({self.dim},)")
+                if not np.isfinite(vec).all():
+                    raise ValueError("extractor returned NaN/inf")
+            except catch as exc:
+                report.failed.append((vid, f"{type(exc).__name__}: {exc}"))
+                continue
+            new_ids.append(vid)
+            new_rows.append(vec)
+            if len(new_ids) >= commit_every:
+                index = self._commit(split, index, new_ids, new_rows)
+                report.computed += new_ids
+                new_ids, new_rows = [], []
+        index = self._commit(split, index, new_ids, new_rows)
+        report.computed += new_ids
+        report.seconds = time.perf_counter() - started
+        if todo:
+            log.info("feature cache %s: %s", self.dir, report.summary())
+        return report
+
+
+# --------------------------------------------------------------------------- frame cache
+class FrameCache:
+    """Decoded, resized uint8 frames per video (``<root>/frames-<key>/<video id>.npy``, (T, H, W, 3)).
+
+    ``settings`` must hold everything the decode depends on (at least the resize); it is hashed
+    into the folder name. A corrupt entry (e.g. a truncated file) is decoded again with a warning:
+    the cache is derived data.
+    """
+
+    def __init__(self, root: str | os.PathLike, settings: dict):
+        self.settings = dict(settings)
+        self.key = settings_hash({"frames": self.settings})
+        self.dir = Path(root).expanduser() / f"frames-{self.key[:16]}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        meta = self.dir / "meta.json"
+        if not meta.is_file():
+            atomic_write_json(meta, {"settings": self.settings, "key": self.key})
+
+    def path(self, video_id: str) -> Path:
+        return self.dir / f"{_SAFE.sub('_', video_id)}.npy"
+
+    def has(self, video_id: str) -> bool:
+        return self.path(video_id).is_file()
+
+    def get(self, video_id: str, decode: Callable[[], np.ndarray]) -> np.ndarray:
+        """The cached frames (memmapped), or ``decode()`` them now and store them atomically."""
+        p = self.path(video_id)
+        if p.is_file():
+            try:
+                arr = np.load(p, mmap_mode="r", allow_pickle=False)
+                if arr.dtype == np.uint8 and arr.ndim == 4 and arr.shape[-1] == 3 and arr.shape[0] > 0:
+                    return arr
+                reason = f"dtype {arr.dtype}, shape {arr.shape}"
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            warnings.warn(f"frame cache entry {p} is corrupt ({reason}); decoding the video again", stacklevel=2)
+        frames = np.ascontiguousarray(decode(), dtype=np.uint8)
+        atomic_save_npy(p, frames)
+        return frames
+
+    def fill(self, items: Sequence[tuple[str, Callable[[], np.ndarray]]], progress: bool = True) -> int:
+        """Decode every ``(video_id, decode)`` not cached yet; returns how many were decoded."""
+        todo = [(vid, dec) for vid, dec in items if not self.has(vid)]
+        for vid, dec in tqdm(todo, desc="frame cache", unit="video", disable=not progress or not todo, leave=False):
+            self.get(vid, dec)
+        return len(todo)

@@ -1,0 +1,374 @@
+"""Video and audio decoding with PyAV, and the clip sampling of the student's data path.
+
+Decoding: PyAV (``av``, which bundles FFmpeg). ``torchvision.io.read_video`` is gone from recent
+torchvision and ``torchaudio.load`` needs torchcodec plus a system FFmpeg, so neither is used.
+wav/flac/ogg files are read with soundfile.
+
+Clip sampling for R(2+1)D-18 (paper §4.2; the spatial recipe is torchvision's for its video models):
+
+- every frame is resized to ``resize`` = (128, 171) (H, W) when decoded (UCF101's 320×240 keeps its
+  4:3 aspect);
+- **train**: a random temporal window of ``clip_len`` = 16 frames (``stride`` 1, i.e. consecutive
+  frames), a random 112×112 crop and a random horizontal flip (p = 0.5), drawn per sample per epoch;
+- **test** (and every evaluation): the centre window and the centre 112×112 crop, no flip;
+- a video shorter than the window gives ``clip_len`` indices spread evenly over all its frames
+  (frames repeat), so every video yields a clip;
+- pixels are scaled to [0, 1] and normalised with the Kinetics-400 mean/std that torchvision's video
+  models expect (:data:`KINETICS_MEAN`, :data:`KINETICS_STD`); the clip tensor is (3, T, H, W).
+
+Audio: the video's own track (or a separate audio file) → float32 → mono (mean of the channels) →
+resampled to the extractor's rate with ``torchaudio.functional.resample``. A source rate the caller
+does not expect (by default: one below the target, whose upsampling adds no content) is resampled
+with a logged note, or refused with ``strict=True``.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from amidlib.data.cache import count
+
+__all__ = [
+    "KINETICS_MEAN",
+    "KINETICS_STD",
+    "MediaError",
+    "VideoDecodeError",
+    "NoAudioTrackError",
+    "SampleRateError",
+    "VideoInfo",
+    "probe_video",
+    "read_frames",
+    "ClipSpec",
+    "sample_clip_indices",
+    "read_audio",
+    "load_audio",
+    "resample",
+    "AUDIO_FILE_SUFFIXES",
+]
+
+log = logging.getLogger("amidlib.video")
+
+#: Kinetics-400 statistics used by torchvision's video models (R(2+1)D-18 included), RGB order.
+KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
+KINETICS_STD = (0.22803, 0.22145, 0.216989)
+#: Suffixes read with soundfile; anything else goes through PyAV.
+AUDIO_FILE_SUFFIXES = (".wav", ".flac", ".ogg")
+
+
+class MediaError(ValueError):
+    """A media file could not be used; ``path`` and ``reason`` name what and why."""
+
+    kind = "unreadable"
+
+    def __init__(self, path, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+class VideoDecodeError(MediaError):
+    kind = "corrupt video"
+
+
+class NoAudioTrackError(MediaError):
+    kind = "no audio track"
+
+
+class SampleRateError(MediaError):
+    kind = "unexpected sample rate"
+
+
+def _open(path):
+    import av  # imported here: importing amidlib must not need PyAV
+
+    path = Path(path)
+    if not path.is_file():
+        raise VideoDecodeError(path, "file not found")
+    try:
+        return av.open(str(path))
+    except Exception as exc:  # av.error.InvalidDataError and friends
+        raise VideoDecodeError(path, f"cannot open container ({type(exc).__name__}: {exc})") from None
+
+
+# --------------------------------------------------------------------------- probing
+@dataclass
+class VideoInfo:
+    """What the container says about a file (``n_frames`` counted when the header lacks it)."""
+
+    path: str
+    n_frames: int
+    fps: float
+    width: int
+    height: int
+    duration_s: float
+    has_audio: bool
+    audio_rate: int | None
+    audio_channels: int | None
+
+
+def probe_video(path, decode_check: bool = True) -> VideoInfo:
+    """Read a file's header; with ``decode_check`` also decode its first frame (catches most corruption).
+
+    Raises :class:`VideoDecodeError` naming the file when it cannot be opened, has no video stream
+    or no decodable frame.
+    """
+    with _open(path) as container:
+        if not container.streams.video:
+            raise VideoDecodeError(path, "no video stream")
+        v = container.streams.video[0]
+        fps = float(v.average_rate or v.guessed_rate or 0) or 25.0
+        duration = float(v.duration * v.time_base) if v.duration else (container.duration or 0) / 1e6
+        n_frames = int(v.frames or 0) or int(round(duration * fps))
+        audio = container.streams.audio[0] if container.streams.audio else None
+        info = VideoInfo(str(path), n_frames, fps, int(v.codec_context.width or 0), int(v.codec_context.height or 0),
+                         duration, audio is not None, int(audio.rate) if audio else None,
+                         int(audio.channels) if audio else None)
+        if decode_check:
+            try:
+                frame = next(container.decode(video=0), None)
+            except Exception as exc:
+                raise VideoDecodeError(path, f"cannot decode the first frame ({type(exc).__name__}: {exc})") from None
+            if frame is None:
+                raise VideoDecodeError(path, "the video stream has no frames")
+            info.width, info.height = frame.width, frame.height
+    if info.n_frames <= 0:
+        raise VideoDecodeError(path, "the video stream has no frames")
+    return info
+
+
+# --------------------------------------------------------------------------- frames
+def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
+    """Decode frames as uint8 RGB, shape (T, H, W, 3).
+
+    ``indices``: frame numbers to return, in that order (repeats allowed); None = every frame.
+    When the first wanted frame is far into the file, the decoder seeks to the key frame before it
+    (long ActivityNet videos are not decoded from the start). Frame numbers come from the
+    timestamps; a wanted index beyond the last decodable frame gets the last frame.
+    ``size``: (H, W) to resize to while converting (swscale), None = native size.
+    Raises :class:`VideoDecodeError` naming the file on any decoding failure.
+    """
+    count("video_decode")
+    wanted = None if indices is None else [int(i) for i in indices]
+    if wanted is not None and (not wanted or min(wanted) < 0):
+        raise ValueError(f"indices must be non-empty and >= 0, got {wanted}")
+    frames: dict[int, np.ndarray] = {}
+    ordered: list[np.ndarray] = []
+    h, w = (size if size is not None else (None, None))
+    with _open(path) as container:
+        if not container.streams.video:
+            raise VideoDecodeError(path, "no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
+        tb = stream.time_base
+        start_pts = stream.start_time or 0
+        need = set(wanted) if wanted is not None else None
+        last = max(wanted) if wanted is not None else None
+        first = min(wanted) if wanted is not None else 0
+        if first > 2 * float(fps) and tb:  # more than ~2 s in: seek to the key frame before it
+            target = start_pts + int((Fraction(first) / fps) / tb)
+            try:
+                container.seek(target, stream=stream, backward=True, any_frame=False)
+            except Exception:  # not seekable: decode from the start
+                container.seek(0)
+        seq = 0
+        latest = None  # the most recent decoded frame, for wanted indices past the end
+        try:
+            for frame in container.decode(video=0):
+                idx = int(round(float((frame.pts - start_pts) * tb * fps))) if (frame.pts is not None and tb) else seq
+                seq += 1
+                latest = frame
+                if need is None:
+                    ordered.append(_to_rgb(frame, h, w))
+                    continue
+                if idx in need and idx not in frames:
+                    frames[idx] = _to_rgb(frame, h, w)
+                if idx >= last:
+                    break
+        except Exception as exc:
+            raise VideoDecodeError(path, f"decoding failed ({type(exc).__name__}: {exc})") from None
+        fallback = _to_rgb(latest, h, w) if (need is not None and not frames and latest is not None) else None
+    if need is None:
+        if not ordered:
+            raise VideoDecodeError(path, "the video stream has no frames")
+        return np.stack(ordered)
+    if not frames and fallback is None:
+        raise VideoDecodeError(path, "the video stream has no frames")
+    have = sorted(frames)
+    out = []
+    for i in wanted:
+        if i in frames:
+            out.append(frames[i])
+            continue
+        # not decoded (header over-counted, or a gap in timestamps): nearest decoded frame
+        if have:
+            j = min(have, key=lambda k: abs(k - i))
+            out.append(frames[j])
+        else:
+            out.append(fallback)
+    return np.stack(out)
+
+
+def _to_rgb(frame, h: int | None, w: int | None) -> np.ndarray:
+    if h is not None:
+        frame = frame.reformat(width=int(w), height=int(h), format="rgb24")
+        return frame.to_ndarray()
+    return frame.to_ndarray(format="rgb24")
+
+
+def sample_clip_indices(n_frames: int, clip_len: int, stride: int = 1, train: bool = True,
+                        rng: np.random.Generator | None = None) -> np.ndarray:
+    """Frame indices of one clip: random window (train) or centre window (test); see module doc."""
+    if n_frames < 1 or clip_len < 1 or stride < 1:
+        raise ValueError(f"need n_frames, clip_len, stride >= 1, got {n_frames}, {clip_len}, {stride}")
+    span = (clip_len - 1) * stride + 1
+    if n_frames < span:  # short video: spread over all frames (frames repeat)
+        return np.floor(np.linspace(0, n_frames - 1, clip_len)).astype(np.int64)
+    if train:
+        rng = rng if rng is not None else np.random.default_rng()
+        start = int(rng.integers(0, n_frames - span + 1))
+    else:
+        start = (n_frames - span) // 2
+    return start + stride * np.arange(clip_len, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """The student's clip: ``clip_len`` frames, ``stride`` apart, resized to ``resize`` (H, W) at
+    decode, cropped to ``crop``×``crop``; Kinetics mean/std normalisation. Paper profile: the defaults."""
+
+    clip_len: int = 16
+    stride: int = 1
+    resize: tuple[int, int] = (128, 171)
+    crop: int = 112
+    hflip: bool = True
+
+    def __post_init__(self):
+        if self.crop > min(self.resize):
+            raise ValueError(f"crop {self.crop} is larger than the resized frame {self.resize}")
+
+    def settings(self) -> dict:
+        return asdict(self)
+
+    def indices(self, n_frames: int, train: bool, rng: np.random.Generator | None = None) -> np.ndarray:
+        return sample_clip_indices(n_frames, self.clip_len, self.stride, train, rng)
+
+    def transform(self, frames: np.ndarray, train: bool, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """uint8 (T, H, W, 3) → normalised float32 (3, T, crop, crop): random crop + flip (train) or
+        centre crop (test). Frames of another size than ``resize`` are cropped all the same."""
+        t, h, w, _ = frames.shape
+        c = self.crop
+        if h < c or w < c:
+            raise ValueError(f"frames of {h}×{w} are smaller than the crop {c}")
+        if train:
+            rng = rng if rng is not None else np.random.default_rng()
+            top, left = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
+            flip = self.hflip and bool(rng.random() < 0.5)
+        else:
+            top, left, flip = (h - c) // 2, (w - c) // 2, False
+        x = torch.from_numpy(np.ascontiguousarray(frames[:, top:top + c, left:left + c]))
+        if flip:
+            x = x.flip(2)
+        x = x.permute(3, 0, 1, 2).float().div_(255.0)  # (3, T, c, c)
+        mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
+        std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
+        return x.sub_(mean).div_(std)
+
+
+# --------------------------------------------------------------------------- audio
+def read_audio(path) -> tuple[np.ndarray, int]:
+    """Decode an audio track or file as mono float32 at its own rate: ``(samples (n,), rate)``.
+
+    wav/flac/ogg are read with soundfile; any other file (a video, m4a, mp3, ...) with PyAV, using
+    its first audio stream. Channels are averaged to mono. Raises :class:`NoAudioTrackError` for a
+    container without an audio stream and :class:`MediaError` for an unreadable or empty one.
+    """
+    count("audio_decode")
+    path = Path(path)
+    if path.suffix.lower() in AUDIO_FILE_SUFFIXES:
+        import soundfile as sf
+
+        if not path.is_file():
+            raise MediaError(path, "file not found")
+        try:
+            data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        except Exception as exc:
+            raise MediaError(path, f"cannot read audio file ({type(exc).__name__}: {exc})") from None
+        mono = data.mean(axis=1)
+    else:
+        import av
+
+        with _open(path) as container:
+            if not container.streams.audio:
+                raise NoAudioTrackError(path, "the file has no audio track (the auxiliary modality needs one)")
+            stream = container.streams.audio[0]
+            rate = int(stream.rate or stream.codec_context.sample_rate)
+            # planar float32 at the stream's own layout and rate, whatever the codec's sample format
+            resampler = av.AudioResampler(format="fltp")
+            parts = []
+            try:
+                for frame in container.decode(audio=0):
+                    for out in resampler.resample(frame):
+                        parts.append(out.to_ndarray())
+                for out in resampler.resample(None):
+                    parts.append(out.to_ndarray())
+            except Exception as exc:
+                raise MediaError(path, f"decoding the audio track failed ({type(exc).__name__}: {exc})") from None
+            if not parts:
+                raise MediaError(path, "the audio track has no samples")
+            mono = np.concatenate(parts, axis=1).astype(np.float32).mean(axis=0)
+    if mono.size == 0:
+        raise MediaError(path, "the audio has no samples")
+    if not np.isfinite(mono).all():
+        raise MediaError(path, "the audio holds NaN/inf samples")
+    return np.ascontiguousarray(mono, dtype=np.float32), int(rate)
+
+
+def resample(wave: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
+    """``torchaudio.functional.resample`` on a 1-D float32 array (identity when the rates agree)."""
+    if int(orig_rate) == int(new_rate):
+        return wave
+    import torchaudio.functional as AF
+
+    out = AF.resample(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)), int(orig_rate), int(new_rate))
+    return out.numpy()
+
+
+def load_audio(
+    path,
+    target_rate: int,
+    *,
+    expected_rates: Sequence[int] | None = None,
+    strict: bool = False,
+    notes: list | None = None,
+    max_seconds: float | None = None,
+) -> np.ndarray:
+    """Mono float32 audio of ``path`` at ``target_rate`` (resampled with torchaudio).
+
+    A source rate is *unexpected* when it is not in ``expected_rates`` (if given), or — by
+    default — when it is below ``target_rate`` (upsampling adds no content above the source's
+    Nyquist frequency: an 8 kHz wav has nothing above 4 kHz, CNN14 looks up to 14 kHz).
+    An unexpected rate is resampled with a logged note (also appended to ``notes`` as
+    ``(path, note)``), or refused with :class:`SampleRateError` when ``strict``.
+    ``max_seconds``: keep only the first seconds (None = all).
+    """
+    wave, rate = read_audio(path)
+    unexpected = (rate not in set(int(r) for r in expected_rates)) if expected_rates else rate < target_rate
+    if unexpected:
+        want = f"one of {sorted(set(int(r) for r in expected_rates))} Hz" if expected_rates else f">= {target_rate} Hz"
+        note = f"sample rate {rate} Hz, expected {want}"
+        if strict:
+            raise SampleRateError(path, note + " (strict: refused)")
+        note += f"; resampled to {target_rate} Hz"
+        log.warning("%s: %s", path, note)
+        if notes is not None:
+            notes.append((str(path), note))
+    if max_seconds is not None:
+        wave = wave[: int(round(max_seconds * rate))]
+    return resample(wave, rate, target_rate)

@@ -1,0 +1,111 @@
+"""The figures' data and pictures: Fig 1 (diagnostic), Figs 3-5 and the warm-up view.
+
+``build_fig1`` / ``build_fig3`` / ``build_fig4`` / ``build_fig5`` / ``build_warmup`` run (or reuse)
+what a figure needs, write ``<out_dir>/figN.png`` and the numbers behind it as ``figN.csv`` (per run
+and epoch), and return the figure and the frame.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from amidlib.core.experiment import atomic_write_text
+from amidlib.paper import plots
+from amidlib.paper.plans import figure_cells, plan_table1
+from amidlib.repro.runs import Study, class_names
+
+__all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "fig_summary",
+           "EXPECTED_FILES", "missing_outputs"]
+
+EXPECTED_FILES = [f"table{i}.{ext}" for i in range(1, 7) for ext in ("md", "csv")] + [
+    "fig1_diagnostic.png", "fig3.png", "fig4.png", "fig5.png", "claims.md"]
+
+
+def missing_outputs(out_dir: str | os.PathLike) -> list[str]:
+    """The expected output files not (yet) in ``out_dir``."""
+    return [f for f in EXPECTED_FILES if not (Path(out_dir) / f).is_file()]
+
+
+def _warmup_epochs(study: Study, hist: pd.DataFrame) -> int:
+    return int((hist[hist["row"] == hist["row"].iloc[0]].groupby("seed")["phase"].apply(lambda x: (x == "warmup").sum())).max())
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, frame.to_csv(index=False))
+
+
+def build_warmup(study: Study, save_to: str | os.PathLike | None = None):
+    """AMID's warm-up epochs (and AMID without warm-up for contrast): figure, history."""
+    prof = study.prof
+    hist = study.histories(figure_cells(prof, ["amid", "no_warmup"]))
+    warm = _warmup_epochs(study, hist)
+    fig = plots.plot_warmup(hist, prof.main.description, warm)
+    if save_to:
+        plots.save(fig, save_to)
+    return fig, hist
+
+
+def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequence[str], plot):
+    """The per-epoch figures: the histories of ``rows`` (main pairing, every seed) → ``<name>.csv``
+    (``columns``) and ``<name>.png`` (``plot(hist, data description, warm-up epochs)``)."""
+    prof = study.prof
+    hist = study.histories(figure_cells(prof, rows))
+    cols = ["row", "seed", "epoch", "phase", *columns]
+    _write_csv(hist[cols], prof.out_dir / f"{name}.csv")
+    fig = plot(hist, prof.main.description, _warmup_epochs(study, hist))
+    plots.save(fig, prof.out_dir / f"{name}.png")
+    return fig, hist[cols]
+
+
+def build_fig1(study: Study):
+    """fig1_diagnostic.png/.csv: teacher test accuracy and the L_MI_s, L_MI_a values per epoch."""
+    return _curve_figure(study, "fig1_diagnostic", ["mi_s", "mi_s+mi_a", "amid"],
+                         ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic)
+
+
+def build_fig3(study: Study):
+    """fig3.png/.csv: per-class student top-1 of AMID and CCL (Table 1's runs, main pairing)."""
+    prof = study.prof
+    cells = [c for c in plan_table1(prof, ["ccl", "amid"]) if c.setting == prof.main.key]
+    names = class_names(cells[0].spec)
+    rows = []
+    for cell, res in zip(cells, study.results(cells)):
+        for i, acc in enumerate(res.metrics["per_class_student_top1"]):
+            rows.append({"row": cell.row, "seed": cell.spec.seed, "class_index": i,
+                         "class_name": names[i] if i < len(names) else str(i), "top1": acc})
+    frame = pd.DataFrame(rows)
+    _write_csv(frame, prof.out_dir / "fig3.csv")
+    fig = plots.plot_fig3(frame, prof.main.description)
+    plots.save(fig, prof.out_dir / "fig3.png")
+    return fig, frame
+
+
+def build_fig4(study: Study):
+    """fig4.png/.csv: teacher − student test gap per epoch, L_MI_s + L_MI_a vs AMID."""
+    return _curve_figure(study, "fig4", ["mi_s+mi_a", "amid"], ["test_gap", "test_student_top1", "test_teacher_top1"],
+                         plots.plot_fig4)
+
+
+def build_fig5(study: Study):
+    """fig5.png/.csv: within-class cosine (train, test) per epoch: AMID, w/o D2, w/o L_adv."""
+    return _curve_figure(study, "fig5", ["amid", "no_d2", "mi_s+mi_a"], ["train_cos_same_class", "test_cos_same_class"],
+                         plots.plot_fig5)
+
+
+def fig_summary(raw: pd.DataFrame, columns: Sequence[str], table: str) -> pd.DataFrame:
+    """Per-epoch figure data -> tidy rows like a table's: per (row, column) the mean ± std over
+    seeds of each run's average over its distillation epochs (after warm-up)."""
+    out = []
+    for col in columns:
+        per_run = plots.distill_means(raw, col)
+        for row, grp in per_run.groupby("row", sort=False):
+            v = grp[col].astype(float)
+            out.append({"table": table, "setting": "", "row": row, "metric": col, "paper": np.nan,
+                        "mean": float(v.mean()), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "n": len(v)})
+    return pd.DataFrame(out)
+

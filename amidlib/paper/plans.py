@@ -1,0 +1,109 @@
+"""Which runs each table of the paper needs: ``plan_table1(prof)`` … ``plan_table6(prof)`` list
+:class:`~amidlib.repro.runs.Cell` s (setting, row, :class:`~amidlib.repro.runs.RunSpec`).
+
+Runs are shared between tables: the AMID runs with default settings serve Tables 1, 2, 4, 5, 6 and
+the figures, because a run's cache key is its *effective* configuration.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from amidlib.repro.profiles import Pairing, Profile
+from amidlib.repro.runs import Cell, make_spec
+
+__all__ = ["plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5", "plan_table6", "PLANS",
+           "T12_METHODS", "T3_METHODS", "T4_ROWS", "T5_ROWS", "figure_cells"]
+
+T12_METHODS = ["baseline", "crd", "gmc", "crcd", "ccl", "amid", "teacher"]
+T3_METHODS = ["baseline", "gmc", "crcd", "ccl", "amid"]
+
+
+#: Table 4 and 5 rows: (paper_results.csv key, method, config overrides)
+T4_ROWS = [
+    ("student_alone", "baseline", {}),
+    ("teacher_alone", "teacher", {}),
+    ("mi_s", "amid", {"use_mi_a": False, "use_adv": False}),
+    ("mi_s+mi_a", "amid", {"use_adv": False}),
+    ("amid", "amid", {}),
+    ("amid_nce", "amid", {"mi_loss": "nce"}),
+]
+T5_ROWS = [
+    ("amid", "amid", {}),
+    ("fixed_teacher", "amid", {"fixed_teacher": True}),
+    ("no_warmup", "amid", {"warmup_epochs": 0}),
+    ("no_d2", "amid", {"use_d2": False}),
+    ("uniform_lambda", "amid", {"dynamic_lambda": False}),
+]
+
+
+def plan_table1(prof: Profile, methods: Sequence[str] = T12_METHODS) -> list[Cell]:
+    """Every method on both pairings (the paper's UCF51 / ActivityNet columns); seeds per pairing."""
+    cells = []
+    for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.second_seeds)):
+        for m in methods:
+            for s in seeds:
+                cells.append(Cell("table1", pairing.key, pairing.paper, m, make_spec(prof, pairing, m, s)))
+    return cells
+
+
+def plan_table2(prof: Profile) -> list[Cell]:
+    """Retrieval R@1/R@5: the same runs as Table 1 (without the teacher, which has no student)."""
+    return [Cell("table2", c.setting, c.paper_setting, c.row, c.spec) for c in plan_table1(prof, T12_METHODS[:-1])]
+
+
+def plan_table3(prof: Profile) -> list[Cell]:
+    """The auxiliary setups (A-V, L-V, AL-V analogues), k stratified folds; V: the baseline."""
+    cells = []
+    k, fseed = prof.table3_folds, prof.table3_fold_seed
+    first = prof.table3_setups[0]
+    for i in range(min(k, prof.table3_max_folds or k)):
+        split = ("fold", k, fseed, i)
+        v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
+        cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split), fold=i))
+        for setup in prof.table3_setups:
+            for m in T3_METHODS[1:]:
+                cells.append(Cell("table3", setup.key, setup.paper, m, make_spec(prof, setup, m, 0, split), fold=i))
+    return cells
+
+
+def plan_table4(prof: Profile) -> list[Cell]:
+    """Ablation of the loss terms on the main pairing (student and teacher top-1)."""
+    p = prof.main
+    return [Cell("table4", p.key, p.paper, row, make_spec(prof, p, method, s, **ov))
+            for row, method, ov in T4_ROWS for s in prof.seeds]
+
+
+def plan_table5(prof: Profile) -> list[Cell]:
+    """The training modifications on the main pairing."""
+    p = prof.main
+    return [Cell("table5", p.key, p.paper, row, make_spec(prof, p, method, s, **ov))
+            for row, method, ov in T5_ROWS for s in prof.seeds]
+
+
+def plan_table6(prof: Profile) -> list[Cell]:
+    """α1, α2, α3 one at a time, the others at the paper's (4, 1.6, 1)."""
+    p = prof.main
+    cells = []
+    for name, values in prof.table6_grid.items():
+        for value in values:
+            for s in prof.table6_seeds:
+                cells.append(Cell("table6", name, name, f"{float(value):.1f}", make_spec(prof, p, "amid", s, **{name: float(value)})))
+    return cells
+
+
+PLANS = {"table1": plan_table1, "table2": plan_table2, "table3": plan_table3,
+         "table4": plan_table4, "table5": plan_table5, "table6": plan_table6}
+
+
+def figure_cells(prof: Profile, rows: Sequence[str]) -> list[Cell]:
+    """Main-pairing runs of the Table 4/5 rows named (``mi_s``, ``mi_s+mi_a``, ``amid``, ``no_d2``,
+    ``no_warmup``, ...), one per seed: the same runs as the tables, so nothing is trained twice."""
+    spec_rows = {row: (method, ov) for row, method, ov in T4_ROWS + T5_ROWS}
+    p = prof.main
+    cells = []
+    for row in rows:
+        method, ov = spec_rows[row]
+        for s in prof.seeds:
+            cells.append(Cell("figure", p.key, p.paper, row, make_spec(prof, p, method, s, **ov)))
+    return cells
+

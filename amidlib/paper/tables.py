@@ -1,0 +1,301 @@
+"""The paper's Tables 1-6: summaries of the runs, the side-by-side markdown, the files.
+
+A table is built in three steps, each a function a notebook calls:
+
+1. **plan**: ``plan_table1(prof)`` … ``plan_table6(prof)`` list :class:`Cell` s: (setting, row
+   label, :class:`RunSpec`). A RunSpec names one training run (method, views, split, seed,
+   config overrides).
+2. **run**: :meth:`Study.results` trains what the run cache does not hold yet (in ``n_jobs``
+   worker processes) and returns one :class:`~amidlib.experiment.Result` per cell. Runs are
+   shared between tables: the AMID runs with default settings serve Tables 1, 2, 4, 5, 6 and the
+   figures, because the cache key is the *effective* configuration (``alpha1=4.0`` and "no
+   override" are the same run), the data, the seed and a fingerprint of the training code.
+3. **summarise**: :func:`summarise` gives the tidy table (one row per table cell: the paper's
+   number from ``data_manifests/paper_results.csv`` via :mod:`amidlib.manifests`, our mean, std
+   and n), :func:`to_markdown` the side-by-side view, :func:`write_table` both files.
+
+The tidy csv columns: ``table, setting, paper_setting, data, dataset, row, label, metric, paper, mean,
+std, n`` (``row``: the paper_results.csv method key, e.g. ``amid``, ``mi_s+mi_a``, ``3.7``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from amidlib.core.experiment import atomic_write_text
+from amidlib.data import manifests
+from amidlib.data.paper_root import PAPER_DATASETS
+from amidlib.paper.plans import PLANS
+from amidlib.repro.profiles import DATASET_TITLES, Profile
+from amidlib.repro.runs import Study
+
+__all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "DISPLAY", "PAPER_METRIC",
+           "fmt", "mean_std", "format_table"]
+
+#: Row labels as the paper prints them (markdown); keys are paper_results.csv method keys.
+DISPLAY = {
+    "baseline": "Baseline (student alone)",
+    "crd": "CRD",
+    "gmc": "GMC",
+    "crcd": "CRCD",
+    "ccl": "CCL",
+    "amid": "AMID (ours)",
+    "teacher": "Teacher (reference: full modalities)",
+    "student_alone": "student alone (w/o distillation)",
+    "teacher_alone": "teacher alone (w/o distillation)",
+    "mi_s": "L_MI_s",
+    "mi_s+mi_a": "L_MI_s + L_MI_a",
+    "amid_t4": "L_MI_s + L_MI_a + L_adv (AMID)",
+    "amid_nce": "AMID with L_nce",
+    "amid_t5": "AMID",
+    "fixed_teacher": "with fixed teacher",
+    "no_warmup": "w/o warm-up",
+    "no_d2": "w/o D2",
+    "uniform_lambda": "w/o dynamic weight",
+}
+#: ours metric -> paper metric, per table
+PAPER_METRIC = {
+    "table1": {"student_top1": "top1", "teacher_top1": "top1"},
+    "table2": {"student_r1": "r1", "student_r5": "r5"},
+    "table3": {"wa": "WA", "ua": "UA"},
+    "table4": {"student_top1": "student_top1", "teacher_top1": "teacher_top1"},
+    "table5": {"student_top1": "top1"},
+    "table6": {"student_top1": "top1"},
+}
+
+
+# --------------------------------------------------------------------------- summaries
+def _metric_rows(table: str, row: str) -> list[str]:
+    """Which of our metrics a row of a table reports."""
+    if table == "table1":
+        return ["teacher_top1"] if row == "teacher" else ["student_top1"]
+    if table == "table4":
+        if row == "student_alone":
+            return ["student_top1"]
+        if row == "teacher_alone":
+            return ["teacher_top1"]
+        return ["student_top1", "teacher_top1"]
+    return list(PAPER_METRIC[table])
+
+
+def _label(table: str, row: str) -> str:
+    if table == "table6":
+        return row
+    if table == "table4" and row == "amid":
+        return DISPLAY["amid_t4"]
+    if table == "table5" and row == "amid":
+        return DISPLAY["amid_t5"]
+    return DISPLAY.get(row, row)
+
+
+def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str] | None = None) -> pd.DataFrame:
+    """The tidy table: mean, std (ddof 1; 0 for one run), n over seeds (Table 3: folds) per
+    (setting, row, metric), beside the paper's number (``amidlib.manifests.paper_value``).
+
+    ``data`` maps our setting to a description of the data (for the ``data`` column).
+    """
+    table = table or runs["table"].iloc[0]
+    out = []
+    for (setting, row), grp in runs.groupby(["setting", "row"], sort=False):
+        paper_setting = grp["paper_setting"].iloc[0]
+        for metric in _metric_rows(table, row):
+            vals = grp[metric].astype(float).dropna()
+            paper_metric = PAPER_METRIC[table][metric]
+            paper_method = row
+            if table == "table1" and row == "teacher":
+                paper_method = None  # the paper's Table 1 has no teacher row
+            paper = manifests.paper_value(table, paper_setting, paper_method, paper_metric) if paper_method else None
+            out.append({
+                "table": table, "setting": setting, "paper_setting": paper_setting,
+                "data": (data or {}).get(setting, ""),
+                "dataset": grp["dataset"].iloc[0] if "dataset" in grp else "uci_mfeat", "row": row, "label": _label(table, row), "metric": metric,
+                "paper": np.nan if paper is None else paper,
+                "mean": float(vals.mean()) if len(vals) else np.nan,
+                "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
+                "n": int(len(vals)),
+            })
+    return pd.DataFrame(out)
+
+
+def ours_cell(mean: float, std: float, n: int) -> str:
+    """"81.2 ± 0.4" (mean ± std over n runs); one run has no spread: "81.2" (the n column says 1)."""
+    if n is not None and int(n) == 1 and not (isinstance(mean, float) and np.isnan(mean)):
+        return f"{mean:.1f}"
+    return fmt(mean, std)
+
+
+def _paper_cell(v) -> str:
+    return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
+
+
+_METRIC_NAMES = {"student_top1": "top-1", "teacher_top1": "top-1", "student_r1": "R@1", "student_r5": "R@5",
+                 "wa": "WA", "ua": "UA"}
+
+
+def to_markdown(tidy: pd.DataFrame) -> str:
+    """Side-by-side markdown: for every (setting, metric) a "paper" and an "ours (mean ± std)"
+    column, and the number of seeds (Table 3: folds) per setting."""
+    table = tidy["table"].iloc[0]
+    t = tidy.assign(ours=[ours_cell(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n"])],
+                    paper_txt=[_paper_cell(v) for v in tidy["paper"]])
+    if table in ("table3", "table6"):
+        # the setting is a row group: one line per (setting, row)
+        lines = []
+        first = "setup" if table == "table3" else "hyperparameter"
+        for (setting, row), grp in t.groupby(["setting", "row"], sort=False):
+            paper_setting = grp["paper_setting"].iloc[0]
+            if table == "table6":
+                rec = {first: setting}
+            else:
+                rec = {first: "V (target alone)" if setting == "V" else f"{paper_setting} ({setting})"}
+            rec["value" if table == "table6" else "method"] = grp["label"].iloc[0]
+            for _, r in grp.iterrows():
+                name = _METRIC_NAMES[r["metric"]]
+                rec[f"paper {name}"] = r["paper_txt"]
+                rec[f"ours {name}"] = r["ours"]
+            rec["n folds" if table == "table3" else "n seeds"] = int(grp["n"].max())
+            lines.append(rec)
+        return pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)
+    if table == "table4":
+        lines = []
+        for row, grp in t.groupby("row", sort=False):
+            rec = {"configuration": grp["label"].iloc[0]}
+            for metric, who in (("student_top1", "student"), ("teacher_top1", "teacher")):
+                hit = grp[grp["metric"] == metric]
+                rec[f"paper {who}"] = hit["paper_txt"].iloc[0] if len(hit) else "—"
+                rec[f"ours {who}"] = hit["ours"].iloc[0] if len(hit) else "—"
+            rec["n seeds"] = int(grp["n"].max())
+            lines.append(rec)
+        return pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)
+    # tables 1, 2, 5: rows = methods, column groups = settings
+    settings = list(dict.fromkeys(t["setting"]))
+    metrics = list(dict.fromkeys(PAPER_METRIC[table]))
+    if table == "table1":
+        metrics = ["top1"]
+        t = t.assign(metric_group="top1")
+    else:
+        t = t.assign(metric_group=t["metric"])
+    lines = []
+    for row, grp in t.groupby("row", sort=False):
+        rec = {"method": grp["label"].iloc[0]}
+        for setting in settings:
+            g = grp[grp["setting"] == setting]
+            ps = t.loc[t["setting"] == setting, "paper_setting"].iloc[0]
+            for metric in metrics:
+                hit = g[g["metric_group"] == metric]
+                name = "top-1" if metric == "top1" else _METRIC_NAMES[metric]
+                rec[f"paper {ps} {name}"] = hit["paper_txt"].iloc[0] if len(hit) else "—"
+                rec[f"ours {setting} {name}"] = hit["ours"].iloc[0] if len(hit) else "—"
+            rec[f"n ({setting})"] = int(g["n"].max()) if len(g) else 0
+        lines.append(rec)
+    return pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)
+
+
+TITLES = {
+    "table1": "Table 1 (embedded analogue): top-1 accuracy (%) of the student",
+    "table2": "Table 2 (embedded analogue): retrieval R@1 / R@5 (%) of the student (test queries, training gallery)",
+    "table3": "Table 3 (embedded analogue): WA / UA (%) under different auxiliary setups, stratified k-fold",
+    "table4": "Table 4 (embedded analogue): ablation of the loss terms, student and teacher top-1 (%)",
+    "table5": "Table 5 (embedded analogue): training modifications, student top-1 (%)",
+    "table6": "Table 6 (embedded analogue): student top-1 (%) for α1, α2, α3 varied one at a time (others at 4, 1.6, 1)",
+}
+
+
+def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
+    title = TITLES[table]
+    paper_data = "dataset" in tidy and set(tidy["dataset"]) <= set(PAPER_DATASETS)
+    if paper_data:
+        title = title.replace(" (embedded analogue)", "")
+    lines = [f"# {title}", ""]
+    settings = tidy.drop_duplicates("setting")
+    if table in ("table1", "table2"):
+        for _, r in settings.iterrows():
+            lines.append(f"- column {r['setting']}: {r['data']} (stands for the paper's {r['paper_setting']})")
+    elif table == "table3":
+        lines.append("- setups: " + "; ".join(f"{r['paper_setting']} = {r['data']}" for _, r in settings.iterrows()))
+    else:
+        lines.append(f"- data: {tidy['data'].iloc[0]}" + ("" if paper_data else " (stands for the paper's UCF51)"))
+    n_what = "folds (one run per fold)" if table == "table3" else "seeds"
+    if table == "table3" and not paper_data:
+        lines.append("- UCI Multiple Features is class-balanced and the folds are stratified, so WA and UA coincide "
+                     "(IEMOCAP's classes are not balanced, hence two numbers in the paper)")
+    where = ("the same datasets; differences come from seeds, hardware, the unstated details listed in DESIGN.md"
+             if paper_data else "its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values")
+    lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from "
+                 f"data_manifests/paper_results.csv ({where})")
+    if prof is not None:
+        lines.append(f"- profile {prof.name}: " + prof.describe().splitlines()[0].split(": ", 1)[1])
+        for method, ov in prof.method_overrides.items():
+            lines.append(f"- {method} runs with {dict(ov)} under this profile (cost), not its paper default")
+    return "\n".join(lines) + "\n\n"
+
+
+def write_table(tidy: pd.DataFrame, out_dir: str | os.PathLike, prof: Profile | None = None) -> tuple[Path, Path]:
+    """``<out_dir>/<table>.md`` and its ``.csv`` twin, each written atomically."""
+    table = tidy["table"].iloc[0]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    md, csv = out_dir / f"{table}.md", out_dir / f"{table}.csv"
+    atomic_write_text(csv, tidy.to_csv(index=False))
+    atomic_write_text(md, header(table, prof, tidy) + to_markdown(tidy) + "\n")
+    return md, csv
+
+
+def read_table(out_dir: str | os.PathLike, table: str) -> pd.DataFrame:
+    """A tidy table written by :func:`write_table`."""
+    path = Path(out_dir) / f"{table}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run the notebook that writes {table} first")
+    return pd.read_csv(path, dtype={"row": str, "setting": str})
+
+
+def data_descriptions(prof: Profile) -> dict[str, str]:
+    """Our setting -> a description of its data."""
+    out = {s.key: s.description for s in prof.table3_setups}
+    out.update({p.key: p.description for p in prof.pairings})
+    t3 = prof.table3_setups[0].dataset if prof.table3_setups else "uci_mfeat"
+    out["V"] = f"{DATASET_TITLES.get(t3, t3)}, target {'+'.join(prof.table3_target)} alone (no auxiliary view)"
+    for name in prof.table6_grid:
+        out[name] = prof.main.description
+    return out
+
+
+def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
+    """Plan, run (what is missing), summarise and (by default) write one table."""
+    prof = study.prof
+    cells = PLANS[table](prof)
+    tidy = summarise(study.runs(cells), table, data_descriptions(prof))
+    if write:
+        write_table(tidy, prof.out_dir, prof)
+    return tidy
+
+
+# --------------------------------------------------------------------------- mean ± std
+def mean_std(runs: pd.DataFrame, by: str | list[str] = "label", metrics: Iterable[str] = ("student_top1", "teacher_top1")) -> pd.DataFrame:
+    """Mean, std (ddof=1; 0 for a single seed) and n over seeds, keeping the order of first appearance."""
+    by = [by] if isinstance(by, str) else list(by)
+    metrics = list(metrics)
+    grouped = runs.groupby(by, sort=False)[metrics]
+    out = grouped.mean().add_suffix("_mean").join(grouped.std(ddof=1).fillna(0.0).add_suffix("_std"))
+    out["n_seeds"] = grouped.size()
+    return out.reset_index()
+
+
+def fmt(mean: float, std: float) -> str:
+    """"73.8 ± 0.4"; "—" for a value the method does not have (e.g. the teacher of the student alone)."""
+    if mean is None or (isinstance(mean, float) and np.isnan(mean)):
+        return "—"
+    return f"{mean:.1f} ± {std:.1f}"
+
+
+def format_table(summary: pd.DataFrame, by: str = "label", metrics: Iterable[str] = ("student_top1", "teacher_top1")) -> pd.DataFrame:
+    """Human-readable mean ± std columns."""
+    table = pd.DataFrame({by: summary[by]})
+    for m in metrics:
+        table[m] = [fmt(a, b) for a, b in zip(summary[f"{m}_mean"], summary[f"{m}_std"])]
+    table["n_seeds"] = summary["n_seeds"]
+    return table

@@ -1,0 +1,256 @@
+"""Run the numbered notebooks in order with papermill: every table and figure of the paper.
+
+    python -m amidlib.repro --profile cpu                 # everything (default profile: cpu)
+    python -m amidlib.repro --profile cpu --only 02 03    # some notebooks (numbers or name prefixes)
+    python -m amidlib.repro -p seeds "[0, 1]" -p epochs 20
+    python -m amidlib.repro --list                        # the notebooks and their parameters
+
+Parameter names are checked against every selected notebook's ``parameters`` cell
+(``papermill.inspect_notebook``) before anything runs: a misspelt name is refused, by name, with
+the valid names. Values are read as YAML (``20``, ``null``, ``[0, 1]``, ``true``, text).
+Executed notebooks go to ``runs/<profile>/<timestamp>/`` (a new folder every time, never an
+earlier one), together with ``timings.csv``; the run cache of that reproduction is its
+``cache/`` subfolder, so every number is computed by the reproduction that reports it. Tables and
+figures go to the notebooks' ``out_dir`` (``figures/`` for cpu, ``figures/<profile>/`` otherwise).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+from amidlib.repro.profiles import PROFILES, repo_root
+
+KERNEL = "python3"
+#: parameters the command line sets itself (not via -p)
+RESERVED = {"profile": "--profile", "cache_dir": "--cache-dir"}
+
+
+class UsageError(SystemExit):
+    """A refused command line (exit status 2), raised before anything runs."""
+
+    def __init__(self, message: str):
+        super().__init__(2)
+        self.message = message
+
+
+def notebooks_dir(root: Path | None = None) -> Path:
+    return (root or repo_root()) / "notebooks"
+
+
+def list_notebooks(folder: Path) -> list[Path]:
+    """The numbered notebooks (``NN_name.ipynb``), in order."""
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.is_file())
+    if not found:
+        raise UsageError(f"no numbered notebooks (NN_name.ipynb) in {folder}")
+    return found
+
+
+def select(notebooks: list[Path], only: list[str] | None) -> list[Path]:
+    """Notebooks matching ``only`` (numbers "2"/"02", or prefixes "02_amid", "amid"), in order.
+
+    An entry that matches nothing is refused with the list of notebooks.
+    """
+    if not only:
+        return notebooks
+    chosen: set[Path] = set()
+    tokens = [t for item in only for t in item.replace(",", " ").split()]
+    for token in tokens:
+        t = token.strip().lower().removesuffix(".ipynb")
+        hits = []
+        for nb in notebooks:
+            stem = nb.stem.lower()
+            number, _, name = stem.partition("_")
+            if t.isdigit() and int(t) == int(number):
+                hits.append(nb)
+            elif not t.isdigit() and (stem.startswith(t) or name.startswith(t)):
+                hits.append(nb)
+        if not hits:
+            names = ", ".join(nb.stem for nb in notebooks)
+            raise UsageError(f"--only: no notebook matches '{token}'. Notebooks: {names}")
+        chosen.update(hits)
+    return [nb for nb in notebooks if nb in chosen]
+
+
+def notebook_parameters(nb: Path) -> dict[str, dict]:
+    """The names (and papermill's description) in a notebook's parameters cell."""
+    import papermill
+
+    params = papermill.inspect_notebook(str(nb))
+    if not params:
+        raise UsageError(f"{nb.name} has no cell tagged 'parameters'")
+    return params
+
+
+def parse_value(text: str):
+    """A -p value as YAML: numbers, null/None, true/false, lists; anything else stays text."""
+    import yaml
+
+    if text.strip() in ("None", "none"):
+        return None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
+def check_parameters(given: dict, per_notebook: dict[str, dict]) -> dict[str, set]:
+    """Refuse names no selected notebook declares (with the valid names); map each notebook to the
+    names it receives."""
+    for name in given:
+        if name in RESERVED:
+            raise UsageError(f"-p {name}: set it with {RESERVED[name]}, not -p")
+    valid = sorted({n for params in per_notebook.values() for n in params} - set(RESERVED))
+    unknown = [n for n in given if n not in valid]
+    if unknown:
+        import difflib
+
+        lines = []
+        for n in unknown:
+            close = difflib.get_close_matches(n, valid, n=1)
+            lines.append(f"unknown parameter '{n}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise UsageError("; ".join(lines) + ". Valid parameters of the selected notebooks: " + ", ".join(valid))
+    return {nb: {n for n in given if n in params} for nb, params in per_notebook.items()}
+
+
+def new_run_folder(base: Path, profile: str) -> Path:
+    """``<base>/<profile>/<timestamp>`` created fresh (a suffix if that second is taken)."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    parent = base / profile
+    parent.mkdir(parents=True, exist_ok=True)
+    for i in range(1000):
+        folder = parent / (stamp if i == 0 else f"{stamp}-{i}")
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {parent}")
+
+
+def _fmt_s(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m amidlib.repro", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--profile", default="cpu", choices=sorted(PROFILES), help="ci | cpu (default) | paper")
+    p.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run: numbers (02) or name prefixes (02_amid, ablations)")
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
+                   help="a notebook parameter (repeatable), e.g. -p seeds '[0, 1]' -p epochs 20")
+    p.add_argument("--runs-dir", type=Path, default=None, help="where run folders go (default: <repo>/runs)")
+    p.add_argument("--cache-dir", type=Path, default=None,
+                   help="run cache shared by the notebooks (default: <run folder>/cache, fresh every time)")
+    p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default: none)")
+    p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
+    try:
+        args = p.parse_args(argv)
+        root = repo_root()
+        folder = notebooks_dir(root)
+        selected = select(list_notebooks(folder), args.only)
+        per_notebook = {nb.name: notebook_parameters(nb) for nb in selected}
+        if args.list:
+            for name, params in per_notebook.items():
+                print(f"{name}: " + ", ".join(f"{k}={v.get('default')}" for k, v in params.items()))
+            return 0
+        given = {}
+        for name, value in args.parameter:
+            if name in given:
+                raise UsageError(f"-p {name} given twice")
+            given[name] = parse_value(value)
+        routing = check_parameters(given, per_notebook)
+    except UsageError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2
+
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    runs_dir = (args.runs_dir or root / "runs").resolve()
+    run_folder = new_run_folder(runs_dir, args.profile)
+    cache_dir = (args.cache_dir or run_folder / "cache").resolve()
+    print(f"profile {args.profile}: {len(selected)} notebook(s) -> {run_folder}")
+    if given:
+        print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in given.items()))
+    timings, failed = [], None
+    total_start = time.perf_counter()
+    for nb in selected:
+        params = {"profile": args.profile, "cache_dir": str(cache_dir)}
+        params.update({k: given[k] for k in routing[nb.name]})
+        params = {k: v for k, v in params.items() if k in per_notebook[nb.name]}
+        out = run_folder / nb.name
+        print(f"> {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
+        start, cpu_start = time.perf_counter(), _children_cpu()
+        try:
+            papermill.execute_notebook(str(nb), str(out), parameters=params, kernel_name=KERNEL, cwd=str(folder),
+                                       progress_bar=False, execution_timeout=args.timeout)
+            status = "ok"
+        except PapermillExecutionError as exc:
+            status = "failed"
+            failed = (nb.name, exc)
+        except Exception as exc:  # kernel died, timeout, ...
+            status = "failed"
+            failed = (nb.name, exc)
+        secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+        timings.append({"notebook": nb.name, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1), "status": status})
+        print(f"  {nb.name}: {status} in {_fmt_s(secs)} (CPU time of the kernel and its workers: {cpu:.0f} s)", flush=True)
+        if failed:
+            break
+    total = time.perf_counter() - total_start
+    total_cpu = sum(t["cpu_seconds"] for t in timings)
+    _write_timings(run_folder, timings, total, total_cpu, args.profile, given)
+    load = f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
+    print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(timings)} notebook(s){load}; "
+          f"executed notebooks in {run_folder}")
+    if not failed:
+        _print_headline(Path(given.get("out_dir") or root / ("figures" if args.profile == "cpu" else f"figures/{args.profile}")),
+                        since=time.time() - total)
+    budget = PROFILES[args.profile].budget_s
+    if budget and not failed and len(selected) == len(list_notebooks(folder)) and total > budget:
+        print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
+    if failed:
+        name, exc = failed
+        ename = getattr(exc, "ename", type(exc).__name__)
+        evalue = getattr(exc, "evalue", str(exc))
+        print(f"\nerror: {name} stopped: {ename}: {evalue}\n(the executed notebook with the traceback: "
+              f"{run_folder / name})", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _print_headline(out_dir: Path, since: float) -> None:
+    """Show Table 1 (every method, mean ± std over seeds) and the claims' verdicts that this run wrote."""
+    for name in ("table1.md", "claims.md"):
+        path = out_dir / name
+        if path.is_file() and path.stat().st_mtime >= since:
+            text = path.read_text()
+            if name == "claims.md":  # the verdict table, not the numbers section
+                text = text.split("## The numbers")[0]
+            print(f"\n--- {path} ---\n{text.rstrip()}")
+
+
+def _children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (kernels and their worker processes)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _write_timings(run_folder: Path, timings: list[dict], total: float, total_cpu: float, profile: str, given: dict) -> None:
+    import pandas as pd
+
+    from amidlib.core.experiment import atomic_write_text
+
+    frame = pd.DataFrame(timings + [{"notebook": "TOTAL", "seconds": round(total, 1), "cpu_seconds": round(total_cpu, 1), "status": ""}])
+    atomic_write_text(run_folder / "timings.csv", frame.to_csv(index=False))
+    atomic_write_text(run_folder / "command.txt",
+                      f"profile={profile}\nparameters={given!r}\ncpu_count={os.cpu_count()}\n"
+                      f"loadavg={os.getloadavg() if hasattr(os, 'getloadavg') else 'n/a'}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

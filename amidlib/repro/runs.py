@@ -1,0 +1,422 @@
+"""The one run engine: a run's spec and cache key, the run cache, and :class:`Study`.
+
+- :class:`RunSpec` names one training run (method, views, split, seed, preset, config overrides,
+  dataset and loader options); :meth:`RunSpec.key` is a sha256 over the *effective* configuration,
+  the data, the seed and a fingerprint of the code that decides the run's numbers
+  (:func:`code_fingerprint`), so ``alpha1=4.0`` and "no override" are the same run, and a code
+  change invalidates the cache.
+- :class:`Cell` places a run in a table or figure (setting, row, fold).
+- :class:`RunCache` keeps one folder per run, written atomically.
+- :class:`Study` trains what the cache lacks (in ``prof.n_jobs`` worker processes) and returns one
+  :class:`~amidlib.core.experiment.Result` per cell. Every table, figure, the IEMOCAP folds and the
+  ``compare`` command line go through it.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from amidlib.core.config import make_config
+from amidlib.core.experiment import Result, atomic_write_text, run
+from amidlib.core.methods import METHODS
+from amidlib.data.arrays import k_fold_splits, load_uci_manifest, load_uci_mfeat, stratified_split
+from amidlib.data.av_tier import av_tier_datasets, make_av_clips
+from amidlib.data.iemocap.corpus import iemocap_folds, run_rnn_student
+from amidlib.data.paper_root import load_paper_dataset
+from amidlib.repro.profiles import Pairing, Profile
+
+__all__ = ["RunSpec", "Cell", "RunCache", "Study", "code_fingerprint", "make_spec", "load_split", "runs_frame",
+           "class_names", "SCALARS"]
+
+SCALARS = ["student_top1", "teacher_top1", "student_r1", "student_r5", "wa", "ua"]
+#: config values that do not change what a run computes (left out of the cache key)
+_NOT_IN_KEY = {"progress", "num_threads", "preset", "checkpoint_dir"}
+#: the code that decides a run's numbers (paths under amidlib/; folders: every .py in them).
+#: The cache key includes their hash; tests/test_layout.py checks that every module the training
+#: of a run imports is covered.
+_CODE_FILES = ["core"]
+_VIDEO_CODE = ["data/video", "data/cache.py", "data/manifests.py"]
+_DATASET_CODE_FILES = {"uci_mfeat": ["data/arrays.py"],
+                       "av_tier": ["data/arrays.py", "data/av_tier.py", *_VIDEO_CODE],
+                       "ucf51": ["data/arrays.py", "data/paper_root.py", *_VIDEO_CODE],
+                       "activitynet": ["data/arrays.py", "data/paper_root.py", *_VIDEO_CODE],
+                       "iemocap": ["data/arrays.py", "data/iemocap", "data/paper_root.py", *_VIDEO_CODE]}
+#: data options that say where files are, not what they are (left out of the cache key)
+_DATA_LOCATIONS = {"root", "cache"}
+#: datasets whose split is fixed by the dataset (UCF101 split 1, ActivityNet train/val)
+_OFFICIAL_SPLIT = ("ucf51", "activitynet", "av_tier")
+
+
+# --------------------------------------------------------------------------- run specs
+@dataclass(frozen=True)
+class RunSpec:
+    """One training run on the embedded data. ``split``: ("holdout", test_size, split_seed) or
+    ("fold", k, fold_seed, fold_index)."""
+
+    method: str
+    target: tuple[str, ...]
+    auxiliary: tuple[str, ...]
+    seed: int
+    preset: str
+    split: tuple
+    overrides: tuple[tuple[str, Any], ...] = ()
+    dataset: str = "uci_mfeat"
+    data: tuple[tuple[str, Any], ...] = ()  # loader options; "root" and "cache" (locations) are not in the key
+
+    @property
+    def config_overrides(self) -> dict[str, Any]:
+        return dict(self.overrides)
+
+    @property
+    def pairing_key(self) -> str:
+        return f"{'+'.join(self.target)}→{'+'.join(self.auxiliary)}"
+
+    def effective_config(self) -> dict[str, Any]:
+        from amidlib.core.methods import METHODS
+
+        cfg = make_config(METHODS[self.method].defaults, preset=self.preset, **self.config_overrides)
+        return {k: v for k, v in cfg.items() if k not in _NOT_IN_KEY}
+
+    def key(self) -> str:
+        """sha256 over method, effective config, views, split, seed and the training code."""
+        payload = {
+            "method": self.method, "config": self.effective_config(), "target": list(self.target),
+            "auxiliary": list(self.auxiliary), "split": list(self.split), "seed": self.seed,
+            "code": code_fingerprint(self.dataset),
+        }
+        if self.dataset != "uci_mfeat":  # (so the keys of the embedded runs stay what they were)
+            payload["dataset"] = self.dataset
+            payload["data"] = {k: v for k, v in self.data if k not in _DATA_LOCATIONS}
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+    def describe(self) -> str:
+        ov = ", ".join(f"{k}={v}" for k, v in self.overrides if k not in ("device",))
+        where = {"fold": lambda: f"fold {self.split[3] + 1}/{self.split[1]}", "official": lambda: "official split"
+                 }.get(self.split[0], lambda: "holdout")()
+        on = "" if self.dataset == "uci_mfeat" else f"{self.dataset} "
+        return f"{self.method}({ov}) {on}{self.pairing_key} {where} seed {self.seed}"
+
+
+@functools.lru_cache(maxsize=8)
+def code_fingerprint(dataset: str = "uci_mfeat") -> str:
+    """Hash of the modules that decide a run's numbers on ``dataset``: a code change invalidates the cache."""
+    h = hashlib.sha256()
+    for path in code_files(dataset):
+        h.update(path.relative_to(_PACKAGE).as_posix().encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def code_files(dataset: str = "uci_mfeat") -> list[Path]:
+    """The files :func:`code_fingerprint` hashes for ``dataset``, sorted."""
+    files: set[Path] = set()
+    for rel in _CODE_FILES + _DATASET_CODE_FILES.get(dataset, []):
+        path = _PACKAGE / rel
+        files.update(path.rglob("*.py") if path.is_dir() else [path])
+    return sorted(files)
+
+
+_PACKAGE = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run placed in a table: the table's setting (column group) and row."""
+
+    table: str
+    setting: str          # our setting (pairing key, Table 3 setup, Table 6 hyperparameter)
+    paper_setting: str    # the paper's setting it stands for
+    row: str              # paper_results.csv method key
+    spec: RunSpec
+    fold: int = -1
+
+
+def data_location(prof: Profile, dataset: str) -> dict[str, str]:
+    """Where ``dataset``'s files are under ``prof``: ``root`` (the data root; for the generated tier the
+    folder it is written to) and ``cache`` (the frozen extractors' feature cache)."""
+    if dataset == "uci_mfeat":
+        return {}
+    features = Path(prof.feature_dir or Path(prof.cache_dir).parent / "features")
+    if dataset == "av_tier":
+        root = Path(prof.data_root) / "av_tier" if prof.data_root else features / "av_tier_clips"
+        return {"root": str(root), "cache": str(features / "av_tier")}
+    return {"root": str(prof.data_root) if prof.data_root else "", "cache": str(features / dataset)}
+
+
+def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tuple | None = None, **overrides) -> RunSpec:
+    """The RunSpec of ``method`` on ``pairing`` under ``prof`` (its epochs, device, per-dataset and
+    per-method overrides), with extra config ``overrides``; ``split`` default: the profile's holdout
+    split (the dataset's official split for the video datasets)."""
+    dataset = pairing.dataset
+    ov = prof.run_overrides(method, dataset)
+    ov.update(overrides)
+    if split is None:
+        split = ("official",) if dataset in _OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
+    data = {**prof.data_options.get(dataset, {}), **data_location(prof, dataset)}
+    return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), prof.preset_for(dataset),
+                   tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])))
+
+
+
+# --------------------------------------------------------------------------- data and runs
+@functools.lru_cache(maxsize=32)
+def _load_views(target: tuple, auxiliary: tuple):
+    return load_uci_mfeat(target=list(target), auxiliary=list(auxiliary))
+
+
+def load_split(spec: RunSpec):
+    """(train, test) of a spec: MultimodalArrays (UCI, IEMOCAP features) or video datasets."""
+    if spec.dataset in ("av_tier", "ucf51", "activitynet"):
+        return _video_datasets(spec.dataset, _freeze(spec.data))
+    if spec.dataset == "iemocap":
+        if spec.split[0] != "fold":
+            raise ValueError(f"IEMOCAP runs use the leave-one-session-out folds, got split {spec.split!r}")
+        setup = _IEMOCAP_SETUPS[tuple(spec.auxiliary)]
+        return iemocap_folds(_iemocap_features(_freeze(spec.data)), setup, student="rnn")[spec.split[3]]
+    if spec.dataset != "uci_mfeat":
+        raise ValueError(f"unknown dataset {spec.dataset!r}")
+    ds = _load_views(spec.target, spec.auxiliary)
+    if spec.split[0] == "holdout":
+        _, test_size, split_seed = spec.split
+        return stratified_split(ds, test_size=test_size, seed=split_seed)
+    if spec.split[0] == "fold":
+        _, k, fold_seed, i = spec.split
+        return list(k_fold_splits(ds, k=k, seed=fold_seed))[i]
+    raise ValueError(f"unknown split {spec.split!r}")
+
+
+#: IEMOCAP's auxiliary setups by auxiliary modalities (the student sees the visual frames)
+_IEMOCAP_SETUPS = {("audio",): "A-V", ("text",): "L-V", ("audio", "text"): "AL-V"}
+
+
+def _freeze(data) -> str:
+    return json.dumps(dict(data), sort_keys=True, default=str)
+
+
+@functools.lru_cache(maxsize=4)
+def _video_datasets(dataset: str, frozen: str):
+    """(train, test) video datasets, loaded once per process (the frozen extractor's features come
+    from the on-disk cache after the first load)."""
+    opts = json.loads(frozen)
+    root, cache = opts.pop("root", ""), opts.pop("cache", None)
+    if dataset == "av_tier":
+        if not (Path(root) / "manifest.json").is_file():
+            make_av_clips(root, **opts)
+        return av_tier_datasets(root, cache_dir=cache)
+    return load_paper_dataset(dataset, root, cache, **opts)
+
+
+@functools.lru_cache(maxsize=2)
+def _iemocap_features(frozen: str):
+    opts = json.loads(frozen)
+    root, cache = opts.pop("root", ""), opts.pop("cache", None)
+    return load_paper_dataset("iemocap", root, cache, **opts)
+
+
+def class_names(spec: RunSpec) -> list[str]:
+    """The class names of a spec's dataset, in label order."""
+    if spec.dataset == "uci_mfeat":
+        return list(load_uci_manifest()["classes"])
+    if spec.dataset == "iemocap":
+        return list(_iemocap_features(_freeze(spec.data)).class_names)
+    return list(_video_datasets(spec.dataset, _freeze(spec.data))[0].class_names)
+
+
+def prepare_data(specs: Iterable[RunSpec]) -> None:
+    """Load (generate, check against the manifest, extract features of) every dataset the specs read,
+    once, in this process: worker processes then find the features in the on-disk cache."""
+    seen = set()
+    for spec in specs:
+        if spec.dataset == "uci_mfeat" or (spec.dataset, _freeze(spec.data)) in seen:
+            continue
+        seen.add((spec.dataset, _freeze(spec.data)))
+        if spec.dataset == "iemocap":
+            _iemocap_features(_freeze(spec.data))
+        else:
+            _video_datasets(spec.dataset, _freeze(spec.data))
+
+
+def _train(spec: RunSpec, checkpoint_dir: str | None = None):
+    train_ds, test_ds = load_split(spec)
+    extra = {"checkpoint_dir": checkpoint_dir} if checkpoint_dir else {}
+    if spec.dataset == "iemocap":
+        feats = _iemocap_features(_freeze(spec.data))
+        res = run_rnn_student(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False,
+                              n_frames=feats.n_frames, frame_dim=feats.frame_dim, **spec.config_overrides, **extra)
+        res.config["data_record"] = feats.record  # what was excluded, skipped, resampled, mismatched
+        return res
+    return run(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False,
+               **spec.config_overrides, **extra)
+
+
+class RunCache:
+    """One folder per run (``<cache_dir>/<key>/``: config.json, metrics.json, history.csv,
+    spec.json), written to a temporary folder and renamed into place, so a reader never sees a
+    half-written run and two processes never clobber each other."""
+
+    def __init__(self, folder: str | os.PathLike):
+        self.folder = Path(folder)
+        self._memory: dict[str, Any] = {}
+
+    def path(self, spec: RunSpec) -> Path:
+        return self.folder / spec.key()
+
+    def has(self, spec: RunSpec) -> bool:
+        key = spec.key()
+        return key in self._memory or (self.folder / key / "metrics.json").is_file()
+
+    def get(self, spec: RunSpec):
+        key = spec.key()
+        if key in self._memory:
+            return self._memory[key]
+        folder = self.folder / key
+        if not (folder / "metrics.json").is_file():
+            return None
+        metrics = json.loads((folder / "metrics.json").read_text())
+        config = json.loads((folder / "config.json").read_text())
+        history = pd.read_csv(folder / "history.csv")
+        res = Result(spec.method, metrics, history, config)
+        self._memory[key] = res
+        return res
+
+    def put(self, spec: RunSpec, result, key: str | None = None) -> Path:
+        key = key or spec.key()
+        final = self.folder / key
+        self.folder.mkdir(parents=True, exist_ok=True)
+        tmp = self.folder / f".{key}.{os.getpid()}.{time.time_ns()}.tmp"
+        result.save(tmp)
+        atomic_write_text(tmp / "spec.json", json.dumps(
+            {"method": spec.method, "target": spec.target, "auxiliary": spec.auxiliary, "seed": spec.seed,
+             "preset": spec.preset, "split": spec.split, "overrides": dict(spec.overrides),
+             "dataset": spec.dataset, "data": dict(spec.data), "code": code_fingerprint(spec.dataset)}, indent=2, default=str))
+        try:
+            os.replace(tmp, final)
+        except OSError:  # another process stored the same run first: keep theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+        self._memory[key] = result
+        return final
+
+
+def _worker(spec: RunSpec, cache_dir: str, key: str | None = None, checkpoint: bool = False) -> tuple[str, float, float, dict]:
+    """Train one spec and store it in the cache under ``key`` (the key the caller computed, so a
+    source file edited while a reproduction runs cannot make the two processes disagree); a
+    top-level function, so ``spawn`` workers can import it.
+
+    ``checkpoint``: save the run after every epoch in ``<cache_dir>/.checkpoints/<key>/last.pt``.
+
+    Returns the key, the wall and the CPU seconds of the run (CPU time does not depend on what
+    else the machine is doing), and its top-1 accuracies.
+    """
+    started, cpu = time.perf_counter(), time.process_time()
+    ckpt = str(Path(cache_dir) / ".checkpoints" / (key or spec.key())) if checkpoint else None
+    res = _train(spec, ckpt)
+    RunCache(cache_dir).put(spec, res, key=key)
+    return (key or spec.key(), time.perf_counter() - started, time.process_time() - cpu,
+            {k: res.metrics.get(k) for k in ("student_top1", "teacher_top1")})
+
+
+class Study:
+    """The runs of one profile: ``Study(prof).results(cells)`` trains what is missing, in order."""
+
+    def __init__(self, prof: Profile, verbose: bool = True):
+        self.prof = prof
+        self.cache = RunCache(prof.cache_dir)
+        self.verbose = verbose
+        self.trained = 0          # runs trained by this Study (not found in the cache)
+        self.train_seconds = 0.0  # their summed wall time
+        self.cpu_seconds = 0.0    # their summed CPU time
+
+    def _log(self, msg: str) -> None:
+        if self.verbose:
+            print(msg, flush=True)
+
+    def ensure(self, specs: Iterable[RunSpec]) -> None:
+        """Train every spec the cache lacks (deduplicated; ``prof.n_jobs`` processes)."""
+        todo: dict[str, RunSpec] = {}
+        for spec in specs:
+            if not self.cache.has(spec):
+                todo.setdefault(spec.key(), spec)
+        if not todo:
+            return
+        prepare_data(todo.values())
+        n_jobs = max(1, min(self.prof.n_jobs, len(todo)))
+        self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}), {n_jobs} process(es)")
+        started, done = time.perf_counter(), 0
+        items = list(todo.values())
+        # longest first (CRCD, CRD, fixed teacher): keeps both workers busy to the end
+        cost = {"crcd": 5.0, "crd": 3.0, "amid": 1.5, "ccl": 1.0}
+        items.sort(key=lambda s: -(cost.get(s.method, 0.5) * (2 if dict(s.overrides).get("fixed_teacher") else 1)))
+        if n_jobs == 1:
+            for spec in items:
+                key, secs, cpu, m = _worker(spec, str(self.cache.folder), spec.key(), self.prof.checkpoint)
+                done += 1
+                self._report(done, len(items), spec, secs, cpu, m)
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+                futures = {pool.submit(_worker, spec, str(self.cache.folder), spec.key(), self.prof.checkpoint): spec for spec in items}
+                for fut in as_completed(futures):
+                    key, secs, cpu, m = fut.result()
+                    done += 1
+                    self._report(done, len(items), futures[fut], secs, cpu, m)
+        self.trained += len(items)
+        self._log(f"{len(items)} run(s) in {time.perf_counter() - started:.0f} s wall, "
+                  f"{self.cpu_seconds:.0f} CPU-seconds in all so far")
+
+    def _report(self, done: int, total: int, spec: RunSpec, secs: float, cpu: float, m: dict) -> None:
+        self.train_seconds += secs
+        self.cpu_seconds += cpu
+        acc = ", ".join(f"{k.split('_')[0]} {v:.1f}" for k, v in m.items() if v is not None and not np.isnan(v))
+        self._log(f"  [{done}/{total}] {spec.describe()}: {secs:.1f} s wall, {cpu:.1f} s CPU ({acc})")
+
+    def results(self, cells: Sequence[Cell]) -> list:
+        """One Result per cell, in cell order (training what is missing first)."""
+        self.ensure(c.spec for c in cells)
+        out = [self.cache.get(c.spec) for c in cells]
+        lost = [c.spec.describe() for c, r in zip(cells, out) if r is None]
+        if lost:
+            raise RuntimeError(f"{len(lost)} run(s) missing from the cache after training (was amidlib's training "
+                               f"code edited during this session? restart the kernel): {lost[:3]}")
+        return out
+
+    def runs(self, cells: Sequence[Cell]) -> pd.DataFrame:
+        """:func:`runs_frame` of the cells (training what is missing first)."""
+        return runs_frame(cells, self.results(cells))
+
+    def histories(self, cells: Sequence[Cell]) -> pd.DataFrame:
+        """Every cell's per-epoch history stacked, with columns table, setting, row, seed, fold."""
+        frames = []
+        for cell, res in zip(cells, self.results(cells)):
+            h = res.history.copy()
+            h.insert(0, "fold", cell.fold)
+            h.insert(0, "seed", cell.spec.seed)
+            h.insert(0, "row", cell.row)
+            h.insert(0, "setting", cell.setting)
+            frames.append(h)
+        return pd.concat(frames, ignore_index=True)
+
+
+def runs_frame(cells: Sequence[Cell], results: Sequence) -> pd.DataFrame:
+    """One row per cell: table, setting, paper_setting, row, seed, fold, method, key and the scalar metrics."""
+    rows = []
+    for cell, res in zip(cells, results):
+        row = {"table": cell.table, "setting": cell.setting, "paper_setting": cell.paper_setting,
+               "row": cell.row, "seed": cell.spec.seed, "fold": cell.fold, "method": cell.spec.method,
+               "dataset": cell.spec.dataset, "run": cell.spec.key()}
+        row.update({k: (np.nan if res.metrics.get(k) is None else float(res.metrics.get(k))) for k in SCALARS})
+        rows.append(row)
+    return pd.DataFrame(rows)
+

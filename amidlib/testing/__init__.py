@@ -1,0 +1,1 @@
+"""Generators of miniature data trees in the real datasets' layouts, for the tests and the GPU check."""
