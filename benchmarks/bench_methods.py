@@ -2,7 +2,7 @@
 measured in one process on the same batches, and the wall time of a full ``run("amid", ...)`` on the
 embedded default.
 
-    python benchmarks/bench_methods.py [--preset cpu] [--steps 200] [--no-full-run]
+    python benchmarks/bench_methods.py [--preset embedded] [--steps 200] [--no-full-run]
 
 Ratios, not absolute times, are what carry over between machines. Record the output in
 benchmarks/RESULTS.md.
@@ -62,7 +62,7 @@ def time_steps(method_name: str, train_ds, preset: str, steps: int, warmup_steps
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="cpu")
+    p.add_argument("--preset", default="embedded")
     p.add_argument("--steps", type=int, default=200)
     p.add_argument("--no-full-run", action="store_true")
     args = p.parse_args()

@@ -269,7 +269,7 @@ def test_momentum_update_and_determinism():
 # --------------------------------------------------------------------------------------------
 def make_method(name, n_train=50, **overrides):
     torch.manual_seed(0)
-    cfg = make_config(METHODS[name].defaults, preset="ci", warmup_epochs=2, **overrides)
+    cfg = make_config(METHODS[name].defaults, preset="tiny", warmup_epochs=2, **overrides)
     nets = build_nets(7, 5, 4, cfg.dim, cfg.hidden, cfg.dropout)
     return METHODS[name](nets, cfg, 4, n_train)
 
@@ -288,7 +288,7 @@ def test_registered_with_prefixed_defaults(name):
     cls = METHODS[name]
     assert cls.name == name and cls.uses_teacher
     assert all(key.startswith(name + "_") for key in cls.defaults)
-    make_config(cls.defaults, preset="ci", **cls.defaults)  # every default is a valid override
+    make_config(cls.defaults, preset="tiny", **cls.defaults)  # every default is a valid override
 
 
 @pytest.mark.parametrize("name", BASELINES)
@@ -378,7 +378,7 @@ def test_learns_on_synthetic(name):
     from amidlib.data.arrays import make_synthetic, stratified_split
 
     train_ds, test_ds = stratified_split(make_synthetic(seed=0), test_size=0.5, seed=0)
-    res = experiment.run(name, train_ds, test_ds, seed=0, preset="ci", progress=False)
+    res = experiment.run(name, train_ds, test_ds, seed=0, preset="tiny", progress=False)
     chance = 100.0 / train_ds.n_classes
     assert res.metrics["student_top1"] > 2.4 * chance, res.metrics  # chance 16.7 %
     assert res.metrics["teacher_top1"] > 2.4 * chance, res.metrics

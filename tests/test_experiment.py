@@ -23,7 +23,7 @@ def synthetic():
 @pytest.fixture(scope="module")
 def results(synthetic):
     train, test = synthetic
-    return {m: run(m, train, test, seed=0, preset="ci", progress=False) for m in ALL_METHODS}
+    return {m: run(m, train, test, seed=0, preset="tiny", progress=False) for m in ALL_METHODS}
 
 
 def test_every_public_method_is_registered():
@@ -72,10 +72,10 @@ def test_metrics_and_config_record(results):
 
 def test_same_seed_same_metrics_and_other_seed_differs(synthetic, results):
     train, test = synthetic
-    again = run("amid", train, test, seed=0, preset="ci", progress=False)
+    again = run("amid", train, test, seed=0, preset="tiny", progress=False)
     assert again.metrics == results["amid"].metrics
     pd.testing.assert_frame_equal(again.history, results["amid"].history)
-    other = run("amid", train, test, seed=1, preset="ci", progress=False)
+    other = run("amid", train, test, seed=1, preset="tiny", progress=False)
     assert other.metrics["per_class_student_top1"] != results["amid"].metrics["per_class_student_top1"] or \
         not other.history.loss_total.equals(results["amid"].history.loss_total)
 
@@ -91,7 +91,7 @@ def test_same_seed_same_metrics_and_other_seed_differs(synthetic, results):
 ])
 def test_ablation_switches_run_and_learn(synthetic, overrides):
     train, test = synthetic
-    res = run("amid", train, test, seed=0, preset="ci", progress=False, epochs=6, warmup_epochs=overrides.get("warmup_epochs", 2),
+    res = run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=6, warmup_epochs=overrides.get("warmup_epochs", 2),
               **{k: v for k, v in overrides.items() if k != "warmup_epochs"})
     assert res.metrics["student_top1"] > 100.0 / train.n_classes + 20
     h = res.history
@@ -115,7 +115,7 @@ def test_fixed_teacher_is_pretrained_and_frozen(synthetic, monkeypatch):
         seen["before"] = {k: v.clone() for k, v in self.fixed_teacher.state_dict().items()}
 
     monkeypatch.setattr(amid_module.AMID, "__init__", spy_init)
-    res = run("amid", train, test, seed=0, preset="ci", progress=False, epochs=4, warmup_epochs=1,
+    res = run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=4, warmup_epochs=1,
               fixed_teacher=True, teacher_pretrain_epochs=12)
     after = seen["method"].fixed_teacher.state_dict()
     assert all(torch.equal(seen["before"][k], after[k]) for k in after)  # frozen through training
@@ -136,7 +136,7 @@ def test_nan_loss_stops_with_term_and_epoch(synthetic, monkeypatch):
     train, test = synthetic
     monkeypatch.setattr(losses, "jsd", lambda a, b: a.sum() * float("nan"))
     with pytest.raises(NonFiniteLossError, match=r"'jsd' is nan at epoch 1"):
-        run("amid", train, test, seed=0, preset="ci", progress=False, epochs=2)
+        run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=2)
 
 
 def test_save_is_atomic_and_never_overwrites(results, tmp_path):
@@ -153,7 +153,7 @@ def test_save_is_atomic_and_never_overwrites(results, tmp_path):
 
 def test_checkpoint_after_every_epoch(synthetic, tmp_path):
     train, test = synthetic
-    res = run("amid", train, test, seed=0, preset="ci", progress=False, epochs=3, warmup_epochs=1,
+    res = run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=3, warmup_epochs=1,
               checkpoint_dir=str(tmp_path / "ckpt"))
     state = torch.load(tmp_path / "ckpt" / "last.pt", weights_only=False)
     assert state["epoch"] == 3 and len(state["history"]) == 3
@@ -169,7 +169,7 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(synthetic, tmp_path, mon
     from amidlib.core import training
 
     train, test = synthetic
-    kw = dict(seed=0, preset="ci", progress=False, epochs=4, warmup_epochs=1, **extra)
+    kw = dict(seed=0, preset="tiny", progress=False, epochs=4, warmup_epochs=1, **extra)
     whole = run(method, train, test, **kw)
 
     real_save = training.save_checkpoint

@@ -310,12 +310,12 @@ def test_frame_gru_student():
 
 def test_amid_end_to_end_on_extracted_features(extracted):
     feats = extracted["features"]
-    cv = I.cross_validate("amid", feats, "AL-V", preset="ci", epochs=3, warmup_epochs=1, progress=False)
+    cv = I.cross_validate("amid", feats, "AL-V", preset="tiny", epochs=3, warmup_epochs=1, progress=False)
     assert cv.per_fold["fold"].tolist() == [1, 2, 3, 4, 5] and cv.per_fold["n_test"].tolist() == [6] * 5
     assert math.isfinite(cv.wa) and math.isfinite(cv.ua) and 0 <= cv.ua <= 100
     assert cv.results[0].config["train"]["auxiliary"] == ["audio", "text"]
     train, test = I.iemocap_folds(feats, "A-V", student="rnn")[0]
-    res = I.run_rnn_student("amid", train, test, 0, "ci", n_frames=feats.n_frames, frame_dim=feats.frame_dim,
+    res = I.run_rnn_student("amid", train, test, 0, "tiny", n_frames=feats.n_frames, frame_dim=feats.frame_dim,
                             epochs=2, warmup_epochs=1, dim=16, hidden=32, progress=False)
     assert math.isfinite(res.metrics["wa"]) and math.isfinite(res.metrics["ua"])
     assert res.config["student"] == "FrameGRU" and len(res.history) == 2

@@ -52,3 +52,12 @@ def test_every_preset_names_known_values():
     for name, preset in PRESETS.items():
         unknown = set(preset) - set(BASE) - {"crcd_nce_k"}
         assert not unknown, (name, unknown)
+
+
+def test_no_name_is_both_a_preset_and_a_profile():
+    """A name means one value set: profile ci runs preset tiny with 8 epochs, so they are not both 'ci'."""
+    from amidlib.repro.profiles import PROFILES
+
+    assert not set(PRESETS) & set(PROFILES)
+    with pytest.raises(ValueError, match="now called 'tiny'"):
+        make_config(preset="ci")

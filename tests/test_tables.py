@@ -196,7 +196,7 @@ def test_write_claims_reads_the_csvs(tmp_path):
 def test_run_grid_in_parallel_gives_the_same_rows_in_order():
     train, test = stratified_split(make_synthetic(n_samples=120, seed=0), test_size=0.5, seed=0)
     grid = [("b", "baseline", {}), ("a", "amid", {"use_adv": False})]
-    kw = dict(preset="ci", epochs=2, warmup_epochs=1)
+    kw = dict(preset="tiny", epochs=2, warmup_epochs=1)
     serial = run_grid(grid, train, test, seeds=[0], **kw)
     parallel = run_grid(grid, train, test, seeds=[0], n_jobs=2, **kw)
     cols = ["label", "seed", "student_top1", "teacher_top1"]

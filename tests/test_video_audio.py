@@ -263,7 +263,7 @@ def test_generated_tier_trains_a_few_amid_steps(tier):
     assert (len(train_ds), len(test_ds), train_ds.aux_dim) == (9, 3, 128)
     train_ds, stats = train_ds.standardized()
     test_ds, _ = test_ds.standardized(stats)
-    cfg = make_config(METHODS["amid"].defaults, preset="ci", epochs=2, warmup_epochs=1, batch_size=4, dim=32,
+    cfg = make_config(METHODS["amid"].defaults, preset="tiny", epochs=2, warmup_epochs=1, batch_size=4, dim=32,
                       hidden=32, d_hidden=16, progress=False)
     torch.manual_seed(0)
     nets = build_video_nets(train_ds.n_classes, train_ds.aux_dim, dim=32, student="tiny3d", teacher_hidden=32)
@@ -282,7 +282,7 @@ def test_experiment_run_takes_the_generated_tier_as_a_dataset(tier):
     from amidlib.core.experiment import run
 
     train_ds, test_ds = av_tier_datasets(tier)
-    res = run("amid", train_ds, test_ds, seed=0, preset="ci", epochs=2, warmup_epochs=1, batch_size=4, dim=32,
+    res = run("amid", train_ds, test_ds, seed=0, preset="tiny", epochs=2, warmup_epochs=1, batch_size=4, dim=32,
               hidden=32, d_hidden=16, video_student="tiny3d", progress=False)
     assert list(res.history["phase"]) == ["warmup", "distill"]
     assert np.isfinite(res.history.iloc[-1]["loss_mi_s"]) and np.isfinite(res.metrics["student_r1"])

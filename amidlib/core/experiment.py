@@ -98,11 +98,11 @@ def versions() -> dict[str, str]:
     return info
 
 
-def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "cpu", *, nets_factory=None,
+def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "embedded", *, nets_factory=None,
         record_extra: dict | None = None, **overrides) -> Result:
     """Train ``method`` on ``train_ds`` and evaluate on ``test_ds`` (both ``MultimodalArrays``).
 
-    ``method``: one of baseline, teacher, crd, gmc, crcd, ccl, amid. ``preset``: ci, cpu,
+    ``method``: one of baseline, teacher, crd, gmc, crcd, ccl, amid. ``preset``: tiny, embedded (default),
     paper_video, paper_iemocap (see ``amidlib.config``). Any config value can be overridden by
     name; an unknown method or override name is refused with the list of valid ones.
 

@@ -4,7 +4,7 @@ Notation follows the paper: ``m`` the full-modality (teacher) representations M,
 (student) representations S, ``a`` the auxiliary representations A, all of shape (B, d); ``labels``
 of shape (B,). Every function returns a scalar tensor unless stated otherwise.
 
-Readings of what the paper leaves open are stated in each docstring (see also DESIGN.md).
+Readings of what the paper leaves open are stated in each docstring (collected in docs/design.md).
 """
 from __future__ import annotations
 

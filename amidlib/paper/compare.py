@@ -1,6 +1,6 @@
 """Command line: every method on the embedded real dataset, mean ± std over seeds.
 
-    python -m amidlib.paper.compare --preset cpu --seeds 0 1 2 [--target fou --auxiliary fac] [--out runs/compare]
+    python -m amidlib.paper.compare --preset embedded --seeds 0 1 2 [--target fou --auxiliary fac] [--out runs/compare]
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ ORDER = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--preset", default="cpu", help="ci | cpu (default) | paper_video | paper_iemocap")
+    p.add_argument("--preset", default="embedded", help="tiny | embedded (default) | paper_video | paper_iemocap")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--methods", nargs="+", default=[m for m in ORDER if m in METHODS], choices=sorted(METHODS))
     p.add_argument("--target", nargs="+", default=["fou"], help="target view(s) of UCI Multiple Features")

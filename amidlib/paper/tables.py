@@ -223,7 +223,7 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     if table == "table3" and not paper_data:
         lines.append("- UCI Multiple Features is class-balanced and the folds are stratified, so WA and UA coincide "
                      "(IEMOCAP's classes are not balanced, hence two numbers in the paper)")
-    where = ("the same datasets; differences come from seeds, hardware, the unstated details listed in DESIGN.md"
+    where = ("the same datasets; differences come from seeds, hardware, the unstated details listed in docs/design.md"
              if paper_data else "its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values")
     lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from "
                  f"data_manifests/paper_results.csv ({where})")

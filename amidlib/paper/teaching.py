@@ -28,7 +28,7 @@ def teaching_run(alpha1: float = 4.0, alpha2: float = 1.6, alpha3: float = 1.0, 
     representations can be drawn.
     """
     train_ds, test_ds = stratified_split(make_synthetic(n_samples=n_samples, seed=seed), test_size=0.5, seed=seed)
-    cfg = make_config(METHODS["amid"].defaults, preset="ci", alpha1=alpha1, alpha2=alpha2, alpha3=alpha3, tau=tau,
+    cfg = make_config(METHODS["amid"].defaults, preset="tiny", alpha1=alpha1, alpha2=alpha2, alpha3=alpha3, tau=tau,
                       use_mi_s=use_mi_s, use_mi_a=use_mi_a, use_adv=use_adv, epochs=epochs,
                       warmup_epochs=min(warmup_epochs, epochs - 1), progress=False, device=device)
     torch.set_num_threads(cfg.num_threads or 1)

@@ -11,13 +11,13 @@ Every notebook starts with the same parameters (``profile``, ``dataset``, ``seed
 The profiles
 ------------
 ``ci``
-    Smallest that still learns: preset ``ci`` with 8 epochs (3 of warm-up), one seed, one of 2
+    Smallest that still learns: preset ``tiny`` with 8 epochs (3 of warm-up), one seed, one of 2
     folds for Table 3, the end points of the Table 6 grid, CRD/CRCD with fewer negatives (their
     contrast scores dominate the cost), two worker processes. Every notebook in under a minute
     on 2 idle cores. Writes to ``figures/ci/`` so it never overwrites the committed figures.
 ``cpu`` (default of ``make reproduce``)
     Every table and figure on the embedded real data (UCI Multiple Features) in about ten minutes
-    on 2 CPU cores: preset ``cpu`` (60 epochs, 20 of warm-up) on the default 400 / 1,600 split,
+    on 2 CPU cores: preset ``embedded`` (60 epochs, 20 of warm-up) on the default 400 / 1,600 split,
     3 seeds for Tables 1, 2, 4, 5 and the figures, one for Table 6 (each table has an ``n``
     column), the first of 2 stratified folds for Table 3, two worker processes, CRD/CRCD with fewer negatives (stated in
     every table). Writes to ``figures/``.
@@ -214,7 +214,7 @@ _T3_SETUPS = (
 
 PROFILES: dict[str, Profile] = {
     "ci": Profile(
-        name="ci", preset="ci", epochs=8, seeds=(0,), second_seeds=(0,), table6_seeds=(0,),
+        name="ci", preset="tiny", epochs=8, seeds=(0,), second_seeds=(0,), table6_seeds=(0,),
         table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
         table3_setups=_T3_SETUPS,
         table6_grid={k: (v[0], v[-1]) for k, v in PAPER_ALPHA_GRID.items()},  # the end points only
@@ -225,7 +225,7 @@ PROFILES: dict[str, Profile] = {
         note="smoke-test scale: one seed, CRD/CRCD with fewer negatives; numbers are not a reproduction",
     ),
     "cpu": Profile(
-        name="cpu", preset="cpu", epochs=None, seeds=(0, 1, 2), second_seeds=(0, 1, 2), table6_seeds=(0,),
+        name="cpu", preset="embedded", epochs=None, seeds=(0, 1, 2), second_seeds=(0, 1, 2), table6_seeds=(0,),
         table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
         table3_setups=_T3_SETUPS, table6_grid=dict(PAPER_ALPHA_GRID), n_jobs=2,
         overrides={}, table3_max_folds=1,  # Table 3 trains on 1,000 digits per fold: one of the 2 folds fits the budget

@@ -23,7 +23,7 @@ def run_grid(
     train_ds,
     test_ds,
     seeds: Iterable[int],
-    preset: str | None = "cpu",
+    preset: str | None = "embedded",
     keep: list | None = None,
     n_jobs: int = 1,
     **common,
@@ -74,7 +74,7 @@ def result_row(res: Result, **extra) -> dict:
     return row
 
 
-def compare_methods(methods: Iterable[str], train_ds, test_ds, seeds: Iterable[int], preset: str | None = "cpu",
+def compare_methods(methods: Iterable[str], train_ds, test_ds, seeds: Iterable[int], preset: str | None = "embedded",
                     n_jobs: int = 1, **common) -> pd.DataFrame:
     """Every method with its defaults over the seeds (Table 1/2 style); ``label`` = method name."""
     return run_grid(((m, m, {}) for m in methods), train_ds, test_ds, seeds, preset=preset, n_jobs=n_jobs, **common)

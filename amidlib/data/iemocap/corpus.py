@@ -729,7 +729,7 @@ def build_rnn_nets(n_frames: int, frame_dim: int, aux_dim: int, n_classes: int, 
 
 
 def run_rnn_student(method: str, train_ds: MultimodalArrays, test_ds: MultimodalArrays, seed: int = 0,
-                    preset: str | None = "cpu", *, n_frames: int, frame_dim: int, rnn_hidden: int | None = None,
+                    preset: str | None = "embedded", *, n_frames: int, frame_dim: int, rnn_hidden: int | None = None,
                     **overrides):
     """``experiment.run`` with the :class:`FrameGRU` student (target = ``visual_frames``).
 
@@ -772,7 +772,7 @@ class CrossValidation:
 
 
 def cross_validate(method: str, features: IemocapFeatures, setup: str = "AL-V", *, student: str = "pooled",
-                   seed: int = 0, preset: str | None = "cpu", rnn_hidden: int | None = None,
+                   seed: int = 0, preset: str | None = "embedded", rnn_hidden: int | None = None,
                    **overrides) -> CrossValidation:
     """Train and test ``method`` on each of the 5 folds; WA/UA are the means over the folds (Table 3).
 
