@@ -1,0 +1,113 @@
+"""The statistics behind the verdicts: paired effects with Student-t intervals, and Welch intervals
+for comparing two reproductions.
+
+Arms of a comparison share seeds (same initialisation, split and batch order), so a claim "a beats b"
+is judged on the per-seed differences d_s = a_s − b_s:
+
+    effect = mean(d),   CI = effect ∓ t(1 − (1 − c)/2, n − 1) · sd(d) / √n      (c = 0.95)
+
+and decided from the interval, never from the means alone: **supported** when the interval excludes 0
+in the direction the paper claims, **contradicted** when it excludes 0 in the opposite direction,
+**inconclusive** otherwise (and always with fewer than two pairs). A claim made of several comparisons
+is supported only if every part is, contradicted if any part is.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = ["Effect", "paired_effect", "verdict", "combine_verdicts", "welch_interval", "ratio_effect",
+           "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE"]
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+#: the direction each comparison operator claims: +1 (a above b) or −1 (a below b)
+DIRECTION = {">": 1, ">=": 1, "<": -1, "<=": -1}
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Mean of the per-pair differences (a − b) and its two-sided Student-t interval."""
+
+    n: int
+    effect: float
+    sd: float
+    ci_low: float
+    ci_high: float
+    confidence: float = 0.95
+
+
+def _t_interval(values: np.ndarray, confidence: float) -> Effect:
+    n = int(values.size)
+    if n == 0:
+        return Effect(0, math.nan, math.nan, math.nan, math.nan, confidence)
+    mean = float(values.mean())
+    if n < 2:
+        return Effect(n, mean, math.nan, math.nan, math.nan, confidence)
+    sd = float(values.std(ddof=1))
+    half = float(_st.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    return Effect(n, mean, sd, mean - half, mean + half, confidence)
+
+
+def paired_effect(a: Sequence[float], b: Sequence[float], confidence: float = 0.95) -> Effect:
+    """The paired effect of ``a`` over ``b`` (same length, pair i = seed i)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired_effect needs one b per a (pairs share a seed); got {a.shape} and {b.shape}")
+    d = a - b
+    return _t_interval(d[~np.isnan(d)], confidence)
+
+
+def ratio_effect(num: Sequence[float], den: Sequence[float], confidence: float = 0.95) -> Effect:
+    """Per-pair ratios num_i / den_i with a t interval (e.g. the share of the teacher–student gap a
+    method closes, seed by seed: (method − baseline) / (teacher − baseline))."""
+    num, den = np.asarray(num, float), np.asarray(den, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = num / den
+    return _t_interval(r[np.isfinite(r)], confidence)
+
+
+def verdict(effect: Effect, op: str) -> str:
+    """supported / contradicted / inconclusive for the claim ``a op b`` (op in <, <=, >, >=)."""
+    if op not in DIRECTION:
+        raise ValueError(f"unknown comparison {op!r}; one of {sorted(DIRECTION)}")
+    lo, hi = effect.ci_low, effect.ci_high
+    if effect.n < 2 or math.isnan(lo) or math.isnan(hi):
+        return INCONCLUSIVE
+    sign = DIRECTION[op]
+    if (sign > 0 and lo > 0) or (sign < 0 and hi < 0):
+        return SUPPORTED
+    if (sign > 0 and hi < 0) or (sign < 0 and lo > 0):
+        return CONTRADICTED
+    return INCONCLUSIVE
+
+
+def combine_verdicts(parts: Iterable[str]) -> str:
+    """A claim of several comparisons: supported only if every part is, contradicted if any part is."""
+    parts = list(parts)
+    if not parts:
+        return INCONCLUSIVE
+    if any(p == CONTRADICTED for p in parts):
+        return CONTRADICTED
+    if all(p == SUPPORTED for p in parts):
+        return SUPPORTED
+    return INCONCLUSIVE
+
+
+def welch_interval(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, n2: int,
+                   confidence: float = 0.999) -> tuple[float, float]:
+    """Two-sided Welch interval of mean1 − mean2 for two independent samples (summaries only).
+
+    With a zero pooled variance (identical values on both sides) the interval is the point itself.
+    """
+    v1, v2 = (sd1 ** 2) / n1, (sd2 ** 2) / n2
+    diff = mean1 - mean2
+    se2 = v1 + v2
+    if se2 == 0:
+        return diff, diff
+    dof = se2 ** 2 / ((v1 ** 2) / (n1 - 1) + (v2 ** 2) / (n2 - 1))
+    half = float(_st.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(se2)
+    return diff - half, diff + half
