@@ -99,3 +99,9 @@ def test_generated_video_tier_runs_through_the_notebooks(tmp_path, capsys):
     assert "generated audio-visual clips" in (out / "table1.md").read_text()
     t3 = pd.read_csv(out / "table3.csv")
     assert set(t3.dataset) == {"uci_mfeat"}  # Table 3 stays on the embedded data
+
+
+def test_run_folder_records_the_environment():
+    text = reproduce.environment_record()
+    assert "torch_cpu_capability=" in text and "\nprocessor=" in text
+    assert "# pip freeze --all" in text and "torch==" in text.split("# pip freeze --all")[1]

@@ -175,6 +175,7 @@ def main(argv=None) -> int:
     run_folder = new_run_folder(runs_dir, args.profile)
     cache_dir = (args.cache_dir or run_folder / "cache").resolve()
     print(f"profile {args.profile}: {len(selected)} notebook(s) -> {run_folder}")
+    _write_environment(run_folder)
     if given:
         print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in given.items()))
     timings, failed = [], None
@@ -250,6 +251,38 @@ def _write_timings(run_folder: Path, timings: list[dict], total: float, total_cp
     atomic_write_text(run_folder / "command.txt",
                       f"profile={profile}\nparameters={given!r}\ncpu_count={os.cpu_count()}\n"
                       f"loadavg={os.getloadavg() if hasattr(os, 'getloadavg') else 'n/a'}\n")
+
+
+def environment_record() -> str:
+    """What decides a run's numbers beyond the code: the frozen package set (``pip freeze``), the CPU
+    capability torch dispatches to (vector instructions: training drifts between capabilities), the
+    machine. Written as ``environment.txt`` into every run folder."""
+    import platform
+    import subprocess
+
+    import torch
+
+    try:
+        freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
+                                timeout=120).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        freeze = f"(pip freeze failed: {exc})\n"
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                   if line.startswith("model name")) or cpu
+    except (OSError, StopIteration):
+        pass
+    return (f"python={sys.version.split()[0]}\nplatform={platform.platform()}\nprocessor={cpu}\n"
+            f"cpu_count={os.cpu_count()}\ntorch={torch.__version__}\n"
+            f"torch_cpu_capability={torch.backends.cpu.get_cpu_capability()}\n"
+            f"torch_num_threads={torch.get_num_threads()}\n\n# pip freeze --all\n{freeze}")
+
+
+def _write_environment(run_folder: Path) -> None:
+    from amidlib.core.experiment import atomic_write_text
+
+    atomic_write_text(run_folder / "environment.txt", environment_record())
 
 
 if __name__ == "__main__":
