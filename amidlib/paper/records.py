@@ -1,0 +1,53 @@
+"""``runs.csv``: one row per training run behind any table, figure or claim.
+
+Columns: ``source`` (table1 … table6, fig1_diagnostic, fig3, fig4, fig5), ``setting`` (pairing or
+dataset), ``paper_setting``, ``row`` (the paper_results.csv row key), ``seed``, ``fold``, ``method``,
+``dataset``, ``run`` (the run-cache key) and every final metric (``student_top1, teacher_top1,
+student_r1, student_r5, wa, ua``). Tables, figures and claims are computed from these runs, so anyone
+can recompute them; ``make verify`` compares two of these files.
+
+Each notebook replaces the rows of the sources it builds (:func:`record_runs`); rows are kept in a
+fixed source order, so rebuilding one table leaves the file byte-identical when the runs are.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from amidlib.core.experiment import atomic_write_text
+
+__all__ = ["SOURCE_ORDER", "record_runs", "read_runs"]
+
+#: the order of sources in runs.csv
+SOURCE_ORDER = ["table1", "table2", "table3", "table4", "table5", "table6",
+                "fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime"]
+_FIRST = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset", "run"]
+
+
+def read_runs(path: str | os.PathLike) -> pd.DataFrame:
+    """A runs.csv (``path``: the file, or a folder holding it)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "runs.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: run the notebooks (make reproduce) to write it")
+    return pd.read_csv(path, dtype={"row": str, "setting": str, "paper_setting": str, "source": str})
+
+
+def record_runs(out_dir: str | os.PathLike, source: str, runs: pd.DataFrame) -> Path:
+    """Put ``runs`` (a :func:`amidlib.repro.runs.runs_frame`) into ``<out_dir>/runs.csv`` as the rows of
+    ``source``, replacing that source's earlier rows; written atomically."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "runs.csv"
+    new = runs.drop(columns=["table"], errors="ignore").assign(source=source)
+    new = new[_FIRST + [c for c in new.columns if c not in _FIRST]]
+    old = read_runs(path) if path.is_file() else new.iloc[0:0]
+    merged = pd.concat([old[old["source"] != source], new], ignore_index=True)
+    rank = {s: i for i, s in enumerate(SOURCE_ORDER)}
+    merged["_order"] = merged["source"].map(lambda s: rank.get(s, len(rank)))
+    merged = merged.sort_values("_order", kind="stable").drop(columns="_order")
+    atomic_write_text(path, merged.to_csv(index=False))
+    return path

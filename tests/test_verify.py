@@ -1,0 +1,93 @@
+"""`make verify`: noise passes, breakage fails naming the cell, verdict moves are borderline or failures."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from amidlib.paper import verify as V
+from amidlib.paper.records import record_runs, read_runs
+
+
+def _runs(seed=0, n_seeds=5, shift=None):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for source, setting in (("table1", "fou→fac"), ("table4", "fou→fac")):
+        for row, base in (("baseline", 75.0), ("amid", 78.0), ("ccl", 77.0)):
+            for s in range(n_seeds):
+                rows.append({"source": source, "setting": setting, "paper_setting": "UCF51", "row": row, "seed": s,
+                             "fold": -1, "method": row, "dataset": "uci_mfeat", "run": f"k{row}{s}",
+                             "student_top1": base + rng.normal(0, 0.5), "teacher_top1": 96 + rng.normal(0, 0.3),
+                             "student_r1": np.nan, "student_r5": np.nan, "wa": np.nan, "ua": np.nan})
+    return pd.DataFrame(rows)
+
+
+def _claims(verdicts):
+    return pd.DataFrame([{"id": f"c{i}", "setting": "", "verdict": v} for i, v in enumerate(verdicts)])
+
+
+def test_identical_reproduction_passes():
+    r = V.compare_runs(_runs(), _runs())
+    assert r.ok and not r.flags and r.tested == 12 and not r.failures
+
+
+def test_noise_from_another_machine_passes():
+    # every value perturbed by noise far below the seed spread: no failure, flags at most at the chance rate
+    noisy = _runs()
+    noisy["student_top1"] += np.random.default_rng(5).normal(0, 0.05, len(noisy))
+    r = V.compare_runs(_runs(), noisy)
+    assert r.ok, r.summary()
+
+
+def test_one_value_altered_far_beyond_noise_fails_naming_the_cell():
+    bad = _runs()
+    i = bad.index[(bad.source == "table4") & (bad.row == "amid") & (bad.seed == 2)][0]
+    bad.loc[i, "student_top1"] += 40
+    r = V.compare_runs(_runs(), bad)
+    assert not r.ok
+    assert any(f.startswith("table4/fou→fac/amid/student_top1") and "standard deviations" in f for f in r.failures)
+    assert all("table1" not in f for f in r.failures)
+
+
+def test_missing_cell_fails():
+    r = V.compare_runs(_runs(), _runs()[lambda f: f.row != "ccl"])
+    assert not r.ok and any("missing in the reproduction" in f for f in r.failures)
+
+
+def test_claims_borderline_and_flipped():
+    r = V.compare_claims(_claims(["supported", "inconclusive", "supported"]),
+                         _claims(["inconclusive", "contradicted", "supported"]))
+    assert r.ok and len(r.borderline) == 2
+    r = V.compare_claims(_claims(["supported"]), _claims(["contradicted"]))
+    assert not r.ok and "flipped" in r.failures[0]
+
+
+def test_too_many_flags_fail_the_chance_rule():
+    r = V.VerifyReport(tested=20, flags=["a", "b"])
+    assert r.expected_flags == pytest.approx(0.02)
+    assert r.too_many_flags and not r.ok
+    assert not V.VerifyReport(tested=20, flags=["a"]).too_many_flags   # one flag in 20 cells: P ≈ 0.02
+
+
+def test_record_runs_replaces_a_source_and_keeps_the_order(tmp_path):
+    runs = _runs().rename(columns={"source": "table"})
+    t4, t1 = runs[runs.table == "table4"], runs[runs.table == "table1"]
+    record_runs(tmp_path, "table4", t4)
+    record_runs(tmp_path, "table1", t1)
+    first = (tmp_path / "runs.csv").read_bytes()
+    record_runs(tmp_path, "table4", t4)           # rebuilding a table: the same file
+    assert (tmp_path / "runs.csv").read_bytes() == first
+    back = read_runs(tmp_path)
+    assert list(dict.fromkeys(back["source"])) == ["table1", "table4"] and len(back) == len(runs)
+
+
+def test_verify_command_line(tmp_path, capsys):
+    for d, runs in (("ref", _runs()), ("new", _runs())):
+        (tmp_path / d).mkdir()
+        runs.to_csv(tmp_path / d / "runs.csv", index=False)
+        _claims(["supported"]).to_csv(tmp_path / d / "claims.csv", index=False)
+    assert V.main([str(tmp_path / "new"), "--reference", str(tmp_path / "ref")]) == 0
+    assert "verify: PASS" in capsys.readouterr().out
+    bad = _runs()
+    bad.loc[0, "student_top1"] += 40
+    bad.to_csv(tmp_path / "new" / "runs.csv", index=False)
+    assert V.main([str(tmp_path / "new"), "--reference", str(tmp_path / "ref")]) == 1
+    assert V.main([str(tmp_path / "nowhere")]) == 2
