@@ -16,6 +16,7 @@ import pandas as pd
 from amidlib.core.experiment import atomic_write_text
 from amidlib.paper import plots
 from amidlib.paper.plans import figure_cells, plan_table1
+from amidlib.paper.records import record_runs
 from amidlib.repro.runs import Study, class_names
 
 __all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "fig_summary",
@@ -54,9 +55,11 @@ def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequenc
     """The per-epoch figures: the histories of ``rows`` (main pairing, every seed) → ``<name>.csv``
     (``columns``) and ``<name>.png`` (``plot(hist, data description, warm-up epochs)``)."""
     prof = study.prof
-    hist = study.histories(figure_cells(prof, rows))
+    cells = figure_cells(prof, rows)
+    hist = study.histories(cells)
     cols = ["row", "seed", "epoch", "phase", *columns]
     _write_csv(hist[cols], prof.out_dir / f"{name}.csv")
+    record_runs(prof.out_dir, name, study.runs(cells))
     fig = plot(hist, prof.main.description, _warmup_epochs(study, hist))
     plots.save(fig, prof.out_dir / f"{name}.png")
     return fig, hist[cols]
@@ -80,6 +83,7 @@ def build_fig3(study: Study):
                          "class_name": names[i] if i < len(names) else str(i), "top1": acc})
     frame = pd.DataFrame(rows)
     _write_csv(frame, prof.out_dir / "fig3.csv")
+    record_runs(prof.out_dir, "fig3", study.runs(cells))
     fig = plots.plot_fig3(frame, prof.main.description)
     plots.save(fig, prof.out_dir / "fig3.png")
     return fig, frame
