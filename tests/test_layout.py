@@ -1,0 +1,403 @@
+"""The package's layering, checked from the source (docs/design.md, "Layers").
+
+    core (0) <- data (1) <- repro (2) <- paper (3) <- notebook.py (4)
+
+A module may import its own layer and the layers below it, never one above. Every ``import`` and
+``from ... import`` statement counts, function-local ones included (they are imports all the
+same, only later), relative imports resolved, plus ``importlib.import_module("amidlib...")`` calls
+with a literal name. Special cases:
+
+- ``amidlib.testing`` (generators of miniature data trees) is imported only by tests/ and
+  scripts/; inside the package only ``amidlib.testing`` itself may import it, and it may import
+  only ``core`` and ``data`` (and itself).
+- The stable public paths ``amidlib/__init__.py``, ``amidlib/losses.py``, ``amidlib/metrics.py`` and
+  ``amidlib/experiment.py`` are thin aliases: they count as layer 0 for their importers and may
+  import only from ``amidlib.core``.
+- Every module belongs to a layer: no stray top-level module, and no ``utils.py``.
+- No import cycle between amidlib modules at import time (module-level imports: function bodies
+  and ``if TYPE_CHECKING:`` blocks do not run at import).
+
+The checker works on any folder holding an ``amidlib`` package, so the tests at the end run it on
+a fake tree with known violations too: it can fail.
+"""
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PACKAGE = "amidlib"
+
+#: top-level subpackage (or module) -> layer
+LAYERS = {"core": 0, "data": 1, "repro": 2, "paper": 3, "notebook": 4}
+LAYER_NAMES = {v: k for k, v in LAYERS.items()}
+TESTING = "testing"
+#: the thin alias modules (stable public import paths): layer 0 for importers, import only core
+ALIASES = {"amidlib", "amidlib.losses", "amidlib.metrics", "amidlib.experiment"}
+#: what amidlib.testing may import (besides itself)
+TESTING_MAY_IMPORT = {"core", "data"}
+
+
+# --------------------------------------------------------------------------- reading the source
+@dataclass(frozen=True)
+class Import:
+    """One imported amidlib module: where (file, line), what (statement text), at import time or not."""
+
+    file: str          # path relative to the root, e.g. "amidlib/core/losses.py"
+    line: int
+    statement: str     # the statement as written (ast.unparse)
+    target: str        # the imported module, e.g. "amidlib.paper.tables"
+    module_level: bool  # runs when the importing module is imported (not inside a function)
+
+    def where(self) -> str:
+        return f"{self.file}:{self.line}: `{self.statement}`"
+
+
+def discover(root: Path) -> dict[str, Path]:
+    """Module name -> file, for every .py file of the ``amidlib`` package under ``root``."""
+    modules = {}
+    for path in sorted((root / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        modules[".".join(parts)] = path
+    return modules
+
+
+def _is_package(path: Path) -> bool:
+    return path.name == "__init__.py"
+
+
+def _resolve_relative(module: str, is_package: bool, level: int, name: str | None) -> str:
+    """The absolute name of ``from <level dots><name> import ...`` written in ``module``."""
+    parts = module.split(".") if is_package else module.split(".")[:-1]
+    if level - 1 > len(parts):
+        raise ImportError(f"relative import beyond the top-level package in {module}")
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join(base + ([name] if name else []))
+
+
+def _targets(node: ast.AST, module: str, is_package: bool, known: set[str]) -> list[str]:
+    """The amidlib modules an import statement (or import_module call) loads."""
+    out = []
+    if isinstance(node, ast.Import):
+        out = [alias.name for alias in node.names]
+    elif isinstance(node, ast.ImportFrom):
+        base = node.module or ""
+        if node.level:
+            base = _resolve_relative(module, is_package, node.level, node.module)
+        for alias in node.names:
+            # `from amidlib.core import losses` loads the submodule amidlib.core.losses
+            sub = f"{base}.{alias.name}"
+            out.append(sub if sub in known else base)
+    elif isinstance(node, ast.Call):
+        out = [node.args[0].value]
+    return [t for t in dict.fromkeys(out) if t == PACKAGE or t.startswith(PACKAGE + ".")]
+
+
+def _is_import_module_call(node: ast.AST) -> bool:
+    if not (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+            and isinstance(node.args[0].value, str)):
+        return False
+    func = node.func
+    name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+    return name in ("import_module", "__import__")
+
+
+def _is_type_checking(test: ast.AST) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+
+
+def imports_of(path: Path, module: str, root: Path, known: set[str]) -> list[Import]:
+    """Every amidlib import in one file, with whether it runs at import time."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    rel = path.relative_to(root).as_posix()
+    found: list[Import] = []
+
+    def visit(node: ast.AST, module_level: bool) -> None:
+        if isinstance(node, (ast.Import, ast.ImportFrom)) or _is_import_module_call(node):
+            # an import_module call runs when its enclosing code runs; treat it as deferred
+            at_import = module_level and not isinstance(node, ast.Call)
+            for target in _targets(node, module, _is_package(path), known):
+                found.append(Import(rel, node.lineno, ast.unparse(node), target, at_import))
+        for child in ast.iter_child_nodes(node):
+            deferred = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+            if isinstance(node, ast.If) and _is_type_checking(node.test) and child in node.body:
+                deferred = True
+            visit(child, module_level and not deferred)
+
+    visit(tree, True)
+    return found
+
+
+def all_imports(root: Path) -> tuple[dict[str, Path], dict[str, list[Import]]]:
+    modules = discover(root)
+    known = set(modules)
+    return modules, {name: imports_of(path, name, root, known) for name, path in modules.items()}
+
+
+# --------------------------------------------------------------------------- the rules
+def layer_of(module: str) -> str | None:
+    """"core", "data", ..., "testing", "alias", or None for a module outside every layer."""
+    if module in ALIASES:
+        return "alias"
+    parts = module.split(".")
+    top = parts[1] if len(parts) > 1 else ""
+    if top in LAYERS or top == TESTING:
+        return top
+    return None
+
+
+def layer_rank(module: str) -> int | None:
+    kind = layer_of(module)
+    if kind == "alias":
+        return 0
+    return LAYERS.get(kind)
+
+
+def layer_violations(root: Path) -> list[str]:
+    """Every upward import, misuse of amidlib.testing, alias importing beyond core, stray module."""
+    modules, imports = all_imports(root)
+    problems = []
+    for module, path in modules.items():
+        rel = path.relative_to(root).as_posix()
+        kind = layer_of(module)
+        if kind is None:
+            problems.append(f"{rel}: module {module} belongs to no layer (core, data, repro, paper, notebook.py, "
+                            f"testing, or one of the aliases {sorted(ALIASES)})")
+            continue
+        for imp in imports[module]:
+            target_kind = layer_of(imp.target)
+            if kind == "alias":
+                if target_kind != "core":
+                    problems.append(f"{imp.where()} — the alias module {module} may import only from amidlib.core, "
+                                    f"not {imp.target}")
+            elif kind == TESTING:
+                if target_kind not in TESTING_MAY_IMPORT | {TESTING, "alias"}:
+                    problems.append(f"{imp.where()} — amidlib.testing may import only core and data, not {imp.target}")
+            elif target_kind == TESTING:
+                problems.append(f"{imp.where()} — {module} imports amidlib.testing, which only tests/ and scripts/ "
+                                f"may import")
+            elif target_kind is None:
+                problems.append(f"{imp.where()} — {module} imports {imp.target}, which belongs to no layer")
+            elif layer_rank(imp.target) > LAYERS[kind]:
+                problems.append(f"{imp.where()} — upward import: {module} ({kind}, layer {LAYERS[kind]}) imports "
+                                f"{imp.target} ({target_kind}, layer {layer_rank(imp.target)})")
+    return problems
+
+
+def import_cycles(root: Path) -> list[list[str]]:
+    """Cycles of the module-level import graph between amidlib modules (each cycle once)."""
+    modules, imports = all_imports(root)
+    graph = {m: sorted({i.target for i in imports[m] if i.module_level and i.target in modules and i.target != m})
+             for m in modules}
+    cycles, seen = [], set()
+    state: dict[str, int] = {}  # 1 on the stack, 2 done
+    stack: list[str] = []
+
+    def dfs(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in graph[node]:
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt):]
+                key = frozenset(cycle)
+                if key not in seen:
+                    seen.add(key)
+                    cycles.append(cycle + [nxt])
+            elif nxt not in state:
+                dfs(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            dfs(m)
+    return cycles
+
+
+def cycle_messages(root: Path) -> list[str]:
+    """One line per cycle, each edge with the file and line of its import."""
+    modules, imports = all_imports(root)
+    out = []
+    for cycle in import_cycles(root):
+        edges = []
+        for a, b in zip(cycle, cycle[1:]):
+            imp = next(i for i in imports[a] if i.target == b and i.module_level)
+            edges.append(f"{imp.where()} -> {b}")
+        out.append("import cycle: " + " ; ".join(edges))
+    return out
+
+
+def utils_modules(root: Path) -> list[str]:
+    """Files or packages named utils: a name that says nothing about what is inside."""
+    pkg = root / PACKAGE
+    found = [p for p in pkg.rglob("utils.py")] + [p for p in pkg.rglob("utils") if p.is_dir()]
+    return sorted(p.relative_to(root).as_posix() for p in found)
+
+
+# --------------------------------------------------------------------------- the real tree
+def test_no_upward_import():
+    problems = layer_violations(REPO)
+    assert not problems, "layering violations (docs/design.md, \"Layers\"):\n" + "\n".join(problems)
+
+
+def test_no_import_cycle_at_module_level():
+    problems = cycle_messages(REPO)
+    assert not problems, "\n".join(problems)
+
+
+def test_no_utils_module():
+    assert not utils_modules(REPO), f"name modules by what they hold, not 'utils': {utils_modules(REPO)}"
+
+
+def test_every_layer_exists_and_the_tree_is_read():
+    modules = discover(REPO)
+    for layer in ("core", "data", "repro", "paper", TESTING):
+        assert any(layer_of(m) == layer for m in modules), f"no module in amidlib.{layer}"
+    # the checker sees function-local imports too (data/paper_root.py imports its loaders lazily)
+    _, imports = all_imports(REPO)
+    assert any(not i.module_level for i in imports["amidlib.data.paper_root"])
+
+
+def test_public_paths_are_aliases_of_core():
+    import amidlib.core.experiment
+    import amidlib.core.losses
+    import amidlib.core.metrics
+    from amidlib import experiment, losses, metrics
+
+    assert losses is amidlib.core.losses
+    assert metrics is amidlib.core.metrics
+    assert experiment is amidlib.core.experiment
+    from amidlib.data import MultimodalArrays, load_embedded  # noqa: F401
+    from amidlib.experiment import Result, run  # noqa: F401
+
+
+# The run cache's key hashes the code that decides a run's numbers (repro/runs.py: code_files):
+# every amidlib module the training of a run imports must be among the hashed files, or an edit to
+# it would silently reuse stale cached runs. Checked as: for each dataset the hashed files include
+# the run's entry point (core/experiment.py) and are closed under import.
+#: modules that dispatch by dataset in function-local imports: their lazy imports are not followed
+#: (each dataset's own branch is hashed for that dataset: data/video, data/iemocap)
+DISPATCHERS = {"amidlib.data.paper_root"}
+FINGERPRINTED_DATASETS = ("uci_mfeat", "av_tier", "ucf51", "activitynet", "iemocap")
+
+
+def unhashed_imports(root: Path, hashed: set[Path]) -> list[str]:
+    """Imports from a hashed module of an amidlib module that is not hashed (aliases and
+    code-free package __init__ files aside), as "file:line: `statement` -> missing file"."""
+    modules, imports = all_imports(root)
+    by_path = {path.resolve(): name for name, path in modules.items()}
+    out = []
+    for path in sorted(hashed):
+        name = by_path.get(path.resolve())
+        if name is None:
+            continue
+        for imp in imports[name]:
+            if not imp.module_level and name in DISPATCHERS:
+                continue
+            target = modules.get(imp.target)
+            if (target is None or layer_of(imp.target) == "alias" or target.resolve() in hashed
+                    or (_is_package(target) and not _has_code(target))):
+                continue
+            out.append(f"{imp.where()} -> {target.relative_to(root).as_posix()}")
+    return sorted(set(out))
+
+
+@pytest.mark.parametrize("dataset", FINGERPRINTED_DATASETS)
+def test_run_cache_key_covers_the_code_a_run_imports(dataset):
+    from amidlib.repro import runs
+
+    hashed = {p.resolve() for p in runs.code_files(dataset)}
+    assert (REPO / "amidlib/core/experiment.py").resolve() in hashed
+    missing = unhashed_imports(REPO, hashed)
+    assert not missing, (f"{dataset}: code a run imports is not hashed by repro/runs.py's code fingerprint "
+                         f"(_CODE_FILES, _DATASET_CODE_FILES), so an edit there would reuse stale cached runs:\n"
+                         + "\n".join(missing))
+
+
+def _has_code(path: Path) -> bool:
+    """A package __init__ with more than a docstring (and re-exports of its own submodules)."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    return any(not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
+               and not isinstance(n, (ast.Import, ast.ImportFrom)) and not
+               (isinstance(n, ast.Assign) and all(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets))
+               for n in body)
+
+
+# --------------------------------------------------------------------------- the checker can fail
+def _write(root: Path, rel: str, text: str = "") -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def fake_tree(tmp_path: Path) -> Path:
+    """A miniature amidlib with one violation of each kind, at known lines."""
+    for pkg in ("amidlib", "amidlib/core", "amidlib/core/methods", "amidlib/data", "amidlib/repro",
+                "amidlib/paper", "amidlib/testing"):
+        _write(tmp_path, f"{pkg}/__init__.py", '"""doc"""\n')
+    _write(tmp_path, "amidlib/core/losses.py", "import torch\n\nfrom amidlib.paper import tables\n")
+    _write(tmp_path, "amidlib/core/methods/amid.py",
+           '"""doc"""\nfrom ..losses import jsd\nfrom ...repro.runs import Study\n')
+    _write(tmp_path, "amidlib/data/arrays.py",
+           "from amidlib.core import losses\n\n\ndef f():\n    from amidlib.testing.gen import make\n    return make\n")
+    _write(tmp_path, "amidlib/data/cache.py", "import importlib\nmod = importlib.import_module('amidlib.repro.runs')\n")
+    _write(tmp_path, "amidlib/repro/runs.py", "from amidlib.data import arrays\n")
+    _write(tmp_path, "amidlib/paper/tables.py", "from amidlib.repro.runs import x\nfrom amidlib.core import losses\n")
+    _write(tmp_path, "amidlib/testing/gen.py", "from amidlib.data.arrays import y\nfrom amidlib.paper.tables import z\n")
+    _write(tmp_path, "amidlib/losses.py", "import sys\nfrom amidlib.data import arrays as _module\n")
+    _write(tmp_path, "amidlib/metrics.py", "import sys\nfrom amidlib.core import losses as _module\n")
+    _write(tmp_path, "amidlib/stray.py", "")
+    _write(tmp_path, "amidlib/data/utils.py", "")
+    return tmp_path
+
+
+def test_checker_reports_every_kind_of_violation(fake_tree):
+    problems = "\n".join(layer_violations(fake_tree))
+    expected = [
+        ("amidlib/core/losses.py:3: `from amidlib.paper import tables`", "upward import"),
+        ("amidlib/core/methods/amid.py:3: `from ...repro.runs import Study`", "amidlib.repro.runs (repro, layer 2)"),
+        ("amidlib/data/arrays.py:5: `from amidlib.testing.gen import make`", "only tests/ and scripts/"),
+        ("amidlib/data/cache.py:2: `importlib.import_module('amidlib.repro.runs')`", "upward import"),
+        ("amidlib/testing/gen.py:2: `from amidlib.paper.tables import z`", "only core and data"),
+        ("amidlib/losses.py:2: `from amidlib.data import arrays as _module`", "only from amidlib.core"),
+        ("amidlib/stray.py: module amidlib.stray belongs to no layer", ""),
+    ]
+    for where, why in expected:
+        line = next((p for p in problems.splitlines() if p.startswith(where)), None)
+        assert line is not None, f"not reported: {where}\n{problems}"
+        assert why in line, line
+    # allowed: same layer, downward, relative within core, testing -> data, alias -> core
+    for ok in ("amidlib/core/methods/amid.py:2", "amidlib/data/arrays.py:1", "amidlib/repro/runs.py",
+               "amidlib/paper/tables.py", "amidlib/testing/gen.py:1", "amidlib/metrics.py"):
+        assert not any(p.startswith(ok) for p in problems.splitlines()), f"false report for {ok}:\n{problems}"
+    assert utils_modules(fake_tree) == ["amidlib/data/utils.py"]
+
+
+def test_checker_finds_cycles_at_module_level_only(tmp_path):
+    _write(tmp_path, "amidlib/__init__.py")
+    _write(tmp_path, "amidlib/core/__init__.py")
+    _write(tmp_path, "amidlib/core/a.py", "from amidlib.core import b\n")
+    _write(tmp_path, "amidlib/core/b.py", "import os\nfrom amidlib.core.c import f\n")
+    _write(tmp_path, "amidlib/core/c.py", "from . import a\n")
+    # a lazy import back, and one under TYPE_CHECKING, are not cycles at import time
+    _write(tmp_path, "amidlib/core/d.py", "from amidlib.core import e\n")
+    _write(tmp_path, "amidlib/core/e.py", "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                          "    from amidlib.core import d\n\ndef g():\n    from amidlib.core import d\n")
+    cycles = import_cycles(tmp_path)
+    assert [sorted(set(c)) for c in cycles] == [["amidlib.core.a", "amidlib.core.b", "amidlib.core.c"]]
+    message = "\n".join(cycle_messages(tmp_path))
+    assert "amidlib/core/b.py:2: `from amidlib.core.c import f` -> amidlib.core.c" in message
+
+
+def test_relative_imports_resolve():
+    assert _resolve_relative("amidlib.core.methods.amid", False, 1, "base") == "amidlib.core.methods.base"
+    assert _resolve_relative("amidlib.core.methods.amid", False, 2, "losses") == "amidlib.core.losses"
+    assert _resolve_relative("amidlib.core.methods", True, 1, "amid") == "amidlib.core.methods.amid"
+    assert _resolve_relative("amidlib.core.methods", True, 2, None) == "amidlib.core"
