@@ -277,58 +277,6 @@ def test_public_paths_are_aliases_of_core():
     from amidlib.experiment import Result, run  # noqa: F401
 
 
-# The run cache's key hashes the code that decides a run's numbers (repro/runs.py: code_files):
-# every amidlib module the training of a run imports must be among the hashed files, or an edit to
-# it would silently reuse stale cached runs. Checked as: for each dataset the hashed files include
-# the run's entry point (core/experiment.py) and are closed under import.
-#: modules that dispatch by dataset in function-local imports: their lazy imports are not followed
-#: (each dataset's own branch is hashed for that dataset: data/video, data/iemocap)
-DISPATCHERS = {"amidlib.data.paper_root"}
-FINGERPRINTED_DATASETS = ("uci_mfeat", "av_tier", "ucf51", "activitynet", "iemocap")
-
-
-def unhashed_imports(root: Path, hashed: set[Path]) -> list[str]:
-    """Imports from a hashed module of an amidlib module that is not hashed (aliases and
-    code-free package __init__ files aside), as "file:line: `statement` -> missing file"."""
-    modules, imports = all_imports(root)
-    by_path = {path.resolve(): name for name, path in modules.items()}
-    out = []
-    for path in sorted(hashed):
-        name = by_path.get(path.resolve())
-        if name is None:
-            continue
-        for imp in imports[name]:
-            if not imp.module_level and name in DISPATCHERS:
-                continue
-            target = modules.get(imp.target)
-            if (target is None or layer_of(imp.target) == "alias" or target.resolve() in hashed
-                    or (_is_package(target) and not _has_code(target))):
-                continue
-            out.append(f"{imp.where()} -> {target.relative_to(root).as_posix()}")
-    return sorted(set(out))
-
-
-@pytest.mark.parametrize("dataset", FINGERPRINTED_DATASETS)
-def test_run_cache_key_covers_the_code_a_run_imports(dataset):
-    from amidlib.repro import runs
-
-    hashed = {p.resolve() for p in runs.code_files(dataset)}
-    assert (REPO / "amidlib/core/experiment.py").resolve() in hashed
-    missing = unhashed_imports(REPO, hashed)
-    assert not missing, (f"{dataset}: code a run imports is not hashed by repro/runs.py's code fingerprint "
-                         f"(_CODE_FILES, _DATASET_CODE_FILES), so an edit there would reuse stale cached runs:\n"
-                         + "\n".join(missing))
-
-
-def _has_code(path: Path) -> bool:
-    """A package __init__ with more than a docstring (and re-exports of its own submodules)."""
-    body = ast.parse(path.read_text(encoding="utf-8")).body
-    return any(not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant))
-               and not isinstance(n, (ast.Import, ast.ImportFrom)) and not
-               (isinstance(n, ast.Assign) and all(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets))
-               for n in body)
-
-
 # --------------------------------------------------------------------------- the checker can fail
 def _write(root: Path, rel: str, text: str = "") -> None:
     path = root / rel
