@@ -1,0 +1,85 @@
+# ---
+# jupyter:
+#   jupytext:
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 06 · Report
+#
+# Everything in one place: the six tables, the figures, and `claims.md`, where every qualitative claim of the
+# paper is decided **by code from the csv files**: "holds" or "does not hold here", with our numbers
+# (mean ± std, n seeds) and the paper's. Anything a previous notebook did not write is built here first (from
+# the run cache when it holds the runs).
+
+# %% tags=["parameters"]
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
+dataset = None      # None: the profile's; ci/cpu: "uci_mfeat" | "av_tier" (generated video clips); paper: main "ucf51" | "activitynet"
+seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
+epochs = None       # None: the profile's number of epochs
+device = None       # None: the profile's ("cpu"; paper: "cuda")
+out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
+data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
+cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
+n_jobs = None       # None: the profile's number of worker processes
+
+# %%
+from IPython.display import Markdown, display
+
+from amidlib.notebook import setup
+from amidlib.paper import claims, figures, tables
+
+# the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
+prof, study, strict = setup(None, globals())
+
+# %%
+builders = {f"table{i}": (lambda name=f"table{i}": tables.build_table(study, name)) for i in range(1, 7)}
+builders.update({"fig1_diagnostic": lambda: figures.build_fig1(study), "fig3": lambda: figures.build_fig3(study),
+                 "fig4": lambda: figures.build_fig4(study), "fig5": lambda: figures.build_fig5(study)})
+missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file()]
+print("building what is missing:", missing or "nothing")
+for name in missing:
+    builders[name]()
+import matplotlib.pyplot as plt
+plt.close("all")
+
+# %% [markdown]
+# **The claims.** A claim holds when every comparison holds for the means; a difference smaller than the larger
+# of the two standard deviations is flagged "within the seed spread".
+
+# %%
+verdicts = claims.write_claims(prof.out_dir, prof)
+display(Markdown((prof.out_dir / "claims.md").read_text()))
+
+# %% [markdown]
+# **The tables**, as written to the output folder.
+
+# %%
+for i in range(1, 7):
+    display(Markdown((prof.out_dir / f"table{i}.md").read_text()))
+
+# %% [markdown]
+# **The figures.**
+
+# %%
+from IPython.display import Image
+
+for name in ("fig1_diagnostic", "fig3", "fig4", "fig5"):
+    display(Markdown(f"`{name}.png`"), Image(filename=str(prof.out_dir / f"{name}.png"), width=900))
+
+# %%
+# checks: every output exists, every claim was decided from the csvs
+assert figures.missing_outputs(prof.out_dir) == [], figures.missing_outputs(prof.out_dir)
+assert set(verdicts.id) == {c.id for c in claims.CLAIMS}
+assert verdicts.verdict.isin(["holds", "does not hold here"]).all(), verdicts[["id", "verdict", "evidence"]]
+text = (prof.out_dir / "claims.md").read_text()
+assert all(c.text.split(" (")[0][:30] in text for c in claims.CLAIMS)
