@@ -20,7 +20,19 @@ __all__ = [
     "weighted_accuracy",
     "unweighted_accuracy",
     "recall_at_k",
+    "SCALAR_METRICS",
 ]
+
+#: The scalar metrics of a run (``Result.metrics`` keys) that the paper's tables report, each with
+#: its display name: the one list (amidlib.repro.runs.SCALARS, amidlib.paper.names.METRIC_NAMES).
+SCALAR_METRICS: dict[str, str] = {
+    "student_top1": "top-1",
+    "teacher_top1": "top-1",
+    "student_r1": "R@1",
+    "student_r5": "R@5",
+    "wa": "WA",
+    "ua": "UA",
+}
 
 
 def _labels(x, what: str) -> np.ndarray:
