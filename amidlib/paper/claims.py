@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from amidlib.core.experiment import atomic_write_text
+from amidlib.paper import names
 from amidlib.paper.figures import fig_summary
 from amidlib.paper.tables import read_table
 from amidlib.repro.profiles import Profile
@@ -67,10 +68,6 @@ CLAIMS: tuple[Claim, ...] = (
           "Fig 5, §4.4.2"),
 )
 
-_ROW_NAMES = {"mi_s": "L_MI_s", "mi_s+mi_a": "L_MI_s+L_MI_a", "teacher_alone": "teacher alone", "amid": "AMID",
-              "amid_nce": "AMID with L_nce", "fixed_teacher": "fixed teacher", "no_warmup": "w/o warm-up",
-              "no_d2": "w/o D2", "uniform_lambda": "w/o dynamic weight", "ccl": "CCL", "baseline": "baseline"}
-_FIG_ROW_NAMES = {"fig5": {"mi_s+mi_a": "w/o L_adv"}}
 _NEG = {">": "≤", ">=": "<", "<": "≥", "<=": ">"}  # what the data show when a comparison fails
 _OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
 
@@ -104,9 +101,12 @@ def evaluate_claims(frames: dict[str, pd.DataFrame], claims: Sequence[Claim] = C
             continue
         frame = frame.assign(setting=frame["setting"].fillna("").astype(str), row=frame["row"].astype(str))
         settings = list(dict.fromkeys(frame["setting"])) if claim.per_setting else [None]
+
+        def name(row: str, source: str = claim.source) -> str:  # the row's short name, as this source says it
+            return names.short_name(row, source)
+
         for setting in settings:
             f = frame if setting is None else frame[frame["setting"] == setting]
-            names = {**_ROW_NAMES, **_FIG_ROW_NAMES.get(claim.source, {})}
             holds, spread, evidence, paper, missing = True, False, [], [], []
             for a, op, b, metric in claim.comparisons:
                 ra, rb = f[(f["row"] == a) & (f["metric"] == metric)], f[(f["row"] == b) & (f["metric"] == metric)]
@@ -121,10 +121,10 @@ def evaluate_claims(frames: dict[str, pd.DataFrame], claims: Sequence[Claim] = C
                 spread |= within
                 m = metric.replace("_", " ")
                 evidence.append(
-                    f"{names.get(a, a)} {_fmt_stat(ra, metric)} {op if ok else _NEG[op]} {names.get(b, b)} {_fmt_stat(rb, metric)}"
+                    f"{name(a)} {_fmt_stat(ra, metric)} {op if ok else _NEG[op]} {name(b)} {_fmt_stat(rb, metric)}"
                     f" [{m}, diff {diff:+.3g}{', within the seed spread' if within else ''}]")
                 if "paper" in f.columns and pd.notna(ra.get("paper")) and pd.notna(rb.get("paper")):
-                    paper.append(f"{names.get(a, a)} {ra['paper']:.1f} vs {names.get(b, b)} {rb['paper']:.1f}")
+                    paper.append(f"{name(a)} {ra['paper']:.1f} vs {name(b)} {rb['paper']:.1f}")
             if missing:
                 verdict = "not evaluated"
                 evidence.append("missing: " + ", ".join(missing))

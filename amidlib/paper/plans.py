@@ -8,36 +8,39 @@ from __future__ import annotations
 
 from typing import Sequence
 
+from amidlib.paper import names
 from amidlib.repro.profiles import Pairing, Profile
 from amidlib.repro.runs import Cell, make_spec
 
 __all__ = ["plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5", "plan_table6", "PLANS",
-           "T12_METHODS", "T3_METHODS", "T4_ROWS", "T5_ROWS", "figure_cells"]
-
-T12_METHODS = ["baseline", "crd", "gmc", "crcd", "ccl", "amid", "teacher"]
-T3_METHODS = ["baseline", "gmc", "crcd", "ccl", "amid"]
+           "T12_METHODS", "T3_METHODS", "T4_ROWS", "T5_ROWS", "figure_cells", "table_specs"]
 
 
-#: Table 4 and 5 rows: (paper_results.csv key, method, config overrides)
-T4_ROWS = [
-    ("student_alone", "baseline", {}),
-    ("teacher_alone", "teacher", {}),
-    ("mi_s", "amid", {"use_mi_a": False, "use_adv": False}),
-    ("mi_s+mi_a", "amid", {"use_adv": False}),
-    ("amid", "amid", {}),
-    ("amid_nce", "amid", {"mi_loss": "nce"}),
-]
-T5_ROWS = [
-    ("amid", "amid", {}),
-    ("fixed_teacher", "amid", {"fixed_teacher": True}),
-    ("no_warmup", "amid", {"warmup_epochs": 0}),
-    ("no_d2", "amid", {"use_d2": False}),
-    ("uniform_lambda", "amid", {"dynamic_lambda": False}),
-]
+def table_specs(table: str) -> list[tuple[str, str, dict]]:
+    """(row, method, config overrides) of every row of ``table`` (table1 … table5), in order, from
+    the registry of names (:mod:`amidlib.paper.names`)."""
+    return [(row, *names.row_spec(row)) for row in names.table_rows(table)]
 
 
-def plan_table1(prof: Profile, methods: Sequence[str] = T12_METHODS) -> list[Cell]:
-    """Every method on both pairings (the paper's UCF51 / ActivityNet columns); seeds per pairing."""
+def __getattr__(attr: str):
+    """``T12_METHODS`` (Tables 1/2: baseline, crd, gmc, crcd, ccl, amid, teacher), ``T3_METHODS``
+    (baseline, gmc, crcd, ccl, amid), ``T4_ROWS`` / ``T5_ROWS`` ((row, method, overrides)): read
+    from the registry when asked, so a method registered later is in them."""
+    if attr == "T12_METHODS":
+        return names.table_rows("table1")
+    if attr == "T3_METHODS":
+        return names.table_rows("table3")
+    if attr == "T4_ROWS":
+        return table_specs("table4")
+    if attr == "T5_ROWS":
+        return table_specs("table5")
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+def plan_table1(prof: Profile, methods: Sequence[str] | None = None) -> list[Cell]:
+    """Every method of Table 1 (default: the registry's, :func:`amidlib.paper.names.table_rows`) on
+    both pairings (the paper's UCF51 / ActivityNet columns); seeds per pairing."""
+    methods = names.table_rows("table1") if methods is None else methods
     cells = []
     for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.second_seeds)):
         for m in methods:
@@ -48,11 +51,12 @@ def plan_table1(prof: Profile, methods: Sequence[str] = T12_METHODS) -> list[Cel
 
 def plan_table2(prof: Profile) -> list[Cell]:
     """Retrieval R@1/R@5: the same runs as Table 1 (without the teacher, which has no student)."""
-    return [Cell("table2", c.setting, c.paper_setting, c.row, c.spec) for c in plan_table1(prof, T12_METHODS[:-1])]
+    return [Cell("table2", c.setting, c.paper_setting, c.row, c.spec) for c in plan_table1(prof, names.table_rows("table2"))]
 
 
 def plan_table3(prof: Profile) -> list[Cell]:
     """The auxiliary setups (A-V, L-V, AL-V analogues), k stratified folds; V: the baseline."""
+    methods = [m for m in names.table_rows("table3") if m != "baseline"]
     cells = []
     k, fseed = prof.table3_folds, prof.table3_fold_seed
     first = prof.table3_setups[0]
@@ -61,7 +65,7 @@ def plan_table3(prof: Profile) -> list[Cell]:
         v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
         cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split), fold=i))
         for setup in prof.table3_setups:
-            for m in T3_METHODS[1:]:
+            for m in methods:
                 cells.append(Cell("table3", setup.key, setup.paper, m, make_spec(prof, setup, m, 0, split), fold=i))
     return cells
 
@@ -70,14 +74,14 @@ def plan_table4(prof: Profile) -> list[Cell]:
     """Ablation of the loss terms on the main pairing (student and teacher top-1)."""
     p = prof.main
     return [Cell("table4", p.key, p.paper, row, make_spec(prof, p, method, s, **ov))
-            for row, method, ov in T4_ROWS for s in prof.seeds]
+            for row, method, ov in table_specs("table4") for s in prof.seeds]
 
 
 def plan_table5(prof: Profile) -> list[Cell]:
     """The training modifications on the main pairing."""
     p = prof.main
     return [Cell("table5", p.key, p.paper, row, make_spec(prof, p, method, s, **ov))
-            for row, method, ov in T5_ROWS for s in prof.seeds]
+            for row, method, ov in table_specs("table5") for s in prof.seeds]
 
 
 def plan_table6(prof: Profile) -> list[Cell]:
@@ -96,13 +100,13 @@ PLANS = {"table1": plan_table1, "table2": plan_table2, "table3": plan_table3,
 
 
 def figure_cells(prof: Profile, rows: Sequence[str]) -> list[Cell]:
-    """Main-pairing runs of the Table 4/5 rows named (``mi_s``, ``mi_s+mi_a``, ``amid``, ``no_d2``,
-    ``no_warmup``, ...), one per seed: the same runs as the tables, so nothing is trained twice."""
-    spec_rows = {row: (method, ov) for row, method, ov in T4_ROWS + T5_ROWS}
+    """Main-pairing runs of the rows named (``mi_s``, ``mi_s+mi_a``, ``amid``, ``no_d2``,
+    ``no_warmup``, any row of :mod:`amidlib.paper.names`), one per seed: the same runs as the
+    tables, so nothing is trained twice."""
     p = prof.main
     cells = []
     for row in rows:
-        method, ov = spec_rows[row]
+        method, ov = names.row_spec(row)
         for s in prof.seeds:
             cells.append(Cell("figure", p.key, p.paper, row, make_spec(prof, p, method, s, **ov)))
     return cells

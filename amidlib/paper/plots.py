@@ -4,8 +4,10 @@ Every figure function takes tidy frames (so the numbers behind a figure can be w
 as a csv) and returns a matplotlib Figure; :func:`save` writes it atomically. One fixed seaborn
 style (:func:`set_style`), labelled axes, and titles that say which data the figure shows.
 
-Run labels (``row``) follow data_manifests/paper_results.csv: ``mi_s`` (L_MI_s alone),
-``mi_s+mi_a`` (L_MI_s + L_MI_a, i.e. AMID w/o L_adv), ``amid``, ``no_d2``, ``ccl``.
+Run labels (``row``) follow data_manifests/paper_results.csv (``mi_s``, ``mi_s+mi_a``, ``amid``,
+``no_d2``, ``ccl``, …); each row has one legend label and one colour in every figure, both from
+the registry of names (:mod:`amidlib.paper.names`): ``mi_s+mi_a`` is "AMID w/o L_adv (L_MI_s +
+L_MI_a)" in Figs 1, 4 and 5 alike.
 """
 from __future__ import annotations
 
@@ -23,25 +25,32 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from amidlib.paper import names  # noqa: E402
+
 __all__ = [
-    "set_style", "save", "LABELS", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4",
+    "set_style", "save", "LABELS", "PALETTE", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4",
     "plot_fig5", "plot_warmup", "distill_means",
 ]
 
-#: Legend labels of the runs.
-LABELS = {
-    "mi_s": r"$L_{MI_s}$ alone",
-    "mi_s+mi_a": r"$L_{MI_s} + L_{MI_a}$",
-    "amid": "AMID",
-    "no_d2": r"AMID w/o $D_2$",
-    "no_adv": r"AMID w/o $L_{adv}$",
-    "ccl": "CCL",
-    "no_warmup": "AMID w/o warm-up",
-    "teacher_alone": "teacher alone",
-}
-PALETTE = {LABELS["mi_s"]: "#d55e00", LABELS["mi_s+mi_a"]: "#0072b2", LABELS["amid"]: "#009e73",
-           LABELS["no_d2"]: "#cc79a7", LABELS["no_adv"]: "#0072b2", LABELS["ccl"]: "#e69f00",
-           LABELS["no_warmup"]: "#999999", LABELS["teacher_alone"]: "#555555"}
+def __getattr__(attr: str):
+    """``LABELS`` (row -> legend label) and ``PALETTE`` (legend label -> colour) for every row of
+    :mod:`amidlib.paper.names`, read when asked (a method registered later is in them)."""
+    if attr == "LABELS":
+        return {name: r.legend for name, r in names.rows().items()}
+    if attr == "PALETTE":
+        return names.palette()
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
+def _palette(labels) -> dict[str, str]:
+    """legend label -> colour for the labels shown: the registry's colours; a row it does not name
+    gets a colour of the style's cycle that no named row uses."""
+    pal = names.palette()
+    spare = [c for c in sns.color_palette("colorblind").as_hex() if c not in set(pal.values())] or ["#7f7f7f"]
+    out = {}
+    for i, label in enumerate(dict.fromkeys(labels)):
+        out[label] = pal.get(label) or spare[i % len(spare)]
+    return out
 
 
 def set_style() -> None:
@@ -70,7 +79,7 @@ def history_long(hist: pd.DataFrame, columns: Sequence[str], rename: dict | None
     """Histories (Study.histories) -> long: row, label, seed, epoch, phase, variable, value."""
     keep = ["row", "seed", "epoch", "phase"] + [c for c in columns if c in hist.columns]
     long = hist[keep].melt(id_vars=["row", "seed", "epoch", "phase"], var_name="variable", value_name="value")
-    long["label"] = long["row"].map(lambda r: (rename or {}).get(r, LABELS.get(r, r)))
+    long["label"] = long["row"].map(lambda r: (rename or {}).get(r) or names.legend(r))
     return long
 
 
@@ -107,7 +116,7 @@ def plot_fig1_diagnostic(hist: pd.DataFrame, data: str, warmup: int | None = Non
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
     for ax, (var, ylabel, title) in zip(axes, panels):
         sns.lineplot(data=long[long.variable == var], x="epoch", y="value", hue="label", errorbar="sd",
-                     ax=ax, palette=PALETTE, legend=ax is axes[0])
+                     ax=ax, palette=_palette(long["label"]), legend=ax is axes[0])
         _warmup_line(ax, warmup)
         ax.set(xlabel="epoch", ylabel=ylabel, title=title)
     if axes[0].get_legend():
@@ -120,10 +129,10 @@ def plot_fig1_diagnostic(hist: pd.DataFrame, data: str, warmup: int | None = Non
 
 def plot_fig3(per_class: pd.DataFrame, data: str):
     """Per-class top-1 of AMID vs CCL (paper Fig 3): ``per_class`` has row, seed, class_name, top1."""
-    df = per_class.assign(label=per_class["row"].map(lambda r: LABELS.get(r, r)))
+    df = per_class.assign(label=per_class["row"].map(names.legend))
     fig, ax = plt.subplots(figsize=(10, 4))
     sns.barplot(data=df, x="class_name", y="top1", hue="label", errorbar="sd", ax=ax,
-                palette=PALETTE, capsize=0.1)
+                palette=_palette(df["label"]), saturation=1, capsize=0.1)  # the registry's colours, as in the line plots
     ax.set(xlabel="class (handwritten digit)", ylabel="student test top-1 (%)",
            ylim=(max(0, df["top1"].min() - 15), 100))
     ax.legend(title=None, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
@@ -137,7 +146,7 @@ def plot_fig4(hist: pd.DataFrame, data: str, warmup: int | None = None):
     """Teacher − student test accuracy gap per epoch, L_MI_s + L_MI_a vs AMID (paper Fig 4)."""
     long = history_long(hist, ["test_gap"])
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    sns.lineplot(data=long, x="epoch", y="value", hue="label", errorbar="sd", ax=ax, palette=PALETTE)
+    sns.lineplot(data=long, x="epoch", y="value", hue="label", errorbar="sd", ax=ax, palette=_palette(long["label"]))
     _warmup_line(ax, warmup)
     ax.axhline(0, color="0.3", lw=0.8)
     ax.set(xlabel="epoch", ylabel="teacher − student test top-1 (points)")
@@ -150,12 +159,11 @@ def plot_fig4(hist: pd.DataFrame, data: str, warmup: int | None = None):
 def plot_fig5(hist: pd.DataFrame, data: str, warmup: int | None = None):
     """Within-class teacher–student cosine Φ(M_v, S_j), j ≠ v, per epoch, train (left) and test
     (right): AMID vs w/o D2 vs w/o L_adv (paper Fig 5)."""
-    rename = {"mi_s+mi_a": LABELS["no_adv"]}
-    long = history_long(hist, ["train_cos_same_class", "test_cos_same_class"], rename)
+    long = history_long(hist, ["train_cos_same_class", "test_cos_same_class"])
     fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=True)
     for ax, split in zip(axes, ["train", "test"]):
         sns.lineplot(data=long[long.variable == f"{split}_cos_same_class"], x="epoch", y="value", hue="label",
-                     errorbar="sd", ax=ax, palette=PALETTE, legend=split == "train")
+                     errorbar="sd", ax=ax, palette=_palette(long["label"]), legend=split == "train")
         _warmup_line(ax, warmup)
         ax.set(xlabel="epoch", ylabel="mean cosine, same class, other sample", title=f"{split} split")
     axes[0].legend(title=None)

@@ -29,6 +29,7 @@ import pandas as pd
 from amidlib.core.experiment import atomic_write_text
 from amidlib.data import manifests
 from amidlib.data.paper_root import PAPER_DATASETS
+from amidlib.paper import names
 from amidlib.paper.plans import PLANS
 from amidlib.repro.profiles import DATASET_TITLES, Profile
 from amidlib.repro.runs import Study
@@ -36,27 +37,15 @@ from amidlib.repro.runs import Study
 __all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "DISPLAY", "PAPER_METRIC",
            "fmt", "mean_std", "format_table"]
 
-#: Row labels as the paper prints them (markdown); keys are paper_results.csv method keys.
-DISPLAY = {
-    "baseline": "Baseline (student alone)",
-    "crd": "CRD",
-    "gmc": "GMC",
-    "crcd": "CRCD",
-    "ccl": "CCL",
-    "amid": "AMID (ours)",
-    "teacher": "Teacher (reference: full modalities)",
-    "student_alone": "student alone (w/o distillation)",
-    "teacher_alone": "teacher alone (w/o distillation)",
-    "mi_s": "L_MI_s",
-    "mi_s+mi_a": "L_MI_s + L_MI_a",
-    "amid_t4": "L_MI_s + L_MI_a + L_adv (AMID)",
-    "amid_nce": "AMID with L_nce",
-    "amid_t5": "AMID",
-    "fixed_teacher": "with fixed teacher",
-    "no_warmup": "w/o warm-up",
-    "no_d2": "w/o D2",
-    "uniform_lambda": "w/o dynamic weight",
-}
+# Row labels, their order and the metric names come from the one registry, amidlib.paper.names.
+def __getattr__(attr: str):
+    """``DISPLAY``: row -> label as the paper's tables print it, for every row of
+    :mod:`amidlib.paper.names` (read when asked, so a method registered later is in it)."""
+    if attr == "DISPLAY":
+        return {name: r.label for name, r in names.rows().items()}
+    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+
+
 #: ours metric -> paper metric, per table
 PAPER_METRIC = {
     "table1": {"student_top1": "top1", "teacher_top1": "top1"},
@@ -70,26 +59,17 @@ PAPER_METRIC = {
 
 # --------------------------------------------------------------------------- summaries
 def _metric_rows(table: str, row: str) -> list[str]:
-    """Which of our metrics a row of a table reports."""
+    """Which of our metrics a row of a table reports (Tables 1 and 4: the top-1 the row's method has)."""
+    student, teacher = names.reports(row)
     if table == "table1":
-        return ["teacher_top1"] if row == "teacher" else ["student_top1"]
+        return ["student_top1"] if student else ["teacher_top1"]
     if table == "table4":
-        if row == "student_alone":
-            return ["student_top1"]
-        if row == "teacher_alone":
-            return ["teacher_top1"]
-        return ["student_top1", "teacher_top1"]
+        return [m for m, has in (("student_top1", student), ("teacher_top1", teacher)) if has]
     return list(PAPER_METRIC[table])
 
 
 def _label(table: str, row: str) -> str:
-    if table == "table6":
-        return row
-    if table == "table4" and row == "amid":
-        return DISPLAY["amid_t4"]
-    if table == "table5" and row == "amid":
-        return DISPLAY["amid_t5"]
-    return DISPLAY.get(row, row)
+    return names.table_label(table, row)
 
 
 def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str] | None = None) -> pd.DataFrame:
@@ -132,8 +112,7 @@ def _paper_cell(v) -> str:
     return "—" if v is None or (isinstance(v, float) and np.isnan(v)) else f"{v:.1f}"
 
 
-_METRIC_NAMES = {"student_top1": "top-1", "teacher_top1": "top-1", "student_r1": "R@1", "student_r5": "R@5",
-                 "wa": "WA", "ua": "UA"}
+_METRIC_NAMES = names.METRIC_NAMES
 
 
 def to_markdown(tidy: pd.DataFrame) -> str:
