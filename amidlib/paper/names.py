@@ -29,7 +29,7 @@ from amidlib.core.methods import METHOD_TABLES, METHODS, REGISTRY, table_methods
 from amidlib.core.metrics import SCALAR_METRICS
 
 __all__ = ["Row", "VARIANTS", "ABLATION_TABLES", "TABLE_LABELS", "SHORT_NAMES_IN", "METRIC_NAMES", "rows", "row",
-           "row_spec", "table_rows", "table_label", "short_name", "legend", "colour", "palette", "TABLES"]
+           "row_spec", "table_rows", "table_label", "short_name", "legend", "colour", "palette", "reports", "TABLES"]
 
 
 @dataclass(frozen=True)
