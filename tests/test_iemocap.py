@@ -9,7 +9,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from amidlib.data.iemocap import corpus as I
+from amidlib.data import iemocap as I
 from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
 from amidlib.data.cache import CALLS
 from amidlib.data.iemocap.extractors import (BertTextExtractor, DenseNetFrameExtractor, Wav2Vec2Extractor,
@@ -309,13 +309,23 @@ def test_frame_gru_student():
 
 
 def test_amid_end_to_end_on_extracted_features(extracted):
+    """The five folds of a setup through experiment.run (pooled MLP student), and the paper's GRU
+    student through run with the IEMOCAP nets factory (the arguments the data layer hands Study)."""
+    from amidlib.core.experiment import run
+
     feats = extracted["features"]
-    cv = I.cross_validate("amid", feats, "AL-V", preset="tiny", epochs=3, warmup_epochs=1, progress=False)
-    assert cv.per_fold["fold"].tolist() == [1, 2, 3, 4, 5] and cv.per_fold["n_test"].tolist() == [6] * 5
-    assert math.isfinite(cv.wa) and math.isfinite(cv.ua) and 0 <= cv.ua <= 100
-    assert cv.results[0].config["train"]["auxiliary"] == ["audio", "text"]
+    folds = I.iemocap_folds(feats, "AL-V")
+    results = [run("amid", train, test, 0, "tiny", epochs=3, warmup_epochs=1, progress=False) for train, test in folds]
+    assert [r.config["test"]["n"] for r in results] == [6] * 5
+    wa, ua = np.mean([r.metrics["wa"] for r in results]), np.mean([r.metrics["ua"] for r in results])
+    assert math.isfinite(wa) and math.isfinite(ua) and 0 <= ua <= 100
+    assert results[0].config["train"]["auxiliary"] == ["audio", "text"]
     train, test = I.iemocap_folds(feats, "A-V", student="rnn")[0]
-    res = I.run_rnn_student("amid", train, test, 0, "tiny", n_frames=feats.n_frames, frame_dim=feats.frame_dim,
-                            epochs=2, warmup_epochs=1, dim=16, hidden=32, progress=False)
+    res = run("amid", train, test, 0, "tiny", epochs=2, warmup_epochs=1, dim=16, hidden=32, progress=False,
+              **I.gru_run_args(feats.n_frames, feats.frame_dim))
     assert math.isfinite(res.metrics["wa"]) and math.isfinite(res.metrics["ua"])
     assert res.config["student"] == "FrameGRU" and len(res.history) == 2
+    assert res.config["n_frames"] == N_FRAMES and res.config["frame_dim"] == feats.frame_dim
+    with pytest.raises(ValueError, match="n_frames\\*frame_dim"):  # the GRU reads the frame sequences only
+        run("amid", *I.iemocap_folds(feats, "A-V")[0], 0, "tiny", epochs=1, progress=False,
+            **I.gru_run_args(feats.n_frames, feats.frame_dim))

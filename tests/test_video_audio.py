@@ -276,14 +276,21 @@ def test_generated_tier_trains_a_few_amid_steps(tier):
     assert 0 <= last["test_student_top1"] <= 100 and np.isfinite(last["lambda1"])
 
 
-def test_experiment_run_takes_the_generated_tier_as_a_dataset(tier):
-    """The public entry point on video: run() builds the video nets and the clip loader itself."""
+def test_experiment_run_takes_the_generated_tier_with_the_video_arguments(tier):
+    """The public entry point on video: run() with the video nets, the clip loader and the data record
+    that the data layer gives for video datasets (run itself does not inspect the dataset)."""
     from amidlib.data.av_tier import av_tier_datasets
     from amidlib.core.experiment import run
+    from amidlib.data.video.datasets import video_loader, video_nets, video_run_args
 
     train_ds, test_ds = av_tier_datasets(tier)
+    args = video_run_args(train_ds, test_ds)
+    assert args["nets_factory"] is video_nets and args["loader_factory"] is video_loader
     res = run("amid", train_ds, test_ds, seed=0, preset="tiny", epochs=2, warmup_epochs=1, batch_size=4, dim=32,
-              hidden=32, d_hidden=16, video_student="tiny3d", progress=False)
+              hidden=32, d_hidden=16, video_student="tiny3d", progress=False, keep_model=True, **args)
     assert list(res.history["phase"]) == ["warmup", "distill"]
     assert np.isfinite(res.history.iloc[-1]["loss_mi_s"]) and np.isfinite(res.metrics["student_r1"])
-    assert res.config["data"]["train"]  # the data record (skipped files, resample notes) is kept
+    assert res.config["data"]["train"] == train_ds.record()  # the data record (skipped files, resample notes)
+    from amidlib.data.video.nets import Tiny3DCNN
+
+    assert any(isinstance(m, Tiny3DCNN) for m in res.model.modules())  # keep_model: the trained video nets

@@ -6,6 +6,12 @@
     res.history   # one row per epoch: every loss term by name, accuracies, gap, cosines, λ1, λ2
     res.config    # every value used, the seed, the package versions
     res.save("runs/my_run")   # config.json, metrics.json, history.csv — written atomically, never overwritten
+
+Feature arrays (``MultimodalArrays``) need nothing more. Other data bring what training needs as
+arguments (the caller knows the data; ``run`` does not inspect it): ``nets_factory`` (the networks,
+e.g. the video student or the IEMOCAP GRU), ``loader_factory`` (the batches, e.g. clips decoded per
+batch) and ``record_extra`` (what the run's record keeps about the data). ``amidlib.repro.runs``
+passes them for every dataset of the reproduction (from :mod:`amidlib.data.splits`).
 """
 from __future__ import annotations
 
@@ -19,7 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -28,8 +34,8 @@ import torch
 from amidlib import __version__
 from amidlib.core import metrics
 from amidlib.core.config import make_config, unknown_name_message
-from amidlib.core.methods import METHODS, TeacherAlone
-from amidlib.core.models import build_nets
+from amidlib.core.methods import METHODS
+from amidlib.core.models import CrossModalNets, build_nets
 from amidlib.core.training import TensorData, embed_all, seed_everything, train
 
 
@@ -42,6 +48,7 @@ class Result:
     history: pd.DataFrame
     config: dict[str, Any]
     extras: dict[str, Any] = field(default_factory=dict)  # e.g. test embeddings for plots (not saved)
+    model: Any = field(default=None, repr=False)  # the trained Method, with run(..., keep_model=True) (not saved)
 
     def save(self, path: str | os.PathLike, overwrite: bool = False) -> Path:
         """Write config.json, metrics.json and history.csv into ``path`` (atomically, file by file).
@@ -98,16 +105,28 @@ def versions() -> dict[str, str]:
     return info
 
 
-def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "embedded", *, nets_factory=None,
-        record_extra: dict | None = None, **overrides) -> Result:
-    """Train ``method`` on ``train_ds`` and evaluate on ``test_ds`` (both ``MultimodalArrays``).
+def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "embedded", *,
+        nets_factory: Callable[[Any, int, Any], CrossModalNets] | None = None,
+        loader_factory: Callable[[Any, Any], Any] | None = None,
+        record_extra: dict | None = None, keep_model: bool = False, **overrides) -> Result:
+    """Train ``method`` on ``train_ds`` and evaluate on ``test_ds``.
 
     ``method``: one of baseline, teacher, crd, gmc, crcd, ccl, amid. ``preset``: tiny, embedded (default),
-    paper_video, paper_iemocap (see ``amidlib.config``). Any config value can be overridden by
+    paper_video, paper_iemocap (see :mod:`amidlib.core.config`). Any config value can be overridden by
     name; an unknown method or override name is refused with the list of valid ones.
 
-    ``nets_factory(train_ds, n_classes, cfg) -> CrossModalNets`` replaces the default MLP nets
-    (e.g. the IEMOCAP GRU student); ``record_extra`` is merged into ``Result.config``.
+    With feature arrays (``MultimodalArrays``) the defaults apply: the MLP nets of
+    :func:`amidlib.core.models.build_nets` and the splits held as tensors (:class:`TensorData`).
+    Other data say what they need:
+
+    - ``nets_factory(train_ds, n_classes, cfg) -> CrossModalNets``: the networks (called once per
+      set of nets: the method's, and the pre-trained teacher's when the method has one);
+    - ``loader_factory(ds, cfg)``: what the training loop reads (the interface of
+      :class:`TensorData`: ``n``, ``y``, ``batches(batch_size, generator, drop_last)``);
+    - ``record_extra``: merged into ``Result.config`` (e.g. the data's skipped files and notes);
+    - ``keep_model=True``: the trained method in ``Result.model`` (not saved).
+
+    The datasets are standardized first (``cfg.standardize``); the factories get the standardized ones.
     """
     if method not in METHODS:
         raise ValueError(unknown_name_message("method", method, METHODS))
@@ -121,25 +140,15 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
         train_ds, stats = train_ds.standardized()
         test_ds, _ = test_ds.standardized(stats)
     n_classes = max(train_ds.n_classes, test_ds.n_classes)
-    train_data, test_data = _loader(train_ds, cfg), _loader(test_ds, cfg)
+    loader_factory = loader_factory or tensor_data
+    train_data, test_data = loader_factory(train_ds, cfg), loader_factory(test_ds, cfg)
+    nets_factory = nets_factory or mlp_nets
 
-    def new_nets():
-        if nets_factory is not None:
-            return nets_factory(train_ds, n_classes, cfg)
-        if hasattr(train_ds, "make_nets"):  # video datasets know their student network
-            return train_ds.make_nets(n_classes, cfg)
-        return build_nets(train_ds.target_dim, train_ds.aux_dim, n_classes, cfg.dim, cfg.hidden, cfg.dropout)
+    def new_nets() -> CrossModalNets:
+        return nets_factory(train_ds, n_classes, cfg)
 
-    extra_kwargs = {}
-    if method == "amid" and cfg.fixed_teacher:
-        # Table 5 "with fixed teacher": pre-train the teacher alone, then freeze it
-        seed_everything(seed)
-        teacher = TeacherAlone(new_nets(), cfg, n_classes, train_data.n).to(cfg.device)
-        pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs,
-                            checkpoint_dir=str(Path(cfg.checkpoint_dir) / "teacher_pretrain") if cfg.checkpoint_dir else None)
-        train(teacher, train_data, test_data, pre_cfg, seed, desc="teacher pre-training")
-        extra_kwargs["pretrained_teacher"] = teacher.nets
-
+    # what the method needs trained first (AMID's fixed teacher); {} for the others, without drawing a random number
+    extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
     seed_everything(seed)
     model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
     history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
@@ -152,15 +161,18 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
         test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
         wall_seconds=time.perf_counter() - started,  # here, not in metrics: metrics are deterministic
     )
-    if hasattr(train_ds, "record"):  # files skipped, resampled or mismatched: part of the run's record
-        record["data"] = {"train": train_ds.record(), "test": test_ds.record()}
     record.update(record_extra or {})
-    return Result(method, final, history, record)
+    return Result(method, final, history, record, model=model if keep_model else None)
 
 
-def _loader(ds, cfg):
-    """Feature arrays are held as tensors; a dataset that decodes files (video) brings its own loader."""
-    return ds.make_loader(cfg) if hasattr(ds, "make_loader") else TensorData(ds, cfg.device)
+def mlp_nets(ds, n_classes: int, cfg) -> CrossModalNets:
+    """The default nets for feature arrays: MLP extractors on the target and auxiliary features."""
+    return build_nets(ds.target_dim, ds.aux_dim, n_classes, cfg.dim, cfg.hidden, cfg.dropout)
+
+
+def tensor_data(ds, cfg) -> TensorData:
+    """The default loader for feature arrays: the split held as tensors on ``cfg.device``."""
+    return TensorData(ds, cfg.device)
 
 
 def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int) -> dict[str, Any]:

@@ -107,7 +107,7 @@ def load_paper_dataset(dataset: str, data_root: str | os.PathLike | None, cache_
     extractors run once per file (on ``device``: default CUDA when present) and their features are
     cached under ``cache_dir``. ``manifest``: another UCF-style manifest than ``data_manifests/ucf51.json``
     (ucf51 only; tests use a generated one). Other ``options`` go to the loader
-    (:func:`amidlib.video_data.build_video_datasets` / :func:`amidlib.iemocap.load_iemocap`).
+    (:func:`amidlib.data.video.datasets.build_video_datasets` / :func:`amidlib.data.iemocap.load_iemocap`).
     """
     root = require_paper_run(dataset, data_root, device="cpu")  # the GPU check is the caller's
     weights = root / "weights"
@@ -129,7 +129,7 @@ def load_paper_dataset(dataset: str, data_root: str | os.PathLike | None, cache_
                                     cnn14_sha256=expected_sha256(root, CNN14_FILE),
                                     manifest_for_sha="activitynet", table_problems=problems, cache_dir=cache_dir,
                                     on_bad=on_bad, name="activitynet", device=device, progress=progress, **options)
-    from amidlib.data.iemocap.corpus import load_iemocap
+    from amidlib.data.iemocap.features import load_iemocap
 
     return load_iemocap(root / "iemocap", cache_dir, wav2vec2_dir=weights / "wav2vec2-base",
                         bert_dir=weights / "bert-base-uncased", densenet_weights=weights / DENSENET_FILE,

@@ -10,9 +10,9 @@ import torch
 from sklearn.decomposition import PCA
 
 from amidlib.core.config import make_config
+from amidlib.core.experiment import run
 from amidlib.core.methods import METHODS
-from amidlib.core.models import build_nets
-from amidlib.core.training import TensorData, seed_everything, train
+from amidlib.core.training import TensorData
 from amidlib.data.arrays import make_synthetic, stratified_split
 
 __all__ = ["teaching_run", "plot_teaching"]
@@ -24,31 +24,29 @@ def teaching_run(alpha1: float = 4.0, alpha2: float = 1.6, alpha3: float = 1.0, 
     """Train a small AMID on :func:`amidlib.data.make_synthetic` and return its test
     representations M, S, A, labels, accuracies and history (seconds on a CPU).
 
-    The same steps as :func:`amidlib.experiment.run`, keeping the trained model so its
-    representations can be drawn.
+    :func:`amidlib.core.experiment.run` with ``keep_model=True``; the test split is standardized
+    with the training statistics, as ``run`` does, before the trained model embeds it.
     """
     train_ds, test_ds = stratified_split(make_synthetic(n_samples=n_samples, seed=seed), test_size=0.5, seed=seed)
-    cfg = make_config(METHODS["amid"].defaults, preset="tiny", alpha1=alpha1, alpha2=alpha2, alpha3=alpha3, tau=tau,
-                      use_mi_s=use_mi_s, use_mi_a=use_mi_a, use_adv=use_adv, epochs=epochs,
-                      warmup_epochs=min(warmup_epochs, epochs - 1), progress=False, device=device)
+    overrides = dict(alpha1=alpha1, alpha2=alpha2, alpha3=alpha3, tau=tau, use_mi_s=use_mi_s, use_mi_a=use_mi_a,
+                     use_adv=use_adv, epochs=epochs, warmup_epochs=min(warmup_epochs, epochs - 1), progress=False,
+                     device=device)
+    cfg = make_config(METHODS["amid"].defaults, preset="tiny", **overrides)
     torch.set_num_threads(cfg.num_threads or 1)
-    train_ds, stats = train_ds.standardized()
-    test_ds, _ = test_ds.standardized(stats)
-    n_classes = train_ds.n_classes
-    tr, te = TensorData(train_ds, device), TensorData(test_ds, device)
-    seed_everything(seed)
-    nets = build_nets(train_ds.target_dim, train_ds.aux_dim, n_classes, cfg.dim, cfg.hidden, cfg.dropout)
-    model = METHODS["amid"](nets, cfg, n_classes, tr.n).to(device)
-    history = train(model, tr, te, cfg, seed)
-    model.eval()
+    res = run("amid", train_ds, test_ds, seed=seed, preset="tiny", keep_model=True, **overrides)
+    if cfg.standardize:
+        _, stats = train_ds.standardized()
+        test_ds, _ = test_ds.standardized(stats)
+    te = TensorData(test_ds, device)
+    res.model.eval()
     with torch.no_grad():
-        reps = model.embed(te.x_target, te.x_aux)
-    last = history.iloc[-1]
+        reps = res.model.embed(te.x_target, te.x_aux)
+    last = res.history.iloc[-1]
     return {
         "m": reps.m.cpu().numpy(), "s": reps.s.cpu().numpy(), "a": reps.a.cpu().numpy(), "y": te.y.cpu().numpy(),
         "student_top1": float(last["test_student_top1"]), "teacher_top1": float(last["test_teacher_top1"]),
         "cos_same_sample": float(last["test_cos_same_sample"]), "cos_same_class": float(last["test_cos_same_class"]),
-        "history": history, "config": dict(cfg),
+        "history": res.history, "config": dict(cfg),
     }
 
 

@@ -31,32 +31,29 @@ import pandas as pd
 from amidlib.core.config import make_config
 from amidlib.core.experiment import Result, atomic_write_text, run
 from amidlib.core.methods import METHODS
-from amidlib.data.arrays import k_fold_splits, load_uci_manifest, load_uci_mfeat, stratified_split
-from amidlib.data.av_tier import av_tier_datasets, make_av_clips
-from amidlib.data.iemocap.corpus import iemocap_folds, run_rnn_student
-from amidlib.data.paper_root import load_paper_dataset
+from amidlib.data import splits
 from amidlib.repro.profiles import Pairing, Profile
 
 __all__ = ["RunSpec", "Cell", "RunCache", "Study", "code_fingerprint", "make_spec", "load_split", "runs_frame",
            "class_names", "SCALARS"]
 
-SCALARS = ["student_top1", "teacher_top1", "student_r1", "student_r5", "wa", "ua"]
+from amidlib.core.metrics import SCALAR_METRICS  # noqa: E402  (the one list of a run's scalar metrics)
+
+SCALARS = list(SCALAR_METRICS)
 #: config values that do not change what a run computes (left out of the cache key)
 _NOT_IN_KEY = {"progress", "num_threads", "preset", "checkpoint_dir"}
 #: the code that decides a run's numbers (paths under amidlib/; folders: every .py in them).
-#: The cache key includes their hash; tests/test_layout.py checks that every module the training
-#: of a run imports is covered.
-_CODE_FILES = ["core"]
+#: The cache key includes their hash; tests/test_cache_key.py traces a run of each dataset and checks
+#: that every amidlib file whose code ran is covered (or listed there as bookkeeping).
+_CODE_FILES = ["core", "data/splits.py", "data/arrays.py"]
 _VIDEO_CODE = ["data/video", "data/cache.py", "data/manifests.py"]
-_DATASET_CODE_FILES = {"uci_mfeat": ["data/arrays.py"],
-                       "av_tier": ["data/arrays.py", "data/av_tier.py", *_VIDEO_CODE],
-                       "ucf51": ["data/arrays.py", "data/paper_root.py", *_VIDEO_CODE],
-                       "activitynet": ["data/arrays.py", "data/paper_root.py", *_VIDEO_CODE],
-                       "iemocap": ["data/arrays.py", "data/iemocap", "data/paper_root.py", *_VIDEO_CODE]}
+_DATASET_CODE_FILES = {"uci_mfeat": ["data/manifests.py"],
+                       "av_tier": ["data/av_tier.py", *_VIDEO_CODE],
+                       "ucf51": ["data/paper_root.py", *_VIDEO_CODE],
+                       "activitynet": ["data/paper_root.py", *_VIDEO_CODE],
+                       "iemocap": ["data/iemocap", "data/paper_root.py", *_VIDEO_CODE]}
 #: data options that say where files are, not what they are (left out of the cache key)
 _DATA_LOCATIONS = {"root", "cache"}
-#: datasets whose split is fixed by the dataset (UCF101 split 1, ActivityNet train/val)
-_OFFICIAL_SPLIT = ("ucf51", "activitynet", "av_tier")
 
 
 # --------------------------------------------------------------------------- run specs
@@ -164,7 +161,7 @@ def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tu
     ov = prof.run_overrides(method, dataset)
     ov.update(overrides)
     if split is None:
-        split = ("official",) if dataset in _OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
+        split = ("official",) if dataset in splits.OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
     data = {**prof.data_options.get(dataset, {}), **data_location(prof, dataset)}
     return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), prof.preset_for(dataset),
                    tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])))
@@ -172,94 +169,30 @@ def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tu
 
 
 # --------------------------------------------------------------------------- data and runs
-@functools.lru_cache(maxsize=32)
-def _load_views(target: tuple, auxiliary: tuple):
-    return load_uci_mfeat(target=list(target), auxiliary=list(auxiliary))
-
-
+# (which samples and networks a run gets is decided in the data layer, amidlib.data.splits, which is
+# in the code fingerprint; here only the spec's fields are handed over)
 def load_split(spec: RunSpec):
     """(train, test) of a spec: MultimodalArrays (UCI, IEMOCAP features) or video datasets."""
-    if spec.dataset in ("av_tier", "ucf51", "activitynet"):
-        return _video_datasets(spec.dataset, _freeze(spec.data))
-    if spec.dataset == "iemocap":
-        if spec.split[0] != "fold":
-            raise ValueError(f"IEMOCAP runs use the leave-one-session-out folds, got split {spec.split!r}")
-        setup = _IEMOCAP_SETUPS[tuple(spec.auxiliary)]
-        return iemocap_folds(_iemocap_features(_freeze(spec.data)), setup, student="rnn")[spec.split[3]]
-    if spec.dataset != "uci_mfeat":
-        raise ValueError(f"unknown dataset {spec.dataset!r}")
-    ds = _load_views(spec.target, spec.auxiliary)
-    if spec.split[0] == "holdout":
-        _, test_size, split_seed = spec.split
-        return stratified_split(ds, test_size=test_size, seed=split_seed)
-    if spec.split[0] == "fold":
-        _, k, fold_seed, i = spec.split
-        return list(k_fold_splits(ds, k=k, seed=fold_seed))[i]
-    raise ValueError(f"unknown split {spec.split!r}")
-
-
-#: IEMOCAP's auxiliary setups by auxiliary modalities (the student sees the visual frames)
-_IEMOCAP_SETUPS = {("audio",): "A-V", ("text",): "L-V", ("audio", "text"): "AL-V"}
-
-
-def _freeze(data) -> str:
-    return json.dumps(dict(data), sort_keys=True, default=str)
-
-
-@functools.lru_cache(maxsize=4)
-def _video_datasets(dataset: str, frozen: str):
-    """(train, test) video datasets, loaded once per process (the frozen extractor's features come
-    from the on-disk cache after the first load)."""
-    opts = json.loads(frozen)
-    root, cache = opts.pop("root", ""), opts.pop("cache", None)
-    if dataset == "av_tier":
-        if not (Path(root) / "manifest.json").is_file():
-            make_av_clips(root, **opts)
-        return av_tier_datasets(root, cache_dir=cache)
-    return load_paper_dataset(dataset, root, cache, **opts)
-
-
-@functools.lru_cache(maxsize=2)
-def _iemocap_features(frozen: str):
-    opts = json.loads(frozen)
-    root, cache = opts.pop("root", ""), opts.pop("cache", None)
-    return load_paper_dataset("iemocap", root, cache, **opts)
+    return splits.load_split(spec.dataset, spec.target, spec.auxiliary, spec.split, spec.data)
 
 
 def class_names(spec: RunSpec) -> list[str]:
     """The class names of a spec's dataset, in label order."""
-    if spec.dataset == "uci_mfeat":
-        return list(load_uci_manifest()["classes"])
-    if spec.dataset == "iemocap":
-        return list(_iemocap_features(_freeze(spec.data)).class_names)
-    return list(_video_datasets(spec.dataset, _freeze(spec.data))[0].class_names)
+    return splits.class_names(spec.dataset, spec.data)
 
 
 def prepare_data(specs: Iterable[RunSpec]) -> None:
     """Load (generate, check against the manifest, extract features of) every dataset the specs read,
     once, in this process: worker processes then find the features in the on-disk cache."""
-    seen = set()
     for spec in specs:
-        if spec.dataset == "uci_mfeat" or (spec.dataset, _freeze(spec.data)) in seen:
-            continue
-        seen.add((spec.dataset, _freeze(spec.data)))
-        if spec.dataset == "iemocap":
-            _iemocap_features(_freeze(spec.data))
-        else:
-            _video_datasets(spec.dataset, _freeze(spec.data))
+        splits.prepare(spec.dataset, spec.data)  # (kept per process: once per dataset and options)
 
 
 def _train(spec: RunSpec, checkpoint_dir: str | None = None):
-    train_ds, test_ds = load_split(spec)
+    data = splits.run_data(spec.dataset, spec.target, spec.auxiliary, spec.split, spec.data)
     extra = {"checkpoint_dir": checkpoint_dir} if checkpoint_dir else {}
-    if spec.dataset == "iemocap":
-        feats = _iemocap_features(_freeze(spec.data))
-        res = run_rnn_student(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False,
-                              n_frames=feats.n_frames, frame_dim=feats.frame_dim, **spec.config_overrides, **extra)
-        res.config["data_record"] = feats.record  # what was excluded, skipped, resampled, mismatched
-        return res
-    return run(spec.method, train_ds, test_ds, seed=spec.seed, preset=spec.preset, progress=False,
-               **spec.config_overrides, **extra)
+    return run(spec.method, data.train, data.test, seed=spec.seed, preset=spec.preset, progress=False,
+               **data.run_args, **spec.config_overrides, **extra)
 
 
 class RunCache:

@@ -14,7 +14,7 @@ import soundfile as sf
 
 from amidlib.data.av_tier import write_av_clip
 from amidlib.data.cache import atomic_write_json
-from amidlib.data.iemocap.corpus import CLASS_NAMES, LABEL_MAP, SESSIONS
+from amidlib.data.iemocap.parse import CLASS_NAMES, LABEL_MAP, SESSIONS
 
 __all__ = ["make_mini_iemocap", "mini_vocab"]
 

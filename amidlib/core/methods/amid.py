@@ -10,6 +10,7 @@ Ablations (Tables 4, 5) are config switches: ``use_mi_a``, ``use_adv``, ``use_d2
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -18,6 +19,7 @@ from amidlib.core import losses
 from amidlib.core.models import CrossModalNets, discriminator
 from amidlib.core.types import Representations
 from amidlib.core.methods.base import Batch, Method, StepOutput
+from amidlib.core.methods.single import TeacherAlone
 
 
 class AMID(Method):
@@ -35,9 +37,25 @@ class AMID(Method):
         self.fixed_teacher = None
         if cfg.fixed_teacher:
             if pretrained_teacher is None:
-                raise ValueError("fixed_teacher=True needs a pre-trained teacher (experiment.run trains one)")
+                raise ValueError("fixed_teacher=True needs a pre-trained teacher (AMID.pretrain trains one; experiment.run calls it)")
             self.fixed_teacher = copy.deepcopy(pretrained_teacher).requires_grad_(False).eval()
             self.nets.classifier.load_state_dict(pretrained_teacher.classifier.state_dict())
+
+    @classmethod
+    def pretrain(cls, cfg, new_nets, train_data, test_data, n_classes: int, seed: int) -> dict:
+        """Table 5 "with fixed teacher": pre-train the teacher alone (``teacher_pretrain_epochs``,
+        default ``epochs``; checkpoints in ``<checkpoint_dir>/teacher_pretrain``), then hand its nets
+        to the constructor, which freezes them. Without ``fixed_teacher``: nothing."""
+        if not cfg.fixed_teacher:
+            return {}
+        from amidlib.core.training import seed_everything, train  # (training imports the methods)
+
+        seed_everything(seed)
+        teacher = TeacherAlone(new_nets(), cfg, n_classes, train_data.n).to(cfg.device)
+        pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs,
+                            checkpoint_dir=str(Path(cfg.checkpoint_dir) / "teacher_pretrain") if cfg.checkpoint_dir else None)
+        train(teacher, train_data, test_data, pre_cfg, seed, desc="teacher pre-training")
+        return {"pretrained_teacher": teacher.nets}
 
     def _mi_term(self, m: torch.Tensor, other: torch.Tensor, labels: torch.Tensor, trained: bool) -> torch.Tensor:
         """Eq 8/9 (or CCL's L_nce for ``mi_loss="nce"``); without a graph when it is only logged."""

@@ -5,7 +5,7 @@ training loop just sums them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import torch
 from torch import nn
@@ -46,6 +46,18 @@ class Method(nn.Module):
         raise NotImplementedError
 
     # --- optional hooks -------------------------------------------------------------------
+    @classmethod
+    def pretrain(cls, cfg, new_nets: Callable[[], CrossModalNets], train_data, test_data, n_classes: int,
+                 seed: int) -> dict[str, Any]:
+        """What this method trains before its own model is built; returns extra keyword arguments
+        for its constructor. :func:`amidlib.core.experiment.run` calls it for every method, before
+        seeding and building the method's nets. ``new_nets()`` builds a fresh set of the run's nets.
+
+        Default: nothing (and no random number is drawn). AMID with ``fixed_teacher`` pre-trains the
+        teacher alone here (Table 5).
+        """
+        return {}
+
     def discriminator_parameters(self) -> list[nn.Parameter]:
         """Parameters trained by a separate (discriminator) optimizer; none by default."""
         return []

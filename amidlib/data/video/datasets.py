@@ -6,6 +6,7 @@ frozen-extractor features for the teacher, and bad-input handling that names eve
                                              cnn14_checkpoint="Cnn14_emb512_mAP=0.420.pth", cnn14_sha256="...",
                                              cache_dir="runs/cache")
     train_ds.bad_inputs.as_record()   # what was skipped or resampled, for the run's record
+    run("amid", train_ds, test_ds, **video_run_args(train_ds, test_ds))  # video nets, clip loader, data record
 
 Pipeline, once per dataset (before any training):
 
@@ -312,18 +313,6 @@ class VideoAudioDataset(Dataset):
         new.aux = ((self.aux - mean) / np.where(std == 0, 1, std)).astype(np.float32)
         return new, mean_std
 
-    def make_nets(self, n_classes: int, cfg):
-        """The video nets ``experiment.run`` builds for this dataset: R(2+1)D-18 (or the tier's tiny
-        3D CNN, ``cfg.video_student``) as S, the cached auxiliary features through the projection A."""
-        from amidlib.data.video.nets import build_video_nets
-
-        return build_video_nets(n_classes, self.aux_dim, dim=cfg.dim, student=cfg.video_student, teacher_hidden=cfg.hidden)
-
-    def make_loader(self, cfg) -> "VideoLoader":
-        """What ``experiment.run`` trains on: clips decoded per batch, aux features from the cache."""
-        return VideoLoader(self, cfg.device, num_workers=cfg.num_workers, eval_batch_size=cfg.eval_batch_size,
-                           pin_memory=str(cfg.device).startswith("cuda"))
-
     def record(self) -> dict:
         """What the run's record should keep about this split's data."""
         return {"name": self.name, "n": len(self), "clip": self.clip.settings(), **self.info,
@@ -402,6 +391,29 @@ class VideoLoader:
                             collate_fn=default_collate, pin_memory=self.pin_memory)
         for parts in loader:
             yield self._to_batch(parts)
+
+
+# --------------------------------------------------------------------------- what experiment.run needs
+def video_nets(ds: VideoAudioDataset, n_classes: int, cfg):
+    """``nets_factory`` of :func:`amidlib.core.experiment.run` for video datasets: R(2+1)D-18 (or the
+    tier's tiny 3D CNN, ``cfg.video_student``) as S, the cached auxiliary features through the projection A."""
+    from amidlib.data.video.nets import build_video_nets
+
+    return build_video_nets(n_classes, ds.aux_dim, dim=cfg.dim, student=cfg.video_student, teacher_hidden=cfg.hidden)
+
+
+def video_loader(ds: VideoAudioDataset, cfg) -> VideoLoader:
+    """``loader_factory`` of :func:`amidlib.core.experiment.run` for video datasets: clips decoded per
+    batch, auxiliary features from the cache."""
+    return VideoLoader(ds, cfg.device, num_workers=cfg.num_workers, eval_batch_size=cfg.eval_batch_size,
+                       pin_memory=str(cfg.device).startswith("cuda"))
+
+
+def video_run_args(train: VideoAudioDataset, test: VideoAudioDataset) -> dict:
+    """Everything :func:`amidlib.core.experiment.run` needs besides the two splits: the video nets,
+    the clip loader, and the data record (files skipped, resampled or mismatched) for ``Result.config``."""
+    return {"nets_factory": video_nets, "loader_factory": video_loader,
+            "record_extra": {"data": {"train": train.record(), "test": test.record()}}}
 
 
 # --------------------------------------------------------------------------- building
