@@ -3,7 +3,6 @@ UCF51-style videos with CCL-format audio features, an IEMOCAP-shaped tree, local
 SHA256SUMS file. Tables 1 and 3 are built exactly as notebook 02 builds them under ``profile=paper``
 (only the sizes differ: a tiny 3D-CNN student, 2 epochs, one fold, CPU)."""
 import hashlib
-import json
 
 import pandas as pd
 import pytest
@@ -12,11 +11,8 @@ import torch
 from amidlib.data import manifests
 from amidlib.paper import plans, tables
 from amidlib.repro import profiles, runs
-from amidlib.data.av_tier import make_av_clips
-from amidlib.testing.ucf51 import make_ucf51_layout
-from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
-from amidlib.data.video.audio import CNN14
-from amidlib.data.paper_root import CNN14_FILE, DENSENET_FILE, expected_sha256
+from amidlib.testing.paper_root import make_mini_paper_root
+from amidlib.data.paper_root import DENSENET_FILE, expected_sha256
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -33,49 +29,8 @@ def _sha(path) -> str:
 
 @pytest.fixture(scope="module")
 def data_root(tmp_path_factory):
-    """A data root holding UCF51 (generated clips + CCL features), IEMOCAP (mini tree) and the weights."""
-    from torchvision.models import densenet121
-    from transformers import BertConfig, BertModel, BertTokenizer, Wav2Vec2Config, Wav2Vec2Model
-
-    root = tmp_path_factory.mktemp("data")
-    manifest = make_ucf51_layout(root, n_classes=3, per_class=4, test_per_class=1, size=32)
-
-    # ActivityNet: flat <video_id>.mp4 files and a v1.3 annotation file (training -> train, validation -> test)
-    anet = make_av_clips(tmp_path_factory.mktemp("anet_src"), n_classes=3, per_class=4, test_per_class=1, size=32,
-                         seed=1)
-    a = json.loads(anet.read_text())
-    database = {}
-    for i, (vid, c, group) in enumerate(a["videos"]):
-        name = a["classes"][c]["name"]
-        new_id = f"anet{i:03d}"
-        (root / "activitynet/videos").mkdir(parents=True, exist_ok=True)
-        (anet.parent / name / f"{vid}.mp4").rename(root / "activitynet/videos" / f"{new_id}.mp4")
-        database[new_id] = {"subset": "validation" if group == 1 else "training", "duration": 1.0,
-                            "annotations": [{"label": name, "segment": [0.0, 1.0]}]}
-    (root / "activitynet/activity_net.v1-3.min.json").write_text(json.dumps({"version": "VERSION 1.3",
-                                                                            "database": database}))
-
-    iemocap = make_mini_iemocap(root / "iemocap", utterances_per_session=4, excluded_per_session=1, seed=0)
-
-    weights = root / "weights"
-    weights.mkdir()
-    torch.manual_seed(0)
-    cnn14 = weights / CNN14_FILE  # a narrow CNN14 (8 base channels), random weights, in the PANNs format
-    torch.save({"model": CNN14(embedding_dim=512, base_channels=8).state_dict()}, cnn14)
-    Wav2Vec2Model(Wav2Vec2Config(hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
-                                 conv_dim=(16, 16), conv_stride=(5, 4), conv_kernel=(10, 4),
-                                 num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
-                  ).save_pretrained(weights / "wav2vec2-base")
-    bert = weights / "bert-base-uncased"
-    bert.mkdir(parents=True)
-    (bert / "vocab.txt").write_text("\n".join(mini_vocab()) + "\n")
-    BertTokenizer(str(bert / "vocab.txt")).save_pretrained(bert)
-    BertModel(BertConfig(vocab_size=len(mini_vocab()), hidden_size=24, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=48, max_position_embeddings=64)).save_pretrained(bert)
-    dn = weights / DENSENET_FILE  # the real file name, random weights: verified through SHA256SUMS
-    torch.save(densenet121().state_dict(), dn)
-    (weights / "SHA256SUMS").write_text(f"{_sha(dn)}  {DENSENET_FILE}\n{_sha(cnn14)}  {CNN14_FILE}\n")
-    return {"root": root, "manifest": manifest, "iemocap_counts": iemocap["counts"]}
+    """A data root holding UCF51 (generated clips + CCL features), ActivityNet, IEMOCAP (mini tree) and the weights."""
+    return make_mini_paper_root(tmp_path_factory.mktemp("data"))
 
 
 def _profile(data_root, tmp_path, **changes):

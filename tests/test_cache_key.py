@@ -1,0 +1,214 @@
+"""The run cache key covers the code that decides a run's numbers.
+
+``RunSpec.key()`` hashes ``code_fingerprint(dataset)``: the files ``runs.code_files(dataset)`` lists.
+A file that decides a run's numbers but is missing from that list would leave stale runs in the
+cache after an edit. So one tiny run per dataset kind (UCI from the ``ci`` profile, the generated
+``av_tier`` clips, and UCF51, ActivityNet and an IEMOCAP fold on a miniature paper data root) is
+trained in a fresh interpreter under ``sys.setprofile`` (and ``threading.setprofile``), from the
+import of the run engine through loading the split and training; every amidlib source file whose
+code ran (a function called or a module executed) must be in ``code_files(dataset)``, unless
+:data:`BOOKKEEPING` lists it with the reason it cannot change a number.
+
+Then the key itself: editing any covered file changes the fingerprint (and a spec's key, so the
+run cache trains the run again), editing a file outside the list does not.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from amidlib.paper import plans
+from amidlib.repro import profiles, runs
+from amidlib.testing.paper_root import make_mini_paper_root
+
+REPO = Path(__file__).resolve().parents[1]
+
+#: amidlib files that run during a run but do not decide its numbers (paths under amidlib/), and why.
+BOOKKEEPING = {
+    "__init__.py": "the package's version string, recorded in Result.config (versions), not used by training",
+    "repro/__init__.py": "the repro package's docstring and re-exports",
+    "repro/runs.py": "RunSpec, its key, the run cache and the worker loop: _train hands the spec's fields unchanged "
+                     "to data/splits.py (which decides the split, the nets and the loader) and core/experiment.run; "
+                     "make_spec's choices (split, overrides, data options) are fields of the spec, hashed in the key",
+    "repro/profiles.py": "profile definitions (imported by runs.py): a profile reaches a run only through the "
+                         "RunSpec's fields (config overrides, preset, split, data options), all in the key",
+    "data/__init__.py": "re-exports of data/arrays.py (which is covered)",
+}
+
+#: what a child interpreter runs: start the profiler, then unpickle the spec (importing the run
+#: engine: its import-time code is traced too) and train it with runs._train (load_split + run)
+_TRACED_RUN = r"""
+import json, pickle, sys, threading
+seen = set()
+
+def profile(frame, event, arg):
+    if event == "call":
+        seen.add(frame.f_code.co_filename)
+
+sys.setprofile(profile)
+threading.setprofile(profile)
+with open(sys.argv[1], "rb") as f:
+    spec = pickle.load(f)
+from amidlib.repro.runs import _train
+res = _train(spec)
+sys.setprofile(None)
+threading.setprofile(None)
+with open(sys.argv[2], "w") as f:
+    json.dump({"files": sorted(seen), "n_epochs": len(res.history)}, f)
+"""
+
+
+def _package_files(filenames: list[str]) -> set[str]:
+    """The amidlib source files among traced code-object file names, relative to the package."""
+    out = set()
+    for name in filenames:
+        path = Path(name)
+        if not path.is_absolute() or path.suffix != ".py":
+            continue
+        try:
+            out.add(path.resolve().relative_to(runs._PACKAGE).as_posix())
+        except ValueError:
+            continue
+    return out
+
+
+def traced_files(spec: runs.RunSpec, tmp_path: Path) -> set[str]:
+    """The amidlib files whose code ran while a fresh interpreter loaded the split of ``spec`` and trained it."""
+    spec_file, out_file = tmp_path / "spec.pkl", tmp_path / "trace.json"
+    spec_file.write_bytes(pickle.dumps(spec))
+    proc = subprocess.run([sys.executable, "-c", _TRACED_RUN, str(spec_file), str(out_file)], cwd=REPO,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(out_file.read_text())
+    assert out["n_epochs"] >= 1
+    return _package_files(out["files"])
+
+
+def covered(dataset: str) -> set[str]:
+    return {p.relative_to(runs._PACKAGE).as_posix() for p in runs.code_files(dataset)}
+
+
+# --------------------------------------------------------------------------- tiny runs, one per dataset kind
+def _ci_spec(tmp_path: Path, dataset: str = "uci_mfeat", **changes) -> runs.RunSpec:
+    prof = profiles.load_profile("ci", dataset=dataset, epochs=2, n_jobs=1, cache_dir=tmp_path / "cache",
+                                 feature_dir=tmp_path / "features", out_dir=tmp_path / "figures")
+    prof = dataclasses.replace(prof, **changes)
+    return runs.make_spec(prof, prof.main, "amid", 0)
+
+
+@pytest.fixture(scope="module")
+def paper_root(tmp_path_factory):
+    return make_mini_paper_root(tmp_path_factory.mktemp("data"))
+
+
+def _paper_spec(paper_root, tmp_path: Path, dataset: str) -> runs.RunSpec:
+    video = {"video_student": "tiny3d", "dim": 16, "hidden": 16, "d_hidden": 8, "batch_size": 4, "eval_batch_size": 4}
+    prof = profiles.load_profile(
+        "paper", data_root=paper_root["root"], device="cpu", epochs=1, seeds=[0], n_jobs=1,
+        out_dir=tmp_path / "figures", cache_dir=tmp_path / "cache", feature_dir=tmp_path / "features",
+        overrides={"warmup_epochs": 0, "num_workers": 0, "amp": None},
+        dataset_overrides={"ucf51": video, "activitynet": video,
+                           "iemocap": {"dim": 8, "hidden": 16, "d_hidden": 8, "batch_size": 8}},
+        data_options={"ucf51": {"manifest": str(paper_root["manifest"])},
+                      "iemocap": {"expected": paper_root["iemocap_counts"], "n_frames": 2}})
+    if dataset == "iemocap":
+        cell = next(c for c in plans.plan_table3(prof) if c.row == "amid" and c.fold == 0 and c.paper_setting == "AL-V")
+        return cell.spec
+    pairing = next(p for p in prof.pairings if p.dataset == dataset)
+    return runs.make_spec(prof, pairing, "amid", 0)
+
+
+def _missing(dataset: str, ran: set[str]) -> list[str]:
+    return sorted(ran - covered(dataset) - set(BOOKKEEPING))
+
+
+def _check(dataset: str, spec: runs.RunSpec, tmp_path: Path) -> set[str]:
+    assert spec.dataset == dataset
+    ran = traced_files(spec, tmp_path)
+    assert "core/experiment.py" in ran and "core/training.py" in ran  # the trace saw the training
+    missing = _missing(dataset, ran)
+    assert not missing, (f"code that ran during a {dataset} run is not in runs.code_files({dataset!r}), so the run "
+                         f"cache key ignores edits to it: {missing}. Add it to runs._CODE_FILES / _DATASET_CODE_FILES, "
+                         f"or, if it provably cannot change a number, to BOOKKEEPING with the reason")
+    return ran
+
+
+def test_uci_run_code_is_in_the_key(tmp_path, monkeypatch):
+    ran = _check("uci_mfeat", _ci_spec(tmp_path), tmp_path)
+    # the check can fail: with the lists as they were (core + data/arrays.py), the split's dispatch and
+    # the manifest that checks and describes the embedded files were outside the key
+    monkeypatch.setattr(runs, "_CODE_FILES", ["core"])
+    monkeypatch.setattr(runs, "_DATASET_CODE_FILES", {"uci_mfeat": ["data/arrays.py"]})
+    assert _missing("uci_mfeat", ran) == ["data/manifests.py", "data/splits.py"]
+
+
+def test_generated_video_tier_run_code_is_in_the_key(tmp_path):
+    tiny_tier = {"n_classes": 2, "per_class": 3, "test_per_class": 1, "seconds": 0.5, "fps": 16, "size": 32, "seed": 0}
+    spec = _ci_spec(tmp_path, "av_tier", data_options={"av_tier": tiny_tier}, epochs=1)
+    _check("av_tier", spec, tmp_path)
+
+
+@pytest.mark.parametrize("dataset", ["ucf51", "activitynet", "iemocap"])
+def test_paper_dataset_run_code_is_in_the_key(paper_root, tmp_path, dataset):
+    _check(dataset, _paper_spec(paper_root, tmp_path, dataset), tmp_path)
+
+
+# --------------------------------------------------------------------------- the key follows the code
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    """runs._PACKAGE pointed at a copy of the package (edited freely); fingerprints recomputed."""
+    copy = tmp_path / "amidlib"
+    shutil.copytree(runs._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(runs, "_PACKAGE", copy)
+    runs.code_fingerprint.cache_clear()
+    yield copy
+    runs.code_fingerprint.cache_clear()
+
+
+def _fingerprint(dataset: str) -> str:
+    runs.code_fingerprint.cache_clear()
+    return runs.code_fingerprint(dataset)
+
+
+def test_editing_any_covered_file_changes_the_fingerprint(package_copy):
+    for dataset in ("uci_mfeat", "av_tier", "ucf51", "activitynet", "iemocap"):
+        before = _fingerprint(dataset)
+        files = covered(dataset)
+        assert {"core/experiment.py", "core/training.py", "data/splits.py", "data/arrays.py"} <= files
+        for rel in sorted(files):
+            path = package_copy / rel
+            original = path.read_bytes()
+            path.write_bytes(original + b"\n# edited\n")
+            assert _fingerprint(dataset) != before, f"editing {rel} leaves the {dataset} key unchanged"
+            path.write_bytes(original)
+        assert _fingerprint(dataset) == before
+
+
+def test_editing_code_outside_the_list_keeps_the_key(package_copy):
+    before = {d: _fingerprint(d) for d in ("uci_mfeat", "av_tier", "iemocap")}
+    for rel in ("paper/tables.py", "repro/runs.py", "repro/profiles.py"):
+        (package_copy / rel).write_text((package_copy / rel).read_text() + "\n# edited\n")
+    assert {d: _fingerprint(d) for d in before} == before
+
+
+def test_the_run_cache_trains_again_after_an_edit(tmp_path, package_copy):
+    prof = profiles.load_profile("ci", epochs=1, n_jobs=1, cache_dir=tmp_path / "cache", out_dir=tmp_path / "figures")
+    cells = [runs.Cell("t", prof.main.key, prof.main.paper, "baseline", runs.make_spec(prof, prof.main, "baseline", 0))]
+    first = runs.Study(prof, verbose=False)
+    first.results(cells)
+    again = runs.Study(prof, verbose=False)
+    again.results(cells)
+    assert (first.trained, again.trained) == (1, 0)
+    losses = package_copy / "core/losses.py"
+    losses.write_text(losses.read_text() + "\n# edited\n")
+    runs.code_fingerprint.cache_clear()
+    edited = runs.Study(prof, verbose=False)
+    edited.results(cells)
+    assert edited.trained == 1
