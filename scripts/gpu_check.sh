@@ -39,8 +39,8 @@ sys.path.insert(0, "benchmarks")
 import torch
 
 from bench_video import build_step, make_batch
-from amidlib.config import make_config
-from amidlib.methods import METHODS
+from amidlib.core.config import make_config
+from amidlib.core.methods import METHODS
 
 p = argparse.ArgumentParser(prog="scripts/gpu_check.sh")
 p.add_argument("--cpu", action="store_true", help="tiny smoke test on the CPU")
