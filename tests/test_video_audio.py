@@ -286,6 +286,8 @@ def test_experiment_run_takes_the_generated_tier_with_the_video_arguments(tier):
     train_ds, test_ds = av_tier_datasets(tier)
     args = video_run_args(train_ds, test_ds)
     assert args["nets_factory"] is video_nets and args["loader_factory"] is video_loader
+    with pytest.raises(TypeError, match="video_run_args"):  # run() does not guess what a dataset needs
+        run("amid", train_ds, test_ds, seed=0, preset="tiny", epochs=1, progress=False)
     res = run("amid", train_ds, test_ds, seed=0, preset="tiny", epochs=2, warmup_epochs=1, batch_size=4, dim=32,
               hidden=32, d_hidden=16, video_student="tiny3d", progress=False, keep_model=True, **args)
     assert list(res.history["phase"]) == ["warmup", "distill"]

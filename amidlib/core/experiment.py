@@ -172,6 +172,9 @@ def mlp_nets(ds, n_classes: int, cfg) -> CrossModalNets:
 
 def tensor_data(ds, cfg) -> TensorData:
     """The default loader for feature arrays: the split held as tensors on ``cfg.device``."""
+    if not callable(getattr(ds, "target_array", None)):  # (for the message only: run dispatches on nothing)
+        raise TypeError(f"{type(ds).__name__} is not a feature-array dataset: pass run() its nets_factory and "
+                        "loader_factory (for video datasets: **amidlib.data.video.datasets.video_run_args(train, test))")
     return TensorData(ds, cfg.device)
 
 
