@@ -8,8 +8,6 @@ import pytest
 from amidlib.data import manifests
 from amidlib.paper import claims, figures, plans, tables
 from amidlib.repro import profiles, runs
-from amidlib.data.arrays import make_synthetic, stratified_split
-from amidlib.repro.studies import run_grid
 
 
 def _runs(table, rows, values, setting="fou→fac", paper_setting="UCF51", metric="student_top1"):
@@ -193,15 +191,47 @@ def test_write_claims_reads_the_csvs(tmp_path):
     assert (tmp_path / "claims.csv").is_file()
 
 
-def test_run_grid_in_parallel_gives_the_same_rows_in_order():
-    train, test = stratified_split(make_synthetic(n_samples=120, seed=0), test_size=0.5, seed=0)
-    grid = [("b", "baseline", {}), ("a", "amid", {"use_adv": False})]
-    kw = dict(preset="tiny", epochs=2, warmup_epochs=1)
-    serial = run_grid(grid, train, test, seeds=[0], **kw)
-    parallel = run_grid(grid, train, test, seeds=[0], n_jobs=2, **kw)
-    cols = ["label", "seed", "student_top1", "teacher_top1"]
-    pd.testing.assert_frame_equal(serial[cols], parallel[cols])
-    assert list(parallel.label) == ["b", "a"]
+def _tiny_cells(prof):
+    main = prof.main
+    return [runs.Cell("t", main.key, main.paper, m, runs.make_spec(prof, main, m, 0, **ov))
+            for m, ov in (("baseline", {}), ("amid", {"use_adv": False}))]
+
+
+def test_study_in_parallel_gives_the_same_runs_in_order(tmp_path):
+    """Study with n_jobs 1 and 2 (spawned workers): the same numbers, rows in cell order."""
+    out = {}
+    for n_jobs in (1, 2):
+        prof = profiles.load_profile("ci", epochs=2, n_jobs=n_jobs, cache_dir=tmp_path / f"cache{n_jobs}",
+                                     out_dir=tmp_path / "figures")
+        study = runs.Study(prof, verbose=False)
+        cells = _tiny_cells(prof)
+        out[n_jobs] = (study.runs(cells), study.histories(cells))
+        assert study.trained == 2
+    pd.testing.assert_frame_equal(out[1][0], out[2][0])
+    pd.testing.assert_frame_equal(out[1][1], out[2][1])
+    assert list(out[2][0].method) == ["baseline", "amid"]
+
+
+def test_compare_command_line_runs_through_study(tmp_path, capsys):
+    from amidlib.paper import compare
+
+    args = ["--preset", "tiny", "--seeds", "0", "1", "--methods", "baseline", "teacher", "--epochs", "2",
+            "--n-jobs", "1", "--cache-dir", str(tmp_path / "cache")]
+    compare.main(args + ["--out", str(tmp_path / "out")])
+    text = capsys.readouterr().out
+    assert "4 runs (4 trained, 0 from the cache)" in text and "| method " in text
+    table = (tmp_path / "out/table.md").read_text()
+    assert table.index("| baseline") < table.index("| teacher ") and " ± " in table
+    frame = pd.read_csv(tmp_path / "out/runs.csv")
+    assert list(frame.method) == ["baseline", "baseline", "teacher", "teacher"] and list(frame.seed) == [0, 1, 0, 1]
+    compare.main(args)  # the same runs again: all from the cache
+    assert "4 runs (0 trained, 4 from the cache)" in capsys.readouterr().out
+    # the same spec as before compare used Study: each method's defaults, the preset, the 400/1,600 split
+    spec = frame.run.iloc[0]
+    prof = compare.compare_profile("tiny", [0, 1], ["fou"], ["fac"], epochs=2, cache_dir=tmp_path / "cache")
+    cell = compare.compare_cells(prof, ["baseline"])[0]
+    assert cell.spec.key() == spec and cell.spec.split == ("holdout", 0.8, 0) and cell.spec.preset == "tiny"
+    assert dict(cell.spec.overrides) == {"epochs": 2, "device": "cpu"}
 
 
 def test_paper_profile_lists_missing_files_by_path(monkeypatch, tmp_path):
