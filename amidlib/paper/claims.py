@@ -1,10 +1,17 @@
-"""The paper's qualitative claims, checked against our numbers.
+"""The paper's qualitative claims, decided from paired effects with confidence intervals.
 
-``CLAIMS``: every qualitative claim of the paper's §4 as comparisons between rows of our tables;
-:func:`evaluate_claims` decides each one *from the csv files* (never by hand): "holds" when every
-comparison holds for the means, else "does not hold here"; a difference smaller than the larger of
-the two standard deviations is flagged as within the seed spread. :func:`write_claims` writes
-``claims.md`` (and ``claims.csv``).
+``CLAIMS``: every qualitative claim of the paper's §4 as comparisons ``(row a, op, row b, metric)``
+between runs of one source (a table or figure of ``runs.csv``). The arms of a comparison share seeds
+(same initialisation, split and batch order), so :func:`evaluate_claims` pairs them seed by seed and
+reports, per comparison, in the metric's units (percent points; cosine for Fig 5)
+
+    effect = mean over the n pairs of (a − b),   CI = effect ∓ t(0.975, n − 1) · sd(a − b) / √n.
+
+The verdict comes from the interval (:mod:`amidlib.paper.stats`): **supported** when it excludes 0 in
+the direction the paper claims, **contradicted** when it excludes 0 in the opposite direction,
+**inconclusive** otherwise. A claim of several comparisons is supported only if every part is,
+contradicted if any part is. Nothing is written by hand: :func:`write_claims` computes ``claims.csv``,
+``claims.md`` and the forest plot ``fig_claims.png`` (+ ``fig_claims.csv``) from ``runs.csv``.
 """
 from __future__ import annotations
 
@@ -14,21 +21,30 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from amidlib.core.experiment import atomic_write_text
-from amidlib.paper import names
-from amidlib.paper.figures import fig_summary
-from amidlib.paper.tables import read_table
+from amidlib.data import manifests
+from amidlib.paper import names, plots
+from amidlib.paper.records import read_runs
+from amidlib.paper.stats import CONTRADICTED, INCONCLUSIVE, SUPPORTED, combine_verdicts, paired_effect, verdict
+from amidlib.paper.tables import PAPER_METRIC
 from amidlib.repro.profiles import Profile
 
-__all__ = ["Claim", "CLAIMS", "evaluate_claims", "load_claim_frames", "claims_markdown", "write_claims"]
+__all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "claims_markdown", "write_claims", "plot_claims"]
+
+#: claims.csv: one row per comparison
+CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
+                 "paper_effect", "verdict", "claim_verdict", "source", "where"]
+NOT_EVALUATED = "not evaluated"
+
 
 @dataclass(frozen=True)
 class Claim:
     """A qualitative claim of the paper as comparisons ``(row_a, op, row_b, metric)`` on one source
-    frame; ``per_setting``: decided separately for every setting of the source (Table 1 columns)."""
+    of runs.csv; ``per_setting``: decided separately for every setting of the source (Table 1 columns)."""
 
     id: str
     text: str
@@ -68,124 +84,163 @@ CLAIMS: tuple[Claim, ...] = (
           "Fig 5, §4.4.2"),
 )
 
-_NEG = {">": "≤", ">=": "<", "<": "≥", "<=": ">"}  # what the data show when a comparison fails
-_OPS = {"<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
+
+def _per_seed(frame: pd.DataFrame, row: str, metric: str) -> pd.Series:
+    """One value per (seed, fold) of ``row``'s ``metric``."""
+    f = frame[frame["row"] == row]
+    if metric not in f:
+        return pd.Series(dtype=float)
+    return f.set_index(["seed", "fold"])[metric].astype(float).dropna()
 
 
-def _fmt_num(v: float, metric: str) -> str:
-    return f"{v:.3f}" if "cos" in metric else f"{v:.1f}"
+def _paper_effect(source: str, paper_setting: str, a: str, b: str, metric: str) -> float:
+    """The paper's a − b where its table has both numbers (its figures give none)."""
+    paper_metric = PAPER_METRIC.get(source, {}).get(metric)
+    if paper_metric is None:
+        return np.nan
+    va, vb = (manifests.paper_value(source, paper_setting, r, paper_metric) for r in (a, b))
+    return np.nan if va is None or vb is None else float(va) - float(vb)
 
 
-def _fmt_stat(r, metric: str) -> str:
-    """"81.9 ± 0.7 (n=3)"; one run: "84.3 (n=1)" (no spread to show)."""
-    if int(r["n"]) == 1:
-        return f"{_fmt_num(r['mean'], metric)} (n=1)"
-    return f"{_fmt_num(r['mean'], metric)} ± {_fmt_num(r['std'], metric)} (n={int(r['n'])})"
-
-
-def evaluate_claims(frames: dict[str, pd.DataFrame], claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
-    """Decide every claim from tidy frames (columns setting, row, metric, mean, std, n[, paper]).
-
-    One output row per claim (per setting for ``per_setting`` claims): id, claim, source,
-    setting, verdict ("holds" / "does not hold here" / "not evaluated"), evidence (the numbers),
-    within_spread (True when some difference is smaller than the larger std), paper (the
-    paper's numbers where the source has them).
-    """
+def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
+    """Decide every claim from ``runs`` (a runs.csv): one row per comparison (per setting for
+    ``per_setting`` claims), columns :data:`CLAIM_COLUMNS`."""
+    runs = runs.assign(setting=runs["setting"].fillna("").astype(str), row=runs["row"].astype(str))
     out = []
     for claim in claims:
-        frame = frames.get(claim.source)
-        if frame is None or frame.empty:
-            out.append({"id": claim.id, "claim": claim.text, "source": claim.source, "setting": "",
-                        "verdict": "not evaluated", "evidence": f"{claim.source} not available", "within_spread": False,
-                        "paper": "", "where": claim.where})
-            continue
-        frame = frame.assign(setting=frame["setting"].fillna("").astype(str), row=frame["row"].astype(str))
-        settings = list(dict.fromkeys(frame["setting"])) if claim.per_setting else [None]
-
-        def name(row: str, source: str = claim.source) -> str:  # the row's short name, as this source says it
-            return names.short_name(row, source)
-
-        for setting in settings:
-            f = frame if setting is None else frame[frame["setting"] == setting]
-            holds, spread, evidence, paper, missing = True, False, [], [], []
+        src = runs[runs["source"] == claim.source]
+        settings = list(dict.fromkeys(src["setting"])) if claim.per_setting else [None]
+        for setting in settings or [None]:
+            f = src if setting is None else src[src["setting"] == setting]
+            paper_setting = str(f["paper_setting"].iloc[0]) if len(f) and "paper_setting" in f else ""
+            parts = []
             for a, op, b, metric in claim.comparisons:
-                ra, rb = f[(f["row"] == a) & (f["metric"] == metric)], f[(f["row"] == b) & (f["metric"] == metric)]
-                if ra.empty or rb.empty:
-                    missing.append(f"{a if ra.empty else b}/{metric}")
-                    continue
-                ra, rb = ra.iloc[0], rb.iloc[0]
-                ok = bool(_OPS[op](ra["mean"], rb["mean"]))
-                holds &= ok
-                diff = ra["mean"] - rb["mean"]
-                within = abs(diff) < max(ra["std"], rb["std"])
-                spread |= within
-                m = metric.replace("_", " ")
-                evidence.append(
-                    f"{name(a)} {_fmt_stat(ra, metric)} {op if ok else _NEG[op]} {name(b)} {_fmt_stat(rb, metric)}"
-                    f" [{m}, diff {diff:+.3g}{', within the seed spread' if within else ''}]")
-                if "paper" in f.columns and pd.notna(ra.get("paper")) and pd.notna(rb.get("paper")):
-                    paper.append(f"{name(a)} {ra['paper']:.1f} vs {name(b)} {rb['paper']:.1f}")
-            if missing:
-                verdict = "not evaluated"
-                evidence.append("missing: " + ", ".join(missing))
-            else:
-                verdict = "holds" if holds else "does not hold here"
-            out.append({"id": claim.id, "claim": claim.text, "source": claim.source, "setting": setting or "",
-                        "verdict": verdict, "evidence": "; ".join(evidence), "within_spread": spread,
-                        "paper": "; ".join(paper), "where": claim.where})
-    return pd.DataFrame(out)
+                va, vb = _per_seed(f, a, metric), _per_seed(f, b, metric)
+                pairs = pd.concat([va.rename("a"), vb.rename("b")], axis=1, join="inner")
+                e = paired_effect(pairs["a"].to_numpy(), pairs["b"].to_numpy())
+                v = verdict(e, op) if e.n else NOT_EVALUATED
+                parts.append({"id": claim.id, "claim": claim.text, "metric": metric, "a": a, "op": op, "b": b,
+                              "setting": setting or "", "n": e.n, "effect": e.effect, "ci_low": e.ci_low,
+                              "ci_high": e.ci_high, "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
+                              "verdict": v, "source": claim.source, "where": claim.where})
+            overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
+                       else combine_verdicts(p["verdict"] for p in parts))
+            out += [{**p, "claim_verdict": overall} for p in parts]
+    return pd.DataFrame(out, columns=CLAIM_COLUMNS)
 
 
-def load_claim_frames(out_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """The tidy frames the claims read: table csvs and the per-epoch figure csvs, from ``out_dir``."""
-    out_dir = Path(out_dir)
-    frames: dict[str, pd.DataFrame] = {}
-    for t in ("table1", "table4", "table5"):
-        if (out_dir / f"{t}.csv").is_file():
-            frames[t] = read_table(out_dir, t)
-    if (out_dir / "fig4.csv").is_file():
-        frames["fig4"] = fig_summary(pd.read_csv(out_dir / "fig4.csv"), ["test_gap"], "fig4")
-    if (out_dir / "fig5.csv").is_file():
-        frames["fig5"] = fig_summary(pd.read_csv(out_dir / "fig5.csv"), ["train_cos_same_class", "test_cos_same_class"], "fig5")
-    return frames
+def _num(v: float, metric: str) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:+.3f}" if "cos" in metric else f"{v:+.2f}"
 
 
-def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None) -> str:
-    """claims.md: a summary table (claim, verdict), then every claim with its numbers."""
+def _interval(r) -> str:
+    if r.n < 2:
+        return f"{_num(r.effect, r.metric)} (n={r.n}: no interval)"
+    return f"{_num(r.effect, r.metric)} [{_num(r.ci_low, r.metric)}, {_num(r.ci_high, r.metric)}] (n={r.n})"
+
+
+def _comparison(r) -> str:
+    src = r.source
+    return f"{names.short_name(r.a, src)} {r.op} {names.short_name(r.b, src)}"
+
+
+def verdict_counts(verdicts: pd.DataFrame) -> dict[str, int]:
+    """Claims (per setting) by verdict."""
+    per_claim = verdicts.drop_duplicates(["id", "setting"])["claim_verdict"]
+    return {v: int((per_claim == v).sum()) for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED, NOT_EVALUATED)}
+
+
+def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "") -> str:
+    """claims.md: the rule, a one-line count, a summary table per claim, then every comparison."""
     lines = ["# The paper's qualitative claims, checked on our data", ""]
     if prof is not None:
         lines.append(f"- data: {prof.main.description}"
                      + "".join(f" (Table 1 also: {p.description})" for p in prof.pairings[1:]))
         lines.append(f"- {prof.describe().splitlines()[0]}")
         lines.append(f"- {prof.describe().splitlines()[1].strip()}")
-    lines.append(f"- generated {_dt.datetime.now().isoformat(timespec='seconds')} by `amidlib.report.write_claims` from "
-                 "the csv files beside this one: the verdicts are computed, not written by hand")
-    lines.append("- rule: a claim **holds** when every comparison holds for the means over seeds; a difference "
-                 "smaller than the larger of the two standard deviations is marked *within the seed spread* "
-                 "(weak evidence either way); with one seed there is no spread to judge by")
-    n_hold = int((verdicts["verdict"] == "holds").sum())
-    lines += [f"- summary: **{n_hold} of {len(verdicts)}** hold here", ""]
-    summary = pd.DataFrame({
-        "#": range(1, len(verdicts) + 1),
-        "claim of the paper": [f"{r.claim}{' (' + r.setting + ')' if r.setting else ''}" for r in verdicts.itertuples()],
-        "where": verdicts["where"],
-        "verdict": [f"**{v}**" + (" (within the seed spread)" if s and v != "not evaluated" else "")
-                    for v, s in zip(verdicts["verdict"], verdicts["within_spread"])],
-    })
-    lines += [summary.to_markdown(index=False), "", "## The numbers", ""]
-    for i, r in enumerate(verdicts.itertuples(), 1):
-        lines.append(f"{i}. **{r.verdict}**: {r.claim}{' (' + r.setting + ')' if r.setting else ''} [{r.where}]")
-        for part in str(r.evidence).split("; "):
-            lines.append(f"   - ours: {part}")
-        if r.paper:
-            lines.append(f"   - paper: {r.paper}")
+    if regime:
+        lines.append(f"- regime: {regime}")
+    lines.append(f"- generated {_dt.datetime.now().isoformat(timespec='seconds')} by "
+                 "`amidlib.paper.claims.write_claims` from runs.csv beside this file: computed, not written by hand")
+    lines.append("- rule: the arms of a comparison share seeds, so each is judged on the per-seed differences a − b: "
+                 "effect = their mean, 95 % interval = effect ∓ t(0.975, n−1)·sd/√n (percent points; cosine for "
+                 "Fig 5). **supported**: the interval excludes 0 in the paper's direction; **contradicted**: it "
+                 "excludes 0 the other way; **inconclusive**: it contains 0. A claim of several comparisons is "
+                 "supported only if every part is, contradicted if any part is.")
+    c = verdict_counts(verdicts)
+    n = sum(c.values())
+    line = f"- summary: of {n} claims, **{c[SUPPORTED]} supported, {c[INCONCLUSIVE]} inconclusive, {c[CONTRADICTED]} contradicted**"
+    if c[NOT_EVALUATED]:
+        line += f", {c[NOT_EVALUATED]} not evaluated"
+    lines += [line + " (Table 1's claim once per column)", ""]
+    table = []
+    for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
+        first = grp.iloc[0]
+        table.append({
+            "#": i, "claim of the paper": f"{first['claim']}{' (' + setting + ')' if setting else ''}",
+            "where": first["where"],
+            "ours: effect [95 % CI]": "; ".join(_interval(r) for r in grp.itertuples()),
+            "paper effect": "; ".join(_num(r.paper_effect, r.metric) for r in grp.itertuples()),
+            "verdict": f"**{first['claim_verdict']}**",
+        })
+    lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), "", "## The comparisons", ""]
+    for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
+        first = grp.iloc[0]
+        lines.append(f"{i}. **{first['claim_verdict']}**: {first['claim']}{' (' + setting + ')' if setting else ''} [{first['where']}]")
+        for r in grp.itertuples():
+            paper = "" if np.isnan(r.paper_effect) else f"; paper {_num(r.paper_effect, r.metric)}"
+            lines.append(f"   - {_comparison(r)} [{r.metric.replace('_', ' ')}]: {_interval(r)} → {r.verdict}{paper}")
     return "\n".join(lines) + "\n"
 
 
-def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None) -> pd.DataFrame:
-    """Evaluate every claim from the csvs in ``out_dir``; write claims.md and claims.csv (atomic)."""
+_VERDICT_COLOURS = {SUPPORTED: "#009e73", INCONCLUSIVE: "#777777", CONTRADICTED: "#d55e00", NOT_EVALUATED: "#bbbbbb"}
+
+
+def plot_claims(verdicts: pd.DataFrame, title: str = ""):
+    """Forest plot: every comparison's effect and 95 % interval (colour = verdict) beside the paper's
+    effect (×), accuracy comparisons (points) and cosine comparisons in separate panels."""
+    v = verdicts.reset_index(drop=True)
+    v = v.assign(label=[f"{_comparison(r)}  [{r.metric.replace('_', ' ')}{', ' + r.setting if r.setting else ''}]"
+                        for r in v.itertuples()])
+    groups = [("accuracy (percent points)", v[~v["metric"].str.contains("cos")]),
+              ("cosine", v[v["metric"].str.contains("cos")])]
+    groups = [(t, g) for t, g in groups if len(g)]
+    heights = [max(len(g), 1) for _, g in groups]
+    fig, axes = plt.subplots(len(groups), 1, figsize=(7.2, 0.32 * sum(heights) + 1.6),
+                             gridspec_kw={"height_ratios": heights}, squeeze=False)
+    for ax, (unit, g) in zip(axes[:, 0], groups):
+        y = np.arange(len(g))[::-1]
+        for yi, r in zip(y, g.itertuples()):
+            colour = _VERDICT_COLOURS.get(r.verdict, "#777777")
+            if not np.isnan(r.ci_low):
+                ax.plot([r.ci_low, r.ci_high], [yi, yi], color=colour, lw=2.2, solid_capstyle="butt")
+            ax.plot([r.effect], [yi], "o", color=colour, ms=5)
+            if not np.isnan(r.paper_effect):
+                ax.plot([r.paper_effect], [yi], "x", color="black", ms=6, mew=1.5)
+        ax.axvline(0, color="0.3", lw=0.8)
+        ax.set_yticks(y, g["label"], fontsize=8)
+        ax.set_xlabel(f"effect a − b, {unit}")
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2.2, label=k) for k, c in _VERDICT_COLOURS.items()
+               if k in set(v["verdict"])]
+    handles.append(plt.Line2D([], [], color="black", marker="x", lw=0, mew=1.5, label="paper"))
+    axes[0, 0].legend(handles=handles, fontsize=8, loc="lower right", frameon=True)
+    fig.suptitle(title or "The paper's claims: paired effect and 95 % interval per comparison", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None, regime: str = "") -> pd.DataFrame:
+    """Evaluate every claim from ``<out_dir>/runs.csv``; write claims.csv, claims.md, fig_claims.png and
+    fig_claims.csv (each atomically)."""
     out_dir = Path(out_dir)
-    verdicts = evaluate_claims(load_claim_frames(out_dir))
+    verdicts = evaluate_claims(read_runs(out_dir))
     atomic_write_text(out_dir / "claims.csv", verdicts.to_csv(index=False))
-    atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof))
+    atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime))
+    cols = ["id", "a", "op", "b", "metric", "setting", "n", "effect", "ci_low", "ci_high", "paper_effect", "verdict"]
+    atomic_write_text(out_dir / "fig_claims.csv", verdicts[cols].to_csv(index=False))
+    fig = plot_claims(verdicts)
+    plots.save(fig, out_dir / "fig_claims.png")
+    plt.close(fig)
     return verdicts

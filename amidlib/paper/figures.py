@@ -23,7 +23,7 @@ __all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup
            "EXPECTED_FILES", "missing_outputs"]
 
 EXPECTED_FILES = [f"table{i}.{ext}" for i in range(1, 7) for ext in ("md", "csv")] + [
-    "fig1_diagnostic.png", "fig3.png", "fig4.png", "fig5.png", "claims.md"]
+    "fig1_diagnostic.png", "fig3.png", "fig4.png", "fig5.png", "runs.csv", "claims.md", "claims.csv", "fig_claims.png"]
 
 
 def missing_outputs(out_dir: str | os.PathLike) -> list[str]:
@@ -51,7 +51,8 @@ def build_warmup(study: Study, save_to: str | os.PathLike | None = None):
     return fig, hist
 
 
-def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequence[str], plot):
+def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequence[str], plot,
+                  claim_columns: Sequence[str] = ()):
     """The per-epoch figures: the histories of ``rows`` (main pairing, every seed) → ``<name>.csv``
     (``columns``) and ``<name>.png`` (``plot(hist, data description, warm-up epochs)``)."""
     prof = study.prof
@@ -59,7 +60,10 @@ def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequenc
     hist = study.histories(cells)
     cols = ["row", "seed", "epoch", "phase", *columns]
     _write_csv(hist[cols], prof.out_dir / f"{name}.csv")
-    record_runs(prof.out_dir, name, study.runs(cells))
+    runs = study.runs(cells)
+    for col in claim_columns:  # per run: the mean over its distillation epochs (what the claims compare)
+        runs = runs.merge(plots.distill_means(hist, col), on=["row", "seed"], how="left")
+    record_runs(prof.out_dir, name, runs)
     fig = plot(hist, prof.main.description, _warmup_epochs(study, hist))
     plots.save(fig, prof.out_dir / f"{name}.png")
     return fig, hist[cols]
@@ -92,13 +96,13 @@ def build_fig3(study: Study):
 def build_fig4(study: Study):
     """fig4.png/.csv: teacher − student test gap per epoch, L_MI_s + L_MI_a vs AMID."""
     return _curve_figure(study, "fig4", ["mi_s+mi_a", "amid"], ["test_gap", "test_student_top1", "test_teacher_top1"],
-                         plots.plot_fig4)
+                         plots.plot_fig4, claim_columns=["test_gap"])
 
 
 def build_fig5(study: Study):
     """fig5.png/.csv: within-class cosine (train, test) per epoch: AMID, w/o D2, w/o L_adv."""
     return _curve_figure(study, "fig5", ["amid", "no_d2", "mi_s+mi_a"], ["train_cos_same_class", "test_cos_same_class"],
-                         plots.plot_fig5)
+                         plots.plot_fig5, claim_columns=["train_cos_same_class", "test_cos_same_class"])
 
 
 def fig_summary(raw: pd.DataFrame, columns: Sequence[str], table: str) -> pd.DataFrame:

@@ -2,8 +2,10 @@
 
 Columns: ``source`` (table1 … table6, fig1_diagnostic, fig3, fig4, fig5), ``setting`` (pairing or
 dataset), ``paper_setting``, ``row`` (the paper_results.csv row key), ``seed``, ``fold``, ``method``,
-``dataset``, ``run`` (the run-cache key) and every final metric (``student_top1, teacher_top1,
-student_r1, student_r5, wa, ua``). Tables, figures and claims are computed from these runs, so anyone
+``dataset`` and every final metric (``student_top1, teacher_top1, student_r1, student_r5, wa, ua``);
+the per-epoch figures add, per run, the mean over its distillation epochs of what they plot and the
+claims read (``test_gap``; ``train_cos_same_class``, ``test_cos_same_class``). The run-cache key is
+left out: it changes with every code edit, the numbers do not. Tables, figures and claims are computed from these runs, so anyone
 can recompute them; ``make verify`` compares two of these files.
 
 Each notebook replaces the rows of the sources it builds (:func:`record_runs`); rows are kept in a
@@ -23,7 +25,7 @@ __all__ = ["SOURCE_ORDER", "record_runs", "read_runs"]
 #: the order of sources in runs.csv
 SOURCE_ORDER = ["table1", "table2", "table3", "table4", "table5", "table6",
                 "fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime"]
-_FIRST = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset", "run"]
+_FIRST = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset"]
 
 
 def read_runs(path: str | os.PathLike) -> pd.DataFrame:
@@ -42,7 +44,7 @@ def record_runs(out_dir: str | os.PathLike, source: str, runs: pd.DataFrame) -> 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "runs.csv"
-    new = runs.drop(columns=["table"], errors="ignore").assign(source=source)
+    new = runs.drop(columns=["table", "run"], errors="ignore").assign(source=source)
     new = new[_FIRST + [c for c in new.columns if c not in _FIRST]]
     old = read_runs(path) if path.is_file() else new.iloc[0:0]
     merged = pd.concat([old[old["source"] != source], new], ignore_index=True)

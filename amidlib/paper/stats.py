@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["Effect", "paired_effect", "verdict", "combine_verdicts", "welch_interval", "ratio_effect",
+__all__ = ["Effect", "paired_effect", "verdict", "combine_verdicts", "welch_interval", "ratio_effect", "batch_regime",
            "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE"]
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
@@ -111,3 +111,21 @@ def welch_interval(mean1: float, sd1: float, n1: int, mean2: float, sd2: float, 
     dof = se2 ** 2 / ((v1 ** 2) / (n1 - 1) + (v2 ** 2) / (n2 - 1))
     half = float(_st.t.ppf(0.5 + confidence / 2, dof)) * math.sqrt(se2)
     return diff - half, diff + half
+
+
+def batch_regime(batch_size: int, class_counts: Sequence[int]) -> dict[str, float]:
+    """What a mini-batch drawn at random (without replacement) from a training set with these class
+    sizes looks like to AMID, in expectation:
+
+    - ``positives``: same-class items per anchor in Eq 8, the anchor's own pair included:
+      1 + Σ_c p_c (B − 1)(n_c − 1)/(N − 1);
+    - ``with_partner``: share of samples with another sample of their class in the batch (the set D2
+      sees): 1 − Σ_c p_c · P(none of the other B − 1 is of class c), hypergeometric.
+    """
+    counts = np.asarray([c for c in class_counts if c > 0], dtype=float)
+    n, b = counts.sum(), int(batch_size)
+    p = counts / n
+    positives = 1 + float(np.sum(p * (b - 1) * (counts - 1) / (n - 1)))
+    alone = np.array([_st.hypergeom(int(n) - 1, int(c) - 1, b - 1).pmf(0) for c in counts])
+    return {"batch": b, "classes": int(counts.size), "positives": positives,
+            "with_partner": float(1 - np.sum(p * alone))}

@@ -31,8 +31,10 @@ from amidlib.data import manifests
 from amidlib.data.paper_root import PAPER_DATASETS
 from amidlib.paper import names
 from amidlib.paper.plans import PLANS
+from amidlib.paper.records import record_runs
+from amidlib.paper.stats import batch_regime, ratio_effect
 from amidlib.repro.profiles import DATASET_TITLES, Profile
-from amidlib.repro.runs import Study
+from amidlib.repro.runs import Study, load_split, make_spec
 
 __all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "DISPLAY", "PAPER_METRIC",
            "fmt", "mean_std", "format_table"]
@@ -115,6 +117,12 @@ def _paper_cell(v) -> str:
 _METRIC_NAMES = names.METRIC_NAMES
 
 
+def _gap_cell(r) -> str:
+    if r["n"] < 2 or np.isnan(r["ci_low"]):
+        return f"{r['mean']:.0f} %"
+    return f"{r['mean']:.0f} % [{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
+
+
 def to_markdown(tidy: pd.DataFrame) -> str:
     """Side-by-side markdown: for every (setting, metric) a "paper" and an "ours (mean ± std)"
     column, and the number of seeds (Table 3: folds) per setting."""
@@ -151,6 +159,8 @@ def to_markdown(tidy: pd.DataFrame) -> str:
             lines.append(rec)
         return pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)
     # tables 1, 2, 5: rows = methods, column groups = settings
+    gap = t[t["metric"] == "gap_closed"]
+    t = t[t["metric"] != "gap_closed"]
     settings = list(dict.fromkeys(t["setting"]))
     metrics = list(dict.fromkeys(PAPER_METRIC[table]))
     if table == "table1":
@@ -170,6 +180,9 @@ def to_markdown(tidy: pd.DataFrame) -> str:
                 rec[f"paper {ps} {name}"] = hit["paper_txt"].iloc[0] if len(hit) else "—"
                 rec[f"ours {setting} {name}"] = hit["ours"].iloc[0] if len(hit) else "—"
             rec[f"n ({setting})"] = int(g["n"].max()) if len(g) else 0
+        for setting in settings if len(gap) else ():
+            hit = gap[(gap["setting"] == setting) & (gap["row"] == row)]
+            rec[f"gap closed ({setting})"] = "—" if hit.empty else _gap_cell(hit.iloc[0])
         lines.append(rec)
     return pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)
 
@@ -206,6 +219,18 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
              if paper_data else "its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values")
     lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from "
                  f"data_manifests/paper_results.csv ({where})")
+    if prof is not None and table in ("table1", "table4", "table5", "table6"):
+        text = regime_text(prof)
+        if text:
+            lines.append(f"- regime: {text}")
+        ours = regime(prof)
+        if table == "table5" and ours and ours["with_partner"] > 0.95:
+            lines.append("- w/o D2: here nearly every sample has a same-class partner in its batch (the paper's UCF51: "
+                         f"≈ {100 * paper_regime()['with_partner']:.0f} %), so this row tests D2 in a regime the paper's "
+                         "main dataset does not have; no effect here says little about D2 there")
+    if table == "table1" and "gap_closed" in set(tidy["metric"]):
+        lines.append("- gap closed: (method − baseline) / (teacher − baseline) in %, seed by seed, mean and 95 % "
+                     "interval: the share of the teacher–student gap a method closes")
     if prof is not None:
         lines.append(f"- profile {prof.name}: " + prof.describe().splitlines()[0].split(": ", 1)[1])
         for method, ov in prof.method_overrides.items():
@@ -247,10 +272,64 @@ def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
     """Plan, run (what is missing), summarise and (by default) write one table."""
     prof = study.prof
     cells = PLANS[table](prof)
-    tidy = summarise(study.runs(cells), table, data_descriptions(prof))
+    runs = study.runs(cells)
+    tidy = summarise(runs, table, data_descriptions(prof))
+    if table == "table1":
+        tidy = pd.concat([tidy, gap_closed(runs, tidy)], ignore_index=True)
     if write:
         write_table(tidy, prof.out_dir, prof)
+        record_runs(prof.out_dir, table, runs)
     return tidy
+
+
+def gap_closed(runs: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
+    """Table 1's headroom: per method and setting, the share (%) of the teacher–student gap it closes,
+    (method − baseline) / (teacher − baseline), seed by seed (the arms share seeds), with its 95 %
+    Student-t interval (columns ci_low, ci_high). Rows with metric ``gap_closed``."""
+    out = []
+    for setting, f in runs.groupby("setting", sort=False):
+        per_seed = lambda row, metric: f[f["row"] == row].set_index("seed")[metric].astype(float)  # noqa: E731
+        base, teacher = per_seed("baseline", "student_top1"), per_seed("teacher", "teacher_top1")
+        for row in dict.fromkeys(f["row"]):
+            if row in ("baseline", "teacher"):
+                continue
+            m = per_seed(row, "student_top1")
+            both = pd.concat([m.rename("m"), base.rename("b"), teacher.rename("t")], axis=1, join="inner")
+            e = ratio_effect(100 * (both["m"] - both["b"]), both["t"] - both["b"])
+            first = tidy[(tidy["setting"] == setting) & (tidy["row"] == row)].iloc[0]
+            out.append({**{k: first[k] for k in ("table", "setting", "paper_setting", "data", "dataset", "row", "label")},
+                        "metric": "gap_closed", "paper": np.nan, "mean": e.effect,
+                        "std": e.sd if e.n > 1 else 0.0, "n": e.n, "ci_low": e.ci_low, "ci_high": e.ci_high})
+    return pd.DataFrame(out)
+
+
+def regime(prof: Profile) -> dict[str, float] | None:
+    """The batch regime of the main pairing's AMID runs under ``prof`` (:func:`batch_regime`), or None
+    when the training labels are not at hand."""
+    spec = make_spec(prof, prof.main, "amid", prof.seeds[0])
+    try:
+        labels = getattr(load_split(spec)[0], "labels", None)
+    except (OSError, ValueError, RuntimeError):
+        return None
+    if labels is None:
+        return None
+    return batch_regime(spec.effective_config()["batch_size"], np.bincount(np.asarray(labels)).tolist())
+
+
+def paper_regime() -> dict[str, float]:
+    """The paper's UCF51 regime: batch 16 over the 51 classes of split 1's training videos."""
+    videos = manifests.manifest_videos("ucf51", "train")
+    return batch_regime(16, videos["class_name"].value_counts().tolist())
+
+
+def regime_text(prof: Profile | None) -> str:
+    """One line for table headers and claims.md: our batch composition beside the paper's."""
+    if prof is None or (ours := regime(prof)) is None:
+        return ""
+    paper = paper_regime()
+    fmt_r = lambda r: (f"batch {r['batch']} over {r['classes']} classes: ≈ {r['positives']:.2f} positives per "  # noqa: E731
+                       f"anchor in Eq 8, ≈ {100 * r['with_partner']:.0f} % of samples with a same-class partner (D2)")
+    return f"ours {fmt_r(ours)}; the paper's UCF51 {fmt_r(paper)} (expected for random batches)"
 
 
 # --------------------------------------------------------------------------- mean ± std

@@ -1,7 +1,8 @@
 """``make verify``: is a reproduction's difference from the committed figures noise, or breakage?
 
+    python -m amidlib.paper.verify --reproduce      # a new reproduction (profile cpu) into runs/verify/<time>/
     python -m amidlib.paper.verify DIR              # DIR: a figures folder (or a run folder holding figures/)
-    python -m amidlib.paper.verify DIR --reference figures/runs.csv
+    python -m amidlib.paper.verify DIR --reference OTHER_DIR
 
 Compares the per-seed values of two ``runs.csv`` files (the reference defaults to the committed
 ``figures/runs.csv``, read from git's HEAD when the repository has it) and the verdicts of their
@@ -202,10 +203,26 @@ def verify(candidate_dir: str | Path, reference: str | Path | None = None, out=p
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m amidlib.paper.verify", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("reproduction", type=Path, help="folder with the reproduction's runs.csv and claims.csv")
+    p.add_argument("reproduction", type=Path, nargs="?", help="folder with the reproduction's runs.csv and claims.csv")
+    p.add_argument("--reproduce", action="store_true",
+                   help="first run a new reproduction (profile cpu, a fresh run cache) into runs/verify/<time>/figures")
     p.add_argument("--reference", type=Path, default=None,
                    help="folder (or runs.csv) to compare with; default: the committed figures/ (git HEAD)")
     args = p.parse_args(argv)
+    if args.reproduce == (args.reproduction is not None):
+        p.error("give either a reproduction folder or --reproduce")
+    if args.reproduce:
+        import datetime as _dt
+
+        from amidlib.repro import reproduce
+        from amidlib.repro.profiles import repo_root
+
+        folder = repo_root() / "runs" / "verify" / _dt.datetime.now().strftime("%Y%m%d-%H%M%S") / "figures"
+        print(f"verify: a new reproduction into {folder}", flush=True)
+        if reproduce.main(["--profile", "cpu", "-p", "out_dir", str(folder)]) != 0:
+            print("error: the reproduction failed (see above)", file=sys.stderr)
+            return 2
+        args.reproduction = folder
     try:
         report = verify(args.reproduction, args.reference)
     except FileNotFoundError as exc:
