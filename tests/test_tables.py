@@ -261,3 +261,21 @@ def test_paper_profile_lists_missing_files_by_path(monkeypatch, tmp_path):
     with pytest.raises(RuntimeError) as err:
         profiles.check_requirements(prof)
     assert str(tmp_path / "ucf51" / "videos") in str(err.value)
+
+
+def test_table3_proxy_is_imbalanced_like_iemocap():
+    from amidlib.data.splits import imbalanced_sizes
+
+    sizes = imbalanced_sizes(200, 10, 1708 / 1084)
+    assert sizes[0] == 200 and sizes[-1] == 127 and list(sizes) == sorted(sizes, reverse=True)
+    assert max(sizes) / min(sizes) == pytest.approx(1708 / 1084, abs=0.01)
+    prof = profiles.load_profile("cpu")
+    cells = plans.plan_table3(prof)
+    train, test = runs.load_split(cells[0].spec)
+    counts = np.bincount(np.concatenate([train.labels, test.labels]))
+    assert tuple(counts) == sizes == prof.table3_class_sizes
+    # a classifier that is better on the large classes: WA and UA now differ
+    from amidlib.core import metrics
+    y = test.labels
+    pred = np.where(y < 5, y, (y + 1) % 10)
+    assert metrics.weighted_accuracy(y, pred) != pytest.approx(metrics.unweighted_accuracy(y, pred))

@@ -15,7 +15,9 @@ modules it calls, so it is part of the run cache key's code fingerprint
 Datasets and their splits:
 
 - ``uci_mfeat`` (the embedded UCI Multiple Features): ``("holdout", test_size, split_seed)``
-  (seeded, stratified) or ``("fold", k, fold_seed, i)`` (the i-th of the seeded stratified k folds);
+  (seeded, stratified) or ``("fold", k, fold_seed, i)`` (the i-th of the seeded stratified k folds;
+  ``("fold", k, fold_seed, i, class_sizes)`` first keeps ``class_sizes[c]`` samples of class c: Table 3's
+  IEMOCAP-like imbalance, :func:`imbalanced_sizes`);
   the default MLP nets and tensors;
 - ``av_tier`` (generated clips, written on first use), ``ucf51``, ``activitynet``: ``("official",)``,
   the dataset's own split; the video nets and the clip loader of :mod:`amidlib.data.video.datasets`;
@@ -35,7 +37,8 @@ from typing import Any, Iterable, Mapping
 
 from amidlib.data.arrays import k_fold_splits, load_uci_manifest, load_uci_mfeat, stratified_split
 
-__all__ = ["RunData", "run_data", "load_split", "prepare", "class_names", "DATASETS", "VIDEO_DATASETS",
+__all__ = ["RunData", "run_data", "load_split", "prepare", "class_names", "imbalanced_sizes", "subsample_classes",
+           "DATASETS", "VIDEO_DATASETS",
            "OFFICIAL_SPLIT", "IEMOCAP_SETUPS"]
 
 VIDEO_DATASETS = ("av_tier", "ucf51", "activitynet")
@@ -94,9 +97,31 @@ def load_split(dataset: str, target: Iterable[str], auxiliary: Iterable[str], sp
         _, test_size, split_seed = split
         return stratified_split(ds, test_size=test_size, seed=split_seed)
     if split[0] == "fold":
-        _, k, fold_seed, i = split
+        _, k, fold_seed, i, *sizes = split
+        if sizes:  # ("fold", k, seed, i, class_sizes): keep class_sizes[c] samples of class c first
+            ds = subsample_classes(ds, sizes[0], seed=fold_seed)
         return list(k_fold_splits(ds, k=k, seed=fold_seed))[i]
     raise ValueError(f"unknown split {split!r}")
+
+
+def imbalanced_sizes(n_per_class: int, n_classes: int, ratio: float) -> tuple[int, ...]:
+    """Class sizes falling evenly from ``n_per_class`` to ``n_per_class / ratio`` (largest / smallest
+    = ``ratio``), e.g. IEMOCAP's 1,708 neutral vs 1,084 sad utterances: ratio 1.58."""
+    return tuple(int(round(n_per_class / (1 + (ratio - 1) * c / max(n_classes - 1, 1)))) for c in range(n_classes))
+
+
+def subsample_classes(ds, sizes, seed: int = 0):
+    """The first ``sizes[c]`` samples of each class c in a seeded shuffle (a class-imbalanced copy)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c, size in enumerate(sizes):
+        idx = np.flatnonzero(ds.labels == c)
+        if size > idx.size:
+            raise ValueError(f"class {c} has {idx.size} samples, fewer than the {size} asked for")
+        keep.append(rng.permutation(idx)[:size])
+    return ds.subset(np.sort(np.concatenate(keep)))
 
 
 def prepare(dataset: str, options: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:

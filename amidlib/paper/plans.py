@@ -61,7 +61,7 @@ def plan_table3(prof: Profile) -> list[Cell]:
     k, fseed = prof.table3_folds, prof.table3_fold_seed
     first = prof.table3_setups[0]
     for i in range(min(k, prof.table3_max_folds or k)):
-        split = ("fold", k, fseed, i)
+        split = ("fold", k, fseed, i) + ((tuple(prof.table3_class_sizes),) if prof.table3_class_sizes else ())
         v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
         cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split), fold=i))
         for setup in prof.table3_setups:

@@ -1,0 +1,60 @@
+"""The committed figures/ are consistent: every claim row recomputes from runs.csv with the formula
+(scipy's paired t interval, independently of amidlib.paper.stats), and make verify passes on them."""
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+FIGURES = Path(__file__).resolve().parents[1] / "figures"
+pytestmark = pytest.mark.skipif(not (FIGURES / "runs.csv").is_file(), reason="no committed figures/runs.csv yet")
+
+
+def test_every_claim_row_recomputes_from_runs_csv():
+    runs = pd.read_csv(FIGURES / "runs.csv", dtype={"row": str, "setting": str})
+    runs["setting"] = runs["setting"].fillna("")
+    claims = pd.read_csv(FIGURES / "claims.csv", dtype={"setting": str})
+    claims["setting"] = claims["setting"].fillna("")
+    assert len(claims) >= 15
+    for c in claims.itertuples():
+        src = runs[runs.source == c.source]
+        if c.setting:
+            src = src[src.setting == c.setting]
+        a = src[src.row == c.a].set_index(["seed", "fold"])[c.metric]
+        b = src[src.row == c.b].set_index(["seed", "fold"])[c.metric]
+        a, b = a.align(b, join="inner")
+        assert len(a) == c.n, c
+        d = (a - b).to_numpy()
+        assert c.effect == pytest.approx(d.mean(), abs=1e-9), c
+        if c.n >= 2:
+            ci = stats.ttest_rel(a, b).confidence_interval(0.95)
+            assert (c.ci_low, c.ci_high) == (pytest.approx(ci.low, abs=1e-9), pytest.approx(ci.high, abs=1e-9)), c
+            up = 1 if c.op in (">", ">=") else -1
+            expected = ("supported" if (up * ci.low > 0 if up > 0 else ci.high < 0) else
+                        "contradicted" if (ci.high < 0 if up > 0 else ci.low > 0) else "inconclusive")
+            assert c.verdict == expected, c
+    for (cid, setting), grp in claims.groupby(["id", "setting"]):
+        v = set(grp.verdict)
+        expected = "contradicted" if "contradicted" in v else "supported" if v == {"supported"} else "inconclusive"
+        assert set(grp.claim_verdict) == {expected}, (cid, setting)
+
+
+def test_make_verify_passes_on_the_committed_figures(capsys):
+    from amidlib.paper.verify import main
+
+    assert main([str(FIGURES), "--reference", str(FIGURES)]) == 0
+    assert "verify: PASS" in capsys.readouterr().out
+
+
+def test_make_verify_fails_naming_the_cell_when_a_committed_value_is_altered(tmp_path, capsys):
+    from amidlib.paper.verify import main
+
+    runs = pd.read_csv(FIGURES / "runs.csv", dtype={"row": str, "setting": str})
+    i = runs.index[(runs.source == "table4") & (runs.row == "amid")][0]
+    runs.loc[i, "student_top1"] -= 30.0
+    runs.to_csv(tmp_path / "runs.csv", index=False)
+    (tmp_path / "claims.csv").write_bytes((FIGURES / "claims.csv").read_bytes())
+    assert main([str(tmp_path), "--reference", str(FIGURES)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: table4/" in out and "/amid/student_top1" in out and "verify: FAIL" in out
