@@ -189,3 +189,19 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(synthetic, tmp_path, mon
     pd.testing.assert_frame_equal(resumed.history, whole.history)
     with pytest.raises(training.CheckpointMismatchError, match="another configuration"):
         run(method, train, test, checkpoint_dir=str(tmp_path / "ckpt"), **{**kw, "tau": 0.3})
+
+
+def test_the_run_records_its_batch_regime_from_the_batches_drawn():
+    from amidlib.core.training import batch_regime
+    import torch
+
+    y = torch.tensor([0, 0, 1, 2, 2, 2])
+    pos, partner = batch_regime(y).tolist()
+    assert pos == pytest.approx((2 + 2 + 1 + 3 + 3 + 3) / 6) and partner == pytest.approx(5 / 6)
+    train, test = stratified_split(make_synthetic(n_samples=300, n_classes=5, seed=0), test_size=0.5, seed=0)
+    res = run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=3, warmup_epochs=1, batch_size=16)
+    h = res.history
+    assert h["batch_positives"].between(1, 16).all() and h["batch_with_partner"].between(0, 1).all()
+    # 5 balanced classes, batch 16: about 1 + 15 * 29 / 149 = 3.9 same-class items per anchor
+    assert res.metrics["batch_positives"] == pytest.approx(3.9, abs=0.6)
+    assert res.metrics["lambda1_min"] <= res.metrics["lambda1_max"] and 0 < res.metrics["lambda1_min"] < 1

@@ -153,6 +153,7 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
     model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
     history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
     final = _final_metrics(model, train_data, test_data, n_classes)
+    final.update(regime_summary(history))
 
     record = dict(cfg)
     record.update(
@@ -176,6 +177,15 @@ def tensor_data(ds, cfg) -> TensorData:
         raise TypeError(f"{type(ds).__name__} is not a feature-array dataset: pass run() its nets_factory and "
                         "loader_factory (for video datasets: **amidlib.data.video.datasets.video_run_args(train, test))")
     return TensorData(ds, cfg.device)
+
+
+def regime_summary(history: pd.DataFrame) -> dict[str, float]:
+    """The batch regime a run trained in, from its history: mean same-class items per anchor (Eq 8) and
+    share of samples with a same-class partner (D2) over the batches drawn, and the range λ1 took (Eq 14)."""
+    out = {k: float(history[k].mean()) for k in ("batch_positives", "batch_with_partner") if k in history}
+    if "lambda1" in history:
+        out.update(lambda1_min=float(history["lambda1"].min()), lambda1_max=float(history["lambda1"].max()))
+    return out
 
 
 def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int) -> dict[str, Any]:

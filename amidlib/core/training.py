@@ -107,6 +107,12 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def batch_regime(y: torch.Tensor) -> torch.Tensor:
+    """(mean same-class items per anchor, share of samples with another sample of their class) of one batch."""
+    same = (y[:, None] == y[None, :]).sum(1).float()
+    return torch.stack([same.mean(), (same > 1).float().mean()])
+
+
 def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, seed: int, desc: str = "") -> pd.DataFrame:
     """Train ``method`` for ``cfg.epochs``; returns the history, one row per epoch."""
     generator = seed_everything(seed + 1)  # +1: different stream from the one that initialised the weights
@@ -128,7 +134,9 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
         method.train()
         sums: dict[str, float] = defaultdict(float)
         n_batches = 0
+        regime = None  # summed over the batches on their device, read once per epoch (no host sync per step)
         for step, batch in enumerate(train_data.batches(cfg.batch_size, generator, drop_last=True)):
+            regime = batch_regime(batch.y) if regime is None else regime + batch_regime(batch.y)
             with autocast():
                 out = method(batch, epoch)
             total = _checked_sum(out.losses, epoch, step)
@@ -152,6 +160,10 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
             n_batches += 1
         row = {"epoch": epoch + 1, "phase": "warmup" if method.in_warmup(epoch) else "distill"}
         row.update({k: v / max(n_batches, 1) for k, v in sums.items()})
+        # the regime AMID sees, from the batches actually drawn: same-class items per anchor in Eq 8
+        # (itself included) and the share of samples with a same-class partner (the set D2 sees)
+        if regime is not None:
+            row["batch_positives"], row["batch_with_partner"] = (regime / n_batches).tolist()
         row.update(method.end_epoch(epoch))
         if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
             for split, data in (("train", train_data), ("test", test_data)):
