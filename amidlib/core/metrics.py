@@ -21,6 +21,7 @@ __all__ = [
     "unweighted_accuracy",
     "recall_at_k",
     "SCALAR_METRICS",
+    "REGIME_METRICS",
 ]
 
 #: The scalar metrics of a run (``Result.metrics`` keys) that the paper's tables report, each with
@@ -33,6 +34,8 @@ SCALAR_METRICS: dict[str, str] = {
     "wa": "WA",
     "ua": "UA",
 }
+#: what each run records of the regime it trained in (amidlib.core.experiment.regime_summary; runs.csv)
+REGIME_METRICS = ("batch_positives", "batch_with_partner", "lambda1_min", "lambda1_max")
 
 
 def _labels(x, what: str) -> np.ndarray:

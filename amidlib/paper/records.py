@@ -2,7 +2,10 @@
 
 Columns: ``source`` (table1 … table6, fig1_diagnostic, fig3, fig4, fig5), ``setting`` (pairing or
 dataset), ``paper_setting``, ``row`` (the paper_results.csv row key), ``seed``, ``fold``, ``method``,
-``dataset`` and every final metric (``student_top1, teacher_top1, student_r1, student_r5, wa, ua``);
+``dataset``, every final metric (``student_top1, teacher_top1, student_r1, student_r5, wa, ua``) and the
+regime the run trained in, measured in its batches (``batch_positives``: same-class items per anchor in
+Eq 8; ``batch_with_partner``: share of samples with a same-class partner, the set D2 sees;
+``lambda1_min``, ``lambda1_max``: the range of λ1, Eq 14, where the method has one);
 the per-epoch figures add, per run, the mean over its distillation epochs of what they plot and the
 claims read (``test_gap``; ``train_cos_same_class``, ``test_cos_same_class``). The run-cache key is
 left out: it changes with every code edit, the numbers do not. Tables, figures and claims are computed from these runs, so anyone

@@ -37,7 +37,7 @@ from amidlib.repro.profiles import Pairing, Profile
 __all__ = ["RunSpec", "Cell", "RunCache", "Study", "code_fingerprint", "make_spec", "load_split", "runs_frame",
            "class_names", "SCALARS"]
 
-from amidlib.core.metrics import SCALAR_METRICS  # noqa: E402  (the one list of a run's scalar metrics)
+from amidlib.core.metrics import REGIME_METRICS, SCALAR_METRICS  # noqa: E402  (the one list of a run's scalar metrics)
 
 SCALARS = list(SCALAR_METRICS)
 #: config values that do not change what a run computes (left out of the cache key)
@@ -350,6 +350,7 @@ def runs_frame(cells: Sequence[Cell], results: Sequence) -> pd.DataFrame:
                "row": cell.row, "seed": cell.spec.seed, "fold": cell.fold, "method": cell.spec.method,
                "dataset": cell.spec.dataset, "run": cell.spec.key()}
         row.update({k: (np.nan if res.metrics.get(k) is None else float(res.metrics.get(k))) for k in SCALARS})
+        row.update({k: float(res.metrics[k]) for k in REGIME_METRICS if k in res.metrics})
         rows.append(row)
     return pd.DataFrame(rows)
 
