@@ -19,6 +19,7 @@ std, n`` (``row``: the paper_results.csv method key, e.g. ``amid``, ``mi_s+mi_a`
 """
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 from typing import Iterable
@@ -226,10 +227,9 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from "
                  f"data_manifests/paper_results.csv ({where})")
     if prof is not None and table in ("table1", "table4", "table5", "table6"):
-        text = regime_text(prof)
-        if text:
-            lines.append(f"- regime: {text}")
         ours = regime(prof)
+        if ours is not None:
+            lines.append(f"- regime: {_regime_line(ours)}")
         if table == "table5" and ours and ours["with_partner"] > 0.95:
             lines.append("- w/o D2: here nearly every sample has a same-class partner in its batch (the paper's UCF51: "
                          f"≈ {100 * paper_regime()['with_partner']:.0f} %), so this row tests D2 in a regime the paper's "
@@ -322,6 +322,7 @@ def regime(prof: Profile) -> dict[str, float] | None:
     return batch_regime(spec.effective_config()["batch_size"], np.bincount(np.asarray(labels)).tolist())
 
 
+@functools.lru_cache(maxsize=1)
 def paper_regime() -> dict[str, float]:
     """The paper's UCF51 regime: batch 16 over the 51 classes of split 1's training videos."""
     videos = manifests.manifest_videos("ucf51", "train")
@@ -330,7 +331,11 @@ def paper_regime() -> dict[str, float]:
 
 def regime_text(prof: Profile | None) -> str:
     """One line for table headers and claims.md: our batch composition beside the paper's."""
-    if prof is None or (ours := regime(prof)) is None:
+    return _regime_line(regime(prof)) if prof is not None else ""
+
+
+def _regime_line(ours: dict[str, float] | None) -> str:
+    if ours is None:
         return ""
     paper = paper_regime()
     fmt_r = lambda r: (f"batch {r['batch']} over {r['classes']} classes: ≈ {r['positives']:.2f} positives per "  # noqa: E731
