@@ -28,6 +28,9 @@ out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); re
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
 cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
 n_jobs = None       # None: the profile's number of worker processes
+executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
+address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
+on_bad = None       # video data: "skip" or "raise" on a missing / audio-less / undecodable file (None: the profile's)
 
 # %%
 from IPython.display import display

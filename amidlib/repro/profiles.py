@@ -61,10 +61,17 @@ __all__ = [
     "repo_root",
     "resolve_path",
     "parse_seeds",
+    "EXECUTORS",
+    "ON_BAD",
 ]
 
 #: The names every notebook's ``parameters`` cell declares (tests check this).
-COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs")
+COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs",
+                     "executor", "address", "on_bad")
+#: where a Study's runs execute: worker processes on this machine, or the tasks of a Ray cluster
+EXECUTORS = ("local", "ray")
+#: what the video loaders do with a missing, audio-less or undecodable file (None: the profile's choice)
+ON_BAD = ("raise", "skip")
 
 #: Datasets the ci/cpu profiles can use (the paper datasets: amidlib.paper_data.PAPER_DATASETS)
 EMBEDDED_DATASETS = ("uci_mfeat", "av_tier")
@@ -145,6 +152,9 @@ class Profile:
     cache_dir: Path | None = None
     feature_dir: Path | None = None         # frozen extractors' features (and the generated tier), kept across runs
     data_root: Path | None = None
+    executor: str = "local"                 # "local" (worker processes here) | "ray" (tasks of a Ray cluster)
+    address: str | None = None              # the Ray cluster's address ("auto": the one this machine belongs to)
+    on_bad: str | None = None               # video data: "raise" | "skip" bad files (None: the loader's default)
     note: str = ""
 
     @property
@@ -307,6 +317,9 @@ def load_profile(
     data_root: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
     n_jobs: int | None = None,
+    executor: str | None = None,
+    address: str | None = None,
+    on_bad: str | None = None,
     **changes,
 ) -> Profile:
     """The named profile with the notebook parameters applied (None keeps the profile's value).
@@ -347,6 +360,16 @@ def load_profile(
         upd["device"] = str(device)
     if n_jobs is not None:
         upd["n_jobs"] = max(1, int(n_jobs))
+    if executor is not None:
+        if executor not in EXECUTORS:
+            raise ValueError(unknown_name_message("executor", executor, EXECUTORS))
+        upd["executor"] = executor
+    if address not in (None, ""):
+        upd["address"] = str(address)
+    if on_bad is not None:
+        if on_bad not in ON_BAD:
+            raise ValueError(unknown_name_message("on_bad", on_bad, ON_BAD))
+        upd["on_bad"] = on_bad
     root = repo_root()
     default_out = "figures" if profile == "cpu" else f"figures/{profile}"
     upd["out_dir"] = resolve_path(out_dir, default_out, root)
