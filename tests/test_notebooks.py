@@ -1,5 +1,5 @@
 """The committed notebooks: each paired with its jupytext ``py:percent`` file and in sync with it, no outputs,
-kernel python3, a literal CI-safe parameters cell, the shared setup in one call, real checks.
+kernel amid-repro, a literal CI-safe parameters cell, the shared setup in one call, real checks.
 
 The ``.ipynb`` files are the source (edit them in JupyterLab, or edit the ``.py`` pair and run
 ``jupytext --sync``; see README "Editing the notebooks"). Executing them is nbval's job:
@@ -96,10 +96,11 @@ def test_committed_without_outputs():
 
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
-def test_valid_kernel_python3_and_tags_survive_the_round_trip(path):
+def test_valid_kernel_amid_repro_and_tags_survive_the_round_trip(path):
     nb = _read(path)
     nbformat.validate(nb)
-    assert nb.metadata["kernelspec"]["name"] == "python3"
+    # the project's kernel (make setup registers it): JupyterLab never runs a notebook with another python3
+    assert nb.metadata["kernelspec"] == {"display_name": "Python (amid-repro)", "language": "python", "name": "amid-repro"}
     back = jupytext.reads(jupytext.writes(nb, fmt=PAIR_FORMAT), fmt=PAIR_FORMAT)
     assert _cells(back) == _cells(nb)
 

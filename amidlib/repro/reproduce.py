@@ -25,7 +25,23 @@ from pathlib import Path
 
 from amidlib.repro.profiles import PROFILES, repo_root
 
-KERNEL = "python3"
+#: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
+KERNEL = "amid-repro"
+
+
+def kernel_name() -> str:
+    """:data:`KERNEL` when this environment has that kernelspec; else ``python3``, which ipykernel
+    provides in every environment as this very interpreter (say so once)."""
+    try:
+        from jupyter_client.kernelspec import KernelSpecManager
+
+        if KERNEL in KernelSpecManager().find_kernel_specs():
+            return KERNEL
+    except Exception:  # noqa: BLE001 - no kernelspec machinery: papermill would fail the same way below
+        pass
+    print(f"note: kernel '{KERNEL}' is not registered here (make setup registers it); using this interpreter's "
+          f"python3 kernel ({sys.executable})", flush=True)
+    return "python3"
 #: parameters the command line sets itself (not via -p)
 RESERVED = {"profile": "--profile", "cache_dir": "--cache-dir"}
 
@@ -179,6 +195,7 @@ def main(argv=None) -> int:
     if given:
         print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in given.items()))
     timings, failed = [], None
+    kernel = kernel_name()
     total_start = time.perf_counter()
     for nb in selected:
         params = {"profile": args.profile, "cache_dir": str(cache_dir)}
@@ -188,7 +205,7 @@ def main(argv=None) -> int:
         print(f"> {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
         start, cpu_start = time.perf_counter(), _children_cpu()
         try:
-            papermill.execute_notebook(str(nb), str(out), parameters=params, kernel_name=KERNEL, cwd=str(folder),
+            papermill.execute_notebook(str(nb), str(out), parameters=params, kernel_name=kernel, cwd=str(folder),
                                        progress_bar=False, execution_timeout=args.timeout)
             status = "ok"
         except PapermillExecutionError as exc:
