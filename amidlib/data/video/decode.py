@@ -143,13 +143,77 @@ def probe_video(path, decode_check: bool = True) -> VideoInfo:
 
 
 # --------------------------------------------------------------------------- frames
+#: containers whose frames are numbered in decoder output order (no timestamps trusted, no seeking):
+#: AVI stores no presentation timestamps; FFmpeg guesses them from the decode order, off by the
+#: B-frame delay (XviD/DivX: every index one too late) and wrong around "packed B-frames".
+OUTPUT_ORDER_FORMATS = ("avi",)
+#: seek only when the first wanted frame is this many seconds in (short videos are decoded from the start)
+SEEK_AFTER_S = 2.0
+
+
+def _frame_source(container, stream, path, first: int):
+    """Yield ``(frame index, av.VideoFrame)`` in display order, from a point at or before ``first``.
+
+    AVI (:data:`OUTPUT_ORDER_FORMATS`): the index is the frame's position in the decoder's output,
+    from the start of the file (never seeks: AVI key frames are indexed by decode time). Other
+    containers: the index comes from the timestamp, ``round((pts − start) · time_base · fps)``; when
+    ``first`` is more than :data:`SEEK_AFTER_S` in, the decoder seeks to the key frame ~1 s before
+    it, and the first decoded frame is checked to precede ``first`` (else it seeks again, further
+    back, and finally decodes from the start).
+    """
+    fmt = (container.format.name or "").split(",")
+    if any(f in OUTPUT_ORDER_FORMATS for f in fmt):
+        for seq, frame in enumerate(container.decode(stream)):
+            yield seq, frame
+        return
+    fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
+    tb = stream.time_base
+    start_pts = stream.start_time
+
+    def index_of(frame, seq):
+        if frame.pts is None or not tb:
+            return seq
+        return int(round(float((frame.pts - (start_pts or 0)) * tb * fps)))
+
+    back_s, sought = 1.0, False
+    while tb and first > SEEK_AFTER_S * float(fps) and start_pts is not None:
+        target_s = max(0.0, float(first / fps) - back_s)
+        if target_s <= 0:
+            break
+        try:
+            container.seek(start_pts + int(Fraction(target_s) / tb), stream=stream, backward=True, any_frame=False)
+        except Exception:  # not seekable: decode from the start
+            break
+        sought = True
+        it = iter(container.decode(stream))
+        head = next(it, None)
+        if head is None:
+            break
+        idx = index_of(head, 0)
+        if idx <= first:  # landed on or before the first wanted frame: decode on from here
+            yield idx, head
+            for frame in it:
+                yield index_of(frame, 0), frame
+            return
+        count("seek_retry")
+        back_s *= 4  # landed after it (key frames indexed by decode time, a late key frame): further back
+    if sought:
+        container.seek(start_pts, stream=stream, backward=True, any_frame=False)
+    for seq, frame in enumerate(container.decode(stream)):
+        yield index_of(frame, seq), frame
+
+
 def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int] | None = None) -> np.ndarray:
     """Decode frames as uint8 RGB, shape (T, H, W, 3).
 
     ``indices``: frame numbers to return, in that order (repeats allowed); None = every frame.
-    When the first wanted frame is far into the file, the decoder seeks to the key frame before it
-    (long ActivityNet videos are not decoded from the start). Frame numbers come from the
-    timestamps; a wanted index beyond the last decodable frame gets the last frame.
+    Frame numbers are display positions counted from the first frame: for AVI files (UCF101's XviD,
+    IEMOCAP's DivX, with B-frames) the position in the decoder's output, from the start; for other
+    containers (mp4, mkv, webm) the timestamp, after a seek that is verified to land before the
+    first wanted frame (see :func:`_frame_source`). A wanted index past the last decodable frame
+    (a header that over-counts) gets the last frame; a wanted index missing inside the video (a gap
+    in the timestamps) gets the nearest decoded frame with a logged warning; both are counted in
+    :data:`amidlib.data.cache.CALLS` (``frames_past_end``, ``frames_substituted``).
     ``size``: (H, W) to resize to while converting (swscale), None = native size.
     Raises :class:`VideoDecodeError` naming the file on any decoding failure.
     """
@@ -160,40 +224,33 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
     frames: dict[int, np.ndarray] = {}
     ordered: list[np.ndarray] = []
     h, w = (size if size is not None else (None, None))
+    last_idx = -1
     with _open(path) as container:
         if not container.streams.video:
             raise VideoDecodeError(path, "no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
-        fps = Fraction(stream.average_rate or stream.guessed_rate or 25)
-        tb = stream.time_base
-        start_pts = stream.start_time or 0
         need = set(wanted) if wanted is not None else None
         last = max(wanted) if wanted is not None else None
         first = min(wanted) if wanted is not None else 0
-        if first > 2 * float(fps) and tb:  # more than ~2 s in: seek to the key frame before it
-            target = start_pts + int((Fraction(first) / fps) / tb)
-            try:
-                container.seek(target, stream=stream, backward=True, any_frame=False)
-            except Exception:  # not seekable: decode from the start
-                container.seek(0)
-        seq = 0
         latest = None  # the most recent decoded frame, for wanted indices past the end
         try:
-            for frame in container.decode(video=0):
-                idx = int(round(float((frame.pts - start_pts) * tb * fps))) if (frame.pts is not None and tb) else seq
-                seq += 1
-                latest = frame
+            for idx, frame in _frame_source(container, stream, path, first):
+                latest, last_idx = frame, max(last_idx, idx)
                 if need is None:
                     ordered.append(_to_rgb(frame, h, w))
                     continue
                 if idx in need and idx not in frames:
                     frames[idx] = _to_rgb(frame, h, w)
-                if idx >= last:
+                if idx >= last and len(frames) == len(need):
                     break
+                if idx > last + 64:  # far past the window (timestamps jumped): stop
+                    break
+        except VideoDecodeError:
+            raise
         except Exception as exc:
             raise VideoDecodeError(path, f"decoding failed ({type(exc).__name__}: {exc})") from None
-        fallback = _to_rgb(latest, h, w) if (need is not None and not frames and latest is not None) else None
+        fallback = _to_rgb(latest, h, w) if (need is not None and latest is not None) else None
     if need is None:
         if not ordered:
             raise VideoDecodeError(path, "the video stream has no frames")
@@ -201,17 +258,23 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
     if not frames and fallback is None:
         raise VideoDecodeError(path, "the video stream has no frames")
     have = sorted(frames)
-    out = []
+    out, past_end, holes = [], 0, []
     for i in wanted:
         if i in frames:
             out.append(frames[i])
-            continue
-        # not decoded (header over-counted, or a gap in timestamps): nearest decoded frame
-        if have:
-            j = min(have, key=lambda k: abs(k - i))
-            out.append(frames[j])
-        else:
-            out.append(fallback)
+        elif i > last_idx:  # header over-counted: the last decodable frame
+            past_end += 1
+            out.append(fallback if not have or have[-1] < last_idx else frames[have[-1]])
+        else:  # a gap in the timestamps: the nearest decoded frame
+            holes.append(i)
+            j = min(have, key=lambda k: abs(k - i)) if have else None
+            out.append(frames[j] if j is not None else fallback)
+    if past_end:
+        count("frames_past_end", past_end)
+    if holes:
+        count("frames_substituted", len(holes))
+        log.warning("%s: frames %s not decoded (a gap in the timestamps); the nearest decoded frames are used",
+                    path, holes[:8])
     return np.stack(out)
 
 
