@@ -52,6 +52,11 @@ __all__ = [
     "CacheBuildReport",
     "CacheCorruptError",
     "FrameCache",
+    "ProbeCache",
+    "DecodeFailureLog",
+    "DiskSpaceError",
+    "require_free_space",
+    "frame_cache_bytes",
 ]
 
 log = logging.getLogger("amidlib.feature_cache")
@@ -339,3 +344,141 @@ class FrameCache:
         for vid, dec in tqdm(todo, desc="frame cache", unit="video", disable=not progress or not todo, leave=False):
             self.get(vid, dec)
         return len(todo)
+
+
+# --------------------------------------------------------------------------- disk space
+class DiskSpaceError(OSError):
+    """A cache would not fit on its disk: the message names the folder, what it needs and what is free."""
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
+def require_free_space(folder: str | os.PathLike, need_bytes: float, what: str, margin_bytes: float = 2e9) -> None:
+    """Refuse to start writing ``what`` under ``folder`` when the disk cannot hold ``need_bytes`` (plus
+    ``margin_bytes`` left free for checkpoints and records); the message names both sizes."""
+    folder = Path(folder).expanduser()
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    import shutil
+
+    free = shutil.disk_usage(probe).free
+    if need_bytes + margin_bytes > free:
+        raise DiskSpaceError(
+            f"{what} needs about {_gb(need_bytes)} under {folder} (+ {_gb(margin_bytes)} kept free), but only "
+            f"{_gb(free)} is free on that disk: free space, point the cache to a larger disk, or turn it off "
+            "(frame_cache=False decodes every clip from the video file instead)")
+
+
+def frame_cache_bytes(n_frames: Iterable[int], resize: Sequence[int]) -> int:
+    """Bytes of a :class:`FrameCache` holding videos of ``n_frames`` frames at ``resize`` (H, W), RGB uint8."""
+    h, w = int(resize[0]), int(resize[1])
+    return int(sum(int(n) for n in n_frames)) * h * w * 3
+
+
+# --------------------------------------------------------------------------- probes and decode failures
+def _file_stamp(path: Path) -> dict:
+    st = path.stat()
+    return {"size": int(st.st_size), "mtime_ns": int(st.st_mtime_ns)}
+
+
+class ProbeCache:
+    """What probing each file of one data root found (its header, or why it is unusable), kept on disk:
+    ``<root>/probes-<key>.json`` with one entry per file name ``{"size", "mtime_ns", "info" | "error"}``.
+
+    An entry is used only while the file's size and modification time match, so a replaced file is
+    probed again. Every process that loads the dataset (the notebook, each worker process of a Study)
+    then reads ~15,000 headers from one JSON file instead of opening every video. Saved atomically.
+    """
+
+    def __init__(self, root: str | os.PathLike, data_root: str | os.PathLike, settings: dict | None = None):
+        key = settings_hash({"data_root": str(Path(data_root).expanduser().resolve()), **(settings or {})})[:16]
+        self.path = Path(root).expanduser() / f"probes-{key}.json"
+        self.entries: dict[str, dict] = {}
+        self.dirty = 0
+        if self.path.is_file():
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                log.warning("probe cache %s unreadable (%s): probing again", self.path, exc)
+
+    def get(self, name: str, path: Path) -> dict | None:
+        """The stored entry of ``name`` if ``path`` is unchanged since (else None)."""
+        e = self.entries.get(name)
+        if e is None:
+            return None
+        try:
+            stamp = _file_stamp(path)
+        except OSError:
+            return None
+        return e if (e.get("size"), e.get("mtime_ns")) == (stamp["size"], stamp["mtime_ns"]) else None
+
+    def put(self, name: str, path: Path, *, info: dict | None = None, error: str | None = None) -> None:
+        try:
+            stamp = _file_stamp(path)
+        except OSError:
+            return
+        self.entries[name] = {**stamp, **({"info": info} if info is not None else {"error": error})}
+        self.dirty += 1
+        if self.dirty >= 500:  # a long first pass that is interrupted keeps what it probed
+            self.save()
+
+    def save(self) -> None:
+        if self.dirty:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(self.path, self.entries)
+            self.dirty = 0
+
+
+class DecodeFailureLog:
+    """Videos that failed while being decoded for training or evaluation (corrupt after their first
+    frame), one JSON line each in ``<root>/decode-failures-<key>.jsonl``: ``{"file", "size", "mtime_ns",
+    "reason"}``. Written by whichever process (DataLoader worker) met the failure, with one
+    ``O_APPEND`` write per line, so concurrent writers never interleave; read when a dataset is built,
+    so a later or resumed run leaves the file out (or stops on it, ``on_bad="raise"``) without decoding
+    it again. An entry applies while the file's size and modification time are unchanged."""
+
+    def __init__(self, root: str | os.PathLike, data_root: str | os.PathLike):
+        key = settings_hash({"data_root": str(Path(data_root).expanduser().resolve())})[:16]
+        self.path = Path(root).expanduser() / f"decode-failures-{key}.jsonl"
+
+    def add(self, name: str, path: Path, reason: str) -> None:
+        try:
+            stamp = _file_stamp(Path(path))
+        except OSError:
+            stamp = {"size": None, "mtime_ns": None}
+        line = json.dumps({"file": name, **stamp, "reason": reason[:400]}) + "\n"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, line.encode("utf-8"))
+        finally:
+            os.close(fd)
+
+    def entries(self) -> list[dict]:
+        if not self.path.is_file():
+            return []
+        out = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                out.append(json.loads(line))
+            except ValueError:  # a line cut by a crash: ignored
+                continue
+        return out
+
+    def current(self, files: dict[str, Path]) -> dict[str, str]:
+        """``{file name: reason}`` of the entries whose file (in ``files``: name -> path) is unchanged."""
+        found = {}
+        for e in self.entries():
+            p = files.get(e.get("file"))
+            if p is None:
+                continue
+            try:
+                stamp = _file_stamp(p)
+            except OSError:
+                continue
+            if e.get("size") is None or (e["size"], e["mtime_ns"]) == (stamp["size"], stamp["mtime_ns"]):
+                found[e["file"]] = e.get("reason", "")
+        return found

@@ -10,7 +10,13 @@ Clip sampling for R(2+1)D-18 (paper §4.2; the spatial recipe is torchvision's f
   4:3 aspect);
 - **train**: a random temporal window of ``clip_len`` = 16 frames (``stride`` 1, i.e. consecutive
   frames), a random 112×112 crop and a random horizontal flip (p = 0.5), drawn per sample per epoch;
-- **test** (and every evaluation): the centre window and the centre 112×112 crop, no flip;
+- **train** with ``train_scale`` (the paper profile, CCL's recipe): RandomResizedCrop instead of the
+  plain crop: an area share in [0.25, 1] of the 128×171 frame, aspect 3/4–4/3, resized to 112×112;
+- **test** (and every evaluation): the centre window and the centre 112×112 crop, no flip; with
+  ``test_clips`` = K > 1, K windows spread evenly from the first frame to the last (the student's
+  features are averaged over them, :class:`amidlib.data.video.nets.MultiClip`);
+- ``segments`` (ActivityNet's annotated ``[start, end]`` intervals, as frame ranges): training windows
+  and test clips lie inside them;
 - a video shorter than the window gives ``clip_len`` indices spread evenly over all its frames
   (frames repeat), so every video yields a clip;
 - pixels are scaled to [0, 1] and normalised with the Kinetics-400 mean/std that torchvision's video
@@ -45,7 +51,9 @@ __all__ = [
     "probe_video",
     "read_frames",
     "ClipSpec",
+    "PAPER_CLIP",
     "sample_clip_indices",
+    "spread_clip_indices",
     "read_audio",
     "load_audio",
     "resample",
@@ -285,63 +293,154 @@ def _to_rgb(frame, h: int | None, w: int | None) -> np.ndarray:
     return frame.to_ndarray(format="rgb24")
 
 
+def _allowed_starts(n_frames: int, span: int, segments) -> np.ndarray:
+    """Window starts whose ``span`` frames lie inside the video and inside one of ``segments``
+    (``[(first, end)]`` frame ranges, end exclusive; None = the whole video). A segment shorter than
+    the window gets the window centred on it (clipped to the video)."""
+    last = n_frames - span
+    if not segments:
+        return np.arange(0, last + 1, dtype=np.int64)
+    parts = []
+    for first, end in segments:
+        first, end = max(0, int(first)), min(n_frames, int(end))
+        if end <= first:
+            continue
+        if end - first >= span:
+            parts.append(np.arange(first, end - span + 1, dtype=np.int64))
+        else:
+            parts.append(np.array([min(max(0, first + (end - first - span) // 2), last)], np.int64))
+    return np.unique(np.concatenate(parts)) if parts else np.arange(0, last + 1, dtype=np.int64)
+
+
 def sample_clip_indices(n_frames: int, clip_len: int, stride: int = 1, train: bool = True,
-                        rng: np.random.Generator | None = None) -> np.ndarray:
-    """Frame indices of one clip: random window (train) or centre window (test); see module doc."""
+                        rng: np.random.Generator | None = None, segments=None) -> np.ndarray:
+    """Frame indices of one clip: random window (train) or centre window (test); see module doc.
+    ``segments``: annotated ``(first, end)`` frame ranges the window must lie in (ActivityNet)."""
     if n_frames < 1 or clip_len < 1 or stride < 1:
         raise ValueError(f"need n_frames, clip_len, stride >= 1, got {n_frames}, {clip_len}, {stride}")
     span = (clip_len - 1) * stride + 1
     if n_frames < span:  # short video: spread over all frames (frames repeat)
         return np.floor(np.linspace(0, n_frames - 1, clip_len)).astype(np.int64)
+    starts = _allowed_starts(n_frames, span, segments)
     if train:
         rng = rng if rng is not None else np.random.default_rng()
-        start = int(rng.integers(0, n_frames - span + 1))
+        start = int(starts[int(rng.integers(0, len(starts)))])
     else:
-        start = (n_frames - span) // 2
+        start = int(starts[(len(starts) - 1) // 2]) if segments else (n_frames - span) // 2
     return start + stride * np.arange(clip_len, dtype=np.int64)
+
+
+def spread_clip_indices(n_frames: int, clip_len: int, k: int, stride: int = 1, segments=None) -> np.ndarray:
+    """(k, clip_len) frame indices of ``k`` test clips spread evenly over the video (or over its
+    annotated ``segments``): the first starts at the first frame, the last ends at the last one;
+    k = 1 is the centre clip. Short videos repeat the one spread clip."""
+    if k < 1:
+        raise ValueError(f"need k >= 1 test clips, got {k}")
+    if k == 1:
+        return sample_clip_indices(n_frames, clip_len, stride, train=False, segments=segments)[None]
+    span = (clip_len - 1) * stride + 1
+    if n_frames < span:
+        one = sample_clip_indices(n_frames, clip_len, stride, train=False)
+        return np.repeat(one[None], k, axis=0)
+    starts = _allowed_starts(n_frames, span, segments)
+    chosen = starts[np.round(np.linspace(0, len(starts) - 1, k)).astype(np.int64)]
+    return chosen[:, None] + stride * np.arange(clip_len, dtype=np.int64)[None]
 
 
 @dataclass(frozen=True)
 class ClipSpec:
     """The student's clip: ``clip_len`` frames, ``stride`` apart, resized to ``resize`` (H, W) at
-    decode, cropped to ``crop``×``crop``; Kinetics mean/std normalisation. Paper profile: the defaults."""
+    decode, cropped to ``crop``×``crop``; Kinetics mean/std normalisation.
+
+    ``test_clips``: K clips spread over each test video, whose student features are averaged
+    (:class:`amidlib.data.video.nets.MultiClip`); 1 = the centre clip. ``train_scale``: None = a plain
+    random ``crop``×``crop`` crop; ``(lo, hi)`` = RandomResizedCrop: a random area share in [lo, hi]
+    of the resized frame with an aspect ratio in ``train_ratio``, resized to ``crop``×``crop`` (CCL's
+    run script: (0.25, 1), ratio 3/4 to 4/3). The paper profile: :data:`PAPER_CLIP`.
+    """
 
     clip_len: int = 16
     stride: int = 1
     resize: tuple[int, int] = (128, 171)
     crop: int = 112
     hflip: bool = True
+    test_clips: int = 1
+    train_scale: tuple[float, float] | None = None
+    train_ratio: tuple[float, float] = (3 / 4, 4 / 3)
 
     def __post_init__(self):
         if self.crop > min(self.resize):
             raise ValueError(f"crop {self.crop} is larger than the resized frame {self.resize}")
+        if int(self.test_clips) < 1:
+            raise ValueError(f"test_clips must be >= 1, got {self.test_clips}")
+        if self.train_scale is not None and not (0 < self.train_scale[0] <= self.train_scale[1] <= 1):
+            raise ValueError(f"train_scale must be (lo, hi) with 0 < lo <= hi <= 1, got {self.train_scale}")
 
     def settings(self) -> dict:
         return asdict(self)
 
-    def indices(self, n_frames: int, train: bool, rng: np.random.Generator | None = None) -> np.ndarray:
-        return sample_clip_indices(n_frames, self.clip_len, self.stride, train, rng)
+    def indices(self, n_frames: int, train: bool, rng: np.random.Generator | None = None, segments=None) -> np.ndarray:
+        return sample_clip_indices(n_frames, self.clip_len, self.stride, train, rng, segments)
+
+    def test_indices(self, n_frames: int, segments=None) -> np.ndarray:
+        """(test_clips, clip_len) indices of the test clips (see :func:`spread_clip_indices`)."""
+        return spread_clip_indices(n_frames, self.clip_len, int(self.test_clips), self.stride, segments)
+
+    def _resized_crop_box(self, h: int, w: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
+        """(top, left, height, width) of a RandomResizedCrop box (torchvision's sampling rule)."""
+        import math
+
+        area = h * w
+        lo, hi = self.train_ratio
+        for _ in range(10):
+            target = area * rng.uniform(*self.train_scale)
+            ratio = math.exp(rng.uniform(math.log(lo), math.log(hi)))
+            cw, ch = int(round(math.sqrt(target * ratio))), int(round(math.sqrt(target / ratio)))
+            if 0 < cw <= w and 0 < ch <= h:
+                return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
+        side = min(h, w)  # fallback: the centre square
+        return (h - side) // 2, (w - side) // 2, side, side
 
     def transform(self, frames: np.ndarray, train: bool, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """uint8 (T, H, W, 3) → normalised float32 (3, T, crop, crop): random crop + flip (train) or
-        centre crop (test). Frames of another size than ``resize`` are cropped all the same."""
+        """uint8 (T, H, W, 3) → normalised float32 (3, T, crop, crop): random (resized) crop + flip
+        (train) or centre crop (test). Frames of another size than ``resize`` are cropped all the same."""
         t, h, w, _ = frames.shape
         c = self.crop
         if h < c or w < c:
             raise ValueError(f"frames of {h}×{w} are smaller than the crop {c}")
+        resize_to = None
         if train:
             rng = rng if rng is not None else np.random.default_rng()
-            top, left = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1))
+            if self.train_scale is not None:
+                top, left, ch, cw = self._resized_crop_box(h, w, rng)
+                resize_to = (ch, cw) != (c, c)
+            else:
+                top, left, ch, cw = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1)), c, c
             flip = self.hflip and bool(rng.random() < 0.5)
         else:
-            top, left, flip = (h - c) // 2, (w - c) // 2, False
-        x = torch.from_numpy(np.ascontiguousarray(frames[:, top:top + c, left:left + c]))
+            top, left, ch, cw, flip = (h - c) // 2, (w - c) // 2, c, c, False
+        x = torch.from_numpy(np.ascontiguousarray(frames[:, top:top + ch, left:left + cw]))
         if flip:
             x = x.flip(2)
-        x = x.permute(3, 0, 1, 2).float().div_(255.0)  # (3, T, c, c)
+        x = x.permute(3, 0, 1, 2).float().div_(255.0)  # (3, T, ch, cw)
+        if resize_to:
+            x = torch.nn.functional.interpolate(x.transpose(0, 1), size=(c, c), mode="bilinear",
+                                                align_corners=False, antialias=True).transpose(0, 1).contiguous()
         mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
         std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
         return x.sub_(mean).div_(std)
+
+    def transform_test_clips(self, frames: np.ndarray) -> torch.Tensor:
+        """uint8 (K·T, H, W, 3) of :meth:`test_indices` → (K, 3, T, crop, crop) centre crops
+        ((3, T, crop, crop) when K = 1)."""
+        k = int(self.test_clips)
+        clips = [self.transform(frames[i * self.clip_len:(i + 1) * self.clip_len], train=False) for i in range(k)]
+        return clips[0] if k == 1 else torch.stack(clips)
+
+
+#: the paper profile's clip (UCF51, ActivityNet): 16 consecutive frames at 128×171, 112×112 crops; CCL's
+#: RandomResizedCrop (area 0.25–1) for training and 10 test clips spread over the video, averaged
+PAPER_CLIP = ClipSpec(test_clips=10, train_scale=(0.25, 1.0))
 
 
 # --------------------------------------------------------------------------- audio
