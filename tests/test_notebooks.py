@@ -157,7 +157,7 @@ def test_every_notebook_checks_real_values_and_teaches(path):
 
 def test_widget_cells_are_ignored_by_nbval():
     nb = _read(NB_DIR / "07_teaching.ipynb")
-    widget = [c for c in nb.cells if c.cell_type == "code" and "ipywidgets" in c.source]
+    widget = [c for c in nb.cells if c.cell_type == "code" and ("ipywidgets" in c.source or "teaching_widget" in c.source)]
     assert widget and all(c.source.startswith("# NBVAL_IGNORE_OUTPUT") for c in widget)
 
 
