@@ -91,9 +91,10 @@ def _tone(c: int, rng: np.random.Generator, seconds: float, sample_rate: int) ->
 
 
 def write_av_clip(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: np.ndarray | None = None,
-                  sample_rate: int = 16000) -> Path:
+                  sample_rate: int = 16000, b_frames: int = 0) -> Path:
     """Write uint8 frames (T, H, W, 3) and an optional mono float32 track to ``.mp4`` (H.264 + AAC) or
-    ``.avi`` (MPEG-4 + PCM) with PyAV, atomically. H and W must be even (yuv420p)."""
+    ``.avi`` (MPEG-4 + PCM) with PyAV, atomically. H and W must be even (yuv420p). ``b_frames``: up to
+    that many consecutive B-frames (UCF101's XviD and IEMOCAP's DivX files have them)."""
     import av
 
     path = Path(path)
@@ -110,8 +111,11 @@ def write_av_clip(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: 
             vcodec = "libx264" if fmt != "avi" and "libx264" in av.codecs_available else "mpeg4"
             vs = out.add_stream(vcodec, rate=int(fps))
             vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+            if b_frames:
+                vs.codec_context.max_b_frames = int(b_frames)
             if vcodec == "libx264":
-                vs.options = {"preset": "ultrafast", "crf": "20"}
+                vs.options = ({"preset": "ultrafast", "crf": "20"} if not b_frames else
+                              {"preset": "veryfast", "crf": "20", "bf": str(int(b_frames))})
             else:
                 vs.bit_rate = 2_000_000
             astream = None
@@ -161,6 +165,7 @@ def make_av_clips(
     suffix: str = ".mp4",
     with_audio: bool = True,
     name: str = "av_tiny",
+    b_frames: int = 0,
 ) -> Path:
     """Write the tier under ``root`` and return the path of its ``manifest.json`` (see module doc).
 
@@ -192,14 +197,15 @@ def make_av_clips(
             rng = np.random.default_rng([seed, c, k])
             frames = _render(c, rng, n_frames, fps, height, width)
             audio = _tone(c, rng, seconds, sample_rate) if with_audio else None
-            write_av_clip(root / cname / f"{vid}{suffix}", frames, fps, audio, sample_rate)
+            write_av_clip(root / cname / f"{vid}{suffix}", frames, fps, audio, sample_rate, b_frames=b_frames)
             rows.append([vid, c, group])
     manifest = {
         "name": name,
         "title": "Generated audio-visual clips (moving shapes + class tones), UCF101 layout",
         "generator": {"function": "amidlib.av_clips.make_av_clips", "n_classes": n_classes, "per_class": per_class,
                       "seconds": seconds, "fps": fps, "size": [height, width], "sample_rate": sample_rate,
-                      "seed": seed, "test_per_class": test_k, "suffix": suffix, "with_audio": with_audio},
+                      "seed": seed, "test_per_class": test_k, "suffix": suffix, "with_audio": with_audio,
+                      **({"b_frames": b_frames} if b_frames else {})},
         "split": {"name": "by group, like UCF101 split 1", "rule": f"group 1-{test_k} -> test, others -> train",
                   "test_groups": list(range(1, test_k + 1)),
                   "train_groups": list(range(test_k + 1, per_class + 1))},

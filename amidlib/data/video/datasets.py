@@ -50,9 +50,11 @@ import torch
 from torch.utils.data import DataLoader, Dataset, default_collate
 from tqdm.auto import tqdm
 
-from amidlib.data.cache import FeatureCache, FrameCache
+from amidlib.data.cache import (DecodeFailureLog, FeatureCache, FrameCache, ProbeCache, frame_cache_bytes,
+                                require_free_space)
 from amidlib.core.types import Batch
-from amidlib.data.video.decode import (AUDIO_FILE_SUFFIXES, ClipSpec, MediaError, probe_video, read_audio, read_frames, resample)
+from amidlib.data.video.decode import (AUDIO_FILE_SUFFIXES, ClipSpec, MediaError, VideoDecodeError, VideoInfo,
+                                       probe_video, read_audio, read_frames, resample)
 
 __all__ = [
     "VIDEO_SUFFIXES",
@@ -155,6 +157,16 @@ class VideoItem:
     audio_path: Path | None = None
     n_frames: int = 0
     feature_path: Path | None = None
+    fps: float = 0.0
+    segments_s: tuple = ()       # annotated (start, end) seconds (ActivityNet); () = the whole video
+
+    def segments(self) -> list[tuple[int, int]] | None:
+        """The annotated segments as ``(first, end)`` frame ranges (None: the whole video)."""
+        if not self.segments_s or self.fps <= 0:
+            return None
+        import math
+
+        return [(int(math.floor(a * self.fps + 1e-6)), int(math.ceil(b * self.fps - 1e-6))) for a, b in self.segments_s]
 
     @property
     def name(self) -> str:
@@ -181,7 +193,8 @@ def activitynet_table(annotations: str | os.PathLike | dict, video_root: str | o
     "test" (the paper's test set); ``testing`` has no labels and is left out. A video's class is its
     segments' label; class index = position in the sorted distinct training labels. Files are looked
     up as ``<video_root>/<videos_subdir>/<id>.<ext>`` or ``v_<id>.<ext>`` (common downloaders' name).
-    Returns ``(table, class_names, problems)``: ``problems`` lists videos without a label, with
+    ``segments``: the annotated (start, end) seconds of each video; training windows and test clips are
+    drawn inside them. Returns ``(table, class_names, problems)``: ``problems`` lists videos without a label, with
     disagreeing segment labels, or with a class absent from training; pass it as ``table_problems``
     so they are reported (raise or skip) with the other bad inputs.
     """
@@ -206,20 +219,22 @@ def activitynet_table(annotations: str | os.PathLike | dict, video_root: str | o
         if len(labels) > 1:
             problems.append(BadInput(name, "labels disagree", ", ".join(labels)))
             continue
-        rows.append((vid, labels[0], "train" if subset == "training" else "test"))
-    names = sorted({lab for _, lab, split in rows if split == "train"})
+        segs = tuple((float(a["segment"][0]), float(a["segment"][1])) for a in entry.get("annotations", [])
+                     if isinstance(a.get("segment"), (list, tuple)) and len(a["segment"]) == 2)
+        rows.append((vid, labels[0], "train" if subset == "training" else "test", segs))
+    names = sorted({lab for _, lab, split, _ in rows if split == "train"})
     index = {n: i for i, n in enumerate(names)}
     kept = []
     root = Path(video_root).expanduser() / videos_subdir if video_root is not None else None
-    for vid, lab, split in rows:
+    for vid, lab, split, segs in rows:
         if lab not in index:
             problems.append(BadInput(f"{videos_subdir}/{vid}", "class not in training", lab))
             continue
         stem = f"{videos_subdir}/{vid}"
         if root is not None and _find_file(root, f"v_{vid}", VIDEO_SUFFIXES) is not None:
             stem = f"{videos_subdir}/v_{vid}"
-        kept.append((vid, index[lab], split, stem, lab))
-    table = pd.DataFrame(kept, columns=["video_id", "class_index", "split", "relstem", "class_name"])
+        kept.append((vid, index[lab], split, stem, lab, segs))
+    table = pd.DataFrame(kept, columns=["video_id", "class_index", "split", "relstem", "class_name", "segments"])
     return table, names, problems
 
 
@@ -256,7 +271,9 @@ class VideoAudioDataset(Dataset):
 
     def __init__(self, items: list[VideoItem], aux: np.ndarray, clip: ClipSpec, class_names: list[str], *,
                  aux_name: str = "audio", frame_cache: FrameCache | None = None,
-                 bad_inputs: BadInputReport | None = None, name: str = "", info: dict | None = None):
+                 bad_inputs: BadInputReport | None = None, name: str = "", info: dict | None = None,
+                 failure_log: DecodeFailureLog | None = None, on_bad: str = "raise",
+                 decode_failures: list | None = None):
         if len(items) != len(aux):
             raise ValueError(f"{len(items)} items but {len(aux)} auxiliary rows")
         if not items:
@@ -273,6 +290,13 @@ class VideoAudioDataset(Dataset):
         self.target = ["video"]
         self.auxiliary = [aux_name]
         self.info = dict(info or {})
+        # videos that fail mid-decode (corrupt after their first frame): written to ``failure_log`` by the
+        # process that met them, replaced by a same-class video (on_bad="skip") or raised ("raise");
+        # ``decode_failures`` (shared by the splits, filled in the main process) goes into the run's record
+        self.failure_log = failure_log
+        self.on_bad = on_bad
+        self.decode_failures = decode_failures if decode_failures is not None else []
+        self.known_bad: set[int] = set()
 
     # -- MultimodalArrays-like surface ----------------------------------------------------------
     def __len__(self) -> int:
@@ -297,6 +321,7 @@ class VideoAudioDataset(Dataset):
         new.items = [self.items[i] for i in idx]
         new.aux = self.aux[idx]
         new.labels = self.labels[idx]
+        new.known_bad = set()
         return new
 
     def standardized(self, mean_std: dict | None = None) -> tuple["VideoAudioDataset", dict]:
@@ -316,7 +341,27 @@ class VideoAudioDataset(Dataset):
     def record(self) -> dict:
         """What the run's record should keep about this split's data."""
         return {"name": self.name, "n": len(self), "clip": self.clip.settings(), **self.info,
-                "bad_inputs": self.bad_inputs.as_record()}
+                "bad_inputs": self.bad_inputs.as_record(), "decode_failures": self.decode_failures}
+
+    def sync_failures(self) -> list[dict]:
+        """Read the failure log (written by DataLoader workers) into ``decode_failures`` and
+        ``known_bad`` (main process; called by :class:`VideoLoader` after each pass)."""
+        if self.failure_log is None:
+            return self.decode_failures
+        names = {it.name: i for i, it in enumerate(self.items)}
+        seen = {d["file"] for d in self.decode_failures}
+        for e in self.failure_log.entries():
+            i = names.get(e.get("file"))
+            if i is None:
+                continue
+            self.known_bad.add(i)
+            if e["file"] not in seen:
+                seen.add(e["file"])
+                self.decode_failures.append({"file": e["file"], "problem": "corrupt video (failed mid-decode)",
+                                             "detail": e.get("reason", ""),
+                                             "handling": "replaced by a same-class video" if self.on_bad == "skip"
+                                             else "run stopped"})
+        return self.decode_failures
 
     def __repr__(self) -> str:
         return (f"VideoAudioDataset(name={self.name!r}, n={len(self)}, n_classes={self.n_classes}, "
@@ -325,12 +370,31 @@ class VideoAudioDataset(Dataset):
 
     # -- items ----------------------------------------------------------------------------------
     def frames(self, i: int, train: bool, rng: np.random.Generator | None) -> np.ndarray:
-        """uint8 (clip_len, H, W, 3) of item ``i`` (from the frame cache when there is one)."""
+        """uint8 frames of item ``i`` (from the frame cache when there is one): one training window
+        (clip_len, H, W, 3), or the test clips (test_clips·clip_len, H, W, 3)."""
         it = self.items[i]
         if self.frame_cache is not None:
             allf = self.frame_cache.get(it.video_id, lambda: read_frames(it.path, size=self.clip.resize))
-            return np.asarray(allf[self.clip.indices(allf.shape[0], train, rng)])
-        return read_frames(it.path, self.clip.indices(max(it.n_frames, 1), train, rng), size=self.clip.resize)
+            n, fps_segments = allf.shape[0], it.segments()
+            idx = self.clip.indices(n, True, rng, fps_segments) if train else self.clip.test_indices(n, fps_segments)
+            return np.asarray(allf[idx.reshape(-1)])
+        n, segments = max(it.n_frames, 1), it.segments()
+        idx = self.clip.indices(n, True, rng, segments) if train else self.clip.test_indices(n, segments)
+        return read_frames(it.path, idx.reshape(-1), size=self.clip.resize)
+
+    def _item(self, i: int, train: bool, seed) -> torch.Tensor:
+        rng = np.random.default_rng(int(seed)) if train else None
+        frames = self.frames(i, train, rng)
+        return self.clip.transform(frames, True, rng) if train else self.clip.transform_test_clips(frames)
+
+    def _replacement(self, i: int, tried: set[int]) -> int | None:
+        """The next item of the same class (cyclically) not known to be bad and not tried yet."""
+        n = len(self.items)
+        for step in range(1, n):
+            j = (i + step) % n
+            if self.labels[j] == self.labels[i] and j not in self.known_bad and j not in tried:
+                return j
+        return None
 
     def __getitem__(self, key):
         if isinstance(key, tuple):
@@ -339,9 +403,51 @@ class VideoAudioDataset(Dataset):
             i, seed = key, None
         i = int(i)
         train = seed is not None
-        rng = np.random.default_rng(int(seed)) if train else None
-        x = self.clip.transform(self.frames(i, train, rng), train, rng)
-        return x, torch.from_numpy(self.aux[i]), int(self.labels[i]), i
+        j, tried = i, set()
+        while True:
+            if j in self.known_bad:  # failed before: not decoded again
+                x = None
+            else:
+                try:
+                    x = self._item(j, train, seed)
+                except MediaError as exc:
+                    x = None
+                    self._record_failure(j, exc)
+            if x is not None:
+                return x, torch.from_numpy(self.aux[j]), int(self.labels[i]), i
+            tried.add(j)
+            nxt = self._replacement(i, tried)
+            if nxt is None:
+                raise VideoDecodeError(self.items[i].path, f"it and every other video of class "
+                                       f"{self.class_names[self.labels[i]]!r} failed to decode")
+            j = nxt
+
+    def _record_failure(self, j: int, exc: MediaError) -> None:
+        it = self.items[j]
+        self.known_bad.add(j)
+        reason = getattr(exc, "reason", str(exc))
+        if self.failure_log is not None:
+            self.failure_log.add(it.name, it.path, reason)
+        log.warning("%s: failed mid-decode (%s)%s", it.name, reason,
+                    "; replaced by a same-class video" if self.on_bad == "skip" else "")
+        if self.on_bad != "skip":
+            where = f" (recorded in {self.failure_log.path})" if self.failure_log is not None else ""
+            raise VideoDecodeError(it.path, f"{reason}{where}; pass on_bad='skip' to replace it by a same-class "
+                                   "video and go on (a later run then leaves it out)")
+
+
+class _Groups:
+    """A batch sampler whose batches are set before each pass (so one DataLoader, and its persistent
+    worker processes, serves every epoch)."""
+
+    def __init__(self):
+        self.groups: list = []
+
+    def __iter__(self):
+        return iter(self.groups)
+
+    def __len__(self) -> int:
+        return len(self.groups)
 
 
 class VideoLoader:
@@ -349,28 +455,50 @@ class VideoLoader:
 
     ``batches(batch_size, generator)`` — training batches (shuffled by ``generator``, per-sample
     augmentation seeds drawn from it, so results do not depend on ``num_workers``);
-    ``batches(batch_size)`` — evaluation batches in order, centre clips, at most
-    ``eval_batch_size`` clips each (``embed_all`` asks for 1024, too many clips for memory).
+    ``batches(batch_size)`` — evaluation batches in order, test clips (K per video when the clip spec
+    has ``test_clips`` = K: ``x`` is then (B, K, 3, T, H, W)), at most ``eval_batch_size`` clips each
+    (``embed_all`` asks for 1024, too many clips for memory).
+
+    With ``num_workers`` > 0 two DataLoaders (training, evaluation) are made once, with persistent
+    workers, and reused by every pass. After each pass the failure log is read into the dataset's
+    record (videos that failed mid-decode in a worker). ``channels_last``: clips in channels-last-3d
+    memory format (CUDA convolutions are faster so).
     """
 
     def __init__(self, ds: VideoAudioDataset, device: str | torch.device = "cpu", num_workers: int = 0,
-                 eval_batch_size: int = 32, pin_memory: bool = False):
+                 eval_batch_size: int = 32, pin_memory: bool = False, channels_last: bool = False,
+                 prefetch_factor: int = 4):
         self.ds = ds
         self.device = torch.device(device)
         self.num_workers = int(num_workers)
         self.eval_batch_size = int(eval_batch_size)
         self.pin_memory = pin_memory
+        self.channels_last = bool(channels_last)
+        self.prefetch_factor = int(prefetch_factor)
         self.n = len(ds)
         self.y = torch.as_tensor(ds.labels, dtype=torch.long, device=self.device)
+        self._loaders: dict[bool, tuple[DataLoader, _Groups]] = {}
 
     def _to_batch(self, parts) -> Batch:
         x, a, y, idx = parts
         d = self.device
-        return Batch(x.to(d, non_blocking=True), a.to(d, non_blocking=True), y.to(d), idx.to(d))
+        x = x.to(d, non_blocking=True)
+        if self.channels_last and x.dim() == 5:
+            x = x.contiguous(memory_format=torch.channels_last_3d)
+        return Batch(x, a.to(d, non_blocking=True), y.to(d, non_blocking=True), idx.to(d, non_blocking=True))
 
     def batch(self, index) -> Batch:
         """Evaluation clips of the given dataset indices."""
         return self._to_batch(default_collate([self.ds[int(i)] for i in torch.as_tensor(index).tolist()]))
+
+    def _loader(self, train: bool) -> tuple[DataLoader, _Groups]:
+        if train not in self._loaders:
+            groups = _Groups()
+            loader = DataLoader(self.ds, batch_sampler=groups, num_workers=self.num_workers,
+                                collate_fn=default_collate, pin_memory=self.pin_memory,
+                                persistent_workers=True, prefetch_factor=self.prefetch_factor)
+            self._loaders[train] = (loader, groups)
+        return self._loaders[train]
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
         train = generator is not None
@@ -379,18 +507,22 @@ class VideoLoader:
             seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=generator).tolist()
             keys = [(i, seeds[i]) for i in order]
         else:
-            batch_size = min(batch_size, self.eval_batch_size)
+            per_video = max(1, int(self.ds.clip.test_clips))
+            batch_size = max(1, min(batch_size, self.eval_batch_size // per_video))
             keys = list(range(self.n))
         stop = self.n - self.n % batch_size if (drop_last and self.n > batch_size) else self.n
         groups = [keys[s:s + batch_size] for s in range(0, stop, batch_size)]
-        if self.num_workers == 0:
-            for g in groups:
-                yield self._to_batch(default_collate([self.ds[k] for k in g]))
-            return
-        loader = DataLoader(self.ds, batch_sampler=groups, num_workers=self.num_workers,
-                            collate_fn=default_collate, pin_memory=self.pin_memory)
-        for parts in loader:
-            yield self._to_batch(parts)
+        try:
+            if self.num_workers == 0:
+                for g in groups:
+                    yield self._to_batch(default_collate([self.ds[k] for k in g]))
+                return
+            loader, sampler = self._loader(train)
+            sampler.groups = groups
+            for parts in loader:
+                yield self._to_batch(parts)
+        finally:
+            self.ds.sync_failures()
 
 
 # --------------------------------------------------------------------------- what experiment.run needs
@@ -405,15 +537,34 @@ def video_nets(ds: VideoAudioDataset, n_classes: int, cfg):
 def video_loader(ds: VideoAudioDataset, cfg) -> VideoLoader:
     """``loader_factory`` of :func:`amidlib.core.experiment.run` for video datasets: clips decoded per
     batch, auxiliary features from the cache."""
+    cuda = str(cfg.device).startswith("cuda")
     return VideoLoader(ds, cfg.device, num_workers=cfg.num_workers, eval_batch_size=cfg.eval_batch_size,
-                       pin_memory=str(cfg.device).startswith("cuda"))
+                       pin_memory=cuda, channels_last=bool(cfg.get("channels_last", False)) and cuda)
 
 
 def video_run_args(train: VideoAudioDataset, test: VideoAudioDataset) -> dict:
     """Everything :func:`amidlib.core.experiment.run` needs besides the two splits: the video nets,
     the clip loader, and the data record (files skipped, resampled or mismatched) for ``Result.config``."""
     return {"nets_factory": video_nets, "loader_factory": video_loader,
-            "record_extra": {"data": {"train": train.record(), "test": test.record()}}}
+            "record_extra": {"data": {"train": train.record(), "test": test.record(),
+                                      "videos": videos_used(train, test)}}}
+
+
+def videos_used(train: VideoAudioDataset, test: VideoAudioDataset) -> dict:
+    """How many of the listed videos a run uses: ``{"used", "listed", "skipped", "line"}`` — ``line`` is
+    the table headers' "used 13,xxx of 14,950 videos (…)" with the count of each problem."""
+    from collections import Counter
+
+    listed = int(train.info.get("videos_listed", len(train) + len(test)))
+    used = len(train) + len(test)
+    report = train.bad_inputs
+    kinds = Counter(b.problem for b in report.bad) if report.on_bad == "skip" else Counter()
+    line = f"used {used:,} of {listed:,} videos"
+    if kinds:
+        line += " (left out: " + ", ".join(f"{n:,} {k}" for k, n in kinds.most_common()) + ")"
+    if train.decode_failures:
+        line += f"; {len(train.decode_failures)} failed mid-decode and were replaced by same-class videos"
+    return {"used": used, "listed": listed, "skipped": dict(kinds), "line": line}
 
 
 # --------------------------------------------------------------------------- building
@@ -496,13 +647,15 @@ def build_video_datasets(
     report = BadInputReport(root=str(video_root), on_bad=on_bad)
     report.bad.extend(table_problems)
     table = table[table["split"].isin(list(splits))].reset_index(drop=True)
+    n_listed = len(table) + len(table_problems)
 
     # 1. match table and files
     items: list[VideoItem] = []
     missing: list[str] = []
     matched: set[Path] = set()
     for row in table.itertuples(index=False):
-        it = VideoItem(str(row.video_id), int(row.class_index), str(row.split), str(row.relstem))
+        it = VideoItem(str(row.video_id), int(row.class_index), str(row.split), str(row.relstem),
+                       segments_s=tuple(tuple(x) for x in (getattr(row, "segments", ()) or ())))
         it.path = _find_file(video_root, it.relstem, video_suffixes)
         if it.path is None:
             missing.append(it.relstem)
@@ -521,14 +674,34 @@ def build_video_datasets(
                     and p.resolve() not in matched:
                 report.note(p.relative_to(video_root).as_posix(), "extra", "video file not in the manifest (ignored)")
 
-    # 2. check every file
+    # 2. check every file (headers from the probe cache while the file is unchanged: one probe per file
+    # per data root, not one per process); videos that failed mid-decode in an earlier run are bad too
     ccl_rows: dict[str, np.ndarray] = {}
     bad_ids: set[str] = set()
+    cache_root = Path(cache_dir).expanduser() if cache_dir is not None else None
+    probes = ProbeCache(cache_root, video_root, {"decode_check": bool(decode_check)}) if cache_root else None
+    failure_log = DecodeFailureLog(cache_root, video_root) if cache_root else None
+    earlier = failure_log.current({it.name: it.path for it in items}) if failure_log else {}
     for it in tqdm(items, desc="checking videos", unit="video", disable=not progress, leave=False):
+        if it.name in earlier:
+            report.add(it.name, "corrupt video", f"failed mid-decode in an earlier run ({earlier[it.name]}; "
+                       f"recorded in {failure_log.path})")
+            bad_ids.add(it.video_id)
+            continue
+        entry = probes.get(it.name, it.path) if probes is not None else None
         try:
-            vinfo = probe_video(it.path, decode_check=decode_check)
-            it.n_frames = vinfo.n_frames
+            if entry is not None and "error" in entry:
+                raise VideoDecodeError(it.path, entry["error"])
+            if entry is not None:
+                vinfo = VideoInfo(**entry["info"])
+            else:
+                vinfo = probe_video(it.path, decode_check=decode_check)
+                if probes is not None:
+                    probes.put(it.name, it.path, info=vars(vinfo))
+            it.n_frames, it.fps = vinfo.n_frames, vinfo.fps
         except MediaError as exc:
+            if probes is not None and entry is None:
+                probes.put(it.name, it.path, error=exc.reason)
             report.add(it.name, "corrupt video", exc.reason)
             bad_ids.add(it.video_id)
             continue
@@ -577,6 +750,8 @@ def build_video_datasets(
                 bad_ids.add(it.video_id)
                 continue
             ccl_rows[it.video_id] = arr
+    if probes is not None:
+        probes.save()
     if report.bad and on_bad == "raise":
         raise BadInputError(report)
     items = [it for it in items if it.video_id not in bad_ids]
@@ -624,6 +799,10 @@ def build_video_datasets(
     fcache = None
     if frame_cache:
         fcache = FrameCache(cache_dir or "runs/cache", {"resize": list(clip.resize), "decoder": "pyav rgb24 swscale"})
+        todo_frames = [it.n_frames for it in items if not fcache.has(it.video_id)]
+        require_free_space(fcache.dir, frame_cache_bytes(todo_frames, clip.resize),
+                           f"the frame cache of {len(todo_frames):,} videos ({sum(todo_frames):,} frames at "
+                           f"{clip.resize[0]}x{clip.resize[1]})")
         info["frame_cache"] = str(fcache.dir)
         failed = set()
         for it in tqdm([it for it in items if not fcache.has(it.video_id)], desc="frame cache", unit="video",
@@ -638,13 +817,17 @@ def build_video_datasets(
         items = [it for it in items if it.video_id not in failed]
 
     if report.bad:
-        log.warning("skipped %d bad input file(s):\n%s", len(report.bad_files), report.describe())
+        log.warning("skipped %d bad input file(s):\n%s", len(report.bad_files), report.describe(limit=50))
+    info["videos_listed"] = n_listed
+    info["videos_used"] = len(items)
+    decode_failures: list = []  # shared by the splits: failures met while training / evaluating
     out = []
     for split in splits:
         sub = [it for it in items if it.split == split]
         rows = np.stack([aux_rows[it.video_id] for it in sub]) if sub else np.zeros((0, 1), np.float32)
         out.append(VideoAudioDataset(sub, rows, clip, class_names, aux_name=aux_name, frame_cache=fcache,
-                                     bad_inputs=report, name=f"{name}:{split}" if name else split, info=info))
+                                     bad_inputs=report, name=f"{name}:{split}" if name else split, info=info,
+                                     failure_log=failure_log, on_bad=on_bad, decode_failures=decode_failures))
     return tuple(out)
 
 

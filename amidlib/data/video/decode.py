@@ -219,7 +219,8 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
     IEMOCAP's DivX, with B-frames) the position in the decoder's output, from the start; for other
     containers (mp4, mkv, webm) the timestamp, after a seek that is verified to land before the
     first wanted frame (see :func:`_frame_source`). A wanted index past the last decodable frame
-    (a header that over-counts) gets the last frame; a wanted index missing inside the video (a gap
+    (a header that over-counts by a few) gets the last frame, but a file
+    that stops decoding well before its header's frame count raises "truncated"; a wanted index missing inside the video (a gap
     in the timestamps) gets the nearest decoded frame with a logged warning; both are counted in
     :data:`amidlib.data.cache.CALLS` (``frames_past_end``, ``frames_substituted``).
     ``size``: (H, W) to resize to while converting (swscale), None = native size.
@@ -238,6 +239,7 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
             raise VideoDecodeError(path, "no video stream")
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
+        header_frames = int(stream.frames or 0)
         need = set(wanted) if wanted is not None else None
         last = max(wanted) if wanted is not None else None
         first = min(wanted) if wanted is not None else 0
@@ -266,6 +268,13 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
     if not frames and fallback is None:
         raise VideoDecodeError(path, "the video stream has no frames")
     have = sorted(frames)
+    # a file that ends long before its header says (truncated download or copy) is corrupt, not short:
+    # a window there would be the last frame repeated 16 times
+    tolerance = max(3, int(0.02 * header_frames))
+    lost = [i for i in wanted if last_idx < i < header_frames - tolerance]
+    if lost:
+        raise VideoDecodeError(path, f"truncated: the header lists {header_frames} frames, only {last_idx + 1} "
+                                     f"decode (frame {lost[0]} was asked for)")
     out, past_end, holes = [], 0, []
     for i in wanted:
         if i in frames:

@@ -29,6 +29,7 @@ __all__ = [
     "Tiny3DCNN",
     "video_student",
     "build_video_nets",
+    "MultiClip",
     "R2PLUS1D_18_KINETICS",
 ]
 
@@ -113,6 +114,26 @@ class Tiny3DCNN(nn.Module):
         return self.fc(self.pool(self.features(x)).flatten(1))
 
 
+class MultiClip(nn.Module):
+    """The student extractor on one clip per video (B, 3, T, H, W), or on K test clips per video
+    (B, K, 3, T, H, W): then S is the mean of the K clips' features. The classifier on S is linear,
+    so the student's logits are the mean of the K clips' logits (CCL averages the clips' softmax
+    outputs; the retrieval embedding is the mean feature). The clips go through the network in one
+    batch of B·K."""
+
+    def __init__(self, net: nn.Module):
+        super().__init__()
+        self.net = net
+        self.out_dim = getattr(net, "out_dim", None)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 6:
+            b, k = x.shape[:2]
+            feats = self.net(x.flatten(0, 1))
+            return feats.view(b, k, -1).mean(1)
+        return self.net(x)
+
+
 def video_student(name: str = "r2plus1d_18", dim: int = 512, **kwargs) -> nn.Module:
     """The student extractor whose output is S (dim ``dim``).
 
@@ -147,7 +168,7 @@ def build_video_nets(
     (None = ``dim``).
     """
     return CrossModalNets(
-        target_extractor=video_student(student, dim, **student_kwargs),
+        target_extractor=MultiClip(video_student(student, dim, **student_kwargs)),
         aux_extractor=aux_extractor if aux_extractor is not None else nn.Identity(),
         target_feat_dim=dim,
         aux_feat_dim=aux_feat_dim,
