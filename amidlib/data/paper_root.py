@@ -108,10 +108,19 @@ def load_paper_dataset(dataset: str, data_root: str | os.PathLike | None, cache_
     cached under ``cache_dir``. ``manifest``: another UCF-style manifest than ``data_manifests/ucf51.json``
     (ucf51 only; tests use a generated one). Other ``options`` go to the loader
     (:func:`amidlib.data.video.datasets.build_video_datasets` / :func:`amidlib.data.iemocap.load_iemocap`).
+
+    Video clips (ucf51, activitynet): :data:`amidlib.data.video.decode.PAPER_CLIP` (16×112×112, CCL's
+    RandomResizedCrop 0.25–1 for training, 10 test clips spread over each video, averaged); the options
+    ``test_clips`` (K), ``train_scale`` (``None`` = plain random crop) or ``clip`` (a dict of
+    :class:`~amidlib.data.video.decode.ClipSpec` fields) change it. ActivityNet clips lie inside the
+    annotated segments.
     """
     root = require_paper_run(dataset, data_root, device="cpu")  # the GPU check is the caller's
     weights = root / "weights"
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if dataset in ("ucf51", "activitynet"):
+        options["clip"] = paper_clip(options.pop("clip", None), options.pop("test_clips", None),
+                                     options.pop("train_scale", "default"))
     if dataset == "ucf51":
         from amidlib.data.video.datasets import video_audio_datasets
 
@@ -135,3 +144,23 @@ def load_paper_dataset(dataset: str, data_root: str | os.PathLike | None, cache_
                         bert_dir=weights / "bert-base-uncased", densenet_weights=weights / DENSENET_FILE,
                         densenet_sha256=expected_sha256(root, DENSENET_FILE), on_bad=on_bad, device=device,
                         progress=progress, **options)
+
+
+def paper_clip(clip=None, test_clips: int | None = None, train_scale="default"):
+    """The paper profile's :class:`~amidlib.data.video.decode.ClipSpec`: ``PAPER_CLIP`` with the given
+    changes (``clip``: a ClipSpec or a dict of its fields; data options arrive as JSON, so lists are
+    turned back into tuples)."""
+    import dataclasses
+
+    from amidlib.data.video.decode import PAPER_CLIP, ClipSpec
+
+    if isinstance(clip, ClipSpec):
+        spec = clip
+    else:
+        fields = {k: (tuple(v) if isinstance(v, list) else v) for k, v in dict(clip or {}).items()}
+        spec = dataclasses.replace(PAPER_CLIP, **fields)
+    if test_clips is not None:
+        spec = dataclasses.replace(spec, test_clips=int(test_clips))
+    if train_scale != "default":
+        spec = dataclasses.replace(spec, train_scale=tuple(train_scale) if train_scale is not None else None)
+    return spec
