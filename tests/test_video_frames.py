@@ -83,3 +83,18 @@ def test_test_clips_cover_the_video_and_each_is_exact(videos):
     assert idx[0, 0] == 0 and idx[-1, -1] == N - 1  # spread over the whole video
     frames = read_frames(videos["xvid_like_b2.avi"], idx.reshape(-1))
     assert [read_index(f) for f in frames] == idx.reshape(-1).tolist()
+
+
+def test_sequential_reader_serves_increasing_overlapping_windows_from_one_decode(videos):
+    from amidlib.data.video.decode import SequentialFrameReader
+
+    reader = SequentialFrameReader(keep=64)
+    path = videos["divx_like_b3.avi"]
+    before = CALLS["video_decode"]
+    for start in (10, 40, 35, 120, 200, 284):  # sorted by start, with an overlap stepping back
+        want = list(range(start, start + 16))
+        assert [read_index(f) for f in reader.read(path, want)] == want
+    assert CALLS["video_decode"] - before == 1
+    assert [read_index(f) for f in reader.read(path, [5, 6])] == [5, 6]  # before the kept frames: reopened
+    assert CALLS["video_decode"] - before == 2
+    reader.close()

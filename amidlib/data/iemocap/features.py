@@ -149,7 +149,11 @@ def extract_iemocap_features(
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
     audio, text, video = (_resolve("audio", audio, device), _resolve("text", text, device),
                           _resolve("video", video, device, densenet_sha256))
-    from amidlib.data.video.decode import read_audio, read_frames, resample
+    from amidlib.data.video.decode import SequentialFrameReader, read_audio, resample
+
+    # one decode of each dialog video for all its utterances (they come sorted by start time); AVI frames
+    # are numbered in decoder output order (DivX with B-frames: timestamps are one frame late)
+    reader = SequentialFrameReader()
 
     report = BadInputReport(root=str(index.root), on_bad=on_bad)
     report.notes.extend(index.report.notes)
@@ -173,7 +177,7 @@ def extract_iemocap_features(
         info = index.video_info.get(str(u.avi)) or _probe_avi(u.avi)
         index.video_info[str(u.avi)] = info
         idx = utterance_frame_indices(u.start, u.end, info["fps"], info["n_frames"], n_frames)
-        return read_frames(u.avi, idx, size=video.image_size)
+        return reader.read(u.avi, idx, size=video.image_size)
 
     jobs = []
     if audio is not None:

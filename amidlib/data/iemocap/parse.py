@@ -20,8 +20,8 @@ the per-session numbers). A difference raises :class:`CountMismatchError` listin
 ``allow_mismatch=True`` goes on and records them (``index.mismatches``, ``as_record()``). Pass
 ``expected=`` a dict of the same shape to check against other numbers (the miniature tree does).
 
-**Bad input** (reported by utterance id or file name, with the file): a transcription line without an
-EmoEvaluation label (``no label``), a labelled utterance of the 4 classes without a transcription line
+A transcription line without an EmoEvaluation label is a *note* (that utterance is never used).
+**Bad input** (reported by utterance id or file name, with the file): a labelled utterance of the 4 classes without a transcription line
 (``no transcription``), a missing / unreadable / empty wav, a missing or corrupt dialog video (each
 of its utterances is reported), a window that starts past the end of its video, and anything that
 fails during extraction (:mod:`amidlib.data.iemocap.features`). ``on_bad="raise"`` (default) raises one
@@ -309,7 +309,9 @@ def scan_iemocap(
                 texts[r["utterance"]] = {**r, "file": rel(f)}
         for utt, t in texts.items():
             if utt not in labels:
-                bad(utt, "no label", f"transcription line in {t['file']}, but no EmoEvaluation line")
+                # never used (only labelled utterances are): a note, not a reason to stop
+                report.note(utt, "transcription without a label (unused)",
+                            f"line in {t['file']}, no EmoEvaluation line")
         for utt, lab in labels.items():
             code = lab["label"]
             if code not in LABEL_MAP:

@@ -50,6 +50,7 @@ __all__ = [
     "VideoInfo",
     "probe_video",
     "read_frames",
+    "SequentialFrameReader",
     "ClipSpec",
     "PAPER_CLIP",
     "sample_clip_indices",
@@ -293,6 +294,78 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
         log.warning("%s: frames %s not decoded (a gap in the timestamps); the nearest decoded frames are used",
                     path, holes[:8])
     return np.stack(out)
+
+
+class SequentialFrameReader:
+    """Frames of long videos read window after window in increasing order (IEMOCAP: the utterances of
+    a dialog video, sorted by start time), decoding each video once instead of once per window.
+
+    Frame numbering is :func:`read_frames`'s (AVI: decoder output order). The last ``keep`` decoded
+    frames are kept, so windows that overlap or step back a little are served too; a window before
+    them, or another file, reopens the file. Errors name the file (:class:`VideoDecodeError`).
+    """
+
+    def __init__(self, keep: int = 300):
+        self.keep = int(keep)
+        self.container = None
+        self._reset()
+
+    def _reset(self):
+        if self.container is not None:
+            self.container.close()
+        from collections import deque
+
+        self.container, self.path, self.source = None, None, None
+        self.buf, self.pos, self.done, self.header_frames = deque(), -1, False, 0
+
+    def close(self) -> None:
+        self._reset()
+
+    def read(self, path, indices: Sequence[int], size: tuple[int, int] | None = None) -> np.ndarray:
+        wanted = [int(i) for i in indices]
+        if not wanted or min(wanted) < 0:
+            raise ValueError(f"indices must be non-empty and >= 0, got {wanted}")
+        path = str(path)
+        behind = self.buf[0][0] if self.buf else self.pos + 1
+        if path != self.path or min(wanted) < behind:
+            self._reset()
+            count("video_decode")
+            self.container = _open(path)
+            if not self.container.streams.video:
+                self._reset()
+                raise VideoDecodeError(path, "no video stream")
+            stream = self.container.streams.video[0]
+            stream.thread_type = "AUTO"
+            self.path, self.header_frames = path, int(stream.frames or 0)
+            self.source = _frame_source(self.container, stream, path, 0)
+        try:
+            while not self.done and self.pos < max(wanted):
+                nxt = next(self.source, None)
+                if nxt is None:
+                    self.done = True
+                    break
+                self.pos = max(self.pos, nxt[0])
+                self.buf.append(nxt)
+                while len(self.buf) > self.keep:
+                    self.buf.popleft()
+        except Exception as exc:
+            self._reset()
+            raise VideoDecodeError(path, f"decoding failed ({type(exc).__name__}: {exc})") from None
+        if not self.buf:
+            raise VideoDecodeError(path, "the video stream has no frames")
+        have = {i: f for i, f in self.buf}
+        tolerance = max(3, int(0.02 * self.header_frames))
+        lost = [i for i in wanted if self.pos < i < self.header_frames - tolerance]
+        if lost:
+            raise VideoDecodeError(path, f"truncated: the header lists {self.header_frames} frames, only "
+                                         f"{self.pos + 1} decode (frame {lost[0]} was asked for)")
+        h, w = (size if size is not None else (None, None))
+        out = []
+        keys = sorted(have)
+        for i in wanted:
+            j = i if i in have else (keys[-1] if i > keys[-1] else min(keys, key=lambda k: abs(k - i)))
+            out.append(_to_rgb(have[j], h, w))
+        return np.stack(out)
 
 
 def _to_rgb(frame, h: int | None, w: int | None) -> np.ndarray:
