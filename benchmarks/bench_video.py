@@ -196,6 +196,54 @@ def data_path(n_videos: int, seconds: float, device="cpu", progress: bool = Fals
     return "\n".join(lines)
 
 
+def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 16, progress: bool = False) -> str:
+    """clips/s of the run's real loader (:class:`VideoLoader`, the paper clip: RandomResizedCrop training
+    windows, 10 test clips per video) over generated UCF-sized **AVI files with B-frames** (MPEG-4 part 2
+    like UCF101's XviD, 320x240, 25 fps, PCM audio), per number of decode workers; the CNN14 features come
+    from the cache (a cheap log-mel extractor fills it here). One training pass and one evaluation pass
+    each, after a warm-up pass that starts the persistent workers."""
+    from amidlib.data.av_tier import make_av_clips
+    from amidlib.data.video.datasets import VideoLoader, video_audio_datasets
+    from amidlib.data.video.decode import PAPER_CLIP
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "ucf_avi"
+        t = time.perf_counter()
+        mpath = make_av_clips(root, n_classes=2, per_class=max(2, n_videos // 2), seconds=seconds, fps=25,
+                              size=(240, 320), sample_rate=44100, seed=0, suffix=".avi", b_frames=2,
+                              test_per_class=max(1, n_videos // 8))
+        gen_s = time.perf_counter() - t
+        manifest = json.loads(mpath.read_text())
+        train_ds, test_ds = video_audio_datasets(manifest, root, aux="logmel_stats", clip=PAPER_CLIP,
+                                                 cache_dir=Path(tmp) / "cache", progress=progress)
+        rows = []
+        for w in workers:
+            tr = VideoLoader(train_ds, num_workers=w)
+            te = VideoLoader(test_ds, num_workers=w, eval_batch_size=40)
+            g = torch.Generator().manual_seed(0)
+            for _ in tr.batches(batch, g, drop_last=False):  # warm-up: workers start, files in the page cache
+                pass
+            t = time.perf_counter()
+            n_train = sum(b.x_target.shape[0] for b in tr.batches(batch, g, drop_last=False))
+            train_rate = n_train / (time.perf_counter() - t)
+            t = time.perf_counter()
+            n_test = sum(b.x_target.shape[0] * b.x_target.shape[1] for b in te.batches(40))
+            test_rate = n_test / (time.perf_counter() - t)
+            rows.append((w, train_rate, test_rate))
+            del tr, te
+    lines = [f"## Data path with the run's loader (VideoLoader, PAPER_CLIP), {len(train_ds)} train / {len(test_ds)} "
+             f"test generated AVIs with B-frames ({seconds:g} s, 320x240, 25 fps), {os.cpu_count()} CPU cores",
+             "", f"(writing the videos: {gen_s:.1f} s)", "",
+             "| decode workers | training clips/s | per worker | test clips/s (10 per video) | per worker |",
+             "|---|---|---|---|---|"]
+    for w, a, b in rows:
+        k = max(w, 1)
+        lines.append(f"| {w} | {a:.1f} | {a / k:.1f} | {b:.1f} | {b / k:.1f} |")
+    lines += ["", "0 workers = decoding in the training process itself. A run's GPU needs batch / step time clips/s; "
+              "see docs/paper_profile.md for what that means per table."]
+    return "\n".join(lines)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--batch", type=int, default=2)
@@ -207,7 +255,20 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=4.0)
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--no-data", action="store_true")
+    p.add_argument("--loader", action="store_true", help="only the run's loader, clips/s per number of workers")
+    p.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--out", type=Path, default=None, help="also write the report here (markdown, atomically)")
     args = p.parse_args(argv)
+    if args.loader:
+        text = loader_path(args.videos, args.seconds, tuple(args.workers))
+        print(text)
+        if args.out:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            tmp = args.out.with_name(f".{args.out.name}.tmp")
+            tmp.write_text(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.processor() or platform.machine()}\n\n"
+                           + text + "\n")
+            os.replace(tmp, args.out)
+        return
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.set_flush_denormal(True)

@@ -3,9 +3,12 @@
     python scripts/paper_pipeline_check.py            # CUDA: R(2+1)D-18 at 16x112x112, bf16, preset paper_video
     python scripts/paper_pipeline_check.py --cpu      # smoke test: the tiny 3D-CNN student on the CPU
 
-It writes a data root in the paper layout (``amidlib/paper_data.py``) to a temporary folder:
-UCF51-style videos (generated mp4 clips with an audio track, 2 s at 128x160, so 16-frame clips and
-112x112 crops fit) and CCL-format audio features; then runs Table 1's UCF51 column exactly as
+It writes a data root in the paper layout (``amidlib/data/paper_root.py``) to a temporary folder:
+UCF51-style videos (generated AVI files with B-frames, MPEG-4 part 2 like UCF101's XviD, with a PCM
+track, 2 s at 128x160, so 16-frame clips and 112x112 crops fit) and CCL-format audio features; one
+listed video is then deleted (missing) and one overwritten with garbage (corrupt), and the profile runs
+with ``on_bad="skip"`` and 2 decode workers, so both are left out and reported in each run's record and
+in the table header ("used N of M videos"); then runs Table 1's UCF51 column exactly as
 ``notebooks/02_amid_training.ipynb`` does under ``profile=paper`` (``runs.Study`` →
 ``load_paper_dataset`` → ``run(..., preset="paper_video")`` with checkpoints), for ``--epochs``
 epochs, and prints the table, the wall time per method, the peak GPU memory and whether every
@@ -52,18 +55,23 @@ def main(argv=None) -> int:
         tmp = Path(tmp)
         started = time.perf_counter()
         manifest = make_ucf51_layout(tmp / "data", n_classes=args.classes, per_class=args.per_class,
-                                     test_per_class=1, size=(128, 160), seconds=2.0, fps=16)
+                                     test_per_class=1, size=(128, 160), seconds=2.0, fps=16, suffix=".avi",
+                                     b_frames=2)
+        videos = sorted((tmp / "data/ucf51/videos").rglob("*.avi"))
+        gone, broken = videos[-1], videos[-2 - args.per_class]  # training videos of two classes
+        gone.unlink()
+        broken.write_bytes(b"RIFF\x00\x10\x00\x00AVI LIST" + bytes(range(256)) * 8)
         out(f"# paper profile pipeline check on {device}: {args.classes} classes x {args.per_class} generated clips, "
             f"{args.epochs} epochs (data written in {time.perf_counter() - started:.1f} s)")
         ucf51 = profiles.PROFILES["paper"].pairings[0]
-        overrides = {"num_workers": 2 if device == "cuda" else 0, "warmup_epochs": max(1, args.epochs // 2)}
+        overrides = {"num_workers": 2, "warmup_epochs": max(1, args.epochs // 2)}
         video = {"video_student": "tiny3d", "dim": 32, "hidden": 32, "d_hidden": 16, "batch_size": 4,
                  "eval_batch_size": 4} if args.cpu else {"batch_size": 4, "eval_batch_size": 8}
         prof = profiles.load_profile(
             "paper", data_root=tmp / "data", device=device, epochs=args.epochs, seeds=[0], n_jobs=1,
             out_dir=tmp / "figures", cache_dir=tmp / "runs/cache", feature_dir=tmp / "runs/features",
             pairings=(ucf51,), overrides=overrides, dataset_overrides={"ucf51": video},
-            data_options={"ucf51": {"manifest": str(manifest)}},
+            data_options={"ucf51": {"manifest": str(manifest), "on_bad": "skip"}}, on_bad="skip",
         )
         profiles.check_requirements(prof, ("table1",))
         out(prof.describe())
@@ -75,7 +83,7 @@ def main(argv=None) -> int:
         wall = time.perf_counter() - t0
         cells = plans.plan_table1(prof)
         out()
-        out("| method | top-1 | wall s | epochs | losses finite | checkpoint |")
+        out("| method | top-1 | wall s | epochs | losses finite | checkpoint kept |")
         out("|---|---|---|---|---|---|")
         all_finite = True
         for cell, res in zip(cells, study.results(cells)):
@@ -89,8 +97,18 @@ def main(argv=None) -> int:
         peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan")
         out()
         out(f"Table 1 (UCF51 column) built in {wall:.1f} s; peak GPU memory {peak:.2f} GiB; every loss finite: {all_finite}")
-        out(f"amp {study.results(cells[:1])[0].config['amp']}, preset {cells[0].spec.preset}, "
-            f"student {study.results(cells[:1])[0].config['video_student']}")
+        first = study.results(cells[:1])[0].config
+        out(f"amp {first['amp']}, preset {cells[0].spec.preset}, student {first['video_student']}, "
+            f"optimizer {first.get('optimizer')}, decode workers {first['num_workers']}, "
+            f"test clips per video {first['data']['test']['clip']['test_clips']}")
+        rel = {gone.relative_to(tmp / 'data/ucf51/videos').as_posix(), broken.relative_to(tmp / 'data/ucf51/videos').as_posix()}
+        skipped = {b["file"]: b["problem"] for b in first["data"]["train"]["bad_inputs"]["skipped"]}
+        out(f"run record: {first['data']['videos']['line']}; skipped: "
+            + "; ".join(f"{f} ({p})" for f, p in sorted(skipped.items())))
+        all_finite &= rel <= set(skipped)  # both bad files reported
+        out()
+        md = (prof.out_dir / "table1.md").read_text()
+        out(md[:md.index("\n|")].strip())  # the header, with the line of videos used
         out()
         out(tables.to_markdown(t1))
     if args.out:

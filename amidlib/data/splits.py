@@ -37,7 +37,7 @@ from typing import Any, Iterable, Mapping
 
 from amidlib.data.arrays import k_fold_splits, load_uci_manifest, load_uci_mfeat, stratified_split
 
-__all__ = ["RunData", "run_data", "load_split", "prepare", "class_names", "imbalanced_sizes", "subsample_classes",
+__all__ = ["RunData", "run_data", "load_split", "prepare", "class_names", "data_usage", "imbalanced_sizes", "subsample_classes",
            "DATASETS", "VIDEO_DATASETS",
            "OFFICIAL_SPLIT", "IEMOCAP_SETUPS"]
 
@@ -140,6 +140,18 @@ def class_names(dataset: str, options: Mapping[str, Any] | Iterable[tuple[str, A
     if dataset == "iemocap":
         return list(_iemocap_features(_freeze(options)).class_names)
     return list(_video_datasets(dataset, _freeze(options))[0].class_names)
+
+
+def data_usage(dataset: str, options: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> str | None:
+    """For table headers: "used 13,xxx of 14,950 videos (left out: …)" of a video dataset (None for
+    the others); the same line is in each run's record (``config["data"]["videos"]["line"]``)."""
+    if dataset not in VIDEO_DATASETS:
+        return None
+    from amidlib.data.video.datasets import videos_used
+
+    train, test = _video_datasets(dataset, _freeze(options))
+    train.sync_failures()
+    return videos_used(train, test)["line"]
 
 
 # --------------------------------------------------------------------------- loaded once per process

@@ -237,11 +237,27 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     if table == "table1" and "gap_closed" in set(tidy["metric"]):
         lines.append("- gap closed: (method − baseline) / (teacher − baseline) in %, seed by seed, mean and 95 % "
                      "interval: the share of the teacher–student gap a method closes")
+    lines += data_usage_lines(prof, tidy)
     if prof is not None:
         lines.append(f"- profile {prof.name}: " + prof.describe().splitlines()[0].split(": ", 1)[1])
         for method, ov in prof.method_overrides.items():
             lines.append(f"- {method} runs with {dict(ov)} under this profile (cost), not its paper default")
     return "\n".join(lines) + "\n\n"
+
+
+# ---- how many of the listed videos the runs used (the data layer's line; issue 10) ----------------------
+def data_usage_lines(prof: Profile | None, tidy: pd.DataFrame) -> list[str]:
+    """'- ucf51: used 6,8xx of 6,837 videos (left out: …)' for each video dataset of the paper profile in ``tidy``."""
+    if prof is None or prof.name != "paper" or "dataset" not in tidy:
+        return []
+    from amidlib.data import splits
+    from amidlib.repro.runs import make_spec
+
+    out = []
+    for p in prof.pairings:
+        if p.dataset in set(tidy["dataset"]) and p.dataset in splits.VIDEO_DATASETS:
+            out.append(f"- {p.dataset}: {splits.data_usage(p.dataset, make_spec(prof, p, 'baseline', 0).data)}")
+    return out
 
 
 def write_table(tidy: pd.DataFrame, out_dir: str | os.PathLike, prof: Profile | None = None) -> tuple[Path, Path]:
