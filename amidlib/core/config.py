@@ -69,11 +69,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     # github.com/yanbeic/CCL): SGD, momentum 0.9, lr 1e-3, weight decay 5e-4, 300 epochs, lr x0.1 at
     # epochs 150 and 225, batch 16; its RandomResizedCrop (area 0.25-1) and multi-clip test are the clip
     # spec of the data (amidlib.data.video.decode.PAPER_CLIP). Adam: optimizer="adam" as an override.
-    # The training split is not re-evaluated during training (eval_train False: +~30 % decoding).
+    # The training split is not re-evaluated during training (eval_train False: +~30 % decoding); the test
+    # split (10 clips per video, ~4 epochs of decoding each time) every 25 epochs; 12 decode workers
+    # (decoding, not the GPU, bounds a 16-core machine: docs/paper_profile.md).
     "paper_video": {
         "dim": 512, "batch_size": 16, "tau": 0.5, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,
-        "warmup_epochs": 20, "beta": 0.9, "device": "cuda", "amp": "bf16", "num_workers": 8,
-        "eval_every": 5, "hidden": 512,
+        "warmup_epochs": 20, "beta": 0.9, "device": "cuda", "amp": "bf16", "num_workers": 12,
+        "eval_every": 25, "hidden": 512,
         "optimizer": "sgd", "momentum": 0.9, "lr": 1e-3, "weight_decay": 5e-4, "epochs": 300,
         "lr_milestones": (150, 225), "lr_gamma": 0.1, "eval_train": False, "channels_last": True,
     },
