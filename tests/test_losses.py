@@ -184,8 +184,27 @@ def ref_partners(y):
 @pytest.mark.parametrize("labels", [[0, 1, 0, 2, 1, 0], [0, 1, 2, 3], [5, 5, 5], [1], [2, 0, 2, 0, 1]])
 def test_same_class_partner(labels):
     y = torch.tensor(labels)
-    v, partner = losses.same_class_partner(y)
-    assert (v.tolist(), partner.tolist()) == ref_partners(labels)
+    has_partner, partner = losses.same_class_partner(y)
+    v = has_partner.nonzero().flatten()
+    assert (v.tolist(), partner[v].tolist()) == ref_partners(labels)
+    alone = (~has_partner).nonzero().flatten()
+    assert partner[alone].tolist() == alone.tolist()  # no partner: points at itself (excluded by the mask)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_masked_d2_terms_equal_the_terms_over_the_partner_set(seed):
+    """The fixed-shape (masked) D2 terms equal Eq 12/13 computed over the w samples with a partner."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 6, (12,), generator=g)
+    has_partner, partner = losses.same_class_partner(y)
+    d1_m, d1_s, d2_m, d2_s = torch.randn(4, 12, generator=g, dtype=torch.float64)
+    lam = torch.softmax(torch.randn(2, generator=g, dtype=torch.float64), 0)
+    v = has_partner.nonzero().flatten()
+    got_g = losses.adversarial_generator_loss(d1_s, d2_s[partner], lam, has_partner).item()
+    got_d = losses.discriminator_loss(d1_m, d1_s, d2_m, d2_s[partner], lam, has_partner).item()
+    assert got_g == pytest.approx(ref_adv(d1_s.tolist(), d2_s[partner[v]].tolist(), lam.tolist()), rel=1e-9)
+    assert got_d == pytest.approx(ref_disc(d1_m.tolist(), d1_s.tolist(), d2_m[v].tolist(), d2_s[partner[v]].tolist(),
+                                           lam.tolist()), rel=1e-9)
 
 
 def ref_adv(d1_s, d2_s, lam):

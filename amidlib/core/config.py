@@ -16,7 +16,10 @@ BASE: dict[str, Any] = {
     "batch_size": 64,
     "lr": 1e-3,
     "weight_decay": 1e-4,
-    "optimizer": "adam",
+    "optimizer": "adam",        # "adam" | "sgd" (with momentum, as CCL's published recipe)
+    "momentum": 0.9,            # sgd only
+    "lr_milestones": (),        # epochs after which the learning rate is multiplied by lr_gamma
+    "lr_gamma": 0.1,
     # networks (feature-vector data); the paper uses dim 512 (video) / 768 (IEMOCAP), §4.2
     "dim": 128,
     "hidden": 256,
@@ -50,6 +53,8 @@ BASE: dict[str, Any] = {
     "standardize": True,        # z-score each modality with training statistics
     "device": "cpu",
     "eval_every": 1,            # evaluate train/test every k epochs (and always at the last)
+    "eval_train": True,         # also evaluate the training split then (False: test only; the final metrics still use it)
+    "channels_last": False,     # CUDA: 5-D video nets and clips in channels-last memory layout
     "progress": True,           # tqdm bar over epochs
     "num_threads": None,        # torch.set_num_threads; None = leave as is
 }
@@ -129,6 +134,8 @@ def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | 
         cfg[key] = value
     if cfg["mi_loss"] not in ("mi", "nce"):
         raise ValueError(f"mi_loss must be 'mi' or 'nce', got {cfg['mi_loss']!r}")
+    if cfg["optimizer"] not in ("adam", "sgd"):
+        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg['optimizer']!r}")
     if cfg["warmup_epochs"] < 0 or cfg["epochs"] < 1:
         raise ValueError(f"need epochs >= 1 and warmup_epochs >= 0, got {cfg['epochs']} and {cfg['warmup_epochs']}")
     cfg["preset"] = preset

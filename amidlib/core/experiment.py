@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 
 from amidlib import __version__
-from amidlib.core import metrics
+from amidlib.core import batched, metrics
 from amidlib.core.config import make_config, unknown_name_message
 from amidlib.core.methods import METHODS
 from amidlib.core.models import CrossModalNets, build_nets
@@ -128,14 +128,59 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
 
     The datasets are standardized first (``cfg.standardize``); the factories get the standardized ones.
     """
+    setup = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
+    method_cls, cfg, train_data, test_data, n_classes, new_nets = setup
+    started = time.perf_counter()
+    # what the method needs trained first (AMID's fixed teacher); {} for the others, without drawing a random number
+    extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
+    seed_everything(seed)
+    model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
+    history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
+    return _result(method, model, history, setup, train_ds, test_ds, seed, time.perf_counter() - started,
+                   record_extra, keep_model)
+
+
+def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embedded", *,
+              nets_factory: Callable[[Any, int, Any], CrossModalNets] | None = None,
+              loader_factory: Callable[[Any, Any], Any] | None = None,
+              record_extra: dict | None = None, keep_model: bool = False, **overrides) -> list[Result]:
+    """:func:`run` for several seeds: one Result per seed, in order. Where the configuration allows it
+    (:func:`amidlib.core.batched.batchable`: a method that opts in, feature arrays on the CPU, no
+    checkpoints) the seeds train as one batched model (:mod:`amidlib.core.batched`), each exactly as it
+    would alone up to float rounding, for little more than one run's time; otherwise one after another.
+    ``Result.config["engine"]`` says which ("batched: K seeds" or "single")."""
+    seeds = [int(s) for s in seeds]
+    setup = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
+    method_cls, cfg, train_data, test_data, n_classes, new_nets = setup
+    if nets_factory or loader_factory or not batchable(method, cfg):
+        return [run(method, train_ds, test_ds, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
+                    record_extra=record_extra, keep_model=keep_model, **overrides) for seed in seeds]
+    started = time.perf_counter()
+    models = []
+    for seed in seeds:  # each seed's method built exactly as run() builds it
+        extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
+        seed_everything(seed)
+        models.append(method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device))
+    histories = batched.train_seeds(models, train_data, test_data, cfg, seeds, desc=f"{method} seeds {seeds}")
+    wall = (time.perf_counter() - started) / len(seeds)
+    extra = {**(record_extra or {}), "engine": f"batched: {len(seeds)} seeds {seeds}"}
+    return [_result(method, model, history, setup, train_ds, test_ds, seed, wall, extra, keep_model)
+            for seed, model, history in zip(seeds, models, histories)]
+
+
+def batchable(method: str, cfg) -> bool:
+    """Can seeds of ``method`` under ``cfg`` train as one batched model (:func:`run_seeds`)?"""
+    return batched.batchable(METHODS[method], cfg)
+
+
+def _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides):
+    """What run and run_seeds share: the config, the (standardized) splits as the loop reads them, the nets."""
     if method not in METHODS:
         raise ValueError(unknown_name_message("method", method, METHODS))
     method_cls = METHODS[method]
     cfg = make_config(method_cls.defaults, preset=preset, **overrides)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
-    started = time.perf_counter()
-
     if cfg.standardize:
         train_ds, stats = train_ds.standardized()
         test_ds, _ = test_ds.standardized(stats)
@@ -147,21 +192,22 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
     def new_nets() -> CrossModalNets:
         return nets_factory(train_ds, n_classes, cfg)
 
-    # what the method needs trained first (AMID's fixed teacher); {} for the others, without drawing a random number
-    extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
-    seed_everything(seed)
-    model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
-    history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
+    return method_cls, cfg, train_data, test_data, n_classes, new_nets
+
+
+def _result(method, model, history, setup, train_ds, test_ds, seed, wall, record_extra, keep_model) -> Result:
+    """A trained model's Result: final metrics, the regime it trained in, the record of every value used."""
+    _, cfg, train_data, test_data, n_classes, _ = setup
     final = _final_metrics(model, train_data, test_data, n_classes)
     final.update(regime_summary(history))
-
     record = dict(cfg)
     record.update(
         method=method, seed=seed, versions=versions(), n_classes=n_classes,
         train={"name": getattr(train_ds, "name", ""), "n": train_data.n, "target": list(train_ds.target), "auxiliary": list(train_ds.auxiliary)},
         test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
-        wall_seconds=time.perf_counter() - started,  # here, not in metrics: metrics are deterministic
+        wall_seconds=wall,  # here, not in metrics: metrics are deterministic
     )
+    record.setdefault("engine", "single")
     record.update(record_extra or {})
     return Result(method, final, history, record, model=model if keep_model else None)
 

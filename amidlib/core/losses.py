@@ -43,7 +43,7 @@ def _log_h_and_log_one_minus_h(logits: torch.Tensor) -> tuple[torch.Tensor, torc
     lse = logits.logsumexp(dim=1, keepdim=True)
     log_h = logits - lse
     row_max, argmax = logits.max(dim=1, keepdim=True)
-    is_max = torch.zeros_like(logits, dtype=torch.bool).scatter_(1, argmax, True)
+    is_max = torch.arange(logits.shape[1], device=logits.device) == argmax  # (B, B): the argmax column
     shifted = (logits - row_max).exp()
     rest = shifted.sum(dim=1, keepdim=True) - shifted  # Σ_{k≠j} exp(z_ik − m), ≥ 1 off the argmax
     log_rest_other = row_max + torch.log(torch.where(is_max, torch.ones_like(rest), rest))
@@ -90,33 +90,43 @@ def ccl_nce_loss(a: torch.Tensor, b: torch.Tensor, labels: torch.Tensor, tau: fl
 
 
 def same_class_partner(labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """For Eq 12–13's D2: the samples v whose class occurs more than once in the batch, and for each
-    the index of another sample of its class (the next one in batch order, cyclically: S_v^{η1}).
+    """For Eq 12–13's D2: which samples v have another sample of their class in the batch, and for each
+    the index of that other sample (the next one in batch order, cyclically: S_v^{η1}).
 
-    Returns ``(v, partner)``, two index tensors of equal length w (possibly 0).
+    Returns ``(has_partner, partner)``, both of shape (B,): a boolean mask of the w samples whose class
+    repeats, and the partner's index (a sample without a partner points at itself; the mask excludes
+    it). Fixed shapes (no data-dependent indexing), so the D2 terms also run under ``torch.func.vmap``.
     """
     b = labels.numel()
     idx = torch.arange(b, device=labels.device)
     same = (labels.view(-1, 1) == labels.view(1, -1)) & ~torch.eye(b, dtype=torch.bool, device=labels.device)
+    # cyclic distance from each v to each same-class j; the partner is the nearest one after v
+    dist = (idx.view(1, -1) - idx.view(-1, 1)) % b
+    dist = torch.where(same, dist, torch.full_like(dist, b))
     has_partner = same.any(dim=1)
-    v = idx[has_partner]
-    # cyclic distance from v to each same-class j; the partner is the nearest one after v
-    dist = (idx.view(1, -1) - v.view(-1, 1)) % b
-    dist = torch.where(same[has_partner], dist, torch.full_like(dist, b))
-    return v, dist.argmin(dim=1)
+    return has_partner, torch.where(has_partner, dist.argmin(dim=1), idx)
 
 
-def adversarial_generator_loss(d1_on_s: torch.Tensor, d2_on_partner_s: torch.Tensor, lambdas: torch.Tensor) -> torch.Tensor:
+def _masked_mean(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``values`` over ``mask`` (all when None); 0, not NaN, over an empty set."""
+    if mask is None:
+        mask = torch.ones_like(values, dtype=torch.bool)
+    return (values * mask).sum() / mask.sum().clamp(min=1)
+
+
+def adversarial_generator_loss(d1_on_s: torch.Tensor, d2_on_partner_s: torch.Tensor, lambdas: torch.Tensor,
+                               d2_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Eq 12, the student side of L_adv (non-saturating: the student wants D(S) = 1, "real").
 
         L_adv = −(λ1/B) Σ_i log D1(S_i) − (λ2/d) Σ_v log D2(S_v^{η1})
 
     ``d1_on_s``: D1's logits on every S_i, shape (B,). ``d2_on_partner_s``: D2's logits on the
-    same-class partners S_v^{η1}, shape (w,). Reading of d: d = w, the number of samples whose class
-    repeats in the batch, so both terms are means; with w = 0 the D2 term is 0, not NaN.
+    same-class partners S_v^{η1}, over the samples ``d2_mask`` selects (all when None: then shape (w,)).
+    Reading of d: d = w, the number of samples whose class repeats in the batch, so both terms are
+    means; with w = 0 the D2 term is 0, not NaN.
     """
     term1 = F.softplus(-d1_on_s).mean()  # −log σ(x) = softplus(−x)
-    term2 = F.softplus(-d2_on_partner_s).mean() if d2_on_partner_s.numel() else d1_on_s.new_zeros(())
+    term2 = _masked_mean(F.softplus(-d2_on_partner_s), d2_mask)
     return lambdas[0] * term1 + lambdas[1] * term2
 
 
@@ -126,19 +136,17 @@ def discriminator_loss(
     d2_on_m: torch.Tensor,
     d2_on_partner_s: torch.Tensor,
     lambdas: torch.Tensor,
+    d2_mask: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Eq 13, the discriminators' side: M is "real" (1), S is "fake" (0).
 
         L_D = −(λ1/B) Σ_i [log D1(M_i) + log(1 − D1(S_i))] − (λ2/d) Σ_v [log D2(M_v) + log(1 − D2(S_v^{η1}))]
 
-    Arguments are logits (D = σ(logit)); d = w as in :func:`adversarial_generator_loss`; an empty
-    D2 set gives a zero D2 term.
+    Arguments are logits (D = σ(logit)); ``d2_mask`` and d = w as in :func:`adversarial_generator_loss`;
+    an empty D2 set gives a zero D2 term.
     """
     term1 = (F.softplus(-d1_on_m) + F.softplus(d1_on_s)).mean()  # −log(1 − σ(x)) = softplus(x)
-    if d2_on_m.numel():
-        term2 = (F.softplus(-d2_on_m) + F.softplus(d2_on_partner_s)).mean()
-    else:
-        term2 = d1_on_m.new_zeros(())
+    term2 = _masked_mean(F.softplus(-d2_on_m) + F.softplus(d2_on_partner_s), d2_mask)
     return lambdas[0] * term1 + lambdas[1] * term2
 
 

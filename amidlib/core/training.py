@@ -6,7 +6,7 @@
             total = Σ terms              # each checked finite; a NaN names its term and epoch
             main optimizer step          # student, teacher, projections, classifier
             discriminator step           # AMID only: Eq 13 on detached representations
-        method.end_epoch()               # AMID: λ update, Eq 14
+        method.end_epoch(sums)           # AMID: λ update, Eq 14
         evaluate train and test          # accuracies, teacher–student gap, cosines
 """
 from __future__ import annotations
@@ -87,10 +87,13 @@ def cosine_stats(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[flo
 
 def evaluate(method: Method, data: TensorData) -> dict[str, float]:
     """Student/teacher accuracy (percent) and teacher–student cosines on one split."""
-    out = embed_all(method, data)
+    return split_metrics(embed_all(method, data), data.y, method.reports_student)
+
+
+def split_metrics(out: dict[str, torch.Tensor | None], y: torch.Tensor, reports_student: bool = True) -> dict[str, float]:
+    """:func:`evaluate`'s values from one split's representations (:func:`embed_all`'s dict)."""
     row: dict[str, float] = {}
-    y = data.y
-    row["student_top1"] = 100.0 * float((out["student_logits"].argmax(1) == y).float().mean()) if method.reports_student else math.nan
+    row["student_top1"] = 100.0 * float((out["student_logits"].argmax(1) == y).float().mean()) if reports_student else math.nan
     if out["m"] is not None:
         row["teacher_top1"] = 100.0 * float((out["teacher_logits"].argmax(1) == y).float().mean())
         row["cos_same_sample"], row["cos_same_class"] = cosine_stats(out["m"], out["s"], y)
@@ -113,16 +116,46 @@ def batch_regime(y: torch.Tensor) -> torch.Tensor:
     return torch.stack([same.mean(), (same > 1).float().mean()])
 
 
+def make_optimizers(params: list, d_params: list, cfg):
+    """The main optimizer (``cfg.optimizer``: Adam, or SGD with momentum) and the discriminators' Adam."""
+    if cfg.optimizer == "sgd":
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    else:
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999)) if d_params else None
+    return opt, d_opt
+
+
+def set_epoch_lr(opt, cfg, epoch: int) -> float:
+    """Step schedule: lr · lr_gamma^(number of milestones passed) for 0-based ``epoch`` (stateless, so a
+    resumed run needs no scheduler state)."""
+    lr = cfg.lr * cfg.lr_gamma ** sum(epoch >= m for m in (cfg.lr_milestones or ()))
+    for group in opt.param_groups:
+        group["lr"] = lr
+    return lr
+
+
+def split_logs(sums: dict, n_batches: int) -> tuple[dict[str, float], dict]:
+    """An epoch's summed step values -> (their means for the history, the "_" bookkeeping sums for end_epoch)."""
+    means = {k: float(v) / max(n_batches, 1) for k, v in sums.items() if not k.startswith("_")}
+    return means, {k: v for k, v in sums.items() if k.startswith("_")}
+
+
 def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, seed: int, desc: str = "") -> pd.DataFrame:
     """Train ``method`` for ``cfg.epochs``; returns the history, one row per epoch."""
     generator = seed_everything(seed + 1)  # +1: different stream from the one that initialised the weights
     # subnormal floats (from tiny gradients and Adam moments) slow CPU arithmetic ~15x: flush them
     torch.set_flush_denormal(True)
+    device = torch.device(cfg.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed clip shapes: let cuDNN pick its fastest kernels once
+    channels_last = bool(cfg.channels_last) and device.type == "cuda"
+    if channels_last:
+        method.to(memory_format=torch.channels_last_3d)
     d_params = method.discriminator_parameters()
     d_ids = {id(p) for p in d_params}
     params = [p for p in method.parameters() if p.requires_grad and id(p) not in d_ids]
-    opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999)) if d_params else None
+    opt, d_opt = make_optimizers(params, d_params, cfg)
 
     autocast, scaler = _mixed_precision(cfg)
     history, start = [], 0
@@ -132,11 +165,14 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
                initial=start, total=cfg.epochs)
     for epoch in bar:
         method.train()
-        sums: dict[str, float] = defaultdict(float)
+        set_epoch_lr(opt, cfg, epoch)
+        # every value is summed on its device and read once per epoch: no host sync per step
+        sums: dict = defaultdict(float)
         n_batches = 0
-        regime = None  # summed over the batches on their device, read once per epoch (no host sync per step)
         for step, batch in enumerate(train_data.batches(cfg.batch_size, generator, drop_last=True)):
-            regime = batch_regime(batch.y) if regime is None else regime + batch_regime(batch.y)
+            if channels_last and batch.x_target.dim() == 5:
+                batch.x_target = batch.x_target.contiguous(memory_format=torch.channels_last_3d)
+            sums["_regime"] += batch_regime(batch.y)
             with autocast():
                 out = method(batch, epoch)
             total = _checked_sum(out.losses, epoch, step)
@@ -150,29 +186,47 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
                 d_opt.zero_grad(set_to_none=True)
                 scaler.scale(d_loss).backward()
                 scaler.step(d_opt)
-                sums["loss_discriminator"] += d_loss.item()
+                sums["loss_discriminator"] += d_loss.detach()
             scaler.update()
             for name, value in out.losses.items():
-                sums[f"loss_{name}"] += value.item()
-            sums["loss_total"] += total.item()
+                sums[f"loss_{name}"] += value.detach()
+            sums["loss_total"] += total.detach()
             for name, value in out.logs.items():
                 sums[name] += value
             n_batches += 1
-        row = {"epoch": epoch + 1, "phase": "warmup" if method.in_warmup(epoch) else "distill"}
-        row.update({k: v / max(n_batches, 1) for k, v in sums.items()})
-        # the regime AMID sees, from the batches actually drawn: same-class items per anchor in Eq 8
-        # (itself included) and the share of samples with a same-class partner (the set D2 sees)
-        if regime is not None:
-            row["batch_positives"], row["batch_with_partner"] = (regime / n_batches).tolist()
-        row.update(method.end_epoch(epoch))
-        if (epoch + 1) % cfg.eval_every == 0 or epoch + 1 == cfg.epochs:
-            for split, data in (("train", train_data), ("test", test_data)):
-                row.update({f"{split}_{k}": v for k, v in evaluate(method, data).items()})
-            bar.set_postfix(student=f"{row['test_student_top1']:.1f}", teacher=f"{row['test_teacher_top1']:.1f}")
-        history.append(row)
+        sums = {k: (v.tolist() if torch.is_tensor(v) and v.dim() else float(v)) for k, v in sums.items()}
+        history.append(epoch_row(method, epoch, sums, n_batches, lambda: {
+            split: evaluate(method, data) for split, data in _eval_splits(cfg, epoch, train_data, test_data)}))
+        if "test_student_top1" in history[-1]:
+            bar.set_postfix(student=f"{history[-1]['test_student_top1']:.1f}",
+                            teacher=f"{history[-1]['test_teacher_top1']:.1f}")
         if cfg.checkpoint_dir:
             save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history, generator, cfg)
     return pd.DataFrame(history)
+
+
+def _eval_splits(cfg, epoch: int, train_data, test_data) -> list:
+    """The splits evaluated after ``epoch``: every ``eval_every`` epochs and at the last; the training
+    split only with ``eval_train``."""
+    if (epoch + 1) % cfg.eval_every and epoch + 1 != cfg.epochs:
+        return []
+    return ([("train", train_data)] if cfg.eval_train else []) + [("test", test_data)]
+
+
+def epoch_row(method: Method, epoch: int, sums: dict, n_batches: int, evaluations) -> dict:
+    """One history row: the epoch's mean step values, the regime of its batches, what ``end_epoch``
+    logs (λ), then ``evaluations()`` ({split: evaluate(...)}) — in that order, as λ changes in end_epoch."""
+    regime = sums.pop("_regime", None)
+    means, bookkeeping = split_logs(sums, n_batches)
+    row = {"epoch": epoch + 1, "phase": "warmup" if method.in_warmup(epoch) else "distill", **means}
+    # the regime AMID sees, from the batches actually drawn: same-class items per anchor in Eq 8
+    # (itself included) and the share of samples with a same-class partner (the set D2 sees)
+    if regime is not None and n_batches:
+        row["batch_positives"], row["batch_with_partner"] = (float(regime[0]) / n_batches, float(regime[1]) / n_batches)
+    row.update(method.end_epoch(epoch, bookkeeping))
+    for split, values in evaluations().items():
+        row.update({f"{split}_{k}": v for k, v in values.items()})
+    return row
 
 
 def _config_fingerprint(cfg) -> str:

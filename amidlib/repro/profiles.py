@@ -148,6 +148,8 @@ class Profile:
     method_overrides: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per method
     budget_s: float | None = None           # the wall-clock target of a whole reproduction
     checkpoint: bool = False                # save every run after each epoch (cache_dir/.checkpoints/<run>)
+    keep_checkpoints: bool = False          # keep a finished run's checkpoint (default: deleted once its record is cached)
+    batch_seeds: bool = True                # train the seeds of one configuration as one batched model where possible
     out_dir: Path | None = None
     cache_dir: Path | None = None
     feature_dir: Path | None = None         # frozen extractors' features (and the generated tier), kept across runs

@@ -13,6 +13,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import json
@@ -29,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from amidlib.core.config import make_config
-from amidlib.core.experiment import Result, atomic_write_text, run
+from amidlib.core.experiment import Result, atomic_write_text, batchable, run, run_seeds
 from amidlib.core.methods import METHODS
 from amidlib.data import splits
 from amidlib.repro.profiles import Pairing, Profile
@@ -71,6 +72,7 @@ class RunSpec:
     overrides: tuple[tuple[str, Any], ...] = ()
     dataset: str = "uci_mfeat"
     data: tuple[tuple[str, Any], ...] = ()  # loader options; "root" and "cache" (locations) are not in the key
+    engine: str = "single"  # "batched": trained with the other seeds of its configuration as one batched model
 
     @property
     def config_overrides(self) -> dict[str, Any]:
@@ -93,6 +95,8 @@ class RunSpec:
             "auxiliary": list(self.auxiliary), "split": list(self.split), "seed": self.seed,
             "code": code_fingerprint(self.dataset),
         }
+        if self.engine != "single":  # a batched seed's numbers differ from a lone run's by float rounding
+            payload["engine"] = self.engine
         if self.dataset != "uci_mfeat":  # (so the keys of the embedded runs stay what they were)
             payload["dataset"] = self.dataset
             payload["data"] = {k: v for k, v in self.data if k not in _DATA_LOCATIONS}
@@ -163,8 +167,14 @@ def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tu
     if split is None:
         split = ("official",) if dataset in splits.OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
     data = {**prof.data_options.get(dataset, {}), **data_location(prof, dataset)}
-    return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), prof.preset_for(dataset),
-                   tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])))
+    preset = prof.preset_for(dataset)
+    # seeds of one configuration train as one batched model where the run allows it (feature arrays, a
+    # method without random draws in its step, no checkpoints): K seeds for little more than one's time
+    engine = ("batched" if prof.batch_seeds and dataset == "uci_mfeat" and not prof.checkpoint
+              and batchable(method, make_config(METHODS[method].defaults, preset=preset, **ov)) else "single")
+    return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), preset,
+                   tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])),
+                   engine)
 
 
 
@@ -189,10 +199,34 @@ def prepare_data(specs: Iterable[RunSpec]) -> None:
 
 
 def _train(spec: RunSpec, checkpoint_dir: str | None = None):
+    return _train_task((spec,), [checkpoint_dir])[0]
+
+
+def _train_task(specs: Sequence[RunSpec], checkpoint_dirs: Sequence[str | None]) -> list:
+    """Train the specs of one task: several seeds of one configuration (``engine="batched"``) as one
+    batched model (:func:`amidlib.core.experiment.run_seeds`), a single spec as a plain run."""
+    spec = specs[0]
     data = splits.run_data(spec.dataset, spec.target, spec.auxiliary, spec.split, spec.data)
-    extra = {"checkpoint_dir": checkpoint_dir} if checkpoint_dir else {}
-    return run(spec.method, data.train, data.test, seed=spec.seed, preset=spec.preset, progress=False,
-               **data.run_args, **spec.config_overrides, **extra)
+    if spec.engine == "batched":
+        return run_seeds(spec.method, data.train, data.test, seeds=[s.seed for s in specs], preset=spec.preset,
+                         progress=False, **data.run_args, **spec.config_overrides)
+    extra = {"checkpoint_dir": checkpoint_dirs[0]} if checkpoint_dirs[0] else {}
+    return [run(spec.method, data.train, data.test, seed=spec.seed, preset=spec.preset, progress=False,
+                **data.run_args, **spec.config_overrides, **extra)]
+
+
+def tasks(specs: Iterable[RunSpec]) -> list[tuple[RunSpec, ...]]:
+    """The specs as tasks: the seeds of one batched configuration together (in seed order), every
+    other spec alone. A task is what one worker (process or Ray task) trains."""
+    groups: dict[RunSpec, list[RunSpec]] = {}
+    out: list[tuple[RunSpec, ...]] = []
+    for spec in specs:
+        if spec.engine == "batched":
+            groups.setdefault(dataclasses.replace(spec, seed=0), []).append(spec)
+        else:
+            out.append((spec,))
+    out += [tuple(sorted(g, key=lambda s: s.seed)) for g in groups.values()]
+    return out
 
 
 class RunCache:
@@ -243,22 +277,31 @@ class RunCache:
         return final
 
 
-def _worker(spec: RunSpec, cache_dir: str, key: str | None = None, checkpoint: bool = False) -> tuple[str, float, float, dict]:
-    """Train one spec and store it in the cache under ``key`` (the key the caller computed, so a
-    source file edited while a reproduction runs cannot make the two processes disagree); a
-    top-level function, so ``spawn`` workers can import it.
+def _worker(specs: Sequence[RunSpec], cache_dir: str, keys: Sequence[str] | None = None, checkpoint: bool = False,
+            keep_checkpoints: bool = False) -> list[tuple[str, float, float, dict]]:
+    """Train one task (:func:`tasks`) and store each of its runs in the cache under its key (the key the
+    caller computed, so a source file edited while a reproduction runs cannot make the two processes
+    disagree); a top-level function, so ``spawn`` workers (and Ray tasks) can import it.
 
-    ``checkpoint``: save the run after every epoch in ``<cache_dir>/.checkpoints/<key>/last.pt``.
+    ``checkpoint``: save a run after every epoch in ``<cache_dir>/.checkpoints/<key>/last.pt``; once the
+    run's record is in the cache its checkpoint is deleted (a checkpoint is only needed to resume an
+    unfinished run; ~0.4 GB per video run), unless ``keep_checkpoints``.
 
-    Returns the key, the wall and the CPU seconds of the run (CPU time does not depend on what
-    else the machine is doing), and its top-1 accuracies.
+    Returns per run: the key, the wall and the CPU seconds (a batched task's time shared equally by its
+    runs; CPU time does not depend on what else the machine is doing) and its top-1 accuracies.
     """
     started, cpu = time.perf_counter(), time.process_time()
-    ckpt = str(Path(cache_dir) / ".checkpoints" / (key or spec.key())) if checkpoint else None
-    res = _train(spec, ckpt)
-    RunCache(cache_dir).put(spec, res, key=key)
-    return (key or spec.key(), time.perf_counter() - started, time.process_time() - cpu,
-            {k: res.metrics.get(k) for k in ("student_top1", "teacher_top1")})
+    keys = list(keys) if keys is not None else [s.key() for s in specs]
+    ckpts = [str(Path(cache_dir) / ".checkpoints" / key) if checkpoint else None for key in keys]
+    results = _train_task(specs, ckpts)
+    wall, cpu = (time.perf_counter() - started) / len(specs), (time.process_time() - cpu) / len(specs)
+    cache, out = RunCache(cache_dir), []
+    for spec, key, ckpt, res in zip(specs, keys, ckpts, results):
+        cache.put(spec, res, key=key)
+        if ckpt and not keep_checkpoints and Path(ckpt).is_dir():
+            shutil.rmtree(ckpt, ignore_errors=True)  # the record is in the cache: the checkpoint is spent
+        out.append((key, wall, cpu, {k: res.metrics.get(k) for k in ("student_top1", "teacher_top1")}))
+    return out
 
 
 class Study:
@@ -285,35 +328,45 @@ class Study:
         if not todo:
             return
         prepare_data(todo.values())
-        n_jobs = max(1, min(self.prof.n_jobs, len(todo)))
-        self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}), {n_jobs} process(es)")
-        started, done = time.perf_counter(), 0
-        items = list(todo.values())
-        # longest first (CRCD, CRD, fixed teacher): keeps both workers busy to the end
+        # longest first (CRCD, CRD, fixed teacher, batched seeds): keeps the workers busy to the end
         cost = {"crcd": 5.0, "crd": 3.0, "amid": 1.5, "ccl": 1.0}
-        items.sort(key=lambda s: -(cost.get(s.method, 0.5) * (2 if dict(s.overrides).get("fixed_teacher") else 1)))
+        work = tasks(todo.values())
+        work.sort(key=lambda task: -(len(task) ** 0.5 * cost.get(task[0].method, 0.5)
+                                      * (2 if dict(task[0].overrides).get("fixed_teacher") else 1)))
+        n_jobs = max(1, min(self.prof.n_jobs, len(work)))
+        self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}) as {len(work)} task(s), "
+                  f"{n_jobs} process(es)")
+        self._started, self._done, self._total = time.perf_counter(), 0, len(todo)
+        args = (str(self.cache.folder),)
+        opts = dict(checkpoint=self.prof.checkpoint, keep_checkpoints=self.prof.keep_checkpoints)
         if n_jobs == 1:
-            for spec in items:
-                key, secs, cpu, m = _worker(spec, str(self.cache.folder), spec.key(), self.prof.checkpoint)
-                done += 1
-                self._report(done, len(items), spec, secs, cpu, m)
+            for task in work:
+                self._finished(task, _worker(task, *args, [s.key() for s in task], **opts))
         else:
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-                futures = {pool.submit(_worker, spec, str(self.cache.folder), spec.key(), self.prof.checkpoint): spec for spec in items}
+                futures = {pool.submit(_worker, task, *args, [s.key() for s in task], **opts): task for task in work}
                 for fut in as_completed(futures):
-                    key, secs, cpu, m = fut.result()
-                    done += 1
-                    self._report(done, len(items), futures[fut], secs, cpu, m)
-        self.trained += len(items)
-        self._log(f"{len(items)} run(s) in {time.perf_counter() - started:.0f} s wall, "
+                    self._finished(futures[fut], fut.result())
+        self.trained += len(todo)
+        self._log(f"{len(todo)} run(s) in {time.perf_counter() - self._started:.0f} s wall, "
                   f"{self.cpu_seconds:.0f} CPU-seconds in all so far")
 
+    def _finished(self, task: Sequence[RunSpec], reports: list) -> None:
+        for spec, (key, secs, cpu, m) in zip(task, reports):
+            self._done += 1
+            self._report(self._done, self._total, spec, secs, cpu, m)
+
     def _report(self, done: int, total: int, spec: RunSpec, secs: float, cpu: float, m: dict) -> None:
+        """One line per finished run: its accuracies and time, and the time left at the rate so far."""
         self.train_seconds += secs
         self.cpu_seconds += cpu
         acc = ", ".join(f"{k.split('_')[0]} {v:.1f}" for k, v in m.items() if v is not None and not np.isnan(v))
-        self._log(f"  [{done}/{total}] {spec.describe()}: {secs:.1f} s wall, {cpu:.1f} s CPU ({acc})")
+        elapsed = time.perf_counter() - getattr(self, "_started", time.perf_counter())
+        left = elapsed / done * (total - done)
+        batched = " (batched seeds)" if spec.engine == "batched" else ""
+        self._log(f"  [{done}/{total}] {spec.describe()}: {secs:.1f} s wall{batched}, {cpu:.1f} s CPU ({acc}); "
+                  f"~{left:.0f} s left")
 
     def results(self, cells: Sequence[Cell]) -> list:
         """One Result per cell, in cell order (training what is missing first)."""

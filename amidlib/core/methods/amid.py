@@ -24,6 +24,7 @@ from amidlib.core.methods.single import TeacherAlone
 
 class AMID(Method):
     name = "amid"
+    batchable = True
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int, pretrained_teacher: CrossModalNets | None = None):
         super().__init__(nets, cfg, n_classes, n_train)
@@ -32,8 +33,6 @@ class AMID(Method):
         # Eq 14 state: λ̂ starts at 0, so λ = softmax(0, 0) = (½, ½); "w/o D2" puts all weight on D1
         self.register_buffer("lambda_hat", torch.zeros(2))
         self.register_buffer("lambdas", torch.tensor([0.5, 0.5] if cfg.use_d2 else [1.0, 0.0]))
-        self._cos_sums = torch.zeros(2, dtype=torch.float64)
-        self._cos_counts = torch.zeros(2, dtype=torch.float64)
         self.fixed_teacher = None
         if cfg.fixed_teacher:
             if pretrained_teacher is None:
@@ -84,9 +83,8 @@ class AMID(Method):
         train_mi = not self.in_warmup(epoch)
         mi_s = self._mi_term(reps.m, reps.s, y, train_mi and cfg.use_mi_s)
         mi_a = self._mi_term(reps.m, reps.a, y, train_mi and cfg.use_mi_a)
-        logs = {"mi_s_value": mi_s.item(), "mi_a_value": mi_a.item()}
-        with torch.no_grad():
-            self._accumulate_cosines(reps.m, reps.s, y)
+        # logged as tensors (summed over the epoch on the device, read once); "_cosines": Eq 14's sums
+        logs = {"mi_s_value": mi_s.detach(), "mi_a_value": mi_a.detach(), "_cosines": self._cosine_sums(reps.m, reps.s, y)}
 
         if train_mi:
             if cfg.use_mi_s:
@@ -94,10 +92,11 @@ class AMID(Method):
             if cfg.use_mi_a:
                 out["mi_a"] = cfg.alpha2 * mi_a
             if cfg.use_adv:
-                v, partner = losses.same_class_partner(y)
+                has_partner, partner = losses.same_class_partner(y)
                 d1_s = self.d1(reps.s).squeeze(1)
-                d2_s = self.d2(reps.s[partner]).squeeze(1) if cfg.use_d2 else reps.s.new_zeros(0)
-                out["adv"] = cfg.alpha3 * losses.adversarial_generator_loss(d1_s, d2_s, self.lambdas)
+                d2_s = self.d2(reps.s[partner]).squeeze(1)
+                mask = has_partner if cfg.use_d2 else torch.zeros_like(has_partner)  # w/o D2: an empty D2 set
+                out["adv"] = cfg.alpha3 * losses.adversarial_generator_loss(d1_s, d2_s, self.lambdas, mask)
         return StepOutput(reps, out, logs)
 
     @torch.no_grad()
@@ -112,26 +111,25 @@ class AMID(Method):
         if self.in_warmup(epoch) or not self.cfg.use_adv:
             return None
         m, s = out.reps.m.detach(), out.reps.s.detach()  # the adversarial loss trains the student only
-        v, partner = losses.same_class_partner(batch.y)
-        if self.cfg.use_d2:
-            d2_m, d2_s = self.d2(m[v]).squeeze(1), self.d2(s[partner]).squeeze(1)
-        else:
-            d2_m = d2_s = m.new_zeros(0)
-        return losses.discriminator_loss(self.d1(m).squeeze(1), self.d1(s).squeeze(1), d2_m, d2_s, self.lambdas)
+        has_partner, partner = losses.same_class_partner(batch.y)
+        mask = has_partner if self.cfg.use_d2 else torch.zeros_like(has_partner)
+        d2_m, d2_s = self.d2(m).squeeze(1), self.d2(s[partner]).squeeze(1)
+        return losses.discriminator_loss(self.d1(m).squeeze(1), self.d1(s).squeeze(1), d2_m, d2_s, self.lambdas, mask)
 
     # --- λ (Eq 14) ---------------------------------------------------------------------------
+    @staticmethod
     @torch.no_grad()
-    def _accumulate_cosines(self, m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> None:
-        """Running sums of Φ(M_i, S_i) and of Φ(M_v, S_j) over same-class pairs j ≠ v."""
+    def _cosine_sums(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """This batch's Σ Φ(M_i, S_i), its count, Σ Φ(M_v, S_j) over same-class pairs j ≠ v, and theirs."""
         cos = F.normalize(m, dim=1) @ F.normalize(s, dim=1).T
-        same_other = (y.view(-1, 1) == y.view(1, -1)) & ~torch.eye(len(y), dtype=torch.bool, device=y.device)
-        self._cos_sums += torch.tensor([cos.diagonal().sum().item(), cos[same_other].sum().item()], dtype=torch.float64)
-        self._cos_counts += torch.tensor([len(y), same_other.sum().item()], dtype=torch.float64)
+        same_other = ((y.view(-1, 1) == y.view(1, -1)) & ~torch.eye(len(y), dtype=torch.bool, device=y.device)).to(cos.dtype)
+        diag = cos.diagonal()
+        return torch.stack([diag.sum(), torch.ones_like(diag).sum(), (cos * same_other).sum(), same_other.sum()]).double()
 
-    def end_epoch(self, epoch: int) -> dict[str, float]:
-        avg = (self._cos_sums / self._cos_counts.clamp(min=1)).float()
-        self._cos_sums.zero_()
-        self._cos_counts.zero_()
+    def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, float]:
+        """Eq 14 from the epoch's mean cosines (``sums["_cosines"]``: the per-batch sums, added up)."""
+        total = torch.as_tensor((sums or {}).get("_cosines", torch.zeros(4)), dtype=torch.float64)
+        avg = torch.stack([total[0] / total[1].clamp(min=1), total[2] / total[3].clamp(min=1)]).float()
         if self.cfg.use_d2 and self.cfg.dynamic_lambda:
             new_hat, lambdas = losses.update_lambdas(self.lambda_hat, avg, self.cfg.beta)
             self.lambda_hat.copy_(new_hat)

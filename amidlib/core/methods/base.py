@@ -20,7 +20,9 @@ class StepOutput:
 
     reps: Representations
     losses: dict[str, torch.Tensor]                      # weighted terms; the total is their sum
-    logs: dict[str, float] = field(default_factory=dict)  # unweighted diagnostics (floats)
+    # unweighted diagnostics (floats or tensors; summed over the epoch, their means go to the history);
+    # a name starting with "_" is bookkeeping: its epoch sum goes to end_epoch, not to the history
+    logs: dict[str, float | torch.Tensor] = field(default_factory=dict)
 
 
 class Method(nn.Module):
@@ -30,6 +32,9 @@ class Method(nn.Module):
     uses_teacher: ClassVar[bool] = True      # does the method train and report the teacher M?
     reports_student: ClassVar[bool] = True   # does the method train and report the student S?
     defaults: ClassVar[dict[str, Any]] = {}  # method-specific config values (validated overrides)
+    #: can several seeds train as one batched model (amidlib.core.batched)? Yes when a step draws no random
+    #: number besides dropout and has fixed shapes (no data-dependent indexing, no .item(), no side state)
+    batchable: ClassVar[bool] = False
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int):
         super().__init__()
@@ -66,8 +71,9 @@ class Method(nn.Module):
         """The discriminators' loss for this batch, or None when there is nothing to train."""
         return None
 
-    def end_epoch(self, epoch: int) -> dict[str, float]:
-        """Called once per epoch after the last batch; returns values to log (e.g. λ)."""
+    def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, float]:
+        """Called once per epoch after the last batch with the epoch's sums of the step logs; returns
+        values to log (e.g. λ)."""
         return {}
 
     @torch.no_grad()

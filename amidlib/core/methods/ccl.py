@@ -53,6 +53,7 @@ def ccl_contrastive(s: torch.Tensor, c: torch.Tensor, a: torch.Tensor, labels: t
 
 class CCL(Method):
     name = "ccl"
+    batchable = True
     defaults = {"ccl_tau": 0.5, "ccl_nce_weight": 1.0, "ccl_div_weight": 0.5}
 
     def __init__(self, nets, cfg, n_classes: int, n_train: int):

@@ -41,6 +41,7 @@ def gmc_infonce(z_joint: torch.Tensor, z_mod: torch.Tensor, tau: float) -> torch
 
 class GMC(Method):
     name = "gmc"
+    batchable = True
     defaults = {"gmc_weight": 1.0, "gmc_tau": 0.3, "gmc_latent_dim": 64}
 
     def __init__(self, nets, cfg, n_classes: int, n_train: int):

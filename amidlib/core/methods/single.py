@@ -10,6 +10,7 @@ class StudentAlone(Method):
     """``baseline``: the target-modality network trained by cross-entropy only (Table 1 "Baseline")."""
 
     name = "baseline"
+    batchable = True
     uses_teacher = False
 
     def forward(self, batch: Batch, epoch: int) -> StepOutput:
@@ -21,6 +22,7 @@ class TeacherAlone(Method):
     """``teacher``: the full-modality teacher M (shared target extractor + 2-layer MLP) by cross-entropy."""
 
     name = "teacher"
+    batchable = True
     reports_student = False
 
     def forward(self, batch: Batch, epoch: int) -> StepOutput:

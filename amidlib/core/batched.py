@@ -1,0 +1,276 @@
+"""K seeds of one configuration trained as one batched model: K runs for little more than one's time.
+
+A run on the embedded data is dominated by per-step overhead (small matrices, hundreds of operator
+calls per step), not by arithmetic. So the K seeds' parameters are stacked along a new leading
+dimension and one ``torch.func.vmap`` of the *same* method code computes their K forward passes:
+
+    total_k = Σ terms of seed k's batch under seed k's parameters      (vmap over k)
+    backward of Σ_k total_k                                            (seed k's parameters get seed k's gradient)
+    one Adam over the stacked tensors                                  (Adam is element-wise: K independent Adams)
+
+What keeps each seed its own run, exactly as :func:`amidlib.core.training.train` would train it alone:
+
+- its initial weights (each seed's method is built as ``run`` builds it: same seeding, same pre-training);
+- its batch order (its own generator, seeded ``seed + 1``);
+- its dropout masks, drawn from its own torch random stream in the order a lone run draws them, and
+  applied inside the vmap as fixed masks (:class:`MaskedDropout`);
+- its λ (AMID's buffers are stacked too) and its ``end_epoch``; its own history and final metrics.
+
+Only float rounding differs (batched matrix products): the losses agree with a lone run's to float
+tolerance over the first steps, and the final metrics within the seed interval
+(``tests/test_batched.py``). Methods opt in with ``batchable = True`` (a step with fixed shapes that
+draws no random number besides dropout); :func:`batchable` says when a configuration can.
+"""
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from dataclasses import fields
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.func import functional_call, vmap
+from tqdm.auto import tqdm
+
+from amidlib.core.methods.base import Method, StepOutput
+from amidlib.core.training import (TensorData, _check_finite, batch_regime, epoch_row, make_optimizers, set_epoch_lr,
+                                   split_metrics)
+from amidlib.core.types import Batch, Representations
+
+__all__ = ["batchable", "train_seeds", "MaskedDropout"]
+
+_REPS = [f.name for f in fields(Representations)]
+
+
+def batchable(method_cls: type[Method], cfg) -> bool:
+    """Can the seeds of this configuration train as one batched model? The method must opt in, and the
+    run must be a plain CPU run (no mixed precision, no checkpoints: those need a lone run's state)."""
+    return bool(method_cls.batchable) and str(cfg.device) == "cpu" and not cfg.amp and not cfg.checkpoint_dir
+
+
+class MaskedDropout(nn.Module):
+    """Dropout with its mask given from outside (the buffer ``noise`` = mask / (1 − p), as F.dropout
+    makes it), so every seed inside the vmap gets the mask a lone run would have drawn."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.register_buffer("noise", torch.ones(()), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * self.noise if self.training and self.p > 0 else x
+
+
+class _Calls(nn.Module):
+    """Holds the method, so ``functional_call`` can call any of its methods, not only ``forward``."""
+
+    def __init__(self, method: Method):
+        super().__init__()
+        self.method = method
+
+    def forward(self, name: str, *args):
+        return getattr(self.method, name)(*args)
+
+
+def _reps_tuple(reps: Representations) -> tuple:
+    """The representations as a tuple vmap can return: a missing one (None, e.g. the baseline's M) as an
+    empty tensor, turned back into None by :func:`_reps_back`."""
+    return tuple(_EMPTY if getattr(reps, name) is None else getattr(reps, name) for name in _REPS)
+
+
+def _reps_back(reps: tuple) -> tuple:
+    return tuple(None if r.numel() == 0 else r for r in reps)
+
+
+_EMPTY = torch.zeros(0)
+
+
+def _dropout_calls(method: Method, batch: Batch, epoch: int) -> list[tuple[str, tuple, float]]:
+    """The dropout layers a training step calls, in call order, with their input shapes (one dry
+    forward pass, with the random state put back afterwards)."""
+    calls, hooks = [], []
+    for name, module in method.named_modules():
+        if isinstance(module, nn.Dropout):
+            hooks.append(module.register_forward_pre_hook(
+                lambda mod, args, name=name: calls.append((name, tuple(args[0].shape), mod.p))
+                if mod.training and mod.p > 0 else None))
+    try:
+        with torch.random.fork_rng(), torch.no_grad():
+            method.train()
+            method(batch, epoch)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    if len({name for name, _, _ in calls}) != len(calls):
+        raise NotImplementedError("a dropout layer called twice in one step: not supported by the batched engine")
+    return calls
+
+
+def _stack(tensors: list[torch.Tensor], requires_grad: bool) -> torch.Tensor:
+    return torch.stack([t.detach() for t in tensors]).requires_grad_(requires_grad)
+
+
+def train_seeds(methods: list[Method], train_data: TensorData, test_data: TensorData, cfg, seeds: list[int],
+                desc: str = "") -> list[pd.DataFrame]:
+    """Train ``methods`` (seed k's method, built as :func:`amidlib.core.experiment.run` builds it) for
+    ``cfg.epochs`` as one batched model; returns one history per seed, as :func:`train` would.
+
+    On return each method holds its own trained weights and buffers (views into the stacked tensors)."""
+    k_seeds = len(methods)
+    torch.set_flush_denormal(True)  # as train(): subnormal floats slow CPU arithmetic
+    generators, rng_states = [], []
+    for seed in seeds:  # each seed's two streams, as train() seeds them: batch order and dropout masks
+        generators.append(torch.Generator().manual_seed(seed + 1))
+        torch.manual_seed(seed + 1)
+        rng_states.append(torch.get_rng_state())
+
+    # the template the vmap runs: seed 0's method with its dropout layers taking their masks from outside
+    calls = _Calls(copy.deepcopy(methods[0]))
+    probe = train_data.batch(torch.arange(min(train_data.n, cfg.batch_size)))
+    drops = _dropout_calls(methods[0], probe, max(cfg.warmup_epochs, 0))
+    for name, _, p in drops:
+        parent, _, leaf = f"method.{name}".rpartition(".")
+        setattr(calls.get_submodule(parent), leaf, MaskedDropout(p))
+
+    # stacked parameters and buffers; every seed's method gets views into them (its weights on return)
+    named = [dict(m.named_parameters()) for m in methods]
+    params = {f"method.{n}": _stack([d[n] for d in named], p.requires_grad) for n, p in named[0].items()}
+    bufs = [dict(m.named_buffers()) for m in methods]
+    buffers = {f"method.{n}": torch.stack([d[n] for d in bufs]) for n in bufs[0]}
+    for k, method in enumerate(methods):
+        for n in named[0]:
+            named[k][n].data = params[f"method.{n}"].data[k]
+        for n in bufs[0]:
+            owner, _, leaf = n.rpartition(".")
+            (method.get_submodule(owner) if owner else method)._buffers[leaf] = buffers[f"method.{n}"][k]
+
+    d_names = {id(p) for p in methods[0].discriminator_parameters()}
+    is_d = {n: id(p) in d_names for n, p in named[0].items()}
+    opt, d_opt = make_optimizers([p for n, p in params.items() if p.requires_grad and not is_d[n[7:]]],
+                                 [p for n, p in params.items() if is_d[n[7:]]], cfg)
+
+    n, batch_size = train_data.n, cfg.batch_size
+    stop = n - n % batch_size if n > batch_size else n  # drop_last, as train() draws its batches
+    histories: list[list[dict]] = [[] for _ in methods]
+    bar = tqdm(range(cfg.epochs), desc=desc or f"{methods[0].name} × {k_seeds} seeds", disable=not cfg.progress,
+               leave=False)
+    for epoch in bar:
+        calls.train()
+        set_epoch_lr(opt, cfg, epoch)
+        orders = torch.stack([torch.randperm(n, generator=g) for g in generators])
+        sums: dict = defaultdict(float)
+        n_batches = 0
+        for step, start in enumerate(range(0, stop, batch_size)):
+            index = orders[:, start:start + batch_size]
+            x_t, x_a, y = train_data.x_target[index], train_data.x_aux[index], train_data.y[index]
+            noise = _draw_noise(drops, rng_states, index.shape[1])
+            total, terms, logs, reps = vmap(_forward(calls, epoch))(params, {**buffers, **noise}, x_t, x_a, y, index)
+            reps = _reps_back(reps)
+            for name, value in terms.items():
+                _check_finite_seeds(name, value, epoch, step, seeds)
+            opt.zero_grad(set_to_none=True)
+            total.sum().backward()  # Σ_k total_k: seed k's parameters receive seed k's gradient only
+            opt.step()
+            if d_opt is not None:
+                reps_in = tuple(_EMPTY.expand(len(seeds), 0) if r is None else r for r in reps)
+                d_loss, trained = vmap(_discriminator(calls, epoch))(params, buffers, reps_in, x_t, x_a, y, index)
+                if bool(trained.all()):
+                    _check_finite_seeds("discriminator (Eq 13)", d_loss, epoch, step, seeds)
+                    d_opt.zero_grad(set_to_none=True)
+                    d_loss.sum().backward()
+                    d_opt.step()
+                    sums["loss_discriminator"] += d_loss.detach()
+            sums["_regime"] += vmap(batch_regime)(y)
+            for name, value in terms.items():
+                sums[f"loss_{name}"] += value.detach()
+            sums["loss_total"] += total.detach()
+            for name, value in logs.items():
+                sums[name] += value
+            n_batches += 1
+        evaluations = _evaluate_seeds(calls, params, buffers, methods[0], cfg, epoch, train_data, test_data)
+        for k, method in enumerate(methods):
+            seed_sums = {name: (v[k].tolist() if v[k].dim() else float(v[k])) for name, v in sums.items()}
+            histories[k].append(epoch_row(method, epoch, seed_sums, n_batches, lambda k=k: {
+                split: values[k] for split, values in evaluations.items()}))
+    for method in methods:
+        method.eval()
+    return [pd.DataFrame(h) for h in histories]
+
+
+def _forward(calls: _Calls, epoch: int):
+    """One seed's training step, for vmap: (total, terms, logs, representations)."""
+
+    def step(params, buffers, x_t, x_a, y, index):
+        out: StepOutput = functional_call(calls, (params, buffers), ("forward", Batch(x_t, x_a, y, index), epoch))
+        total = sum(out.losses.values())
+        logs = {name: torch.as_tensor(value, dtype=torch.float64) if not torch.is_tensor(value) else value
+                for name, value in out.logs.items()}
+        return total, dict(out.losses), logs, _reps_tuple(out.reps)
+
+    return step
+
+
+def _discriminator(calls: _Calls, epoch: int):
+    """One seed's discriminator loss (Eq 13), for vmap: (loss, whether there is one this epoch)."""
+
+    def step(params, buffers, reps, x_t, x_a, y, index):
+        out = StepOutput(Representations(*(r if r.numel() else None for r in reps)), {})
+        loss = functional_call(calls, (params, buffers), ("discriminator_loss", out, Batch(x_t, x_a, y, index), epoch))
+        if loss is None:
+            return x_t.new_zeros(()), torch.tensor(False)
+        return loss, torch.tensor(True)
+
+    return step
+
+
+def _draw_noise(drops, rng_states: list[torch.Tensor], batch_size: int) -> dict[str, torch.Tensor]:
+    """Each seed's dropout masks for one step, from its own random stream, drawn as F.dropout draws them
+    (``empty_like(x).bernoulli_(1 − p).div_(1 − p)``, layer after layer); stacked per layer."""
+    if not drops:
+        return {}
+    outer = torch.get_rng_state()
+    per_layer: list[list[torch.Tensor]] = [[] for _ in drops]
+    for k, state in enumerate(rng_states):
+        torch.set_rng_state(state)
+        for i, (_, shape, p) in enumerate(drops):
+            per_layer[i].append(torch.empty((batch_size, *shape[1:])).bernoulli_(1 - p).div_(1 - p))
+        rng_states[k] = torch.get_rng_state()
+    torch.set_rng_state(outer)
+    return {f"method.{name}.noise": torch.stack(masks) for (name, _, _), masks in zip(drops, per_layer)}
+
+
+def _check_finite_seeds(name: str, values: torch.Tensor, epoch: int, step: int, seeds: list[int]) -> None:
+    bad = (~torch.isfinite(values)).nonzero().flatten().tolist()
+    if bad:
+        _check_finite(f"{name}' (seed {seeds[bad[0]]}", values[bad[0]], epoch, step)
+
+
+def _evaluate_seeds(calls: _Calls, params, buffers, method: Method, cfg, epoch: int, train_data: TensorData,
+                    test_data: TensorData) -> dict[str, list[dict[str, float]]]:
+    """:func:`amidlib.core.training.evaluate` for every seed at once: {split: [seed k's values]}."""
+    if (epoch + 1) % cfg.eval_every and epoch + 1 != cfg.epochs:
+        return {}
+    splits = ([("train", train_data)] if cfg.eval_train else []) + [("test", test_data)]
+    calls.eval()
+
+    def embed(p, b, x_t, x_a):
+        return _reps_tuple(functional_call(calls, (p, b), ("embed", x_t, x_a)))
+
+    out = {}
+    with torch.no_grad():
+        for split, data in splits:
+            parts = [_reps_back(vmap(embed, in_dims=(0, 0, None, None))(params, buffers, data.x_target[i:i + 1024],
+                                                                        data.x_aux[i:i + 1024]))
+                     for i in range(0, data.n, 1024)]
+            reps = {name: (torch.cat([part[j] for part in parts], dim=1) if parts[0][j] is not None else None)
+                    for j, name in enumerate(_REPS)}
+            out[split] = [split_metrics({name: (value[k] if value is not None else None) for name, value in reps.items()},
+                                        data.y, method.reports_student) for k in range(params_count(params))]
+    calls.train()
+    return out
+
+
+def params_count(params: dict[str, torch.Tensor]) -> int:
+    """K, the number of seeds in stacked parameters."""
+    return next(iter(params.values())).shape[0]

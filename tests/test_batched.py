@@ -1,0 +1,72 @@
+"""The batched engine (amidlib.core.batched): K seeds trained as one model are the K lone runs, up to float
+rounding. Each seed keeps its initial weights, batch order, dropout masks and λ; only batched matrix
+products round differently, so losses agree to float tolerance over the first epochs."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from amidlib.core import experiment
+from amidlib.core.config import make_config
+from amidlib.core.methods import METHODS
+from amidlib.data import load_embedded
+
+KW = dict(preset="tiny", epochs=3, warmup_epochs=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_embedded(("fou",), ("fac",))
+
+
+def _loss_columns(history: pd.DataFrame) -> list[str]:
+    return [c for c in history.columns if c.startswith("loss_") or c in ("mi_s_value", "mi_a_value", "lambda1")]
+
+
+@pytest.mark.parametrize("method,overrides", [
+    ("amid", {}), ("amid", {"use_d2": False}), ("amid", {"mi_loss": "nce"}), ("amid", {"fixed_teacher": True}),
+    ("ccl", {}), ("baseline", {}), ("teacher", {}), ("gmc", {}),
+])
+def test_a_batched_seed_is_the_lone_run(data, method, overrides):
+    train, test = data
+    seeds = [0, 3]
+    alone = [experiment.run(method, train, test, seed=s, **KW, **overrides) for s in seeds]
+    batched = experiment.run_seeds(method, train, test, seeds=seeds, **KW, **overrides)
+    for a, b in zip(alone, batched):
+        assert b.config["engine"].startswith("batched") and a.config["engine"] == "single"
+        cols = _loss_columns(a.history)
+        assert cols and list(b.history.columns) == list(a.history.columns)
+        # the first epoch: same weights, batches and dropout masks, so the same losses to float tolerance
+        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+        test_cols = [c for c in a.history.columns if c.startswith("test_")]
+        np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
+                                   rtol=1e-3, atol=0.2)
+        for key in ("student_top1", "teacher_top1"):
+            assert b.metrics[key] == pytest.approx(a.metrics[key], abs=0.5, nan_ok=True)
+
+
+def test_the_seeds_are_not_one_run(data):
+    """A check that can fail: different seeds must give different losses (the stack is not one model)."""
+    train, test = data
+    r0, r1 = experiment.run_seeds("amid", train, test, seeds=[0, 1], **KW)
+    assert not np.allclose(r0.history["loss_total"], r1.history["loss_total"])
+
+
+def test_a_seed_does_not_depend_on_its_batch_mates(data):
+    train, test = data
+    a = experiment.run_seeds("amid", train, test, seeds=[0, 1], **KW)[0]
+    b = experiment.run_seeds("amid", train, test, seeds=[0, 1, 2], **KW)[0]
+    cols = _loss_columns(a.history)
+    np.testing.assert_allclose(a.history[cols].to_numpy(float), b.history[cols].to_numpy(float), rtol=1e-5, atol=1e-6)
+
+
+def test_unbatchable_methods_run_one_after_another(data):
+    train, test = data
+    cfg = make_config(METHODS["crd"].defaults, preset="tiny")
+    assert not experiment.batchable("crd", cfg)
+    assert not experiment.batchable("amid", make_config(METHODS["amid"].defaults, preset="tiny", checkpoint_dir="/tmp/x"))
+    runs = experiment.run_seeds("crd", train, test, seeds=[0], **{**KW, "epochs": 2})
+    alone = experiment.run("crd", train, test, seed=0, **{**KW, "epochs": 2})
+    assert runs[0].config["engine"] == "single"
+    pd.testing.assert_frame_equal(runs[0].history, alone.history)
