@@ -125,7 +125,7 @@ def plot_teaching(out: dict, title: str = ""):
     pca = PCA(n_components=2, random_state=0).fit(np.concatenate(list(reps.values())))
     allz = pca.transform(np.concatenate(list(reps.values())))
     lims = [(allz[:, i].min() - 0.1, allz[:, i].max() + 0.1) for i in (0, 1)]
-    fig = plt.figure(figsize=(14, 7.6))
+    fig = plt.figure(figsize=(11.5, 7.2))
     grid = fig.add_gridspec(2, 15, height_ratios=[1.25, 1], hspace=0.5, wspace=1.6)
     top = [fig.add_subplot(grid[0, 5 * i:5 * i + 5]) for i in range(3)]
     bottom = [fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(5)]
@@ -144,8 +144,8 @@ def plot_teaching(out: dict, title: str = ""):
             sub = f"\ntest top-1 {acc:.1f} %; pair {worst.pair} confused {worst.confused_pct:.0f} %"
         ax.set(title=name + sub, xlabel="PC 1", ylabel="PC 2" if ax is top[0] else "", xlim=lims[0], ylim=lims[1])
         ax.title.set_fontsize(10)
-    top[2].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8, markerscale=2,
-                  title="class (pairs\n0–1, 2–3, 4–5 look\nalike to the target)", title_fontsize=8)
+    top[2].legend(loc="upper left", ncol=3, fontsize=7, markerscale=2, handletextpad=0.1, columnspacing=0.6,
+                  title="class (pairs 0–1, 2–3, 4–5 look alike to the target view)", title_fontsize=7)
     _curves(bottom, [out], ["#333333"], ["this run"])
     bottom[0].set_ylabel("value")
     fig.suptitle(title or f"One run ({settings_text(out['settings'])}): the three representations in one PCA, "
@@ -158,7 +158,7 @@ def plot_runs(outs: Sequence[dict], names: Sequence[str] | None = None):
     palette = ["#999999", "#e69f00", "#56b4e9", "#009e73", "#cc79a7", "#0072b2", "#d55e00"]
     colours = [palette[i % len(palette)] for i in range(len(outs))]
     names = list(names or [settings_text(o["settings"]) for o in outs])
-    fig, axes = plt.subplots(1, 5, figsize=(15, 3.2))
+    fig, axes = plt.subplots(1, 5, figsize=(11.5, 3.0))
     _curves(axes, outs, colours, names)
     axes[0].set_ylabel("value")
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(outs), 3), fontsize=8,
