@@ -19,11 +19,13 @@ from amidlib.paper.plans import figure_cells, plan_table1
 from amidlib.paper.records import record_runs
 from amidlib.repro.runs import Study, class_names
 
-__all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "fig_summary",
-           "EXPECTED_FILES", "missing_outputs"]
+__all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "build_table_figures", "fig_summary",
+           "EXPECTED_FILES", "FIGURES", "missing_outputs"]
 
+#: the figures: each a png and a vector pdf beside it
+FIGURES = ["fig1_diagnostic", "fig3", "fig4", "fig5", "fig_table1", "fig_table6", "fig_claims"]
 EXPECTED_FILES = [f"table{i}.{ext}" for i in range(1, 7) for ext in ("md", "csv")] + [
-    "fig1_diagnostic.png", "fig3.png", "fig4.png", "fig5.png", "runs.csv", "claims.md", "claims.csv", "fig_claims.png"]
+    f"{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")] + ["runs.csv", "claims.md", "claims.csv"]
 
 
 def missing_outputs(out_dir: str | os.PathLike) -> list[str]:
@@ -52,7 +54,7 @@ def build_warmup(study: Study, save_to: str | os.PathLike | None = None):
 
 
 def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequence[str], plot,
-                  claim_columns: Sequence[str] = ()):
+                  claim_columns: Sequence[str] = (), **plot_kw):
     """The per-epoch figures: the histories of ``rows`` (main pairing, every seed) → ``<name>.csv``
     (``columns``) and ``<name>.png`` (``plot(hist, data description, warm-up epochs)``)."""
     prof = study.prof
@@ -64,15 +66,24 @@ def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequenc
     for col in claim_columns:  # per run: the mean over its distillation epochs (what the claims compare)
         runs = runs.merge(plots.distill_means(hist, col), on=["row", "seed"], how="left")
     record_runs(prof.out_dir, name, runs)
-    fig = plot(hist, prof.main.description, _warmup_epochs(study, hist))
+    fig = plot(hist, prof.main.description, _warmup_epochs(study, hist), **plot_kw)
     plots.save(fig, prof.out_dir / f"{name}.png")
     return fig, hist[cols]
 
 
+def teacher_alone(study: Study) -> pd.DataFrame:
+    """The teacher trained alone (Table 4's runs, main pairing): per seed its final test top-1."""
+    return study.runs(figure_cells(study.prof, ["teacher_alone"]))[["row", "seed", "teacher_top1"]]
+
+
 def build_fig1(study: Study):
-    """fig1_diagnostic.png/.csv: teacher test accuracy and the L_MI_s, L_MI_a values per epoch."""
+    """fig1_diagnostic.png/.pdf/.csv: teacher test accuracy and the L_MI_s, L_MI_a values per epoch, with
+    the teacher trained alone as the reference (its final test top-1 per seed: fig1_teacher_alone.csv)."""
+    ref = teacher_alone(study)
+    _write_csv(ref, study.prof.out_dir / "fig1_teacher_alone.csv")
     return _curve_figure(study, "fig1_diagnostic", ["mi_s", "mi_s+mi_a", "amid"],
-                         ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic)
+                         ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic,
+                         teacher_alone=ref["teacher_top1"])
 
 
 def build_fig3(study: Study):
@@ -103,6 +114,18 @@ def build_fig5(study: Study):
     """fig5.png/.csv: within-class cosine (train, test) per epoch: AMID, w/o D2, w/o L_adv."""
     return _curve_figure(study, "fig5", ["amid", "no_d2", "mi_s+mi_a"], ["train_cos_same_class", "test_cos_same_class"],
                          plots.plot_fig5, claim_columns=["train_cos_same_class", "test_cos_same_class"])
+
+
+def build_table_figures(out_dir: str | os.PathLike):
+    """fig_table1.png/.pdf (Table 1: paper vs ours per method) and fig_table6.png/.pdf (Table 6 as
+    heatmaps) from the tables' csvs in ``out_dir``; returns the two figures."""
+    out_dir = Path(out_dir)
+    figs = []
+    for name, plot in (("table1", plots.plot_table1), ("table6", plots.plot_table6)):
+        fig = plot(pd.read_csv(out_dir / f"{name}.csv"))
+        plots.save(fig, out_dir / f"fig_{name}.png")
+        figs.append(fig)
+    return tuple(figs)
 
 
 def fig_summary(raw: pd.DataFrame, columns: Sequence[str], table: str) -> pd.DataFrame:
