@@ -145,11 +145,11 @@ for name in ("baseline", "amid"):
     stamps = []
     end_epoch = model.end_epoch
 
-    def timed_end_epoch(epoch):  # called right after each epoch's training steps
+    def timed_end_epoch(*args, **kwargs):  # called right after each epoch's training steps
         if not cpu:
             torch.cuda.synchronize()
         stamps.append(time.perf_counter())
-        return end_epoch(epoch)
+        return end_epoch(*args, **kwargs)
 
     model.end_epoch = timed_end_epoch
     t0 = time.perf_counter()
