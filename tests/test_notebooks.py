@@ -233,3 +233,13 @@ def test_nothing_in_amidlib_imports_amidlib_notebook():
     offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "amidlib").rglob("*.py")
                  if p.name != "notebook.py" and pattern.search(p.read_text())]
     assert offenders == []
+
+
+@pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
+def test_checks_are_tagged_and_at_the_end(path):
+    """The check cells are tagged `checks` (hidden in the rendered docs) and the last code cell is one: the
+    narrative is not interrupted by asserts."""
+    code = [c for c in _read(path).cells if c.cell_type == "code"]
+    assert "checks" in code[-1].metadata.get("tags", []), f"{path.name}: the last code cell must be tagged 'checks'"
+    first = next(i for i, c in enumerate(code) if "checks" in c.metadata.get("tags", []))
+    assert all("checks" in c.metadata.get("tags", []) for c in code[first:]), f"{path.name}: checks only at the end"

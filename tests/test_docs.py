@@ -1,0 +1,88 @@
+"""`make docs`: the executed notebooks as a static site (docs/build_site.py), opened in headless Chromium.
+
+Built from a reproduction folder made here in a few milliseconds (an executed-looking copy of a
+notebook, with an output and a check cell, and the committed Table 1 and Fig 1), so the test is fast;
+`make docs` builds the same pages from the last `make reproduce`.
+"""
+from __future__ import annotations
+
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+site = _load("amid_build_site", ROOT / "docs" / "build_site.py")
+browser = _load("amid_test_browser", ROOT / "tests" / "test_browser.py")
+
+
+@pytest.fixture
+def built(tmp_path):
+    run = tmp_path / "runs" / "ci" / "20260101-000000"
+    run.mkdir(parents=True)
+    nb = nbformat.read(ROOT / "notebooks" / "02_amid_training.ipynb", as_version=4)
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    first_code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="profile ci: executed output\n")]
+    nb.cells.append(nbformat.v4.new_code_cell("assert SECRET_CHECK_MARKER", metadata={"tags": ["checks"]}))
+    nbformat.write(nb, run / "02_amid_training.ipynb")
+    (run / "timings.csv").write_text("notebook,seconds\n")
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    for name in ("table1.md", "fig1_diagnostic.png"):
+        shutil.copy(ROOT / "figures" / name, figs / name)
+    index = site.build(run, tmp_path / "html", figs)
+    return index, run
+
+
+def test_the_site_has_every_notebook_without_its_checks(built):
+    index, run = built
+    text = index.read_text()
+    assert 'id="table1"' in text and 'id="fig1"' in text and "data:image/png;base64," in text
+    page = (index.parent / "02_amid_training.html").read_text()
+    assert "executed output" in page and "SECRET_CHECK_MARKER" not in page
+    assert site.last_run(run.parents[1]) == run
+
+
+def test_no_reproduction_is_a_clear_error(tmp_path):
+    with pytest.raises(SystemExit, match="make reproduce"):
+        site.last_run(tmp_path)
+
+
+def test_index_in_the_browser_shows_table1_and_fig1(built):
+    chromium, chromedriver = browser.need_browser()
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    index, _ = built
+    opts = Options()
+    opts.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,1600"):
+        opts.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
+    try:
+        driver.get(index.as_uri())
+        heads = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
+        assert "Table 1" in heads and any(h.startswith("Fig 1") for h in heads), heads
+        rows = driver.find_elements(By.CSS_SELECTOR, "table tr")
+        assert len(rows) >= 7 and any("AMID" in r.text for r in rows)  # header + six methods
+        img = driver.find_element(By.CSS_SELECTOR, "img[alt='Fig 1 diagnostic']")
+        assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 500
+        driver.find_element(By.LINK_TEXT, "02_amid_training").click()
+        assert "executed output" in driver.page_source and "SECRET_CHECK_MARKER" not in driver.page_source
+    finally:
+        driver.quit()
