@@ -161,3 +161,12 @@ def test_frame_cache_refuses_to_start_when_the_disk_is_too_small(anet, tmp_path,
     monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 10**12 - 10**6, 10**6))
     with pytest.raises(cache_mod.DiskSpaceError, match=r"frame cache of 6 videos .* needs about .* GB .* only 0.0 GB"):
         _build(root, ann, tmp_path, ClipSpec(clip_len=8, resize=(64, 96), crop=48), frame_cache=True)
+
+
+def test_audio_for_the_extractor_decoded_by_worker_processes_gives_the_same_features(anet, tmp_path):
+    root, ann = anet
+    clip = ClipSpec(clip_len=8, resize=(64, 96), crop=48)
+    inline, _ = _build(root, ann, tmp_path / "a", clip, audio_workers=0)
+    pooled, _ = _build(root, ann, tmp_path / "b", clip, audio_workers=2)
+    np.testing.assert_allclose(inline.aux, pooled.aux, rtol=1e-6)
+    assert inline.video_ids == pooled.video_ids

@@ -588,6 +588,30 @@ def _resolve_aux(aux, cnn14_checkpoint, cnn14_sha256, manifest_for_sha, logmel):
     raise ValueError(f"unknown aux {aux!r}; valid: 'cnn14', 'ccl', 'logmel_stats', 'cnn14_untrained' or an AudioExtractor")
 
 
+def _decode_audio(job):
+    """(video id, mono wave, rate, None) or (video id, None, None, reason): for a worker process."""
+    vid, path, max_seconds = job
+    try:
+        wave, rate = read_audio(path)
+    except MediaError as exc:
+        return vid, None, None, exc.reason
+    if max_seconds is not None:
+        wave = wave[: int(round(max_seconds * rate))]
+    return vid, wave, rate, None
+
+
+def _audio_waves(items: Sequence[VideoItem], workers: int, max_seconds: float | None):
+    """Decoded audio of ``items`` in order, from ``workers`` processes (0: decoded lazily here)."""
+    jobs = [(it.video_id, str(it.audio_path or it.path), max_seconds) for it in items]
+    if workers <= 0 or len(jobs) < 2:
+        yield from map(_decode_audio, jobs)
+        return
+    import multiprocessing as mp
+
+    with mp.get_context("fork").Pool(workers) as pool:  # PyAV / soundfile only in the children
+        yield from pool.imap(_decode_audio, jobs, chunksize=4)
+
+
 def build_video_datasets(
     table: pd.DataFrame,
     class_names: list[str],
@@ -617,6 +641,7 @@ def build_video_datasets(
     device: str | torch.device = "cpu",
     progress: bool = True,
     name: str = "",
+    audio_workers: int | None = None,
 ) -> tuple[VideoAudioDataset, ...]:
     """One :class:`VideoAudioDataset` per split in ``splits`` (see the module doc for the pipeline).
 
@@ -627,7 +652,8 @@ def build_video_datasets(
     ``"cnn14_untrained"`` (tests) or an :class:`~amidlib.audio.AudioExtractor`.
     ``audio_root``: read audio from ``audio_root/<relstem>.wav`` (or .flac/.ogg) instead of the video's
     own track. ``expected_rates`` / ``strict_rate``: see :func:`amidlib.video.load_audio`.
-    ``on_bad``: ``"raise"`` or ``"skip"``. ``table_problems``: bad entries found while building the
+    ``audio_workers``: processes decoding audio for the one-time extractor pass (None: up to 8 when 64
+    or more files are to be extracted, else 0 = in this process). ``on_bad``: ``"raise"`` or ``"skip"``. ``table_problems``: bad entries found while building the
     table (e.g. by :func:`activitynet_table`), reported with the rest.
     """
     if on_bad not in ON_BAD:
@@ -772,15 +798,25 @@ def build_video_datasets(
         info["aux_cache"] = {"dir": str(cache.dir), "key": cache.key, "extractor": extractor.name,
                              "weights_sha256": extractor.weights_sha256}
 
-        def compute(it: VideoItem) -> np.ndarray:
-            wave, rate = read_audio(it.audio_path or it.path)
-            if max_audio_seconds is not None:
-                wave = wave[: int(round(max_audio_seconds * rate))]
-            return extractor.embed(resample(wave, rate, extractor.sample_rate), device=device)
-
         for split in splits:
             todo = [(it.video_id, it) for it in items if it.split == split]
+            missing = set(cache.missing(split, [vid for vid, _ in todo]))
+            seq = [it for vid, it in todo if vid in missing]
+            n_workers = (min(8, max(0, (os.cpu_count() or 1) - 1)) if len(seq) >= 64 else 0) \
+                if audio_workers is None else int(audio_workers)
+            # audio decoded by worker processes, in cache.build's order; the extractor runs here, batched by file
+            waves = _audio_waves(seq, n_workers, max_audio_seconds)
+
+            def compute(it: VideoItem) -> np.ndarray:
+                vid, wave, rate, err = next(waves)
+                if vid != it.video_id:  # (cache.build walks the missing items in order: never happens)
+                    raise RuntimeError(f"audio prefetch out of order: {vid} for {it.video_id}")
+                if err is not None:
+                    raise MediaError(it.audio_path or it.path, err)
+                return extractor.embed(resample(wave, rate, extractor.sample_rate), device=device)
+
             res = cache.build(split, todo, compute, progress=progress, catch=(MediaError, ValueError, RuntimeError))
+            waves.close()
             by_id = {it.video_id: it for it in items}
             for vid, reason in res.failed:
                 report.add(by_id[vid].name, "audio decode failed", reason)
