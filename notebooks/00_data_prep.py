@@ -115,7 +115,7 @@ from amidlib.core.experiment import atomic_write_text
 atomic_write_text(prof.out_dir / "data_summary.csv", splits.to_csv(index=False))
 atomic_write_text(prof.out_dir / "linear_probe.csv", probe.reset_index().to_csv(index=False))
 
-# %%
+# %% tags=["checks"]
 # checks (nbval runs these): the data are what the manifest says, and the main pairing has a real gap
 assert len(full) == manifest["n_samples"] == 2000 and full.n_classes == 10
 assert all(full.dims[v] == manifest["views"][v]["shape"][1] for v in UCI_VIEWS)

@@ -78,7 +78,7 @@ display(Markdown(tables.to_markdown(t2)))
 t3 = tables.build_table(study, "table3")
 display(Markdown(tables.to_markdown(t3)))
 
-# %%
+# %% tags=["checks"]
 # checks: every method row, paper numbers from the csv, accuracies beyond chance (10 %), files written
 from amidlib.data import manifests
 

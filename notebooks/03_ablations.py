@@ -71,7 +71,7 @@ display(Markdown(tables.to_markdown(t5)))
 t6 = tables.build_table(study, "table6")
 display(Markdown(tables.to_markdown(t6)))
 
-# %%
+# %% tags=["checks"]
 # checks: every configuration row, both metrics where the paper has them, values beyond chance, files
 assert list(dict.fromkeys(t4.row)) == [r for r, _, _ in plans.T4_ROWS]
 assert set(t4[t4.row == "mi_s"].metric) == {"student_top1", "teacher_top1"}

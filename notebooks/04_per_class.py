@@ -56,7 +56,7 @@ wide["AMID − CCL"] = wide["amid"] - wide["ccl"]
 display(wide.round(1))
 print(f"AMID better on {(wide['AMID − CCL'] > 0).sum()} of {len(wide)} classes, worse on {(wide['AMID − CCL'] < 0).sum()}")
 
-# %%
+# %% tags=["checks"]
 # checks: every class x 2 methods x seeds, accuracies in [0, 100], the figure and its data written
 n_classes = per_class.class_name.nunique()
 assert set(per_class.row) == {"amid", "ccl"} and (n_classes == 10 or not strict)

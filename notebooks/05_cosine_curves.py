@@ -71,7 +71,7 @@ summary = figures.fig_summary(gap, ["test_gap"], "fig4")
 summary = pd.concat([summary, figures.fig_summary(cos, ["train_cos_same_class", "test_cos_same_class"], "fig5")])
 display(summary[["table", "row", "metric", "mean", "std", "n"]].round(3))
 
-# %%
+# %% tags=["checks"]
 # checks: every run has every epoch, values in range, figures and their data written
 n_epochs = diag.epoch.max()
 assert set(diag.row) == {"mi_s", "mi_s+mi_a", "amid"} and len(diag) == 3 * len(prof.seeds) * n_epochs

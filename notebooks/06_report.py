@@ -50,10 +50,12 @@ builders = {f"table{i}": (lambda name=f"table{i}": tables.build_table(study, nam
 builders.update({"fig1_diagnostic": lambda: figures.build_fig1(study), "fig3": lambda: figures.build_fig3(study),
                  "fig4": lambda: figures.build_fig4(study), "fig5": lambda: figures.build_fig5(study)})
 recorded = set(pd.read_csv(prof.out_dir / "runs.csv")["source"]) if (prof.out_dir / "runs.csv").is_file() else set()
-missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file() or name not in recorded]
+missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file() or name not in recorded
+           or (name.startswith("fig") and not (prof.out_dir / f"{name}.pdf").is_file())]
 print("building what is missing:", missing or "nothing")
 for name in missing:
     builders[name]()
+figures.build_table_figures(prof.out_dir)   # fig_table1 (paper vs ours) and fig_table6 (the α sweep as heatmaps)
 import matplotlib.pyplot as plt
 plt.close("all")
 
@@ -80,10 +82,10 @@ for i in range(1, 7):
 # %%
 from IPython.display import Image
 
-for name in ("fig1_diagnostic", "fig3", "fig4", "fig5", "fig_claims"):
-    display(Markdown(f"`{name}.png`"), Image(filename=str(prof.out_dir / f"{name}.png"), width=900))
+for name in figures.FIGURES:
+    display(Markdown(f"`{name}.png` (and `{name}.pdf`)"), Image(filename=str(prof.out_dir / f"{name}.png"), width=700))
 
-# %%
+# %% tags=["checks"]
 # checks: every output exists, every claim was decided from the csvs
 assert figures.missing_outputs(prof.out_dir) == [], figures.missing_outputs(prof.out_dir)
 assert set(verdicts.id) == {c.id for c in claims.CLAIMS}
