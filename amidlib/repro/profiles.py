@@ -150,6 +150,9 @@ class Profile:
     checkpoint: bool = False                # save every run after each epoch (cache_dir/.checkpoints/<run>)
     keep_checkpoints: bool = False          # keep a finished run's checkpoint (default: deleted once its record is cached)
     batch_seeds: bool = True                # train the seeds of one configuration as one batched model where possible
+    row_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # Tables 1/2: fewer seeds for these methods
+    regime_batch_sizes: tuple[int, ...] = ()  # fig_regime: the batch sizes swept on the main pairing (() : none)
+    regime_seeds: tuple[int, ...] = (0,)      # fig_regime: the seeds of each batch size
     out_dir: Path | None = None
     cache_dir: Path | None = None
     feature_dir: Path | None = None         # frozen extractors' features (and the generated tier), kept across runs
@@ -208,6 +211,12 @@ class Profile:
         ]
         if self.method_overrides:
             lines.append("  method overrides: " + "; ".join(f"{m}: {dict(v)}" for m, v in self.method_overrides.items()))
+        if self.row_seeds:
+            lines.append("  fewer seeds in Tables 1, 2 (cost; in no claim): "
+                         + "; ".join(f"{m}: {list(v)}" for m, v in self.row_seeds.items()))
+        if self.batch_seeds:
+            lines.append("  the seeds of one configuration train as one batched model where the method allows it "
+                         "(amidlib.core.batched: each seed its lone run up to float rounding)")
         if self.out_dir is not None:
             lines.append(f"  out_dir {self.out_dir}; run cache {self.cache_dir}")
         if self.note:
@@ -238,17 +247,22 @@ PROFILES: dict[str, Profile] = {
         table3_setups=_T3_SETUPS,
         table6_grid={k: (v[0], v[-1]) for k, v in PAPER_ALPHA_GRID.items()},  # the end points only
         n_jobs=2, overrides={"warmup_epochs": 3}, table3_max_folds=1, table3_class_sizes=_T3_SIZES,
+        regime_batch_sizes=(32, 64), regime_seeds=(0,),
         # CI checks the plumbing, not the numbers: fewer negatives make CRD/CRCD ~5x cheaper
         method_overrides={"crd": {"crd_nce_k": 128}, "crcd": {"crcd_nce_k": 32}},
         budget_s=None,
         note="smoke-test scale: one seed, CRD/CRCD with fewer negatives; numbers are not a reproduction",
     ),
     "cpu": Profile(
-        name="cpu", preset="embedded", epochs=None, seeds=(0, 1, 2), second_seeds=(0, 1, 2), table6_seeds=(0,),
-        table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
+        # 10 seeds for every comparison a claim rests on (Tables 1, 4, 5, the figures; seeds train batched),
+        # 3 for Table 6 and for CRD / CRCD (sampled negatives: they cannot train batched; in no claim), both folds of Table 3
+        name="cpu", preset="embedded", epochs=None, seeds=tuple(range(10)), second_seeds=tuple(range(10)),
+        table6_seeds=(0, 1, 2), table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
         table3_setups=_T3_SETUPS, table6_grid=dict(PAPER_ALPHA_GRID), n_jobs=2,
-        overrides={}, table3_max_folds=1, table3_class_sizes=_T3_SIZES,  # one of the 2 folds fits the budget
+        overrides={}, table3_max_folds=None, table3_class_sizes=_T3_SIZES,
         method_overrides={"crd": {"crd_nce_k": 256}, "crcd": {"crcd_nce_k": 64}},
+        row_seeds={"crd": (0, 1, 2), "crcd": (0, 1, 2)},
+        regime_batch_sizes=(16, 32, 64, 128), regime_seeds=tuple(range(5)),
         budget_s=600,
     ),
     "paper": Profile(
@@ -355,7 +369,7 @@ def load_profile(
             upd.update(_av_tier_changes(base))
     seeds = parse_seeds(seeds)
     if seeds is not None:
-        upd.update(seeds=seeds, second_seeds=seeds, table6_seeds=seeds)
+        upd.update(seeds=seeds, second_seeds=seeds, table6_seeds=seeds, regime_seeds=seeds, row_seeds={})
     if epochs is not None:
         epochs = int(epochs)
         if epochs < 1:
@@ -423,9 +437,14 @@ def check_requirements(prof: Profile, tables=None) -> None:
     missing piece by path. ``ci`` / ``cpu`` need nothing beyond the install (the embedded data are
     checked when loaded; the generated tier is written on first use).
     """
+    import torch
+
+    if prof.name != "paper" and str(prof.device).startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {prof.device!r} asked for, but this machine has no CUDA GPU (torch "
+                           f"{torch.__version__}: torch.cuda.is_available() is False); nothing was trained. "
+                           f"Use device 'cpu' (the {prof.name} profile's default).")
     if prof.name != "paper" or (tables is not None and not tables):  # () : a notebook that reads no dataset
         return
-    import torch
 
     from amidlib.data.paper_root import missing_paper_files
 

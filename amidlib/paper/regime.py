@@ -1,0 +1,122 @@
+"""``fig_regime``: how the methods' gains depend on the batch regime, the thing AMID's terms depend on.
+
+Eq 8 counts every same-class item of the batch as a positive, and D2 (Eq 12–13) sees only samples with
+a same-class partner in the batch. So the regime is set by batch size over number of classes: the paper's
+UCF51 (batch 16 over 51 classes) gives ≈ 1.3 positives per anchor and ≈ 26 % of samples with a partner;
+our embedded default (batch 64 over 10 classes) ≈ 7.2 and ≈ 100 %. This sweep trains the baseline, CCL
+and AMID on the main pairing at several batch sizes (``Profile.regime_batch_sizes``, the same seeds for
+every arm) and reports, per batch size, the student's gain over the baseline, paired by seed,
+
+    gain = mean over seeds of (method − baseline),   95 % CI = gain ∓ t(0.975, n − 1) · sd / √n,
+
+against the positives per anchor measured in the batches drawn. The run at the preset's batch size is
+the tables' run (same cache key), so nothing is trained twice.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib.ticker
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from amidlib.core.config import make_config
+from amidlib.core.experiment import atomic_write_text
+from amidlib.core.methods import METHODS
+from amidlib.paper import names, plots
+from amidlib.paper.records import record_runs
+from amidlib.paper.stats import paired_effect
+from amidlib.paper.tables import paper_regime
+from amidlib.repro.profiles import Profile
+from amidlib.repro.runs import Cell, Study, make_spec
+
+__all__ = ["REGIME_METHODS", "regime_cells", "regime_effects", "plot_regime", "write_regime"]
+
+#: the arms of the sweep: the gains of the two strongest distillers over the student alone
+REGIME_METHODS = ("baseline", "ccl", "amid")
+REGIME_COLUMNS = ["batch_size", "row", "n", "positives", "with_partner", "effect", "ci_low", "ci_high"]
+
+
+def regime_cells(prof: Profile) -> list[Cell]:
+    """Baseline, CCL and AMID on the main pairing at each of ``prof.regime_batch_sizes``, ``prof.regime_seeds``."""
+    p = prof.main
+    cells = []
+    for batch_size in prof.regime_batch_sizes:
+        for method in REGIME_METHODS:
+            default = make_config(METHODS[method].defaults, preset=prof.preset_for(p.dataset),
+                                  **prof.run_overrides(method, p.dataset))["batch_size"]
+            ov = {} if batch_size == default else {"batch_size": int(batch_size)}  # the default: the tables' runs
+            for seed in prof.regime_seeds:
+                cells.append(Cell("fig_regime", f"batch {batch_size}", p.paper, method,
+                                  make_spec(prof, p, method, seed, **ov)))
+    return cells
+
+
+def regime_effects(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per batch size and method (not the baseline): the student top-1 gain over the baseline paired by
+    seed with its 95 % t interval, and the regime measured in the batches (means over that batch size's runs)."""
+    rows = []
+    for setting, grp in runs.groupby("setting", sort=False):
+        batch_size = int(str(setting).split()[-1])
+        base = grp[grp["row"] == "baseline"].set_index("seed")["student_top1"]
+        for row in [m for m in REGIME_METHODS if m != "baseline"]:
+            arm = grp[grp["row"] == row].set_index("seed")["student_top1"]
+            both = pd.concat([arm.rename("a"), base.rename("b")], axis=1, join="inner")
+            e = paired_effect(both["a"], both["b"])
+            rows.append({"batch_size": batch_size, "row": row, "n": e.n,
+                         "positives": float(grp["batch_positives"].mean()),
+                         "with_partner": float(grp["batch_with_partner"].mean()),
+                         "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high})
+    return pd.DataFrame(rows, columns=REGIME_COLUMNS).sort_values(["row", "batch_size"], kind="stable")
+
+
+def _paper_regime() -> tuple[float, float]:
+    """The paper's UCF51 regime (batch 16 over its classes, from the manifest): positives per anchor, share with a partner."""
+    paper = paper_regime()
+    return paper["positives"], paper["with_partner"]
+
+
+def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | None = None):
+    """Student gain over the baseline (95 % CI) against positives per anchor, one line per method."""
+    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    for i, (row, grp) in enumerate(effects.groupby("row", sort=False)):
+        grp = grp.sort_values("positives")
+        # (the methods share each batch's regime: a small horizontal offset keeps their intervals apart)
+        x, y = grp["positives"].to_numpy() * (1 + 0.04 * i), grp["effect"].to_numpy()
+        err = np.vstack([y - grp["ci_low"].to_numpy(), grp["ci_high"].to_numpy() - y])
+        ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, lw=1, label=names.legend(row), color=names.colour(row))
+        for xi, yi, b in zip(x, y, grp["batch_size"]):
+            ax.annotate(f"{b}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.4")
+    ax.axhline(0, color="0.5", lw=0.8)
+    if paper is not None:
+        ax.axvline(paper[0], color="0.3", ls="--", lw=0.8)
+        ax.annotate(f"paper's UCF51\n({paper[0]:.1f})", (paper[0], ax.get_ylim()[1]), fontsize=6, va="top",
+                    xytext=(3, 0), textcoords="offset points")
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set(xlabel="positives per anchor in Eq 8 (measured)", ylabel="student gain over baseline (pp)")
+    n = int(effects["n"].max()) if len(effects) else 0
+    ax.set_title(f"Gain vs batch regime (labels: batch size); paired by seed,\n95 % CI, n = {n}. {data}", fontsize=7)
+    ax.legend(fontsize=6, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
+def write_regime(study: Study, prof: Profile, out_dir: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Train (or reuse) the sweep, record its runs in runs.csv (source ``fig_regime``), write
+    ``fig_regime.png/.pdf`` and ``fig_regime.csv`` (one row per batch size and method); returns the effects.
+    A profile without a sweep (``regime_batch_sizes=()``) writes nothing and returns an empty frame."""
+    out = Path(out_dir or prof.out_dir)
+    cells = regime_cells(prof)
+    if not cells:
+        return pd.DataFrame(columns=REGIME_COLUMNS)
+    runs = study.runs(cells)
+    record_runs(out, "fig_regime", runs)
+    effects = regime_effects(runs)
+    atomic_write_text(out / "fig_regime.csv", effects.to_csv(index=False))
+    fig = plot_regime(effects, prof.main.description, _paper_regime())
+    plots.save(fig, out / "fig_regime.png")
+    plt.close(fig)
+    return effects
