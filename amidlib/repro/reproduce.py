@@ -197,16 +197,18 @@ def main(argv=None) -> int:
     timings, failed = [], None
     kernel = kernel_name()
     total_start = time.perf_counter()
-    for nb in selected:
+    stream = _RunLines(sys.stdout)
+    for i, nb in enumerate(selected, 1):
         params = {"profile": args.profile, "cache_dir": str(cache_dir)}
         params.update({k: given[k] for k in routing[nb.name]})
         params = {k: v for k, v in params.items() if k in per_notebook[nb.name]}
         out = run_folder / nb.name
-        print(f"> {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
+        print(f"notebook {i} of {len(selected)}: {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
         start, cpu_start = time.perf_counter(), _children_cpu()
         try:
             papermill.execute_notebook(str(nb), str(out), parameters=params, kernel_name=kernel, cwd=str(folder),
-                                       progress_bar=False, execution_timeout=args.timeout)
+                                       progress_bar=False, execution_timeout=args.timeout,
+                                       stdout_file=stream)  # the kernel's stdout: the run engine's one line per run
             status = "ok"
         except PapermillExecutionError as exc:
             status = "failed"
@@ -239,6 +241,25 @@ def main(argv=None) -> int:
               f"{run_folder / name})", file=sys.stderr)
         return 1
     return 0
+
+
+class _RunLines:
+    """Where papermill streams the kernel's stdout: every line passes through, indented, except carriage-return
+    progress bars (per-epoch bars never reach a log); the kernel's stderr (tqdm) is not streamed."""
+
+    def __init__(self, out):
+        self.out, self.buffer = out, ""
+
+    def write(self, text: str) -> None:
+        self.buffer += text
+        *lines, self.buffer = self.buffer.split("\n")
+        for line in lines:
+            line = line.rsplit("\r", 1)[-1].rstrip()
+            if line:
+                self.out.write(f"    {line}\n")
+
+    def flush(self) -> None:
+        self.out.flush()
 
 
 def _print_headline(out_dir: Path, since: float) -> None:
