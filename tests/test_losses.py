@@ -291,3 +291,19 @@ def test_log_one_minus_h_exact_with_ties_and_extreme_logits(scale):
     assert torch.allclose(got, want, rtol=1e-12, atol=1e-12)
     got.sum().backward()
     assert torch.isfinite(z.grad).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_cosine_stats_match_the_loop_over_pairs(seed):
+    """Fig 5 / Eq 14's cosines: mean Φ(M_i, S_i) and mean Φ(M_v, S_j) over same-class pairs j ≠ v, by loops."""
+    from amidlib.core.training import cosine_stats
+
+    g = torch.Generator().manual_seed(seed)
+    m, s = torch.randn(2, 15, 4, generator=g, dtype=torch.float64)
+    y = torch.randint(0, 4, (15,), generator=g)
+    cos = lambda a, b: float(a @ b / (a.norm() * b.norm()))  # noqa: E731
+    same = [cos(m[i], s[i]) for i in range(15)]
+    pairs = [cos(m[v], s[j]) for v in range(15) for j in range(15) if v != j and y[v] == y[j]]
+    got_same, got_pairs = cosine_stats(m, s, y)
+    assert got_same == pytest.approx(sum(same) / len(same), rel=1e-12)
+    assert got_pairs == pytest.approx(sum(pairs) / len(pairs), rel=1e-12)

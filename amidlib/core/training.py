@@ -16,6 +16,7 @@ import json
 import math
 import os
 from collections import defaultdict
+from contextlib import nullcontext as _nullcontext
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
+from amidlib.core import distributed
 from amidlib.core.methods.base import Method
 from amidlib.core.types import Batch
 
@@ -76,12 +78,11 @@ def cosine_stats(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[flo
     """
     m, s = F.normalize(m.double(), dim=1), F.normalize(s.double(), dim=1)
     diag = (m * s).sum(1)
-    total, pairs = 0.0, 0
-    for c in torch.unique(y):
-        idx = y == c
-        n_c = int(idx.sum())
-        total += float(m[idx].sum(0) @ s[idx].sum(0) - diag[idx].sum())
-        pairs += n_c * (n_c - 1)
+    onehot = F.one_hot(y, int(y.max()) + 1).to(m.dtype)           # (N, C): per-class sums by one product
+    m_sum, s_sum = onehot.T @ m, onehot.T @ s                      # (C, d)
+    counts = onehot.sum(0)
+    pairs = float((counts * (counts - 1)).sum())
+    total = float((m_sum * s_sum).sum() - diag.sum())
     return float(diag.mean()), (total / pairs if pairs else math.nan)
 
 
@@ -118,11 +119,13 @@ def batch_regime(y: torch.Tensor) -> torch.Tensor:
 
 def make_optimizers(params: list, d_params: list, cfg):
     """The main optimizer (``cfg.optimizer``: Adam, or SGD with momentum) and the discriminators' Adam."""
+    # fused: one kernel per parameter tensor for the whole update (CPU and CUDA), not ~10 element-wise passes
+    fused = {"fused": True} if params else {}
     if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fused)
     else:
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
-    d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999)) if d_params else None
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+    d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999), fused=True) if d_params else None
     return opt, d_opt
 
 
@@ -141,8 +144,20 @@ def split_logs(sums: dict, n_batches: int) -> tuple[dict[str, float], dict]:
     return means, {k: v for k, v in sums.items() if k.startswith("_")}
 
 
-def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, seed: int, desc: str = "") -> pd.DataFrame:
-    """Train ``method`` for ``cfg.epochs``; returns the history, one row per epoch."""
+def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, seed: int, desc: str = "",
+          on_step=None) -> pd.DataFrame:
+    """Train ``method`` for ``cfg.epochs``; returns the history, one row per epoch.
+
+    Under torchrun (a process group of several ranks) the run is split across the ranks and equals the
+    single-process run on the same global batch ``cfg.batch_size`` (:mod:`amidlib.core.distributed`);
+    only rank 0 writes checkpoints. ``on_step(epoch, step, losses, method)``: called after every step's
+    updates' gradients are final (tests compare them across ranks)."""
+    with distributed.prepare(method, cfg.device):
+        return _train(method, train_data, test_data, cfg, seed, desc, on_step)
+
+
+def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_step) -> pd.DataFrame:
+    ranks = distributed.world()
     generator = seed_everything(seed + 1)  # +1: different stream from the one that initialised the weights
     # subnormal floats (from tiny gradients and Adam moments) slow CPU arithmetic ~15x: flush them
     torch.set_flush_denormal(True)
@@ -161,7 +176,7 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
     history, start = [], 0
     if cfg.checkpoint_dir:  # a run that stopped part-way goes on from its last complete epoch
         start, history = resume_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, generator, cfg)
-    bar = tqdm(range(start, cfg.epochs), desc=desc or method.name, disable=not cfg.progress, leave=False,
+    bar = tqdm(range(start, cfg.epochs), desc=desc or method.name, disable=not cfg.progress or not distributed.is_main_process(), leave=False,
                initial=start, total=cfg.epochs)
     for epoch in bar:
         method.train()
@@ -169,15 +184,24 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
         # every value is summed on its device and read once per epoch: no host sync per step
         sums: dict = defaultdict(float)
         n_batches = 0
-        for step, batch in enumerate(train_data.batches(cfg.batch_size, generator, drop_last=True)):
+        # under torchrun: this rank's slice of each global batch (inputs), the whole batch's labels and indices
+        batches = (distributed.shard_batches(train_data, cfg.batch_size, generator) if ranks
+                   else train_data.batches(cfg.batch_size, generator, drop_last=True))
+        for step, batch in enumerate(batches):
             if channels_last and batch.x_target.dim() == 5:
                 batch.x_target = batch.x_target.contiguous(memory_format=torch.channels_last_3d)
             sums["_regime"] += batch_regime(batch.y)
-            with autocast():
+            gathered: list = []
+            with autocast(), distributed.gathering(gathered) if ranks else _nullcontext():
                 out = method(batch, epoch)
+            if ranks and not gathered:
+                raise distributed.DistributedSetupError(
+                    f"{type(method).__name__} computed its step without its nets' extractors: nothing was gathered "
+                    "across ranks, so the run cannot be split (train it in one process)")
             total = _checked_sum(out.losses, epoch, step)
             opt.zero_grad(set_to_none=True)
             scaler.scale(total).backward()
+            distributed.allreduce_gradients(params)  # every rank's loss is the global one: the average is its gradient
             scaler.step(opt)
             with autocast():
                 d_loss = method.discriminator_loss(out, batch, epoch)
@@ -185,9 +209,12 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
                 _check_finite("discriminator (Eq 13)", d_loss, epoch, step)
                 d_opt.zero_grad(set_to_none=True)
                 scaler.scale(d_loss).backward()
+                distributed.allreduce_gradients(d_params)  # (identical on every rank; kept in lockstep)
                 scaler.step(d_opt)
                 sums["loss_discriminator"] += d_loss.detach()
             scaler.update()
+            if on_step is not None:
+                on_step(epoch, step, out.losses, method)
             for name, value in out.losses.items():
                 sums[f"loss_{name}"] += value.detach()
             sums["loss_total"] += total.detach()
@@ -200,7 +227,7 @@ def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, se
         if "test_student_top1" in history[-1]:
             bar.set_postfix(student=f"{history[-1]['test_student_top1']:.1f}",
                             teacher=f"{history[-1]['test_teacher_top1']:.1f}")
-        if cfg.checkpoint_dir:
+        if cfg.checkpoint_dir and distributed.is_main_process():  # ranks hold the same state: rank 0 writes it
             save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history, generator, cfg)
     return pd.DataFrame(history)
 
@@ -240,24 +267,65 @@ def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: lis
                     generator: torch.Generator | None = None, cfg=None) -> Path:
     """``<folder>/last.pt`` after every epoch (written to a temporary file, then renamed, so a
     crash mid-write leaves the previous checkpoint intact): weights, optimizer states, history,
-    random states and the config's fingerprint (so :func:`resume_checkpoint` continues exactly)."""
+    random states and the config's fingerprint (so :func:`resume_checkpoint` continues exactly).
+
+    Everything is tensors or plain data (numbers, strings, lists, dicts; the numpy random state as a
+    tensor), so the file loads with ``torch.load(weights_only=True)``: a checkpoint on a shared
+    filesystem can then never run code in the process that resumes it."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "last.pt"
     tmp = folder / f".last.pt.{os.getpid()}.tmp"
     state = {"epoch": epoch, "method": method.state_dict(), "optimizer": opt.state_dict(),
-             "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None, "history": history,
+             "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None,
+             "history": _plain(history),
              "config": _config_fingerprint(cfg) if cfg is not None else None,
              "rng": {"generator": generator.get_state() if generator is not None else None,
-                     "torch": torch.get_rng_state(), "numpy": np.random.get_state(),
+                     "torch": torch.get_rng_state(), "numpy": _numpy_rng_state(),
                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
     torch.save(state, tmp)
     os.replace(tmp, path)
     return path
 
 
+def _plain(value):
+    """``value`` with numpy scalars and arrays turned into Python numbers and lists (JSON's types)."""
+    return json.loads(json.dumps(value, default=lambda v: v.tolist() if hasattr(v, "tolist") else str(v)))
+
+
+def _numpy_rng_state() -> dict:
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": str(name), "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+            "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def _set_numpy_rng_state(state: dict) -> None:
+    np.random.set_state((state["name"], state["keys"].numpy().astype(np.uint32), state["pos"], state["has_gauss"],
+                         state["cached_gaussian"]))
+
+
 class CheckpointMismatchError(ValueError):
     """A checkpoint folder holds a run with another configuration."""
+
+
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint that does not load as tensors and plain data (it could run code): refused."""
+
+
+def load_checkpoint_file(path) -> dict:
+    """``torch.load(path, weights_only=True)``: tensors and plain data only. A file that would need
+    more (a pickle that imports or calls anything: a crafted file can run code that way, or one
+    written by a version that stored numpy objects) is refused with :class:`UnsafeCheckpointError`."""
+    import pickle
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UnsafeCheckpointError(
+            f"refusing to load {path}: it holds more than tensors and plain data, so loading it could run code "
+            f"({first}). amidlib never writes such checkpoints; if you did not write this file, someone else did: "
+            "delete it (and check who can write to that folder)") from None
 
 
 def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Generator, cfg) -> tuple[int, list]:
@@ -271,7 +339,7 @@ def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Gener
     path = Path(folder) / "last.pt"
     if not path.is_file():
         return 0, []
-    state = torch.load(path, map_location="cpu", weights_only=False)
+    state = load_checkpoint_file(path)
     if state.get("config") != _config_fingerprint(cfg):
         raise CheckpointMismatchError(
             f"{path} holds a run with another configuration (fingerprint {state.get('config')} vs "
@@ -286,7 +354,7 @@ def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Gener
     if rng.get("torch") is not None:
         torch.set_rng_state(rng["torch"])
     if rng.get("numpy") is not None:
-        np.random.set_state(rng["numpy"])
+        _set_numpy_rng_state(rng["numpy"])
     if rng.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
     return int(state["epoch"]), list(state["history"])
