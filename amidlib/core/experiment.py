@@ -32,7 +32,7 @@ import pandas as pd
 import torch
 
 from amidlib import __version__
-from amidlib.core import batched, metrics
+from amidlib.core import batched, distributed, metrics
 from amidlib.core.config import make_config, unknown_name_message
 from amidlib.core.methods import METHODS
 from amidlib.core.models import CrossModalNets, build_nets
@@ -208,6 +208,8 @@ def _result(method, model, history, setup, train_ds, test_ds, seed, wall, record
         wall_seconds=wall,  # here, not in metrics: metrics are deterministic
     )
     record.setdefault("engine", "single")
+    if distributed.world_size() > 1:  # one run split across torchrun's ranks (cfg.batch_size is the global batch)
+        record.update(world_size=distributed.world_size(), **distributed.last_setup())
     record.update(record_extra or {})
     return Result(method, final, history, record, model=model if keep_model else None)
 

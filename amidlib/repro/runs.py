@@ -7,7 +7,7 @@
   change invalidates the cache.
 - :class:`Cell` places a run in a table or figure (setting, row, fold).
 - :class:`RunCache` keeps one folder per run, written atomically.
-- :class:`Study` trains what the cache lacks (in ``prof.n_jobs`` worker processes) and returns one
+- :class:`Study` trains what the cache lacks (in ``prof.n_jobs`` worker processes, or on Ray) and returns one
   :class:`~amidlib.core.experiment.Result` per cell. Every table, figure, the IEMOCAP folds and the
   ``compare`` command line go through it.
 """
@@ -17,11 +17,9 @@ import dataclasses
 import functools
 import hashlib
 import json
-import multiprocessing
 import os
 import shutil
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -320,7 +318,8 @@ class Study:
             print(msg, flush=True)
 
     def ensure(self, specs: Iterable[RunSpec]) -> None:
-        """Train every spec the cache lacks (deduplicated; ``prof.n_jobs`` processes)."""
+        """Train every spec the cache lacks (deduplicated; ``prof.executor``: ``prof.n_jobs`` local processes or
+        the tasks of a Ray cluster, :mod:`amidlib.repro.executors`)."""
         todo: dict[str, RunSpec] = {}
         for spec in specs:
             if not self.cache.has(spec):
@@ -333,21 +332,13 @@ class Study:
         work = tasks(todo.values())
         work.sort(key=lambda task: -(len(task) ** 0.5 * cost.get(task[0].method, 0.5)
                                       * (2 if dict(task[0].overrides).get("fixed_teacher") else 1)))
-        n_jobs = max(1, min(self.prof.n_jobs, len(work)))
-        self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}) as {len(work)} task(s), "
-                  f"{n_jobs} process(es)")
+        self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}) as {len(work)} task(s)")
         self._started, self._done, self._total = time.perf_counter(), 0, len(todo)
-        args = (str(self.cache.folder),)
-        opts = dict(checkpoint=self.prof.checkpoint, keep_checkpoints=self.prof.keep_checkpoints)
-        if n_jobs == 1:
-            for task in work:
-                self._finished(task, _worker(task, *args, [s.key() for s in task], **opts))
-        else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-                futures = {pool.submit(_worker, task, *args, [s.key() for s in task], **opts): task for task in work}
-                for fut in as_completed(futures):
-                    self._finished(futures[fut], fut.result())
+        # local worker processes or a Ray cluster (prof.executor): either way each record lands in the
+        # cache atomically under the key computed here, so the tables cannot tell who ran it
+        from amidlib.repro import executors  # (here: a traced run never imports it, tests/test_cache_key.py)
+
+        executors.run_tasks(work, self.cache, self.prof, self._finished, self._log)
         self.trained += len(todo)
         self._log(f"{len(todo)} run(s) in {time.perf_counter() - self._started:.0f} s wall, "
                   f"{self.cpu_seconds:.0f} CPU-seconds in all so far")
