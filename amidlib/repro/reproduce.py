@@ -4,6 +4,7 @@
     python -m amidlib.repro --profile cpu --only 02 03    # some notebooks (numbers or name prefixes)
     python -m amidlib.repro -p seeds "[0, 1]" -p epochs 20
     python -m amidlib.repro --list                        # the notebooks and their parameters
+    python -m amidlib.repro --profile paper --executor ray --address auto   # runs as tasks of a Ray cluster
 
 Parameter names are checked against every selected notebook's ``parameters`` cell
 (``papermill.inspect_notebook``) before anything runs: a misspelt name is refused, by name, with
@@ -163,6 +164,11 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="run cache shared by the notebooks (default: <run folder>/cache, fresh every time)")
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default: none)")
+    p.add_argument("--executor", choices=("local", "ray"), default=None,
+                   help="where the runs train: local worker processes (default) or the tasks of a Ray cluster")
+    p.add_argument("--address", default=None,
+                   help="with --executor ray: the cluster ('auto': the one this machine joined; host:port: its head; "
+                        "default: a private one-machine Ray instance). See docs/cluster.md")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
     try:
         args = p.parse_args(argv)
@@ -180,6 +186,11 @@ def main(argv=None) -> int:
                 raise UsageError(f"-p {name} given twice")
             given[name] = parse_value(value)
         routing = check_parameters(given, per_notebook)
+        if args.address and args.executor != "ray":
+            raise UsageError("--address names a Ray cluster: give --executor ray with it")
+        for name in ("executor", "address"):
+            if name in given and getattr(args, name) is not None:
+                raise UsageError(f"--{name} and -p {name} both given: use one")
     except UsageError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
@@ -201,6 +212,7 @@ def main(argv=None) -> int:
     for i, nb in enumerate(selected, 1):
         params = {"profile": args.profile, "cache_dir": str(cache_dir)}
         params.update({k: given[k] for k in routing[nb.name]})
+        params.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
         params = {k: v for k, v in params.items() if k in per_notebook[nb.name]}
         out = run_folder / nb.name
         print(f"notebook {i} of {len(selected)}: {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
