@@ -170,3 +170,21 @@ def test_audio_for_the_extractor_decoded_by_worker_processes_gives_the_same_feat
     pooled, _ = _build(root, ann, tmp_path / "b", clip, audio_workers=2)
     np.testing.assert_allclose(inline.aux, pooled.aux, rtol=1e-6)
     assert inline.video_ids == pooled.video_ids
+
+
+def test_per_epoch_evaluation_reads_one_centre_clip_and_the_final_metrics_all_k(anet, tmp_path):
+    """video_loader: the per-epoch evaluation decodes 1 clip per video (1/K of the decoding); final() all K."""
+    from amidlib.core.config import make_config
+    from amidlib.data.video.datasets import video_loader
+
+    root, ann = anet
+    clip = ClipSpec(clip_len=8, resize=(64, 96), crop=48, test_clips=3)
+    train, _ = _build(root, ann, tmp_path, clip)
+    loader = video_loader(train, make_config(preset="tiny", eval_batch_size=6, num_workers=0, device="cpu"))
+    per_epoch = next(loader.batches(32))
+    final = next(loader.final().batches(32))
+    assert per_epoch.x_target.dim() == 5 and tuple(final.x_target.shape[1:3]) == (3, 3)
+    centre = [read_index(f) for f in train.frames(0, False, None)][8:16]  # K = 3: the middle clip
+    one = loader.ds.frames(0, False, None)
+    assert [read_index(f) for f in one] == centre
+    assert loader.final().final() is loader.final() and train.clip.test_clips == 3  # the dataset is not changed

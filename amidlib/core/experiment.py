@@ -122,7 +122,8 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
     - ``nets_factory(train_ds, n_classes, cfg) -> CrossModalNets``: the networks (called once per
       set of nets: the method's, and the pre-trained teacher's when the method has one);
     - ``loader_factory(ds, cfg)``: what the training loop reads (the interface of
-      :class:`TensorData`: ``n``, ``y``, ``batches(batch_size, generator, drop_last)``);
+      :class:`TensorData`: ``n``, ``y``, ``batches(batch_size, generator, drop_last)``, and ``final()``:
+      what the final metrics read, e.g. every test clip of a video where the per-epoch evaluation reads one);
     - ``record_extra``: merged into ``Result.config`` (e.g. the data's skipped files and notes);
     - ``keep_model=True``: the trained method in ``Result.model`` (not saved).
 
@@ -238,6 +239,8 @@ def regime_summary(history: pd.DataFrame) -> dict[str, float]:
 
 def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int) -> dict[str, Any]:
     """Top-1 (student, teacher), per-class accuracy, R@1/R@5 (test queries vs training gallery), WA/UA."""
+    # the loaders' final view: for video, K clips per video (the per-epoch evaluation reads one centre clip)
+    train_data, test_data = train_data.final(), test_data.final()
     test = embed_all(model, test_data)
     y = test_data.y.cpu().numpy()
     out: dict[str, Any] = {}

@@ -46,6 +46,10 @@ class TensorData:
     def batch(self, index: torch.Tensor) -> Batch:
         return Batch(self.x_target[index], self.x_aux[index], self.y[index], index)
 
+    def final(self) -> "TensorData":
+        """What the final metrics read (a video loader: every test clip per video; here: the same tensors)."""
+        return self
+
     def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
         order = torch.randperm(self.n, generator=generator) if generator is not None else torch.arange(self.n)
         order = order.to(self.y.device)

@@ -38,6 +38,7 @@ with a generator are training batches, without one evaluation batches.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import os
 from dataclasses import dataclass, field
@@ -487,6 +488,11 @@ class VideoLoader:
             x = x.contiguous(memory_format=torch.channels_last_3d)
         return Batch(x, a.to(d, non_blocking=True), y.to(d, non_blocking=True), idx.to(d, non_blocking=True))
 
+    def final(self) -> "VideoLoader":
+        """The loader of the final metrics: K test clips per video (the per-epoch evaluation of a loader
+        made by :func:`video_loader` reads one centre clip: 1/K of the decoding)."""
+        return getattr(self, "_final", None) or self
+
     def batch(self, index) -> Batch:
         """Evaluation clips of the given dataset indices."""
         return self._to_batch(default_collate([self.ds[int(i)] for i in torch.as_tensor(index).tolist()]))
@@ -538,8 +544,19 @@ def video_loader(ds: VideoAudioDataset, cfg) -> VideoLoader:
     """``loader_factory`` of :func:`amidlib.core.experiment.run` for video datasets: clips decoded per
     batch, auxiliary features from the cache."""
     cuda = str(cfg.device).startswith("cuda")
-    return VideoLoader(ds, cfg.device, num_workers=cfg.num_workers, eval_batch_size=cfg.eval_batch_size,
-                       pin_memory=cuda, channels_last=bool(cfg.get("channels_last", False)) and cuda)
+
+    def loader(dataset):
+        return VideoLoader(dataset, cfg.device, num_workers=cfg.num_workers, eval_batch_size=cfg.eval_batch_size,
+                           pin_memory=cuda, channels_last=bool(cfg.get("channels_last", False)) and cuda)
+
+    if int(ds.clip.test_clips) <= 1:
+        return loader(ds)
+    # per-epoch evaluation on one centre clip per video; the final metrics on all K (CCL's protocol)
+    one_clip = copy.copy(ds)
+    one_clip.clip = dataclasses.replace(ds.clip, test_clips=1)
+    out = loader(one_clip)
+    out._final = loader(ds)
+    return out
 
 
 def video_run_args(train: VideoAudioDataset, test: VideoAudioDataset) -> dict:
