@@ -240,9 +240,21 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     lines += data_usage_lines(prof, tidy)
     if prof is not None:
         lines.append(f"- profile {prof.name}: " + prof.describe().splitlines()[0].split(": ", 1)[1])
+        lines.append(f"- recipe: {recipe_text(prof)}")
         for method, ov in prof.method_overrides.items():
             lines.append(f"- {method} runs with {dict(ov)} under this profile (cost), not its paper default")
     return "\n".join(lines) + "\n\n"
+
+
+def recipe_text(prof: Profile) -> str:
+    """The optimisation recipe of the main pairing's AMID runs, from their effective configuration:
+    "Adam, lr 0.001, weight decay 0.0001, batch 64, 60 epochs (20 of warm-up), constant lr"."""
+    cfg = make_spec(prof, prof.main, "amid", prof.seeds[0]).effective_config()
+    opt = "SGD (momentum {})".format(cfg["momentum"]) if cfg["optimizer"] == "sgd" else "Adam"
+    drops = (f"lr × {cfg['lr_gamma']:g} after epochs {', '.join(str(m) for m in cfg['lr_milestones'])}"
+             if cfg["lr_milestones"] else "constant lr")
+    return (f"{opt}, lr {cfg['lr']:g}, weight decay {cfg['weight_decay']:g}, batch {cfg['batch_size']}, "
+            f"{cfg['epochs']} epochs ({cfg['warmup_epochs']} of warm-up), {drops}")
 
 
 # ---- how many of the listed videos the runs used (the data layer's line; issue 10) ----------------------
