@@ -84,7 +84,7 @@ def _import_ray():
 def connect(address: str | None = None, num_cpus: int | None = None, dashboard: bool = False):
     """Connect this process to Ray once (later calls reuse the connection) and return the module.
 
-    ``address`` None: start a private Ray instance for this process on this machine: ``num_cpus``
+    ``address`` None (and no ``RAY_ADDRESS`` in the environment): start a private Ray instance for this process on this machine: ``num_cpus``
     CPUs, no dashboard (``dashboard=True``: one on 127.0.0.1 only), Ray's token authentication (on by
     default since Ray 2.5x), gone when this process exits. Otherwise ``"auto"`` (the cluster this
     machine joined with ``ray start``) or the head's ``host:port``: the cluster's own settings apply
@@ -94,7 +94,10 @@ def connect(address: str | None = None, num_cpus: int | None = None, dashboard: 
     if ray.is_initialized():
         return ray
     import logging
+    import os
 
+    if address in (None, "") and os.environ.get("RAY_ADDRESS"):
+        address = os.environ["RAY_ADDRESS"]  # Ray's own variable: the cluster to join
     if address in (None, "", "local"):
         # the raylet waits 15 s for its helper agents to report their ports: on a busy machine the full agent
         # imports too slowly, so start the minimal one, and try twice (the second time with a warm page cache)
