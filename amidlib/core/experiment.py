@@ -72,10 +72,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     try:
         with os.fdopen(fd, "w") as f:
             f.write(text)
+        readable_as_usual(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
+
+
+def readable_as_usual(path: str | os.PathLike) -> None:
+    """Give a ``tempfile.mkstemp`` file (private, 0600) the mode a plain ``open`` would (0666 minus the
+    umask), so results in a shared cache or figures folder are readable by the group as usual."""
+    os.chmod(path, 0o666 & ~_UMASK)
 
 
 def _json_default(value):

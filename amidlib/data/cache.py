@@ -42,6 +42,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
+from amidlib.core.experiment import readable_as_usual
+
 __all__ = [
     "CALLS",
     "count",
@@ -83,6 +85,7 @@ def settings_hash(settings: Any) -> str:
 def _tmp_in(folder: Path, name: str) -> Path:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
     os.close(fd)
+    readable_as_usual(tmp)  # (mkstemp: 0600) a shared cache must be readable as any file
     return Path(tmp)
 
 

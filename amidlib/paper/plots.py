@@ -25,6 +25,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
+from amidlib.core.experiment import readable_as_usual
 from amidlib.paper import names  # noqa: E402
 
 __all__ = [
@@ -71,6 +72,7 @@ def _atomic_savefig(fig, path: Path, fmt: str) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, format=fmt, bbox_inches="tight")
+        readable_as_usual(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

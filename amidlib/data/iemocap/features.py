@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from amidlib.data.arrays import MultimodalArrays
+from amidlib.core.experiment import readable_as_usual
 from amidlib.data.cache import FeatureCache
 from amidlib.data.iemocap.parse import (CLASS_NAMES, ON_BAD, SETUPS, IemocapIndex, IemocapUtterance, _probe_avi,
                                         scan_iemocap, utterance_frame_indices)
@@ -86,6 +87,7 @@ class IemocapFeatures:
                 np.savez(f, sessions=self.sessions, labels=self.labels,
                          meta=np.array(json.dumps(meta, default=str)),
                          **{f"modality_{k}": v for k, v in self.modalities.items()})
+            readable_as_usual(tmp)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
