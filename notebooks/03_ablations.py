@@ -13,12 +13,13 @@
 # ---
 
 # %% [markdown]
-# # 03 · Ablations: Tables 4, 5, 6
+# # 03 · Ablations: which term does what (Tables 4, 5, 6, paper §4.4) and the batch regime
 #
-# AMID is one method with switches (not new methods): L_MI_s alone (`use_mi_a=False, use_adv=False`),
-# L_MI_s + L_MI_a (`use_adv=False`), AMID with CCL's L_nce (`mi_loss="nce"`), a fixed pre-trained teacher,
-# no warm-up, no D2, uniform λ; and the weights α1, α2, α3 varied one at a time (Table 6). The AMID runs with
-# default settings are the same runs as in Table 1 (taken from the run cache).
+# AMID is one method with switches, not new methods: each row below is the AMID run with one term or one
+# training modification removed (`amidlib.paper.names.VARIANTS`); the weights α1, α2, α3 of Eq 17 are varied
+# one at a time (Table 6). The AMID runs with default settings are the runs of Table 1 (from the run cache).
+# Every comparison is paired by seed and read from its 95 % interval, as in 02. The last section asks
+# whether our data is in the regime the paper's terms were designed for.
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
@@ -44,32 +45,163 @@ from amidlib.paper import plans, tables
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
 prof, study, strict = setup(("table4", "table5", "table6"), globals())
 
+# %% [markdown]
+# All runs of the three tables (trained once), and the helper of 02 that says a paired comparison in words.
+
 # %%
+import math
+
+from amidlib.paper import names
+from amidlib.paper.claims import CLAIMS, evaluate_claims
+from amidlib.paper.records import read_runs
+
 cells = plans.plan_table4(prof) + plans.plan_table5(prof) + plans.plan_table6(prof)
 study.ensure(c.spec for c in cells)
 
+
+def said(c) -> str:
+    """One comparison (a row of `evaluate_claims`) in words: a − b, its 95 % interval and what it decides."""
+    text = f"{names.short_name(c.a, c.source)} − {names.short_name(c.b, c.source)} = {c.effect:+.2f} points"
+    if c.n < 2 or math.isnan(c.ci_low):
+        return text + f" ({c.n} seed: no interval, so {c.verdict})"
+    side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
+    paper = "" if math.isnan(c.paper_effect) else f"; the paper: {c.paper_effect:+.1f}"
+    return text + f", 95 % CI [{c.ci_low:+.2f}, {c.ci_high:+.2f}] over {c.n} seeds, which {side}: {c.verdict}{paper}"
+
+
+def claims_of(source):
+    return evaluate_claims(read_runs(prof.out_dir), [c for c in CLAIMS if c.source == source])
+
+
 # %% [markdown]
-# **Table 4**: which loss terms do what. The paper's story: L_MI_s alone helps the student but *weakens the
-# teacher* (the shortcut of Fig 1); adding L_MI_a keeps the teacher strong; L_adv narrows the remaining gap.
+# ## Table 4: the loss terms
+#
+# The rows add AMID's terms one at a time. **L_MI_s** (Eq 8) alone pulls the student towards the teacher:
+#
+# $$\mathcal{L}_{MI_s} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) + \sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
+#
+# but, trained jointly, it can also be lowered by a teacher that forgets what S cannot see: the paper predicts a
+# *weaker teacher* than the teacher trained alone (Fig 1 in 01). **L_MI_a** (Eq 9, A in place of S) ties the
+# teacher to the auxiliary model and should restore it; **L_adv** (Eq 12, two discriminators that shrink
+# $H(M|S)$) should narrow what remains. The last row replaces Eq 8 by CCL's $\mathcal{L}_{nce}$, which
+# *averages* over the $k$ positives and the $N$ negatives instead of summing them (the sums are what make Eq 8
+# a bound on $I(M;S)$):
+#
+# $$\mathcal{L}_{nce} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\frac{1}{k}\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) + \frac{1}{N}\sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
+#
+# (`amidlib.losses.mi_lower_bound_loss` and `nce_contrastive_loss`).
 
 # %%
 t4 = tables.build_table(study, "table4")
 display(Markdown(tables.to_markdown(t4)))
 
+# %%
+c4 = claims_of("table4")
+display(Markdown("**What you should see.**\n" + "\n".join(
+    f"- {r.claim}: {said(r)}." for r in c4.itertuples())))
+
 # %% [markdown]
-# **Table 5**: the training modifications, one removed at a time.
+# ## Table 5: the training modifications
+#
+# One modification removed at a time: a *fixed* pre-trained teacher instead of one trained with the student;
+# no warm-up (all terms from epoch 1; see 01); no **D2**; and uniform instead of dynamic **λ**. The
+# discriminators of Eq 12–13 have two parts: $D_1$ tells $M_i$ from $S_i^{\eta_0}$ for every sample, and $D_2$
+# tells $M_v$ from a *different sample of the same class* $S_v^{\eta_1}$, for the $w$ samples that have a
+# same-class partner in the batch:
+#
+# $$\mathcal{L}_{adv} = -\frac{\lambda_1}{N+k} \sum_{i=1}^{N+k} \log D_1(S_i^{\eta_0}) - \frac{\lambda_2}{d} \sum_{v=1}^{w} \log D_2(S_v^{\eta_1})$$
+#
+# $$\mathcal{L}_{D} = -\frac{\lambda_1}{N+k} \sum_{i} \big(\log D_1(M_i) + \log(1 - D_1(S_i^{\eta_0}))\big) - \frac{\lambda_2}{d} \sum_{v} \big(\log D_2(M_v) + \log(1 - D_2(S_v^{\eta_1}))\big)$$
+#
+# The weights follow how poorly each pair is aligned (Eq 14, $\beta = 0.9$; "w/o dynamic weight" fixes
+# $\lambda_1 = \lambda_2 = 1/2$):
+#
+# $$\hat\lambda(t+1) = \beta\,\hat\lambda(t) + (1-\beta)\big(1 - \mathrm{Avg}_t\,\Phi(M,S)\big), \qquad \lambda(t+1) = \sigma(\hat\lambda(t+1))$$
 
 # %%
 t5 = tables.build_table(study, "table5")
 display(Markdown(tables.to_markdown(t5)))
 
+# %%
+c5 = claims_of("table5")
+runs = read_runs(prof.out_dir)
+amid5 = runs[(runs.source == "table5") & (runs.row == "amid")]
+lam = (f" In AMID's runs λ1 stayed within [{amid5.lambda1_min.min():.3f}, {amid5.lambda1_max.max():.3f}]"
+       + (", close to the uniform 1/2, so dynamic λ has little room to differ from uniform λ here."
+          if amid5.lambda1_max.max() - amid5.lambda1_min.min() < 0.05 else ".")) if "lambda1_min" in amid5 else ""
+display(Markdown("**What you should see.**\n" + "\n".join(
+    f"- {r.claim}: {said(r)}." for r in c5.itertuples()) + "\n\n" + lam))
+
 # %% [markdown]
-# **Table 6**: sensitivity to α1 (L_MI_s), α2 (L_MI_a), α3 (L_adv); the others at (4, 1.6, 1). The n column
-# says how many seeds each value had under this profile.
+# ## Table 6: the weights of Eq 17
+#
+# $$\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} + \alpha_2 \mathcal{L}_{MI_a} + \alpha_3 \mathcal{L}_{adv}$$
+#
+# α1, α2, α3 varied one at a time, the others at the paper's (4, 1.6, 1). The paper finds AMID insensitive within
+# its grid (a spread of about a point). The n column says how many seeds each value had under this profile.
 
 # %%
 t6 = tables.build_table(study, "table6")
 display(Markdown(tables.to_markdown(t6)))
+
+# %%
+spread = t6.groupby("setting", sort=False)["mean"].agg(["min", "max"])
+paper_spread = t6.groupby("setting", sort=False)["paper"].agg(lambda v: v.max() - v.min())
+display(Markdown("**What you should see.** The student's top-1 across each weight's values spans " + "; ".join(
+    f"{k}: {r['min']:.1f}–{r['max']:.1f} % ({r['max'] - r['min']:.1f} points; the paper {paper_spread[k]:.1f})"
+    for k, r in spread.iterrows()) + f", over {'–'.join(map(str, sorted({int(t6.n.min()), int(t6.n.max())})))} "
+    "seed(s) per value."))
+
+# %% [markdown]
+# ## The batch regime: is our data where the paper's terms matter?
+#
+# Two of AMID's parts depend on *what a mini-batch holds*. Eq 8 counts every item of the anchor's class in the
+# batch as a positive ($k$ of them), and $D_2$ (Eq 12–13) only sees the $w$ samples with a same-class partner.
+# Both are set by the batch size over the number of classes. The paper's UCF51 (batch 16 over 51 classes) gives
+# ≈ 1.3 positives per anchor and only ≈ 26 % of samples with a partner: Eq 8 is close to a one-positive
+# contrastive loss and $D_2$ sees a quarter of the batch. Our embedded default (batch 64 over 10 classes) gives
+# ≈ 7.2 positives per anchor and ≈ 100 % with a partner: a different regime, where Eq 8 and $\mathcal{L}_{nce}$
+# differ most and $D_2$ sees everything. The sweep below trains the baseline, CCL and AMID on the main pairing at
+# several batch sizes (same seeds for every arm; the run at the default batch size is the tables' run) and plots
+# each method's gain over the student alone, paired by seed, against the positives per anchor measured in the
+# batches drawn; the dashed line marks the paper's UCF51.
+
+# %%
+from IPython.display import Image
+
+from amidlib.paper.regime import write_regime
+
+effects = write_regime(study, prof)
+if len(effects):
+    display(Image(filename=str(prof.out_dir / "fig_regime.png"), width=520))
+    display(effects.round(2))
+else:
+    print(f"profile {prof.name} has no batch-regime sweep (regime_batch_sizes is empty)")
+
+# %%
+if len(effects):
+    def gain(r):
+        ci = "" if r.n < 2 or math.isnan(r.ci_low) else (
+            f" [{r.ci_low:+.1f}, {r.ci_high:+.1f}], which {'excludes' if r.ci_low > 0 or r.ci_high < 0 else 'contains'} 0")
+        return f"{r.effect:+.1f}{ci}"
+
+    small, large = effects.batch_size.min(), effects.batch_size.max()
+    rows = []
+    for row, f in effects.groupby("row", sort=False):
+        f = f.set_index("batch_size")
+        trend = f.loc[small, "effect"] - f.loc[large, "effect"]
+        rows.append(f"{names.short_name(row)}'s gain over the student alone is {gain(f.loc[small])} points at batch "
+                    f"{small} ({f.loc[small, 'positives']:.1f} positives per anchor, "
+                    f"{100 * f.loc[small, 'with_partner']:.0f} % with a partner) and {gain(f.loc[large])} at batch "
+                    f"{large} ({f.loc[large, 'positives']:.1f}, {100 * f.loc[large, 'with_partner']:.0f} %): "
+                    f"{'larger' if trend > 0 else 'smaller'} in the sparser regime")
+    sparse = effects[effects.batch_size == small].set_index("row")["effect"]
+    paper_pos = tables.paper_regime()["positives"]
+    display(Markdown("**What you should see.** " + "; ".join(rows) + ". At the sparsest batch swept, AMID is "
+                     f"{abs(sparse['amid'] - sparse['ccl']):.1f} points {'above' if sparse['amid'] > sparse['ccl'] else 'below'} "
+                     f"CCL (means over {int(effects.n.max())} seed(s)). The paper's UCF51 regime ({paper_pos:.1f} positives "
+                     "per anchor) is " + ("inside the range swept here." if effects.positives.min() <= paper_pos else
+                                          f"sparser than anything swept here (from {effects.positives.min():.1f}).")))
 
 # %% tags=["checks"]
 # checks: every configuration row, both metrics where the paper has them, values beyond chance, files
@@ -84,3 +216,10 @@ for name in ("table4", "table5", "table6"):
     assert (prof.out_dir / f"{name}.md").is_file() and (prof.out_dir / f"{name}.csv").is_file()
 # the AMID default runs are shared: Table 5's AMID row equals Table 4's student number
 assert abs(t5[t5.row == "amid"]["mean"].iloc[0] - t4[(t4.row == "amid") & (t4.metric == "student_top1")]["mean"].iloc[0]) < 1e-9
+# the batch-regime sweep: one row per batch size and distiller, positives grow with the batch size
+if len(effects):
+    assert set(effects.row) == {"ccl", "amid"} and set(effects.batch_size) == set(prof.regime_batch_sizes)
+    pos = effects[effects.row == "amid"].sort_values("batch_size").positives
+    assert pos.is_monotonic_increasing and (effects.with_partner.between(0, 1)).all()
+    assert (prof.out_dir / "fig_regime.png").stat().st_size > 10_000 and (prof.out_dir / "fig_regime.pdf").is_file()
+    assert "fig_regime" in set(read_runs(prof.out_dir).source)
