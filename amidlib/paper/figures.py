@@ -23,7 +23,8 @@ __all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup
            "EXPECTED_FILES", "FIGURES", "missing_outputs"]
 
 #: the figures: each a png and a vector pdf beside it
-FIGURES = ["fig1_diagnostic", "fig3", "fig4", "fig5", "fig_table1", "fig_table6", "fig_claims"]
+#: (fig_regime: the batch-regime sweep of notebook 03; profiles ci and cpu sweep, the paper profile does not)
+FIGURES = ["fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime", "fig_table1", "fig_table6", "fig_claims"]
 EXPECTED_FILES = [f"table{i}.{ext}" for i in range(1, 7) for ext in ("md", "csv")] + [
     f"{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")] + ["runs.csv", "claims.md", "claims.csv"]
 
