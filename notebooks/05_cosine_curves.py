@@ -13,9 +13,12 @@
 # ---
 
 # %% [markdown]
-# # 05 · Curves: the Fig 1 diagnostic, the accuracy gap (Fig 4) and within-class cosines (Fig 5)
+# # 05 · Training curves: the teacher–student gap (Fig 4) and within-class cosines (Fig 5)
 #
-# Three views of the training histories (every epoch, test and train), all from the runs of Tables 4 and 5.
+# Tables 4 and 5 give final accuracies. The paper's Figs 4 and 5 show *why* the adversarial part helps, from
+# the training histories (every epoch, test and train) of the runs of Tables 4 and 5. (Fig 1, the weak-teacher
+# shortcut, is measured in 01.) Each figure's claim is decided like the tables': per run, the mean of the curve
+# over its distillation epochs (after the warm-up), paired by seed between the arms, with a 95 % interval.
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
@@ -33,7 +36,7 @@ address = None      # executor "ray": the cluster's address ("auto": the cluster
 on_bad = None       # video data: "skip" or "raise" on a missing / audio-less / undecodable file (None: the profile's)
 
 # %%
-from IPython.display import display
+from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
 from amidlib.paper import figures
@@ -41,44 +44,83 @@ from amidlib.paper import figures
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
 prof, study, strict = setup(("figures",), globals())
 
-# %% [markdown]
-# **Fig 1, made measurable.** The weak-teacher shortcut: maximising I(M;S) alone can be done by making the
-# teacher weaker. Per epoch: the teacher's test accuracy, and the MI losses. The bound on I(M;S) is
-# log(N/k) − L_MI_s in spirit, so **a lower loss means a higher bound**. L_MI_a is logged even when it is not
-# trained (L_MI_s alone): watch whether I(M;A) falls while I(M;S) rises.
-
 # %%
-fig1, diag = figures.build_fig1(study)
+import math
+
+from amidlib.paper import names
+from amidlib.paper.claims import CLAIMS, evaluate_claims
+from amidlib.paper.records import read_runs
+
+
+def said(c) -> str:
+    """One comparison (a row of `evaluate_claims`) in words: a − b, its 95 % interval and what it decides."""
+    d, unit = (3, "") if "cos" in c.metric else (2, " points")   # cosines; accuracy gaps in points
+    text = f"{names.short_name(c.a, c.source)} − {names.short_name(c.b, c.source)} = {c.effect:+.{d}f}{unit}"
+    if c.n < 2 or math.isnan(c.ci_low):
+        return text + f" ({c.n} seed: no interval, so {c.verdict})"
+    side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
+    return text + f", 95 % CI [{c.ci_low:+.{d}f}, {c.ci_high:+.{d}f}] over {c.n} seeds, which {side}: {c.verdict}"
+
+
+def claims_of(source):
+    return evaluate_claims(read_runs(prof.out_dir), [c for c in CLAIMS if c.source == source])
+
 
 # %% [markdown]
-# **Fig 4.** The teacher − student test accuracy gap for L_MI_s + L_MI_a and for AMID (which adds L_adv to
-# minimise H(M|S)). The paper: AMID's gap is consistently smaller.
+# ## Fig 4: the teacher–student gap
+#
+# The MI terms raise a lower bound on $I(M;S) = H(M) - H(M|S)$. The adversarial term (Eq 11–13) attacks the
+# other part: two discriminators try to tell the teacher's representations from the student's, and the student
+# learns to fool them, which shrinks $H(M|S)$, what the teacher knows that the student does not. The JSD of Eq 16
+# does the same for the predictions:
+#
+# $$\mathcal{L}_{JSD} = \frac{1}{N+k}\sum_{i=1}^{N+k} JSD(P_{S_i} \,\|\, P_{M_i})$$
+#
+# So the paper expects the teacher − student test accuracy gap of AMID (with $\mathcal{L}_{adv}$) to stay below
+# that of $\mathcal{L}_{MI_s} + \mathcal{L}_{MI_a}$ (without it) throughout training.
 
 # %%
 fig4, gap = figures.build_fig4(study)
 
+# %%
+import pandas as pd
+
+summary = pd.concat([figures.fig_summary(gap, ["test_gap"], "fig4")])
+g = summary.set_index("row")["mean"]
+c4 = claims_of("fig4").iloc[0]
+display(Markdown(
+    f"**What you should see.** Averaged over the distillation epochs, the test gap is {g['amid']:.1f} points for "
+    f"AMID and {g['mi_s+mi_a']:.1f} for L_MI_s + L_MI_a: AMID's is {'smaller' if g['amid'] < g['mi_s+mi_a'] else 'not smaller'}. "
+    f"Paired by seed: {said(c4)} (the paper: AMID's gap is smaller)."))
+
 # %% [markdown]
-# **Fig 5.** The mean cosine between the teacher's and the student's representations of *different samples of the
-# same class*, Φ(M_v, S_j), j ≠ v, on train (left) and test (right). The paper: AMID > w/o D2 > w/o L_adv.
+# ## Fig 5: within-class cosines
+#
+# $D_1$ compares each sample's teacher and student representations; $D_2$ compares the teacher's $M_v$ with the
+# student's representation of *another sample of the same class* $S_v^{\eta_1}$ (the second term of Eq 12).
+# So $D_2$ should pull the student's class towards the teacher's class, not just sample towards sample. The
+# figure shows the mean cosine $\Phi(M_v, S_j)$ over pairs $j \neq v$ of the same class, on train (left) and
+# test (right). The paper's order: AMID > w/o $D_2$ > w/o $\mathcal{L}_{adv}$.
 
 # %%
 fig5, cos = figures.build_fig5(study)
 
 # %%
-import pandas as pd
-
-summary = figures.fig_summary(gap, ["test_gap"], "fig4")
 summary = pd.concat([summary, figures.fig_summary(cos, ["train_cos_same_class", "test_cos_same_class"], "fig5")])
 display(summary[["table", "row", "metric", "mean", "std", "n"]].round(3))
+c5 = claims_of("fig5")
+display(Markdown("**What you should see.**\n" + "\n".join(
+    f"- {r.metric.split('_')[0]}: {said(r)}" for r in c5.itertuples())
+    + f"\n\nThe paper's order AMID > w/o D2 > w/o L_adv, on train and test, is **{c5.claim_verdict.iloc[0]}** here."))
 
 # %% tags=["checks"]
-# checks: every run has every epoch, values in range, figures and their data written
-n_epochs = diag.epoch.max()
-assert set(diag.row) == {"mi_s", "mi_s+mi_a", "amid"} and len(diag) == 3 * len(prof.seeds) * n_epochs
-assert diag[["mi_s_value", "mi_a_value"]].notna().all().all() and (diag[["mi_s_value", "mi_a_value"]] > 0).all().all()
-assert diag.test_teacher_top1.between(0, 100).all()
-assert set(gap.row) == {"mi_s+mi_a", "amid"} and gap.test_gap.between(-100, 100).all()
+# checks: every run has every epoch, values in range, figures and their data written, the claims decided
+n_epochs = gap.epoch.max()
+assert set(gap.row) == {"mi_s+mi_a", "amid"} and len(gap) == 2 * len(prof.seeds) * n_epochs
+assert gap.test_gap.between(-100, 100).all()
 assert set(cos.row) == {"amid", "no_d2", "mi_s+mi_a"}
 assert cos[["train_cos_same_class", "test_cos_same_class"]].abs().le(1 + 1e-6).all().all()
-for name in ("fig1_diagnostic", "fig4", "fig5"):
-    assert (prof.out_dir / f"{name}.png").stat().st_size > 10_000 and (prof.out_dir / f"{name}.csv").is_file()
+for name in ("fig4", "fig5"):
+    assert (prof.out_dir / f"{name}.png").stat().st_size > 10_000 and (prof.out_dir / f"{name}.pdf").is_file()
+    assert (prof.out_dir / f"{name}.csv").is_file()
+assert len(c5) == 4 and (c5.n >= 1).all() and c4.n >= 1
