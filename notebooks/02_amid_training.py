@@ -101,7 +101,7 @@ for setting, f in top1.groupby("setting", sort=False):
         f"- **{setting}**: the student alone reaches {mean['baseline']:.1f} %, the teacher {mean['teacher']:.1f} %; "
         f"the best distilled student is {names.short_name(best)} ({distilled[best]:.1f} %, "
         f"{'above' if distilled[best] > mean['baseline'] else 'not above'} the baseline), and AMID closes "
-        f"{closed['amid']:.0f} % of the gap. " + "; ".join(said(c) for c in parts.itertuples())
+        f"{closed['amid']:.0f} % of the gap{' (below the student alone)' if closed['amid'] < 0 else ''}. " + "; ".join(said(c) for c in parts.itertuples())
         + f". The paper's order AMID ≥ CCL ≥ baseline is **{parts.claim_verdict.iloc[0]}** here.")
 display(Markdown("**What you should see.**\n" + "\n".join(lines)))
 
