@@ -27,8 +27,9 @@ $(STAMP): pyproject.toml Makefile
 test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
 
+# on a Ray cluster: make reproduce PROFILE=paper EXECUTOR=ray ADDRESS=auto (docs/cluster.md)
 reproduce: $(STAMP)
-	$(PY) -m amidlib.repro --profile $(PROFILE)
+	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS))
 
 # noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/:
 # per-cell Welch flags vs the chance rate, 3-sd moves, flipped verdicts (amidlib/paper/verify.py)

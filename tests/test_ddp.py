@@ -6,7 +6,7 @@ of every parameter (student, teacher, projections, classifier, CRD's embeddings,
 1e-5 at every step, for AMID (warm-up then Eq 8/9, D1/D2, λ, dropout in the student) and for CRD
 (memory banks, negatives drawn from the global random stream). Both ranks end with identical
 weights and buffers (λ, CRD's banks), equal to the single process's. Then ``torchrun
---nproc_per_node 2 -m amidlib.core.distributed`` trains an embedded AMID run end to end and records
+--nproc_per_node 2 -m amidlib.repro.torchrun`` trains an embedded AMID run end to end and records
 ``world_size`` 2.
 """
 from __future__ import annotations
@@ -144,7 +144,7 @@ def test_torchrun_trains_an_embedded_amid_run_on_two_ranks(tmp_path):
     torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
-           "-m", "amidlib.core.distributed", "--method", "amid", "--preset", "tiny", "--epochs", "2",
+           "-m", "amidlib.repro.torchrun", "--method", "amid", "--preset", "tiny", "--epochs", "2",
            "--out", str(tmp_path / "run")]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
