@@ -63,10 +63,13 @@ def plan_table3(prof: Profile) -> list[Cell]:
     for i in range(min(k, prof.table3_max_folds or k)):
         split = ("fold", k, fseed, i) + ((tuple(prof.table3_class_sizes),) if prof.table3_class_sizes else ())
         v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
-        cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split), fold=i))
+        # one run per fold (seed 0): nothing to batch with
+        cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split, several_seeds=False),
+                          fold=i))
         for setup in prof.table3_setups:
             for m in methods:
-                cells.append(Cell("table3", setup.key, setup.paper, m, make_spec(prof, setup, m, 0, split), fold=i))
+                cells.append(Cell("table3", setup.key, setup.paper, m,
+                                  make_spec(prof, setup, m, 0, split, several_seeds=False), fold=i))
     return cells
 
 

@@ -248,6 +248,7 @@ PROFILES: dict[str, Profile] = {
         table6_grid={k: (v[0], v[-1]) for k, v in PAPER_ALPHA_GRID.items()},  # the end points only
         n_jobs=2, overrides={"warmup_epochs": 3}, table3_max_folds=1, table3_class_sizes=_T3_SIZES,
         regime_batch_sizes=(32, 64), regime_seeds=(0,),
+        batch_seeds=False,  # one seed per configuration: nothing to batch
         # CI checks the plumbing, not the numbers: fewer negatives make CRD/CRCD ~5x cheaper
         method_overrides={"crd": {"crd_nce_k": 128}, "crcd": {"crcd_nce_k": 32}},
         budget_s=None,
@@ -370,6 +371,8 @@ def load_profile(
     seeds = parse_seeds(seeds)
     if seeds is not None:
         upd.update(seeds=seeds, second_seeds=seeds, table6_seeds=seeds, regime_seeds=seeds, row_seeds={})
+        if len(seeds) == 1:
+            upd.setdefault("batch_seeds", False)  # one seed per configuration: nothing to batch
     if epochs is not None:
         epochs = int(epochs)
         if epochs < 1:

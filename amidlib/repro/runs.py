@@ -155,7 +155,8 @@ def data_location(prof: Profile, dataset: str) -> dict[str, str]:
     return {"root": str(prof.data_root) if prof.data_root else "", "cache": str(features / dataset)}
 
 
-def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tuple | None = None, **overrides) -> RunSpec:
+def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tuple | None = None, *,
+              several_seeds: bool = True, **overrides) -> RunSpec:
     """The RunSpec of ``method`` on ``pairing`` under ``prof`` (its epochs, device, per-dataset and
     per-method overrides), with extra config ``overrides``; ``split`` default: the profile's holdout
     split (the dataset's official split for the video datasets)."""
@@ -168,7 +169,8 @@ def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tu
     preset = prof.preset_for(dataset)
     # seeds of one configuration train as one batched model where the run allows it (feature arrays, a
     # method without random draws in its step, no checkpoints): K seeds for little more than one's time
-    engine = ("batched" if prof.batch_seeds and dataset == "uci_mfeat" and not prof.checkpoint
+    # (``several_seeds=False``: a cell trained with one seed only, e.g. Table 3's one run per fold, trains alone)
+    engine = ("batched" if prof.batch_seeds and several_seeds and dataset == "uci_mfeat" and not prof.checkpoint
               and batchable(method, make_config(METHODS[method].defaults, preset=preset, **ov)) else "single")
     return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), preset,
                    tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])),
