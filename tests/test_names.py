@@ -24,8 +24,7 @@ class Toy(StudentAlone):
 def _legend(fig) -> dict[str, str]:
     """legend text -> colour of its handle, over every legend of ``fig``."""
     out = {}
-    for ax in fig.axes:
-        leg = ax.get_legend()
+    for leg in [ax.get_legend() for ax in fig.axes] + list(fig.legends):  # an axes' legend, or one for the figure
         if leg is None:
             continue
         for text, handle in zip(leg.get_texts(), leg.legend_handles):
@@ -56,13 +55,16 @@ def test_a_method_registered_only_in_the_registry_is_in_the_tables_and_figures(t
         md, csv = tables.write_table(tidy, prof.out_dir, prof)
         assert f"| {label} " in md.read_text() and label in set(pd.read_csv(csv).label)
 
-        # a figure: the legend names it, in its colour
-        main = [c for c in cells if c.setting == prof.main.key]
-        per_class = pd.DataFrame([{"row": c.row, "seed": c.spec.seed, "class_name": str(i), "top1": acc}
-                                  for c, res in zip(main, study.results(main))
-                                  for i, acc in enumerate(res.metrics["per_class_student_top1"])])
-        fig = plots.plot_fig3(per_class, "toy data")
-        shown = _legend(fig)
+        # a figure: Table 1's picture names it (its legend label), in its colour
+        frame = tidy[tidy.metric == "student_top1"].assign(paper=60.0)
+        fig = plots.plot_table1(frame)
+        ax = fig.axes[0]
+        from matplotlib.container import BarContainer
+
+        ours = [c for c in ax.containers if isinstance(c, BarContainer)][0]  # the solid bars ("ours"), one per method
+        shown = {tick.get_text(): to_hex(bar.get_facecolor()) for tick, bar in
+                 zip(sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1]),
+                     sorted(ours.patches, key=lambda b: -b.get_y()))}
         plt.close(fig)
         assert shown[legend] == colour and shown[names.legend("baseline")] == REGISTRY["baseline"].colour
     finally:

@@ -123,12 +123,12 @@ def batch_regime(y: torch.Tensor) -> torch.Tensor:
 
 def make_optimizers(params: list, d_params: list, cfg):
     """The main optimizer (``cfg.optimizer``: Adam, or SGD with momentum) and the discriminators' Adam."""
-    # fused: one kernel per parameter tensor for the whole update (CPU and CUDA), not ~10 element-wise passes
-    fused = {"fused": True} if params else {}
+    # Adam fused: one kernel per parameter tensor for the whole update (CPU and CUDA), not ~10 element-wise
+    # passes. (SGD's fused path fails on a parameter without a gradient in a step: SGD keeps the default.)
     if cfg.optimizer == "sgd":
-        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay, **fused)
+        opt = torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     else:
-        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **fused)
+        opt = torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay, **({"fused": True} if params else {}))
     d_opt = torch.optim.Adam(d_params, lr=cfg.d_lr, betas=(0.5, 0.999), fused=True) if d_params else None
     return opt, d_opt
 
