@@ -58,24 +58,12 @@ prof, study, strict = setup(("table1", "table2", "table3"), globals())
 # helper that says one paired comparison in words, from its numbers.
 
 # %%
-import math
-
 from amidlib.paper import names
-from amidlib.paper.claims import CLAIMS, Claim, evaluate_claims
+from amidlib.paper.claims import CLAIMS, Claim, comparison_sentence, evaluate_claims
 from amidlib.paper.records import read_runs
 
 cells = plans.plan_table1(prof) + plans.plan_table3(prof)
 study.ensure(c.spec for c in cells)
-
-
-def said(c) -> str:
-    """One comparison (a row of `evaluate_claims`) in words: a − b, its 95 % interval and what it decides."""
-    text = f"{names.short_name(c.a, c.source)} − {names.short_name(c.b, c.source)} = {c.effect:+.2f} points"
-    if c.n < 2 or math.isnan(c.ci_low):
-        return text + f" ({c.n} seed: no interval, so {c.verdict})"
-    side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
-    paper = "" if math.isnan(c.paper_effect) else f"; the paper: {c.paper_effect:+.1f}"
-    return text + f", 95 % CI [{c.ci_low:+.2f}, {c.ci_high:+.2f}] over {c.n} seeds, which {side}: {c.verdict}{paper}"
 
 
 # %% [markdown]
@@ -101,7 +89,7 @@ for setting, f in top1.groupby("setting", sort=False):
         f"- **{setting}**: the student alone reaches {mean['baseline']:.1f} %, the teacher {mean['teacher']:.1f} %; "
         f"the best distilled student is {names.short_name(best)} ({distilled[best]:.1f} %, "
         f"{'above' if distilled[best] > mean['baseline'] else 'not above'} the baseline), and AMID closes "
-        f"{closed['amid']:.0f} % of the gap{' (below the student alone)' if closed['amid'] < 0 else ''}. " + "; ".join(said(c) for c in parts.itertuples())
+        f"{closed['amid']:.0f} % of the gap{' (below the student alone)' if closed['amid'] < 0 else ''}. " + "; ".join(comparison_sentence(c) for c in parts.itertuples())
         + f". The paper's order AMID ≥ CCL ≥ baseline is **{parts.claim_verdict.iloc[0]}** here.")
 display(Markdown("**What you should see.**\n" + "\n".join(lines)))
 
@@ -120,7 +108,7 @@ r1 = evaluate_claims(read_runs(prof.out_dir), [Claim("r1", "AMID's R@1 ≥ the b
 best_r1 = t2[t2.metric == "student_r1"].sort_values("mean").groupby("setting", sort=False).tail(1)
 display(Markdown("**What you should see.** " + " ".join(
     f"On {b.setting} the best R@1 is {names.short_name(b.row)}'s ({b.mean:.1f} %); AMID against the student alone: "
-    f"{said(r1[r1.setting == b.setting].iloc[0])}." for b in best_r1.itertuples())))
+    f"{comparison_sentence(r1[r1.setting == b.setting].iloc[0])}." for b in best_r1.itertuples())))
 
 # %% [markdown]
 # **Table 3**: several auxiliary setups for one target view, like the paper's A-V, L-V and AL-V on IEMOCAP:

@@ -52,25 +52,11 @@ prof, study, strict = setup(("table4", "table5", "table6"), globals())
 import math
 
 from amidlib.paper import names
-from amidlib.paper.claims import CLAIMS, evaluate_claims
+from amidlib.paper.claims import claims_of, comparison_sentence
 from amidlib.paper.records import read_runs
 
 cells = plans.plan_table4(prof) + plans.plan_table5(prof) + plans.plan_table6(prof)
 study.ensure(c.spec for c in cells)
-
-
-def said(c) -> str:
-    """One comparison (a row of `evaluate_claims`) in words: a − b, its 95 % interval and what it decides."""
-    text = f"{names.short_name(c.a, c.source)} − {names.short_name(c.b, c.source)} = {c.effect:+.2f} points"
-    if c.n < 2 or math.isnan(c.ci_low):
-        return text + f" ({c.n} seed: no interval, so {c.verdict})"
-    side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
-    paper = "" if math.isnan(c.paper_effect) else f"; the paper: {c.paper_effect:+.1f}"
-    return text + f", 95 % CI [{c.ci_low:+.2f}, {c.ci_high:+.2f}] over {c.n} seeds, which {side}: {c.verdict}{paper}"
-
-
-def claims_of(source):
-    return evaluate_claims(read_runs(prof.out_dir), [c for c in CLAIMS if c.source == source])
 
 
 # %% [markdown]
@@ -96,9 +82,9 @@ t4 = tables.build_table(study, "table4")
 display(Markdown(tables.to_markdown(t4)))
 
 # %%
-c4 = claims_of("table4")
+c4 = claims_of(prof.out_dir, "table4")
 display(Markdown("**What you should see.**\n" + "\n".join(
-    f"- {r.claim}: {said(r)}." for r in c4.itertuples())))
+    f"- {r.claim}: {comparison_sentence(r)}." for r in c4.itertuples())))
 
 # %% [markdown]
 # ## Table 5: the training modifications
@@ -123,14 +109,14 @@ t5 = tables.build_table(study, "table5")
 display(Markdown(tables.to_markdown(t5)))
 
 # %%
-c5 = claims_of("table5")
+c5 = claims_of(prof.out_dir, "table5")
 runs = read_runs(prof.out_dir)
 amid5 = runs[(runs.source == "table5") & (runs.row == "amid")]
 lam = (f" In AMID's runs λ1 stayed within [{amid5.lambda1_min.min():.3f}, {amid5.lambda1_max.max():.3f}]"
        + (", close to the uniform 1/2, so dynamic λ has little room to differ from uniform λ here."
           if amid5.lambda1_max.max() - amid5.lambda1_min.min() < 0.05 else ".")) if "lambda1_min" in amid5 else ""
 display(Markdown("**What you should see.**\n" + "\n".join(
-    f"- {r.claim}: {said(r)}." for r in c5.itertuples()) + "\n\n" + lam))
+    f"- {r.claim}: {comparison_sentence(r)}." for r in c5.itertuples()) + "\n\n" + lam))
 
 # %% [markdown]
 # ## Table 6: the weights of Eq 17

@@ -45,25 +45,7 @@ from amidlib.paper import figures
 prof, study, strict = setup(("figures",), globals())
 
 # %%
-import math
-
-from amidlib.paper import names
-from amidlib.paper.claims import CLAIMS, evaluate_claims
-from amidlib.paper.records import read_runs
-
-
-def said(c) -> str:
-    """One comparison (a row of `evaluate_claims`) in words: a − b, its 95 % interval and what it decides."""
-    d, unit = (3, "") if "cos" in c.metric else (2, " points")   # cosines; accuracy gaps in points
-    text = f"{names.short_name(c.a, c.source)} − {names.short_name(c.b, c.source)} = {c.effect:+.{d}f}{unit}"
-    if c.n < 2 or math.isnan(c.ci_low):
-        return text + f" ({c.n} seed: no interval, so {c.verdict})"
-    side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
-    return text + f", 95 % CI [{c.ci_low:+.{d}f}, {c.ci_high:+.{d}f}] over {c.n} seeds, which {side}: {c.verdict}"
-
-
-def claims_of(source):
-    return evaluate_claims(read_runs(prof.out_dir), [c for c in CLAIMS if c.source == source])
+from amidlib.paper.claims import claims_of, comparison_sentence
 
 
 # %% [markdown]
@@ -87,11 +69,11 @@ import pandas as pd
 
 summary = pd.concat([figures.fig_summary(gap, ["test_gap"], "fig4")])
 g = summary.set_index("row")["mean"]
-c4 = claims_of("fig4").iloc[0]
+c4 = claims_of(prof.out_dir, "fig4").iloc[0]
 display(Markdown(
     f"**What you should see.** Averaged over the distillation epochs, the test gap is {g['amid']:.1f} points for "
     f"AMID and {g['mi_s+mi_a']:.1f} for L_MI_s + L_MI_a: AMID's is {'smaller' if g['amid'] < g['mi_s+mi_a'] else 'not smaller'}. "
-    f"Paired by seed: {said(c4)} (the paper: AMID's gap is smaller)."))
+    f"Paired by seed: {comparison_sentence(c4)} (the paper: AMID's gap is smaller)."))
 
 # %% [markdown]
 # ## Fig 5: within-class cosines
@@ -108,9 +90,9 @@ fig5, cos = figures.build_fig5(study)
 # %%
 summary = pd.concat([summary, figures.fig_summary(cos, ["train_cos_same_class", "test_cos_same_class"], "fig5")])
 display(summary[["table", "row", "metric", "mean", "std", "n"]].round(3))
-c5 = claims_of("fig5")
+c5 = claims_of(prof.out_dir, "fig5")
 display(Markdown("**What you should see.**\n" + "\n".join(
-    f"- {r.metric.split('_')[0]}: {said(r)}" for r in c5.itertuples())
+    f"- {r.metric.split('_')[0]}: {comparison_sentence(r)}" for r in c5.itertuples())
     + f"\n\nThe paper's order AMID > w/o D2 > w/o L_adv, on train and test, is **{c5.claim_verdict.iloc[0]}** here."))
 
 # %% tags=["checks"]

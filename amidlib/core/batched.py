@@ -265,12 +265,9 @@ def _evaluate_seeds(calls: _Calls, params, buffers, method: Method, cfg, epoch: 
                      for i in range(0, data.n, 1024)]
             reps = {name: (torch.cat([part[j] for part in parts], dim=1) if parts[0][j] is not None else None)
                     for j, name in enumerate(_REPS)}
+            n_seeds = len(reps["student_logits"])  # (K, N, classes): one per seed
             out[split] = [split_metrics({name: (value[k] if value is not None else None) for name, value in reps.items()},
-                                        data.y, method.reports_student) for k in range(params_count(params))]
+                                        data.y, method.reports_student) for k in range(n_seeds)]
     calls.train()
     return out
 
-
-def params_count(params: dict[str, torch.Tensor]) -> int:
-    """K, the number of seeds in stacked parameters."""
-    return next(iter(params.values())).shape[0]

@@ -167,11 +167,12 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     would alone up to float rounding, for little more than one run's time; otherwise one after another.
     ``Result.config["engine"]`` says which ("batched: K seeds" or "single")."""
     seeds = [int(s) for s in seeds]
-    setup = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
-    method_cls, cfg, train_data, test_data, n_classes, new_nets = setup
-    if nets_factory or loader_factory or not batchable(method, cfg):
+    cfg = make_config(_method_class(method).defaults, preset=preset, **overrides)
+    if nets_factory or loader_factory or not batchable(method, cfg):  # (decided before any data is prepared)
         return [run(method, train_ds, test_ds, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
                     record_extra=record_extra, keep_model=keep_model, **overrides) for seed in seeds]
+    setup = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
+    method_cls, cfg, train_data, test_data, n_classes, new_nets = setup
     started = time.perf_counter()
     models = []
     for seed in seeds:  # each seed's method built exactly as run() builds it
@@ -187,14 +188,18 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
 
 def batchable(method: str, cfg) -> bool:
     """Can seeds of ``method`` under ``cfg`` train as one batched model (:func:`run_seeds`)?"""
-    return batched.batchable(METHODS[method], cfg)
+    return batched.batchable(_method_class(method), cfg)
+
+
+def _method_class(method: str):
+    if method not in METHODS:
+        raise ValueError(unknown_name_message("method", method, METHODS))
+    return METHODS[method]
 
 
 def _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides):
     """What run and run_seeds share: the config, the (standardized) splits as the loop reads them, the nets."""
-    if method not in METHODS:
-        raise ValueError(unknown_name_message("method", method, METHODS))
-    method_cls = METHODS[method]
+    method_cls = _method_class(method)
     cfg = make_config(method_cls.defaults, preset=preset, **overrides)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)

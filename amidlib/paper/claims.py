@@ -33,7 +33,7 @@ from amidlib.paper.stats import CONTRADICTED, INCONCLUSIVE, SUPPORTED, combine_v
 from amidlib.paper.tables import PAPER_METRIC
 from amidlib.repro.profiles import Profile
 
-__all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "claims_markdown", "write_claims", "plot_claims"]
+__all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_sentence", "claims_of", "claims_markdown", "write_claims", "plot_claims"]
 
 #: claims.csv: one row per comparison
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
@@ -144,6 +144,23 @@ def _interval(r) -> str:
 def _comparison(r) -> str:
     src = r.source
     return f"{names.short_name(r.a, src)} {r.op} {names.short_name(r.b, src)}"
+
+
+def comparison_sentence(c) -> str:
+    """One comparison (a row of :func:`evaluate_claims`) in words, for the notebooks' "what you should see":
+    a − b, its 95 % interval, whether it excludes 0, the verdict and the paper's effect where it has one."""
+    d, unit = (3, "") if "cos" in c.metric else (2, " points")  # cosines; accuracy differences in points
+    text = f"{names.short_name(c.a, c.source)} − {names.short_name(c.b, c.source)} = {c.effect:+.{d}f}{unit}"
+    if c.n < 2 or np.isnan(c.ci_low):
+        return text + f" ({c.n} seed: no interval, so {c.verdict})"
+    side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
+    paper = "" if np.isnan(c.paper_effect) else f"; the paper: {c.paper_effect:+.1f}"
+    return text + f", 95 % CI [{c.ci_low:+.{d}f}, {c.ci_high:+.{d}f}] over {c.n} seeds, which {side}: {c.verdict}{paper}"
+
+
+def claims_of(out_dir: str | os.PathLike, source: str) -> pd.DataFrame:
+    """:func:`evaluate_claims` for the claims of one source (``table4``, ``fig5``, …) from ``<out_dir>/runs.csv``."""
+    return evaluate_claims(read_runs(out_dir), [c for c in CLAIMS if c.source == source])
 
 
 def verdict_counts(verdicts: pd.DataFrame) -> dict[str, int]:

@@ -314,6 +314,7 @@ class Study:
         self.trained = 0          # runs trained by this Study (not found in the cache)
         self.train_seconds = 0.0  # their summed wall time
         self.cpu_seconds = 0.0    # their summed CPU time
+        self._started = time.perf_counter()  # of the current ensure() (for the time-left estimate)
 
     def _log(self, msg: str) -> None:
         if self.verbose:
@@ -355,7 +356,7 @@ class Study:
         self.train_seconds += secs
         self.cpu_seconds += cpu
         acc = ", ".join(f"{k.split('_')[0]} {v:.1f}" for k, v in m.items() if v is not None and not np.isnan(v))
-        elapsed = time.perf_counter() - getattr(self, "_started", time.perf_counter())
+        elapsed = time.perf_counter() - self._started
         left = elapsed / done * (total - done)
         batched = " (batched seeds)" if spec.engine == "batched" else ""
         self._log(f"  [{done}/{total}] {spec.describe()}: {secs:.1f} s wall{batched}, {cpu:.1f} s CPU ({acc}); "
