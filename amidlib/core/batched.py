@@ -34,8 +34,8 @@ from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
 from amidlib.core.methods.base import Method, StepOutput
-from amidlib.core.training import (TensorData, _check_finite, batch_regime, epoch_row, make_optimizers, set_epoch_lr,
-                                   split_metrics)
+from amidlib.core.training import (TensorData, _check_finite, eval_splits, batch_regime, epoch_row, make_optimizers,
+                                   set_epoch_lr, split_metrics)
 from amidlib.core.types import Batch, Representations
 
 __all__ = ["batchable", "train_seeds", "MaskedDropout"]
@@ -249,9 +249,9 @@ def _check_finite_seeds(name: str, values: torch.Tensor, epoch: int, step: int, 
 def _evaluate_seeds(calls: _Calls, params, buffers, method: Method, cfg, epoch: int, train_data: TensorData,
                     test_data: TensorData) -> dict[str, list[dict[str, float]]]:
     """:func:`amidlib.core.training.evaluate` for every seed at once: {split: [seed k's values]}."""
-    if (epoch + 1) % cfg.eval_every and epoch + 1 != cfg.epochs:
+    splits = eval_splits(cfg, epoch, train_data, test_data)
+    if not splits:
         return {}
-    splits = ([("train", train_data)] if cfg.eval_train else []) + [("test", test_data)]
     calls.eval()
 
     def embed(p, b, x_t, x_a):

@@ -227,7 +227,7 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
             n_batches += 1
         sums = {k: (v.tolist() if torch.is_tensor(v) and v.dim() else float(v)) for k, v in sums.items()}
         history.append(epoch_row(method, epoch, sums, n_batches, lambda: {
-            split: evaluate(method, data) for split, data in _eval_splits(cfg, epoch, train_data, test_data)}))
+            split: evaluate(method, data) for split, data in eval_splits(cfg, epoch, train_data, test_data)}))
         if "test_student_top1" in history[-1]:
             bar.set_postfix(student=f"{history[-1]['test_student_top1']:.1f}",
                             teacher=f"{history[-1]['test_teacher_top1']:.1f}")
@@ -236,7 +236,7 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
     return pd.DataFrame(history)
 
 
-def _eval_splits(cfg, epoch: int, train_data, test_data) -> list:
+def eval_splits(cfg, epoch: int, train_data, test_data) -> list:
     """The splits evaluated after ``epoch``: every ``eval_every`` epochs and at the last; the training
     split only with ``eval_train``."""
     if (epoch + 1) % cfg.eval_every and epoch + 1 != cfg.epochs:
