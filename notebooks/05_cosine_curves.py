@@ -16,7 +16,9 @@
 # # 05 · Training curves: the teacher–student gap (Fig 4) and within-class cosines (Fig 5)
 #
 # Tables 4 and 5 give final accuracies. The paper's Figs 4 and 5 show *why* the adversarial part helps, from
-# the training histories (every epoch, test and train) of the runs of Tables 4 and 5. (Fig 1, the weak-teacher
+# the training histories (test and train, evaluated after every epoch) of the runs of Tables 4 and 5 that the
+# figures draw; the other runs are evaluated once, after their last epoch, which changes nothing in their
+# training (`amidlib.paper.plans.CURVE_FIGURES`). (Fig 1, the weak-teacher
 # shortcut, is measured in 01.) Each figure's claim is decided like the tables': per run, the mean of the curve
 # over its distillation epochs (after the warm-up), paired by seed between the arms, with a 95 % interval.
 

@@ -70,3 +70,25 @@ def test_unbatchable_methods_run_one_after_another(data):
     alone = experiment.run("crd", train, test, seed=0, **{**KW, "epochs": 2})
     assert runs[0].config["engine"] == "single"
     pd.testing.assert_frame_equal(runs[0].history, alone.history)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_evaluating_only_after_the_last_epoch_changes_nothing_in_training(data, batched):
+    """``eval_every=0`` (the runs whose curves no figure draws): the same losses and final metrics, bit for
+    bit, as evaluating every epoch; only the per-epoch test columns are missing before the last epoch."""
+    train, test = data
+    go = ((lambda **kw: experiment.run_seeds("amid", train, test, seeds=[0, 2], **kw)) if batched
+          else (lambda **kw: [experiment.run("amid", train, test, seed=0, **kw)]))
+    every, final = go(**KW), go(**KW, eval_every=0)
+    for a, b in zip(every, final):
+        cols = _loss_columns(a.history)
+        np.testing.assert_array_equal(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float))
+        assert b.metrics["student_top1"] == a.metrics["student_top1"]
+        assert b.metrics["teacher_top1"] == a.metrics["teacher_top1"]
+        assert b.history["test_student_top1"].iloc[:-1].isna().all() and a.history["test_student_top1"].notna().all()
+        assert b.history["test_student_top1"].iloc[-1] == a.history["test_student_top1"].iloc[-1]
+
+
+def test_eval_every_must_be_a_count():
+    with pytest.raises(ValueError, match="eval_every"):
+        make_config(METHODS["amid"].defaults, preset="tiny", eval_every=-1)

@@ -44,3 +44,14 @@ def test_the_default_batch_size_reuses_the_tables_runs():
     others = [c for c in cells if c.setting != "batch 64"]
     assert all(dict(c.spec.overrides)["batch_size"] in (16, 32, 128) for c in others)
     assert len({c.spec.seed for c in cells}) == len(prof.regime_seeds)
+
+
+def test_the_sweep_shares_keys_with_the_tables():
+    """The batch-64 cells are the tables' runs (same key, whether or not a figure draws their curves)."""
+    from amidlib.paper import plans
+
+    prof = load_profile("cpu")
+    t1 = {(c.row, c.spec.seed): c.spec.key() for c in plans.plan_table1(prof) if c.setting == prof.main.key}
+    for c in regime_cells(prof):
+        if c.setting == "batch 64":
+            assert c.spec.key() == t1[(c.row, c.spec.seed)]

@@ -106,3 +106,17 @@ def test_run_folder_records_the_environment():
     text = reproduce.environment_record()
     assert "torch_cpu_capability=" in text and "\nprocessor=" in text
     assert "# pip freeze --all" in text and "torch==" in text.split("# pip freeze --all")[1]
+
+
+def test_a_whole_reproduction_trains_its_workload_in_one_pool_first(tmp_path, capsys):
+    """No --only: the driver trains amidlib.paper.workload's runs first; the notebooks then train nothing
+    (the check can fail: a run the workload misses is trained by a notebook and counted)."""
+    import pandas as pd
+
+    runs = tmp_path / "runs"
+    code, out, err = _main(capsys, "--profile", "ci", "--runs-dir", str(runs), "-p", "out_dir", str(tmp_path / "figs"))
+    assert code == 0, err
+    assert "the notebooks trained 0 run(s) beyond the workload" in out
+    timings = pd.read_csv(next((runs / "ci").iterdir()) / "timings.csv")
+    assert timings.notebook.iloc[0] == reproduce.WORKLOAD and (timings.status.iloc[:-1] == "ok").all()
+    assert (tmp_path / "figs" / "claims.md").is_file()

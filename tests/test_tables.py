@@ -1,4 +1,5 @@
 """Table assembly: the paper column comes from the csv, ours is mean ± std over seeds, claims are decided by code."""
+import dataclasses
 import shutil
 
 import numpy as np
@@ -279,3 +280,24 @@ def test_table3_proxy_is_imbalanced_like_iemocap():
     y = test.labels
     pred = np.where(y < 5, y, (y + 1) % 10)
     assert metrics.weighted_accuracy(y, pred) != pytest.approx(metrics.unweighted_accuracy(y, pred))
+
+
+def test_only_the_runs_a_figure_draws_curves_of_are_evaluated_every_epoch():
+    """Profile.final_eval_only: the curve rows (plans.CURVE_ROWS, main pairing) keep the preset's eval_every;
+    every other run is evaluated once, after its last epoch, and still shares its key where configurations match."""
+    prof = profiles.load_profile("cpu")
+    every = lambda cells: {c.row: "eval_every" not in dict(c.spec.overrides) for c in cells}  # noqa: E731
+    t4, t5 = every(plans.plan_table4(prof)), every(plans.plan_table5(prof))
+    assert t4 == {"student_alone": False, "teacher_alone": False, "mi_s": True, "mi_s+mi_a": True, "amid": True,
+                  "amid_nce": False}
+    assert t5["no_d2"] and t5["no_warmup"] and not t5["fixed_teacher"] and not t5["uniform_lambda"]
+    t1 = plans.plan_table1(prof)
+    assert {c.row for c in t1 if "eval_every" not in dict(c.spec.overrides)} == {"amid"}
+    assert all(dict(c.spec.overrides)["eval_every"] == 0 for c in t1 if c.setting != prof.main.key)
+    assert all(dict(c.spec.overrides).get("eval_every") == 0 for c in plans.plan_table3(prof))
+    t6 = plans.plan_table6(prof)
+    assert {c.row for c in t6 if "eval_every" not in dict(c.spec.overrides)} == {"4.0", "1.6", "1.0"}
+    assert set(plans.CURVE_ROWS) == {"amid", "no_warmup", "mi_s", "mi_s+mi_a", "no_d2"}
+    # switched off: every run evaluated every epoch
+    assert all("eval_every" not in dict(c.spec.overrides)
+               for c in plans.plan_table4(dataclasses.replace(prof, final_eval_only=False)))

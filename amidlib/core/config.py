@@ -52,7 +52,7 @@ BASE: dict[str, Any] = {
     # data handling and bookkeeping
     "standardize": True,        # z-score each modality with training statistics
     "device": "cpu",
-    "eval_every": 1,            # evaluate train/test every k epochs (and always at the last)
+    "eval_every": 1,            # evaluate train/test every k epochs and always after the last (0: only after the last)
     "eval_train": True,         # also evaluate the training split then (False: test only; the final metrics still use it)
     "channels_last": False,     # CUDA: 5-D video nets and clips in channels-last memory layout
     "progress": True,           # tqdm bar over epochs
@@ -136,6 +136,8 @@ def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | 
         raise ValueError(f"mi_loss must be 'mi' or 'nce', got {cfg['mi_loss']!r}")
     if cfg["optimizer"] not in ("adam", "sgd"):
         raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg['optimizer']!r}")
+    if not isinstance(cfg["eval_every"], int) or isinstance(cfg["eval_every"], bool) or cfg["eval_every"] < 0:
+        raise ValueError(f"eval_every must be an int >= 0 (0: evaluate only after the last epoch), got {cfg['eval_every']!r}")
     if cfg["warmup_epochs"] < 0 or cfg["epochs"] < 1:
         raise ValueError(f"need epochs >= 1 and warmup_epochs >= 0, got {cfg['epochs']} and {cfg['warmup_epochs']}")
     cfg["preset"] = preset

@@ -237,9 +237,11 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
 
 
 def eval_splits(cfg, epoch: int, train_data, test_data) -> list:
-    """The splits evaluated after ``epoch``: every ``eval_every`` epochs and at the last; the training
-    split only with ``eval_train``."""
-    if (epoch + 1) % cfg.eval_every and epoch + 1 != cfg.epochs:
+    """The splits evaluated after ``epoch``: every ``eval_every`` epochs and after the last (``eval_every``
+    0: only after the last); the training split only with ``eval_train``. Evaluation draws no random
+    number and changes no state, so it never changes what a run trains (tests/test_training.py)."""
+    last = epoch + 1 == cfg.epochs
+    if not last and (not cfg.eval_every or (epoch + 1) % cfg.eval_every):
         return []
     return ([("train", train_data)] if cfg.eval_train else []) + [("test", test_data)]
 

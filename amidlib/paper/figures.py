@@ -15,7 +15,7 @@ import pandas as pd
 
 from amidlib.core.experiment import atomic_write_text
 from amidlib.paper import plots
-from amidlib.paper.plans import figure_cells, plan_table1
+from amidlib.paper.plans import CURVE_FIGURES, figure_cells, plan_table1
 from amidlib.paper.records import record_runs
 from amidlib.repro.runs import Study, class_names
 
@@ -46,7 +46,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
 def build_warmup(study: Study, save_to: str | os.PathLike | None = None):
     """AMID's warm-up epochs (and AMID without warm-up for contrast): figure, history."""
     prof = study.prof
-    hist = study.histories(figure_cells(prof, ["amid", "no_warmup"]))
+    hist = study.histories(figure_cells(prof, CURVE_FIGURES["warmup"]))
     warm = _warmup_epochs(study, hist)
     fig = plots.plot_warmup(hist, prof.main.description, warm)
     if save_to:
@@ -82,7 +82,7 @@ def build_fig1(study: Study):
     the teacher trained alone as the reference (its final test top-1 per seed: fig1_teacher_alone.csv)."""
     ref = teacher_alone(study)
     _write_csv(ref, study.prof.out_dir / "fig1_teacher_alone.csv")
-    return _curve_figure(study, "fig1_diagnostic", ["mi_s", "mi_s+mi_a", "amid"],
+    return _curve_figure(study, "fig1_diagnostic", CURVE_FIGURES["fig1_diagnostic"],
                          ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic,
                          teacher_alone=ref["teacher_top1"])
 
@@ -107,13 +107,13 @@ def build_fig3(study: Study):
 
 def build_fig4(study: Study):
     """fig4.png/.csv: teacher − student test gap per epoch, L_MI_s + L_MI_a vs AMID."""
-    return _curve_figure(study, "fig4", ["mi_s+mi_a", "amid"], ["test_gap", "test_student_top1", "test_teacher_top1"],
+    return _curve_figure(study, "fig4", CURVE_FIGURES["fig4"], ["test_gap", "test_student_top1", "test_teacher_top1"],
                          plots.plot_fig4, claim_columns=["test_gap"])
 
 
 def build_fig5(study: Study):
     """fig5.png/.csv: within-class cosine (train, test) per epoch: AMID, w/o D2, w/o L_adv."""
-    return _curve_figure(study, "fig5", ["amid", "no_d2", "mi_s+mi_a"], ["train_cos_same_class", "test_cos_same_class"],
+    return _curve_figure(study, "fig5", CURVE_FIGURES["fig5"], ["train_cos_same_class", "test_cos_same_class"],
                          plots.plot_fig5, claim_columns=["train_cos_same_class", "test_cos_same_class"])
 
 

@@ -3,6 +3,11 @@
 
 Runs are shared between tables: the AMID runs with default settings serve Tables 1, 2, 4, 5, 6 and
 the figures, because a run's cache key is its *effective* configuration.
+
+Only the runs whose per-epoch curves a figure draws (:data:`CURVE_FIGURES`) are evaluated every
+epoch; every other run is evaluated once, after its last epoch (``Profile.final_eval_only``). On the
+embedded data a per-epoch evaluation (2,000 samples) costs about as much arithmetic as the epoch's
+training, and evaluation changes nothing in what a run trains, so its final numbers are the same.
 """
 from __future__ import annotations
 
@@ -10,9 +15,9 @@ from typing import Sequence
 
 from amidlib.paper import names
 from amidlib.repro.profiles import Pairing, Profile
-from amidlib.repro.runs import Cell, make_spec
+from amidlib.repro.runs import Cell, RunSpec, make_spec
 
-__all__ = ["plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5", "plan_table6", "PLANS",
+__all__ = ["CURVE_FIGURES", "CURVE_ROWS", "run_spec", "plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5", "plan_table6", "PLANS",
            "T12_METHODS", "T3_METHODS", "T4_ROWS", "T5_ROWS", "figure_cells", "table_specs"]
 
 
@@ -37,6 +42,35 @@ def __getattr__(attr: str):
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
+#: the figures that draw per-epoch curves, with the rows (main pairing, every seed) whose histories they draw
+CURVE_FIGURES: dict[str, tuple[str, ...]] = {
+    "fig1_diagnostic": ("mi_s", "mi_s+mi_a", "amid"),
+    "warmup": ("amid", "no_warmup"),
+    "fig4": ("mi_s+mi_a", "amid"),
+    "fig5": ("amid", "no_d2", "mi_s+mi_a"),
+}
+#: the rows evaluated every epoch: the union of :data:`CURVE_FIGURES`
+CURVE_ROWS: tuple[str, ...] = tuple(dict.fromkeys(row for rows in CURVE_FIGURES.values() for row in rows))
+
+
+def run_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tuple | None = None, *,
+             several_seeds: bool = True, **overrides) -> RunSpec:
+    """:func:`~amidlib.repro.runs.make_spec` for a cell of a plan, evaluated every epoch only when a
+    figure draws its curves: its effective configuration on the main pairing is one of :data:`CURVE_ROWS`'
+    (so Table 6's α1 = 4.0 cell and fig_regime's batch-64 cells stay the figures' and tables' runs)."""
+    curves = split is None and pairing == prof.main and _draws_curves(prof, method, overrides)
+    return make_spec(prof, pairing, method, seed, split, several_seeds=several_seeds, curves=curves, **overrides)
+
+
+def _draws_curves(prof: Profile, method: str, overrides: dict) -> bool:
+    config = make_spec(prof, prof.main, method, 0, **overrides).effective_config()
+    for row in CURVE_ROWS:
+        row_method, row_overrides = names.row_spec(row)
+        if row_method == method and make_spec(prof, prof.main, method, 0, **row_overrides).effective_config() == config:
+            return True
+    return False
+
+
 def plan_table1(prof: Profile, methods: Sequence[str] | None = None) -> list[Cell]:
     """Every method of Table 1 (default: the registry's, :func:`amidlib.paper.names.table_rows`) on
     both pairings (the paper's UCF51 / ActivityNet columns); seeds per pairing."""
@@ -45,7 +79,7 @@ def plan_table1(prof: Profile, methods: Sequence[str] | None = None) -> list[Cel
     for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.second_seeds)):
         for m in methods:
             for s in prof.row_seeds.get(m, seeds):  # (a few methods: fewer seeds under a profile, for cost)
-                cells.append(Cell("table1", pairing.key, pairing.paper, m, make_spec(prof, pairing, m, s)))
+                cells.append(Cell("table1", pairing.key, pairing.paper, m, run_spec(prof, pairing, m, s)))
     return cells
 
 
@@ -64,26 +98,26 @@ def plan_table3(prof: Profile) -> list[Cell]:
         split = ("fold", k, fseed, i) + ((tuple(prof.table3_class_sizes),) if prof.table3_class_sizes else ())
         v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
         # one run per fold (seed 0): nothing to batch with
-        cells.append(Cell("table3", "V", "V", "baseline", make_spec(prof, v, "baseline", 0, split, several_seeds=False),
+        cells.append(Cell("table3", "V", "V", "baseline", run_spec(prof, v, "baseline", 0, split, several_seeds=False),
                           fold=i))
         for setup in prof.table3_setups:
             for m in methods:
                 cells.append(Cell("table3", setup.key, setup.paper, m,
-                                  make_spec(prof, setup, m, 0, split, several_seeds=False), fold=i))
+                                  run_spec(prof, setup, m, 0, split, several_seeds=False), fold=i))
     return cells
 
 
 def plan_table4(prof: Profile) -> list[Cell]:
     """Ablation of the loss terms on the main pairing (student and teacher top-1)."""
     p = prof.main
-    return [Cell("table4", p.key, p.paper, row, make_spec(prof, p, method, s, **ov))
+    return [Cell("table4", p.key, p.paper, row, run_spec(prof, p, method, s, **ov))
             for row, method, ov in table_specs("table4") for s in prof.seeds]
 
 
 def plan_table5(prof: Profile) -> list[Cell]:
     """The training modifications on the main pairing."""
     p = prof.main
-    return [Cell("table5", p.key, p.paper, row, make_spec(prof, p, method, s, **ov))
+    return [Cell("table5", p.key, p.paper, row, run_spec(prof, p, method, s, **ov))
             for row, method, ov in table_specs("table5") for s in prof.seeds]
 
 
@@ -94,7 +128,7 @@ def plan_table6(prof: Profile) -> list[Cell]:
     for name, values in prof.table6_grid.items():
         for value in values:
             for s in prof.table6_seeds:
-                cells.append(Cell("table6", name, name, f"{float(value):.1f}", make_spec(prof, p, "amid", s, **{name: float(value)})))
+                cells.append(Cell("table6", name, name, f"{float(value):.1f}", run_spec(prof, p, "amid", s, **{name: float(value)})))
     return cells
 
 
@@ -105,12 +139,12 @@ PLANS = {"table1": plan_table1, "table2": plan_table2, "table3": plan_table3,
 def figure_cells(prof: Profile, rows: Sequence[str]) -> list[Cell]:
     """Main-pairing runs of the rows named (``mi_s``, ``mi_s+mi_a``, ``amid``, ``no_d2``,
     ``no_warmup``, any row of :mod:`amidlib.paper.names`), one per seed: the same runs as the
-    tables, so nothing is trained twice."""
+    tables, so nothing is trained twice. These rows are evaluated every epoch (:data:`CURVE_ROWS`)."""
     p = prof.main
     cells = []
     for row in rows:
         method, ov = names.row_spec(row)
         for s in prof.seeds:
-            cells.append(Cell("figure", p.key, p.paper, row, make_spec(prof, p, method, s, **ov)))
+            cells.append(Cell("figure", p.key, p.paper, row, run_spec(prof, p, method, s, **ov)))
     return cells
 

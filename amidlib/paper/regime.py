@@ -30,7 +30,8 @@ from amidlib.paper.records import record_runs
 from amidlib.paper.stats import paired_effect
 from amidlib.paper.tables import paper_regime
 from amidlib.repro.profiles import Profile
-from amidlib.repro.runs import Cell, Study, make_spec
+from amidlib.paper.plans import run_spec
+from amidlib.repro.runs import Cell, Study
 
 __all__ = ["REGIME_METHODS", "regime_cells", "regime_effects", "plot_regime", "write_regime"]
 
@@ -50,7 +51,7 @@ def regime_cells(prof: Profile) -> list[Cell]:
             ov = {} if batch_size == default else {"batch_size": int(batch_size)}  # the default: the tables' runs
             for seed in prof.regime_seeds:
                 cells.append(Cell("fig_regime", f"batch {batch_size}", p.paper, method,
-                                  make_spec(prof, p, method, seed, **ov)))
+                                  run_spec(prof, p, method, seed, **ov)))
     return cells
 
 

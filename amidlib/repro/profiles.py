@@ -150,6 +150,7 @@ class Profile:
     checkpoint: bool = False                # save every run after each epoch (cache_dir/.checkpoints/<run>)
     keep_checkpoints: bool = False          # keep a finished run's checkpoint (default: deleted once its record is cached)
     batch_seeds: bool = True                # train the seeds of one configuration as one batched model where possible
+    final_eval_only: bool = True            # a run whose per-epoch curves no figure draws is evaluated once, after its last epoch
     row_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # Tables 1/2: fewer seeds for these methods
     regime_batch_sizes: tuple[int, ...] = ()  # fig_regime: the batch sizes swept on the main pairing (() : none)
     regime_seeds: tuple[int, ...] = (0,)      # fig_regime: the seeds of each batch size
@@ -214,6 +215,9 @@ class Profile:
         if self.row_seeds:
             lines.append("  fewer seeds in Tables 1, 2 (cost; in no claim): "
                          + "; ".join(f"{m}: {list(v)}" for m, v in self.row_seeds.items()))
+        if self.final_eval_only:
+            lines.append("  runs whose per-epoch curves a figure draws are evaluated every epoch (eval_every of the "
+                         "preset); the others once, after their last epoch (evaluation changes nothing in training)")
         if self.batch_seeds:
             lines.append("  the seeds of one configuration train as one batched model where the method allows it "
                          "(amidlib.core.batched: each seed its lone run up to float rounding)")

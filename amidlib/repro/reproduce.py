@@ -13,18 +13,26 @@ Executed notebooks go to ``runs/<profile>/<timestamp>/`` (a new folder every tim
 earlier one), together with ``timings.csv``; the run cache of that reproduction is its
 ``cache/`` subfolder, so every number is computed by the reproduction that reports it. Tables and
 figures go to the notebooks' ``out_dir`` (``figures/`` for cpu, ``figures/<profile>/`` otherwise).
+
+A whole reproduction (no ``--only``) first trains its workload: every run a table, figure or claim
+reads, in one pool, longest tasks first (``python -m amidlib.paper.workload``, run as its own process
+like the notebooks: that code sits in a layer above this one). A notebook's cells train one table at a
+time, which would leave a worker idle whenever a cell's runs are fewer tasks than workers. The
+notebooks then find every run in the cache; the driver says how many they trained beyond it (0).
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
+import json
 import os
 import resource
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from amidlib.repro.profiles import PROFILES, repo_root
+from amidlib.repro.profiles import COMMON_PARAMETERS, PROFILES, repo_root
 
 #: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
 KERNEL = "amid-repro"
@@ -209,7 +217,22 @@ def main(argv=None) -> int:
     kernel = kernel_name()
     total_start = time.perf_counter()
     stream = _RunLines(sys.stdout)
-    for i, nb in enumerate(selected, 1):
+    trained_before = None
+    if not args.only:  # a whole reproduction: its every run first, in one pool (the notebooks then read the cache)
+        print("workload: every run the notebooks read, trained in one pool (python -m amidlib.paper.workload)", flush=True)
+        common = {k: v for k, v in given.items() if k in COMMON_PARAMETERS}
+        common.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
+        start, cpu_start = time.perf_counter(), _children_cpu()
+        code = _stream([sys.executable, "-m", "amidlib.paper.workload", "--profile", args.profile,
+                        "--cache-dir", str(cache_dir), "--params", json.dumps(common)], stream, cwd=root)
+        secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+        status = "ok" if code == 0 else "failed"
+        timings.append({"notebook": WORKLOAD, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1), "status": status})
+        print(f"  workload: {status} in {_fmt_s(secs)} (CPU time of it and its workers: {cpu:.0f} s)", flush=True)
+        if code != 0:
+            failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} (its output is above)"))
+        trained_before = cached_runs(cache_dir)
+    for i, nb in enumerate(selected if not failed else [], 1):
         params = {"profile": args.profile, "cache_dir": str(cache_dir)}
         params.update({k: given[k] for k in routing[nb.name]})
         params.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
@@ -235,6 +258,10 @@ def main(argv=None) -> int:
             break
     total = time.perf_counter() - total_start
     total_cpu = sum(t["cpu_seconds"] for t in timings)
+    if trained_before is not None and not failed:
+        extra = cached_runs(cache_dir) - trained_before
+        print(f"the notebooks trained {extra} run(s) beyond the workload"
+              + (" (amidlib.paper.workload.reproduction_cells misses them: they trained cell by cell)" if extra else ""))
     _write_timings(run_folder, timings, total, total_cpu, args.profile, given)
     load = f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
     print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(timings)} notebook(s){load}; "
@@ -243,7 +270,7 @@ def main(argv=None) -> int:
         _print_headline(Path(given.get("out_dir") or root / ("figures" if args.profile == "cpu" else f"figures/{args.profile}")),
                         since=time.time() - total)
     budget = PROFILES[args.profile].budget_s
-    if budget and not failed and len(selected) == len(list_notebooks(folder)) and total > budget:
+    if budget and not failed and not args.only and total > budget:
         print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
     if failed:
         name, exc = failed
@@ -253,6 +280,25 @@ def main(argv=None) -> int:
               f"{run_folder / name})", file=sys.stderr)
         return 1
     return 0
+
+
+#: the row of timings.csv for the workload step
+WORKLOAD = "workload (every run, one pool)"
+
+
+def cached_runs(cache_dir: Path) -> int:
+    """How many run records the run cache holds (folders with a metrics.json)."""
+    return sum(1 for _ in Path(cache_dir).glob("*/metrics.json")) if Path(cache_dir).is_dir() else 0
+
+
+def _stream(cmd: list[str], out, cwd: Path) -> int:
+    """Run ``cmd``, passing its output through ``out`` line by line; its exit status."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(cwd), bufsize=1)
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        out.write(line)
+        out.flush()
+    return proc.wait()
 
 
 class _RunLines:

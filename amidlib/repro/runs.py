@@ -156,13 +156,19 @@ def data_location(prof: Profile, dataset: str) -> dict[str, str]:
 
 
 def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tuple | None = None, *,
-              several_seeds: bool = True, **overrides) -> RunSpec:
+              several_seeds: bool = True, curves: bool = True, **overrides) -> RunSpec:
     """The RunSpec of ``method`` on ``pairing`` under ``prof`` (its epochs, device, per-dataset and
     per-method overrides), with extra config ``overrides``; ``split`` default: the profile's holdout
-    split (the dataset's official split for the video datasets)."""
+    split (the dataset's official split for the video datasets).
+
+    ``curves=False``: no figure draws this run's per-epoch curves, so under ``prof.final_eval_only`` it
+    is evaluated once, after its last epoch (``eval_every=0``; on the embedded data evaluating 2,000
+    samples every epoch costs about as much as the training; :mod:`amidlib.paper.plans` decides)."""
     dataset = pairing.dataset
     ov = prof.run_overrides(method, dataset)
     ov.update(overrides)
+    if not curves and prof.final_eval_only:
+        ov.setdefault("eval_every", 0)
     if split is None:
         split = ("official",) if dataset in splits.OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
     data = {**prof.data_options.get(dataset, {}), **data_location(prof, dataset)}
@@ -304,6 +310,23 @@ def _worker(specs: Sequence[RunSpec], cache_dir: str, keys: Sequence[str] | None
     return out
 
 
+#: seconds per seed-run on one core of a 2-core CPU, measured in `make reproduce` (profile cpu, batch 64,
+#: final evaluation only): only their ratios matter, to start the longest tasks first
+_SECONDS_PER_SEED = {"batched": {"amid": 4.0, "gmc": 2.0, "ccl": 1.9, "teacher": 1.5, "baseline": 1.0},
+                     "single": {"crcd": 12.0, "amid": 8.0, "ccl": 7.0, "gmc": 6.0, "crd": 4.0, "baseline": 2.0,
+                                "teacher": 2.0}}
+
+
+def task_cost(task: Sequence[RunSpec]) -> float:
+    """A task's expected training time, in rough seconds (for ordering): seeds × seconds per seed of its
+    method and engine, more for smaller batches (more steps), per-epoch evaluation and a pre-trained teacher."""
+    spec = task[0]
+    config = spec.effective_config()
+    per_seed = _SECONDS_PER_SEED.get(spec.engine, _SECONDS_PER_SEED["single"]).get(spec.method, 3.0)
+    return (len(task) * per_seed * (64 / max(1, int(config.get("batch_size", 64)))) ** 0.6
+            * (1.15 if config.get("eval_every", 1) else 1.0) * (1.4 if config.get("fixed_teacher") else 1.0))
+
+
 class Study:
     """The runs of one profile: ``Study(prof).results(cells)`` trains what is missing, in order."""
 
@@ -330,11 +353,8 @@ class Study:
         if not todo:
             return
         prepare_data(todo.values())
-        # longest first (CRCD, CRD, fixed teacher, batched seeds): keeps the workers busy to the end
-        cost = {"crcd": 5.0, "crd": 3.0, "amid": 1.5, "ccl": 1.0}
-        work = tasks(todo.values())
-        work.sort(key=lambda task: -(len(task) ** 0.5 * cost.get(task[0].method, 0.5)
-                                      * (2 if dict(task[0].overrides).get("fixed_teacher") else 1)))
+        # longest first (batched AMID seeds, CRCD, ...): the workers stay busy to the end
+        work = sorted(tasks(todo.values()), key=task_cost, reverse=True)
         self._log(f"training {len(todo)} run(s) not in the cache ({self.cache.folder}) as {len(work)} task(s)")
         self._started, self._done, self._total = time.perf_counter(), 0, len(todo)
         # local worker processes or a Ray cluster (prof.executor): either way each record lands in the

@@ -1,0 +1,72 @@
+"""A reproduction's whole workload: every run that a table, figure or claim of the notebooks reads, trained
+in one pool before the notebooks run.
+
+A notebook trains what each cell needs when the cell runs, which keeps a notebook opened in JupyterLab
+readable from top to bottom. Across a whole reproduction that wastes the machine: a cell whose runs are
+one batched task leaves every other worker idle until it ends. ``python -m amidlib.repro`` (a full
+reproduction) therefore first trains :func:`reproduction_cells` here, all at once, longest tasks first,
+in ``n_jobs`` processes (or on Ray); the notebooks then find every run in the run cache and only compute,
+write and draw. A run the notebooks need beyond this list is still trained by them (the driver says how
+many there were), so the list can only cost time, never change a number.
+
+    python -m amidlib.paper.workload --profile cpu --cache-dir runs/cpu/cache [--params '{"seeds": [0, 1]}']
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Sequence
+
+from amidlib.paper.plans import CURVE_ROWS, PLANS, figure_cells
+from amidlib.paper.regime import regime_cells
+from amidlib.repro import profiles
+from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
+from amidlib.repro.runs import Cell, Study
+
+__all__ = ["reproduction_cells", "train_workload", "main"]
+
+
+def reproduction_cells(prof: Profile) -> list[Cell]:
+    """Every cell the notebooks 01–06 read under ``prof``: Tables 1–6, the figures' rows (the curve rows
+    and the teacher alone of Fig 1) and fig_regime's sweep. Cells share runs; the Study trains each once."""
+    cells: list[Cell] = []
+    for plan in PLANS.values():
+        cells += plan(prof)
+    cells += figure_cells(prof, (*CURVE_ROWS, "teacher_alone"))
+    if prof.regime_batch_sizes:
+        cells += regime_cells(prof)
+    return cells
+
+
+def train_workload(prof: Profile, verbose: bool = True) -> Study:
+    """Train every run of :func:`reproduction_cells` the cache lacks, in one pool; returns the Study."""
+    profiles.check_requirements(prof)  # the paper profile stops here, naming every missing file
+    study = Study(prof, verbose=verbose)
+    cells = reproduction_cells(prof)
+    if verbose:
+        print(f"workload of profile {prof.name}: {len({c.spec.key() for c in cells})} distinct runs behind "
+              f"{len(cells)} table and figure cells", flush=True)
+    study.ensure(c.spec for c in cells)
+    return study
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m amidlib.paper.workload", description=__doc__.splitlines()[0])
+    ap.add_argument("--profile", default="cpu", choices=sorted(profiles.PROFILES))
+    ap.add_argument("--cache-dir", default=None, help="the run cache the notebooks will read")
+    ap.add_argument("--params", default="{}", help="the notebooks' common parameters as JSON "
+                    f"({', '.join(p for p in COMMON_PARAMETERS if p not in ('profile', 'cache_dir'))})")
+    args = ap.parse_args(argv)
+    params = json.loads(args.params)
+    unknown = sorted(set(params) - set(COMMON_PARAMETERS) | set(params) & {"profile", "cache_dir"})
+    if unknown:
+        print(f"error: --params takes the common notebook parameters; not: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    prof = profiles.load_profile(args.profile, cache_dir=args.cache_dir, **params)
+    train_workload(prof)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
