@@ -37,6 +37,17 @@ def matmul_rate(n: int = 1024, d: int = 256, repeats: int = 200) -> float:
     return 2 * n * d * d * repeats / (time.perf_counter() - started) / 1e9
 
 
+def batched_rate(k: int = 10, n: int = 64, d: int = 256, repeats: int = 200) -> float:
+    """GFLOP/s of k (n × d) @ (d × d) products in one batched call: the size of one training step's products."""
+    a, w = torch.randn(k, n, d), torch.randn(k, d, d)
+    for _ in range(10):
+        torch.bmm(a, w)
+    started = time.perf_counter()
+    for _ in range(repeats):
+        torch.bmm(a, w)
+    return 2 * k * n * d * d * repeats / (time.perf_counter() - started) / 1e9
+
+
 def run_flops(method: str, train, test, **kw) -> float:
     """Floating-point operations of one lone run (every forward, backward and evaluation product)."""
     counter = FlopCounterMode(display=False)
@@ -58,6 +69,7 @@ def main() -> None:
     train, test = load_embedded(("fou",), ("fac",))
     seeds = list(range(args.seeds))
     peak = matmul_rate()
+    small = batched_rate()
     print(f"one 1024×256×256 matrix product on this thread: {peak:.0f} GFLOP/s", flush=True)
     rows = []
     for eval_every in args.eval_every:
@@ -94,14 +106,19 @@ def main() -> None:
         lines.append(f"| {method} | {when} | {ts:.1f} | {tb:.1f} | {k / ts:.2f} | {k / tb:.2f} | **{ts / tb:.1f}×** | "
                      f"{flops / 1e9:.0f} | {k * flops / ts / 1e9:.0f} | {k * flops / tb / 1e9:.0f} | "
                      f"{diff.mean():+.2f} ({np.abs(diff).max():.2f}) | {sd:.2f} |")
-    best = max(rows, key=lambda r: r[2] / r[3])
-    lines += ["", "What bounds the ratio: a lone run already does its arithmetic at "
-              f"{min(k * r[6] / r[2] for r in rows) / 1e9:.0f}–{max(k * r[6] / r[2] for r in rows) / 1e9:.0f} GFLOP/s, "
-              f"so even an engine at the matrix-product rate ({peak:.0f} GFLOP/s) could be at most "
-              f"{peak / (max(k * r[6] / r[2] for r in rows) / 1e9):.1f}–{peak / (min(k * r[6] / r[2] for r in rows) / 1e9):.1f}× "
-              f"faster; the best measured ratio is {best[2] / best[3]:.1f}× ({best[0]}). A further gain has to come "
-              "from doing less arithmetic (the reproduction evaluates every epoch only the runs whose curves a "
-              "figure draws), not from batching.",
+    lines += ["", f"What bounds the ratio: one step's products are small (64 rows per seed); a batched "
+              f"10 × 64×256×256 product runs at {small:.0f} GFLOP/s here, a 1024-row one at {peak:.0f}. A lone run "
+              "already reaches the rates in the table, so even an engine at the 1024-row rate could be at most "
+              + ", ".join(f"{r[0]} ({'every epoch' if r[1] == 1 else 'final'}) {peak / (k * r[6] / r[2] / 1e9):.1f}×"
+                          for r in rows)
+              + " faster than one run after another; the batched engine reaches "
+              f"{min(k * r[6] / r[3] for r in rows) / 1e9:.0f}–{max(k * r[6] / r[3] for r in rows) / 1e9:.0f} GFLOP/s "
+              f"(best ratio {max(r[2] / r[3] for r in rows):.1f}×). The ≥ 4× goal is not met. The gap to the product rate "
+              "is the rest of each step (element-wise operations, losses, dropout masks, gradient copies), which "
+              "batching does not shrink; a hand-fused step could, and is not written. The reproduction saves time "
+              "instead by doing less work: only the runs whose curves a figure draws are evaluated every epoch, and "
+              "the whole workload trains in one pool. Timings on this shared machine vary by up to ~40 % between "
+              "runs of this script; the ratios within one run are what it reports.",
               "", "The two arms differ only by float rounding (batched matrix products), which compounds over "
               "60 epochs: the per-seed differences are of the order of the seed-to-seed spread and centred near 0."]
     atomic_write_text(args.out, "\n".join(lines) + "\n")
