@@ -14,7 +14,7 @@ earlier one), together with ``timings.csv``; the run cache of that reproduction 
 ``cache/`` subfolder, so every number is computed by the reproduction that reports it. Tables and
 figures go to the notebooks' ``out_dir`` (``figures/`` for cpu, ``figures/<profile>/`` otherwise).
 
-A whole reproduction (no ``--only``) first trains its workload: every run a table, figure or claim
+A whole reproduction (no ``--only``; or ``--workload``) first trains its workload: every run a table, figure or claim
 reads, in one pool, longest tasks first (``python -m amidlib.paper.workload``, run as its own process
 like the notebooks: that code sits in a layer above this one). A notebook's cells train one table at a
 time, which would leave a worker idle whenever a cell's runs are fewer tasks than workers. The
@@ -177,6 +177,9 @@ def main(argv=None) -> int:
     p.add_argument("--address", default=None,
                    help="with --executor ray: the cluster ('auto': the one this machine joined; host:port: its head; "
                         "default: a private one-machine Ray instance). See docs/cluster.md")
+    p.add_argument("--workload", action=argparse.BooleanOptionalAction, default=None,
+                   help="first train every run the notebooks read, in one pool (default: yes for a whole "
+                        "reproduction, no with --only)")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
     try:
         args = p.parse_args(argv)
@@ -218,7 +221,7 @@ def main(argv=None) -> int:
     total_start = time.perf_counter()
     stream = _RunLines(sys.stdout)
     trained_before = None
-    if not args.only:  # a whole reproduction: its every run first, in one pool (the notebooks then read the cache)
+    if args.workload or (args.workload is None and not args.only):  # every run first, in one pool (the notebooks then read the cache)
         print("workload: every run the notebooks read, trained in one pool (python -m amidlib.paper.workload)", flush=True)
         common = {k: v for k, v in given.items() if k in COMMON_PARAMETERS}
         common.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
