@@ -188,3 +188,20 @@ def test_per_epoch_evaluation_reads_one_centre_clip_and_the_final_metrics_all_k(
     one = loader.ds.frames(0, False, None)
     assert [read_index(f) for f in one] == centre
     assert loader.final().final() is loader.final() and train.clip.test_clips == 3  # the dataset is not changed
+
+
+def test_the_free_space_margin_scales_with_the_cache(tmp_path, monkeypatch):
+    """A small cache starts on a disk with 1.5 GB free (CI's /tmp once had that); a large one still keeps
+    2 GB free beyond its own size."""
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 0, int(1.5e9)))
+    cache_mod.require_free_space(tmp_path, 746_496, "a small frame cache")  # needs 0.75 MB + 64 MB
+    with pytest.raises(cache_mod.DiskSpaceError, match=r"a big cache needs about 1.0 GB .*\+ 1.0 GB kept free"):
+        cache_mod.require_free_space(tmp_path, 1e9, "a big cache")
+    monkeypatch.setattr(shutil, "disk_usage", lambda p: usage(10**12, 0, int(51e9)))
+    with pytest.raises(cache_mod.DiskSpaceError, match=r"\+ 2.0 GB kept free"):
+        cache_mod.require_free_space(tmp_path, 50e9, "a 50 GB cache")
+    cache_mod.require_free_space(tmp_path, 48e9, "a 48 GB cache")

@@ -358,9 +358,15 @@ def _gb(n: float) -> str:
     return f"{n / 1e9:.1f} GB"
 
 
-def require_free_space(folder: str | os.PathLike, need_bytes: float, what: str, margin_bytes: float = 2e9) -> None:
+def require_free_space(folder: str | os.PathLike, need_bytes: float, what: str,
+                       margin_bytes: float | None = None) -> None:
     """Refuse to start writing ``what`` under ``folder`` when the disk cannot hold ``need_bytes`` (plus
-    ``margin_bytes`` left free for checkpoints and records); the message names both sizes."""
+    ``margin_bytes`` left free for checkpoints and records); the message names both sizes.
+
+    The default margin scales with the cache: as much again as the cache itself, at least 64 MB and at
+    most 2 GB. A fixed 2 GB refused a 1 MB cache on a small CI disk; a 50 GB cache still keeps 2 GB free."""
+    if margin_bytes is None:
+        margin_bytes = min(2e9, max(64e6, float(need_bytes)))
     folder = Path(folder).expanduser()
     probe = folder
     while not probe.exists() and probe != probe.parent:
