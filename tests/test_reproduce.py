@@ -127,3 +127,21 @@ def test_a_whole_reproduction_trains_its_workload_in_one_pool_first(tmp_path):
     timings = pd.read_csv(next((runs / "ci").iterdir()) / "timings.csv")
     assert timings.notebook.iloc[0] == reproduce.WORKLOAD and (timings.status.iloc[:-1] == "ok").all()
     assert (tmp_path / "figs" / "claims.md").is_file()
+
+
+def test_after_the_workload_the_notebooks_between_data_prep_and_report_run_side_by_side():
+    from pathlib import Path
+
+    nbs = [Path(f"{n}.ipynb") for n in ("00_data_prep", "01_warmup", "02_amid_training", "03_ablations", "06_report",
+                                        "07_teaching")]
+    waves = reproduce.notebook_waves(nbs, parallel=True, jobs=2)
+    assert [[nb.stem[:2] for nb in w] for w in waves] == [["00"], ["01", "02", "03", "07"], ["06"]] and waves.jobs == 2
+    # without the workload (the notebooks train) or with one job: one at a time, in order
+    for waves in (reproduce.notebook_waves(nbs, parallel=False, jobs=2), reproduce.notebook_waves(nbs, parallel=True, jobs=1)):
+        assert [w for w in waves] == [[nb] for nb in nbs]
+    assert [[nb.stem[:2] for nb in w] for w in reproduce.notebook_waves(nbs[1:3], parallel=True, jobs=2)] == [["01", "02"]]
+
+
+def test_jobs_below_one_is_refused(tmp_path, capsys):
+    code, _, err = _main(capsys, "--jobs", "0", "--runs-dir", str(tmp_path))
+    assert code == 2 and "--jobs 0" in err

@@ -79,6 +79,33 @@ def test_record_runs_replaces_a_source_and_keeps_the_order(tmp_path):
     assert list(dict.fromkeys(back["source"])) == ["table1", "table4"] and len(back) == len(runs)
 
 
+def _record_many(out_dir, sources, barrier):
+    runs = _runs().rename(columns={"source": "table"})
+    runs = runs[runs.table == "table1"]
+    barrier.wait(timeout=120)  # all start writing together
+    for source in sources:     # each source once: a row lost to a stale read is never written again
+        record_runs(out_dir, source, runs)
+
+
+def test_notebooks_recording_side_by_side_lose_no_rows(tmp_path):
+    """Four processes each add their own sources to one runs.csv at once (make reproduce runs notebooks side by
+    side): every source's rows are there at the end. Without the lock, writes made from stale reads drop rows."""
+    import multiprocessing as mp
+
+    groups = [[f"p{p}_s{i}" for i in range(25)] for p in range(4)]
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(len(groups))
+    procs = [ctx.Process(target=_record_many, args=(tmp_path, g, barrier)) for g in groups]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=300)
+        assert p.exitcode == 0
+    back = read_runs(tmp_path)
+    per_source = len(_runs().query("source == 'table1'"))
+    assert back.groupby("source").size().to_dict() == {s: per_source for g in groups for s in g}
+
+
 def test_verify_command_line(tmp_path, capsys):
     for d, runs in (("ref", _runs()), ("new", _runs())):
         (tmp_path / d).mkdir()

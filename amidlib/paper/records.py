@@ -12,10 +12,13 @@ left out: it changes with every code edit, the numbers do not. Tables, figures a
 can recompute them; ``make verify`` compares two of these files.
 
 Each notebook replaces the rows of the sources it builds (:func:`record_runs`); rows are kept in a
-fixed source order, so rebuilding one table leaves the file byte-identical when the runs are.
+fixed source order, so rebuilding one table leaves the file byte-identical when the runs are. Notebooks
+may run side by side (``make reproduce`` does): each read-replace-write holds a lock on ``runs.csv.lock``,
+so no notebook's rows are lost to another's write.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -47,6 +50,27 @@ def record_runs(out_dir: str | os.PathLike, source: str, runs: pd.DataFrame) -> 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "runs.csv"
+    with _locked(out_dir / "runs.csv.lock"):
+        return _replace_rows(path, source, runs)
+
+
+@contextlib.contextmanager
+def _locked(lock_path: Path):
+    """An exclusive advisory lock (``fcntl.flock``) for the time of the block; none where fcntl is missing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: notebooks there run one at a time
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace_rows(path: Path, source: str, runs: pd.DataFrame) -> Path:
     new = runs.drop(columns=["table", "run"], errors="ignore").assign(source=source)
     new = new[_FIRST + [c for c in new.columns if c not in _FIRST]]
     old = read_runs(path) if path.is_file() else new.iloc[0:0]

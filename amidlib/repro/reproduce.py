@@ -180,6 +180,8 @@ def main(argv=None) -> int:
     p.add_argument("--workload", action=argparse.BooleanOptionalAction, default=None,
                    help="first train every run the notebooks read, in one pool (default: yes for a whole "
                         "reproduction, no with --only)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="after the workload, how many notebooks run side by side (default: the profile's n_jobs; 1: one by one)")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
     try:
         args = p.parse_args(argv)
@@ -197,6 +199,8 @@ def main(argv=None) -> int:
                 raise UsageError(f"-p {name} given twice")
             given[name] = parse_value(value)
         routing = check_parameters(given, per_notebook)
+        if args.jobs is not None and args.jobs < 1:
+            raise UsageError(f"--jobs {args.jobs}: give 1 or more")
         if args.address and args.executor != "ray":
             raise UsageError("--address names a Ray cluster: give --executor ray with it")
         for name in ("executor", "address"):
@@ -207,7 +211,6 @@ def main(argv=None) -> int:
         return 2
 
     import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     runs_dir = (args.runs_dir or root / "runs").resolve()
     run_folder = new_run_folder(runs_dir, args.profile)
@@ -235,32 +238,57 @@ def main(argv=None) -> int:
         if code != 0:
             failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} (its output is above)"))
         trained_before = cached_runs(cache_dir)
-    for i, nb in enumerate(selected if not failed else [], 1):
+
+    def run_notebook(i: int, nb: Path, out_stream) -> tuple[dict, tuple | None]:
         params = {"profile": args.profile, "cache_dir": str(cache_dir)}
         params.update({k: given[k] for k in routing[nb.name]})
         params.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
         params = {k: v for k, v in params.items() if k in per_notebook[nb.name]}
-        out = run_folder / nb.name
         print(f"notebook {i} of {len(selected)}: {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
-        start, cpu_start = time.perf_counter(), _children_cpu()
+        start, cpu_start, error = time.perf_counter(), _children_cpu(), None
         try:
-            papermill.execute_notebook(str(nb), str(out), parameters=params, kernel_name=kernel, cwd=str(folder),
-                                       progress_bar=False, execution_timeout=args.timeout,
-                                       stdout_file=stream)  # the kernel's stdout: the run engine's one line per run
-            status = "ok"
-        except PapermillExecutionError as exc:
-            status = "failed"
-            failed = (nb.name, exc)
-        except Exception as exc:  # kernel died, timeout, ...
-            status = "failed"
-            failed = (nb.name, exc)
+            papermill.execute_notebook(str(nb), str(run_folder / nb.name), parameters=params, kernel_name=kernel,
+                                       cwd=str(folder), progress_bar=False, execution_timeout=args.timeout,
+                                       stdout_file=out_stream)  # the kernel's stdout: the run engine's one line per run
+        except Exception as exc:  # PapermillExecutionError (a cell raised), a kernel that died, a timeout, ...
+            error = (nb.name, exc)
         secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
-        timings.append({"notebook": nb.name, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1), "status": status})
-        print(f"  {nb.name}: {status} in {_fmt_s(secs)} (CPU time of the kernel and its workers: {cpu:.0f} s)", flush=True)
-        if failed:
+        status = "failed" if error else "ok"
+        print(f"  {nb.name}: {status} in {_fmt_s(secs)}"
+              + (f" (CPU time of the kernel and its workers: {cpu:.0f} s)" if out_stream is stream else ""), flush=True)
+        return {"notebook": nb.name, "seconds": round(secs, 1),
+                "cpu_seconds": round(cpu, 1) if out_stream is stream else None, "status": status}, error
+
+    # once the workload is trained the notebooks only read the cache and draw: those between the first (data
+    # preparation) and the report, which reads every table, run side by side, one per worker
+    waves = notebook_waves(selected, parallel=trained_before is not None and not failed,
+                           jobs=args.jobs or PROFILES[args.profile].n_jobs)
+    index = {nb: i for i, nb in enumerate(selected, 1)}
+    for wave in waves if not failed else []:
+        if len(wave) == 1:
+            timing, error = run_notebook(index[wave[0]], wave[0], stream)
+            timings.append(timing)
+        else:
+            from concurrent.futures import ThreadPoolExecutor
+
+            print(f"notebooks {', '.join(nb.stem.split('_')[0] for nb in wave)}: side by side "
+                  f"({min(len(wave), waves.jobs)} at a time; they only read the run cache)", flush=True)
+            start, cpu_start = time.perf_counter(), _children_cpu()
+            with ThreadPoolExecutor(max_workers=waves.jobs) as pool:
+                results = list(pool.map(lambda nb: run_notebook(index[nb], nb, _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] ")),
+                                        wave))
+            error = next((e for _, e in results if e), None)
+            timings += [t for t, _ in results]
+            secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+            timings.append({"notebook": f"notebooks {', '.join(nb.stem.split('_')[0] for nb in wave)} (side by side)",
+                            "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
+                            "status": "failed" if error else "ok"})
+            print(f"  side by side: {_fmt_s(secs)} (CPU time of the kernels and their workers: {cpu:.0f} s)", flush=True)
+        if error:
+            failed = error
             break
     total = time.perf_counter() - total_start
-    total_cpu = sum(t["cpu_seconds"] for t in timings)
+    total_cpu = sum(t["cpu_seconds"] or 0 for t in timings)  # a side-by-side wave: its own row holds the CPU time
     if trained_before is not None and not failed:
         extra = cached_runs(cache_dir) - trained_before
         print(f"the notebooks trained {extra} run(s) beyond the workload"
@@ -289,6 +317,28 @@ def main(argv=None) -> int:
 WORKLOAD = "workload (every run, one pool)"
 
 
+class _Waves(list):
+    """Lists of notebooks run one list after another; the notebooks of one list side by side, ``jobs`` at a time."""
+
+    jobs: int = 1
+
+
+def notebook_waves(selected: list[Path], parallel: bool, jobs: int) -> _Waves:
+    """The order notebooks run in. Serial (one per wave) unless ``parallel`` (the workload trained every run:
+    the notebooks only read the cache) and ``jobs`` > 1: then data preparation (``00``) first, the report
+    (``*_report``, which reads what the others wrote) last, and everything between in one wave."""
+    waves = _Waves()
+    waves.jobs = max(1, int(jobs))
+    if not parallel or waves.jobs == 1:
+        waves += [[nb] for nb in selected]
+        return waves
+    first = [nb for nb in selected if nb.stem.startswith("00_")]
+    last = [nb for nb in selected if nb.stem.endswith("_report")]
+    middle = [nb for nb in selected if nb not in first and nb not in last]
+    waves += [[nb] for nb in first] + ([middle] if middle else []) + [[nb] for nb in last]
+    return waves
+
+
 def cached_runs(cache_dir: Path) -> int:
     """How many run records the run cache holds (folders with a metrics.json)."""
     return sum(1 for _ in Path(cache_dir).glob("*/metrics.json")) if Path(cache_dir).is_dir() else 0
@@ -308,8 +358,8 @@ class _RunLines:
     """Where papermill streams the kernel's stdout: every line passes through, indented, except carriage-return
     progress bars (per-epoch bars never reach a log); the kernel's stderr (tqdm) is not streamed."""
 
-    def __init__(self, out):
-        self.out, self.buffer = out, ""
+    def __init__(self, out, prefix: str = ""):
+        self.out, self.buffer, self.prefix = out, "", prefix
 
     def write(self, text: str) -> None:
         self.buffer += text
@@ -317,7 +367,7 @@ class _RunLines:
         for line in lines:
             line = line.rsplit("\r", 1)[-1].rstrip()
             if line:
-                self.out.write(f"    {line}\n")
+                self.out.write(f"    {self.prefix}{line}\n")
 
     def flush(self) -> None:
         self.out.flush()
