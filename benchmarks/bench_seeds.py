@@ -56,6 +56,15 @@ def run_flops(method: str, train, test, **kw) -> float:
     return float(counter.get_total_flops())
 
 
+def _cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what platform knows."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -94,8 +103,8 @@ def main() -> None:
                   f"(seed sd {sd:.2f})", flush=True)
     k = len(seeds)
     lines = [f"# Batched seeds vs one after another ({k} seeds, embedded preset, 1 thread)", "",
-             f"Measured by `python benchmarks/bench_seeds.py` on {platform.processor() or platform.machine()}, "
-             f"torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, in one run. One 1024×256×256 float32 "
+             f"Measured by `python benchmarks/bench_seeds.py` on {_cpu_name()} (torch's CPU capability "
+             f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, in one run. One 1024×256×256 float32 "
              f"matrix product runs at **{peak:.0f} GFLOP/s** on this thread: no engine does the runs' arithmetic "
              "faster than that.", "",
              "| method | evaluated | one after another (s) | batched (s) | seed-runs/s single | seed-runs/s batched "
