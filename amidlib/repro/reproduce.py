@@ -212,6 +212,8 @@ def main(argv=None) -> int:
 
     import papermill
 
+    from amidlib.repro.notebook_engine import ENGINE  # papermill's engine without nbclient's widget echo (its docstring)
+
     runs_dir = (args.runs_dir or root / "runs").resolve()
     run_folder = new_run_folder(runs_dir, args.profile)
     cache_dir = (args.cache_dir or run_folder / "cache").resolve()
@@ -249,7 +251,8 @@ def main(argv=None) -> int:
         try:
             papermill.execute_notebook(str(nb), str(run_folder / nb.name), parameters=params, kernel_name=kernel,
                                        cwd=str(folder), progress_bar=False, execution_timeout=args.timeout,
-                                       stdout_file=out_stream)  # the kernel's stdout: the run engine's one line per run
+                                       stdout_file=out_stream,  # the kernel's stdout: the run engine's one line per run
+                                       engine_name=ENGINE)
         except Exception as exc:  # PapermillExecutionError (a cell raised), a kernel that died, a timeout, ...
             error = (nb.name, exc)
         secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start

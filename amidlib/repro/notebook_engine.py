@@ -1,0 +1,56 @@
+"""papermill's nbclient engine, with nbclient's Output-widget mimic kept from writing to the kernel.
+
+nbclient stands in for a front end's ``ipywidgets.Output``: every output captured by such a widget is
+stored in the widget's state and the state is sent back to the kernel, on the shell channel, from the task
+that reads IOPub, while another task waits on that same shell socket for the cell's ``execute_reply``.
+Sometimes that reply is then never seen and papermill waits forever on an idle kernel
+(jupyter/nbclient#312). Measured here: a notebook printing 200 times into an Output widget hung 2 of 10
+runs with papermill's default engine; 07_teaching's slider panel hung ``make reproduce`` and the test
+suite. The kernel never needs that echo (no front end reads it back), so this engine keeps the mimic,
+which records what each Output widget shows in the executed notebook, and drops only the send.
+
+    papermill.execute_notebook(..., engine_name=ENGINE)   # after importing this module
+"""
+from __future__ import annotations
+
+from nbclient.output_widget import OutputWidget
+from papermill import engines as _engines
+from papermill.clientwrap import PapermillNotebookClient
+from papermill.utils import merge_kwargs, remove_args
+
+__all__ = ["ENGINE", "QuietOutputWidget", "ReproNotebookClient", "ReproEngine"]
+
+#: the name this engine is registered under with papermill
+ENGINE = "amid-repro"
+
+
+class QuietOutputWidget(OutputWidget):
+    """nbclient's Output-widget mimic that never writes to the kernel's shell channel."""
+
+    def sync_state(self) -> None:
+        pass  # the echo to the kernel is what races with waiting for execute_reply; nothing reads it
+
+
+class ReproNotebookClient(PapermillNotebookClient):
+    """papermill's notebook client with :class:`QuietOutputWidget` for ``ipywidgets.Output``."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": QuietOutputWidget}}
+
+
+class ReproEngine(_engines.NBClientEngine):
+    """:class:`papermill.engines.NBClientEngine` running :class:`ReproNotebookClient` (same arguments)."""
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                 start_timeout=60, execution_timeout=None, **kwargs):
+        kwargs = remove_args(["input_path"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+                                    startup_timeout=start_timeout, kernel_name=kernel_name, log=_engines.logger,
+                                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+        return ReproNotebookClient(nb_man, **final_kwargs).execute()
+
+
+_engines.papermill_engines.register(ENGINE, ReproEngine)
