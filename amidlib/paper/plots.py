@@ -71,7 +71,8 @@ def _atomic_savefig(fig, path: Path, fmt: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".{fmt}.tmp")
     os.close(fd)
     try:
-        fig.savefig(tmp, format=fmt, bbox_inches="tight")
+        # no creation date in the pdf: the same numbers give the same bytes, so a rerun leaves git clean
+        fig.savefig(tmp, format=fmt, bbox_inches="tight", **({"metadata": {"CreationDate": None}} if fmt == "pdf" else {}))
         readable_as_usual(tmp)
         os.replace(tmp, path)
     except BaseException:
