@@ -14,7 +14,6 @@ already near that ceiling cannot be made much faster by batching.
 from __future__ import annotations
 
 import argparse
-import platform
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from amidlib.core.experiment import atomic_write_text, run, run_seeds
+from amidlib.repro.reproduce import cpu_name
 from amidlib.data import load_embedded
 
 
@@ -54,15 +54,6 @@ def run_flops(method: str, train, test, **kw) -> float:
     with counter:
         run(method, train, test, seed=0, **kw)
     return float(counter.get_total_flops())
-
-
-def _cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo), else what platform knows."""
-    try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def main() -> None:
@@ -103,7 +94,7 @@ def main() -> None:
                   f"(seed sd {sd:.2f})", flush=True)
     k = len(seeds)
     lines = [f"# Batched seeds vs one after another ({k} seeds, embedded preset, 1 thread)", "",
-             f"Measured by `python benchmarks/bench_seeds.py` on {_cpu_name()} (torch's CPU capability "
+             f"Measured by `python benchmarks/bench_seeds.py` on {cpu_name()} (torch's CPU capability "
              f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, in one run. One 1024×256×256 float32 "
              f"matrix product runs at **{peak:.0f} GFLOP/s** on this thread: no engine does the runs' arithmetic "
              "faster than that.", "",

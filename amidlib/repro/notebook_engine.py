@@ -4,8 +4,8 @@ nbclient stands in for a front end's ``ipywidgets.Output``: every output capture
 stored in the widget's state and the state is sent back to the kernel, on the shell channel, from the task
 that reads IOPub, while another task waits on that same shell socket for the cell's ``execute_reply``.
 Sometimes that reply is then never seen and papermill waits forever on an idle kernel
-(jupyter/nbclient#312). Measured here: a notebook printing 200 times into an Output widget hung 2 of 10
-runs with papermill's default engine; 07_teaching's slider panel hung ``make reproduce`` and the test
+(jupyter/nbclient#312). Measured here: a notebook printing 200 times into an Output widget hung 3 of 26
+runs with papermill's default engine (ours: 0 of 34); 07_teaching's slider panel hung ``make reproduce`` and the test
 suite. The kernel never needs that echo (no front end reads it back), so this engine keeps the mimic,
 which records what each Output widget shows in the executed notebook, and drops only the send.
 

@@ -241,7 +241,8 @@ def main(argv=None) -> int:
             failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} (its output is above)"))
         trained_before = cached_runs(cache_dir)
 
-    def run_notebook(i: int, nb: Path, out_stream) -> tuple[dict, tuple | None]:
+    def run_notebook(i: int, nb: Path, out_stream, alone: bool = True) -> tuple[dict, tuple | None]:
+        # alone: no other notebook runs meanwhile, so the children's CPU time in this window is this notebook's
         params = {"profile": args.profile, "cache_dir": str(cache_dir)}
         params.update({k: given[k] for k in routing[nb.name]})
         params.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
@@ -258,9 +259,9 @@ def main(argv=None) -> int:
         secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
         status = "failed" if error else "ok"
         print(f"  {nb.name}: {status} in {_fmt_s(secs)}"
-              + (f" (CPU time of the kernel and its workers: {cpu:.0f} s)" if out_stream is stream else ""), flush=True)
+              + (f" (CPU time of the kernel and its workers: {cpu:.0f} s)" if alone else ""), flush=True)
         return {"notebook": nb.name, "seconds": round(secs, 1),
-                "cpu_seconds": round(cpu, 1) if out_stream is stream else None, "status": status}, error
+                "cpu_seconds": round(cpu, 1) if alone else None, "status": status}, error
 
     # once the workload is trained the notebooks only read the cache and draw: those between the first (data
     # preparation) and the report, which reads every table, run side by side, one per worker
@@ -278,7 +279,7 @@ def main(argv=None) -> int:
                   f"({min(len(wave), waves.jobs)} at a time; they only read the run cache)", flush=True)
             start, cpu_start = time.perf_counter(), _children_cpu()
             with ThreadPoolExecutor(max_workers=waves.jobs) as pool:
-                results = list(pool.map(lambda nb: run_notebook(index[nb], nb, _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] ")),
+                results = list(pool.map(lambda nb: run_notebook(index[nb], nb, _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] "), alone=False),
                                         wave))
             error = next((e for _, e in results if e), None)
             timings += [t for t, _ in results]
@@ -405,6 +406,17 @@ def _write_timings(run_folder: Path, timings: list[dict], total: float, total_cp
                       f"loadavg={os.getloadavg() if hasattr(os, 'getloadavg') else 'n/a'}\n")
 
 
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what :mod:`platform` knows."""
+    import platform
+
+    try:
+        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")) or platform.processor()
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def environment_record() -> str:
     """What decides a run's numbers beyond the code: the frozen package set (``pip freeze``), the CPU
     capability torch dispatches to (vector instructions: training drifts between capabilities), the
@@ -419,13 +431,7 @@ def environment_record() -> str:
                                 timeout=120).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         freeze = f"(pip freeze failed: {exc})\n"
-    cpu = platform.processor()
-    try:
-        cpu = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                   if line.startswith("model name")) or cpu
-    except (OSError, StopIteration):
-        pass
-    return (f"python={sys.version.split()[0]}\nplatform={platform.platform()}\nprocessor={cpu}\n"
+    return (f"python={sys.version.split()[0]}\nplatform={platform.platform()}\nprocessor={cpu_name()}\n"
             f"cpu_count={os.cpu_count()}\ntorch={torch.__version__}\n"
             f"torch_cpu_capability={torch.backends.cpu.get_cpu_capability()}\n"
             f"torch_num_threads={torch.get_num_threads()}\n\n# pip freeze --all\n{freeze}")
