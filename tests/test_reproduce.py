@@ -202,3 +202,22 @@ def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
         assert list(pool.map(one, range(6))) == [0] * 6
     done = nbformat.read(tmp_path / "out0.ipynb", as_version=4)
     assert done.cells[1].outputs[0]["text"] == "done\n"
+
+
+def test_notebook_kernels_use_unix_sockets_so_two_started_at_once_never_share_a_port(tmp_path):
+    import os
+
+    import nbformat
+    import pytest
+
+    from amidlib.repro.notebook_engine import ReproNotebookClient
+
+    if os.name != "posix":
+        pytest.skip("Unix sockets only")
+    nb = nbformat.v4.new_notebook()
+    from types import SimpleNamespace
+
+    kms = [ReproNotebookClient(SimpleNamespace(nb=nb), kernel_name=reproduce.kernel_name()).create_kernel_manager()
+           for _ in range(2)]
+    assert {km.transport for km in kms} == {"ipc"}
+    assert kms[0].ip != kms[1].ip and all(os.path.isabs(km.ip) for km in kms)

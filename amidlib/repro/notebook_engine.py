@@ -9,9 +9,18 @@ runs with papermill's default engine (ours: 0 of 34); 07_teaching's slider panel
 suite. The kernel never needs that echo (no front end reads it back), so this engine keeps the mimic,
 which records what each Output widget shows in the executed notebook, and drops only the send.
 
+Kernels talk to the client over Unix sockets (``ipc``) where the system has them, not TCP: a TCP port is
+picked free by the client and bound later by the kernel, and two kernels started at once (``make
+reproduce`` runs notebooks side by side) can pick the same one ("Address already in use"; seen in the
+test suite). A socket file named after a fresh id cannot collide.
+
     papermill.execute_notebook(..., engine_name=ENGINE)   # after importing this module
 """
 from __future__ import annotations
+
+import os
+import tempfile
+import uuid
 
 from nbclient.output_widget import OutputWidget
 from papermill import engines as _engines
@@ -37,6 +46,13 @@ class ReproNotebookClient(PapermillNotebookClient):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": QuietOutputWidget}}
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if os.name == "posix":  # Unix sockets: no port to race for (the module doc); removed at shutdown
+            km.transport = "ipc"
+            km.ip = os.path.join(tempfile.gettempdir(), f"amid-kernel-{uuid.uuid4().hex[:12]}")
+        return km
 
 
 class ReproEngine(_engines.NBClientEngine):
