@@ -185,7 +185,8 @@ def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell("import ipywidgets as w\nfrom IPython.display import display\n"
                                           "out = w.Output(); display(out)\nfor i in range(200):\n"
                                           "    out.clear_output(wait=True)\n    with out:\n        print(i)\n"),
-                nbformat.v4.new_code_cell("print('done')")]
+                # flushed apart on purpose: two stream messages, as a loaded kernel sometimes sends one print
+                nbformat.v4.new_code_cell("import sys\nprint('do', end='')\nsys.stdout.flush()\nprint('ne')")]
     nbformat.write(nb, tmp_path / "widget.ipynb")
     code = ("import sys, papermill\nfrom amidlib.repro.notebook_engine import ENGINE\n"
             f"papermill.execute_notebook({str(tmp_path / 'widget.ipynb')!r}, sys.argv[1], kernel_name="
@@ -201,7 +202,8 @@ def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
     with ThreadPoolExecutor(2) as pool:
         assert list(pool.map(one, range(6))) == [0] * 6
     done = nbformat.read(tmp_path / "out0.ipynb", as_version=4)
-    assert done.cells[1].outputs[0]["text"] == "done\n"
+    # one stream output even when the kernel flushed the text apart (CI once saw outputs[0] == "done")
+    assert [o.get("text") for o in done.cells[1].outputs] == ["done\n"]
 
 
 def test_notebook_kernels_use_unix_sockets_so_two_started_at_once_never_share_a_port(tmp_path):

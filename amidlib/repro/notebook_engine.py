@@ -44,6 +44,9 @@ class ReproNotebookClient(PapermillNotebookClient):
     """papermill's notebook client with :class:`QuietOutputWidget` for ``ipywidgets.Output``."""
 
     def __init__(self, *args, **kwargs):
+        # one stdout output per cell, with carriage returns applied: a kernel may flush ``print``'s text and
+        # its newline separately (seen in CI), and progress lines would otherwise pile up in the notebook
+        kwargs.setdefault("coalesce_streams", True)
         super().__init__(*args, **kwargs)
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": QuietOutputWidget}}
 
