@@ -93,6 +93,7 @@ def main() -> None:
                   f"batched − single per seed: mean {diff.mean():+.2f}, max |.| {np.abs(diff).max():.2f} "
                   f"(seed sd {sd:.2f})", flush=True)
     k = len(seeds)
+    best = max(r[2] / r[3] for r in rows)
     lines = [f"# Batched seeds vs one after another ({k} seeds, embedded preset, 1 thread)", "",
              f"Measured by `python benchmarks/bench_seeds.py` on {cpu_name()} (torch's CPU capability "
              f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, in one run. One 1024×256×256 float32 "
@@ -113,8 +114,10 @@ def main() -> None:
                           for r in rows)
               + " faster than one run after another; the batched engine reaches "
               f"{min(k * r[6] / r[3] for r in rows) / 1e9:.0f}–{max(k * r[6] / r[3] for r in rows) / 1e9:.0f} GFLOP/s "
-              f"(best ratio {max(r[2] / r[3] for r in rows):.1f}×). The ≥ 4× goal is not met. The gap to the product rate "
-              "is the rest of each step (element-wise operations, losses, dropout masks, gradient copies), which "
+              f"(best ratio {best:.1f}×). The ≥ 4× goal is {'met' if best >= 4 else 'not met'}. The gap to the product "
+              "rate is the rest of each step (element-wise operations, losses, the optimizer, and each seed's dropout "
+              "masks, drawn from its own random stream as a lone run draws them: about 12 % of a batched AMID step "
+              "under torch.profiler), which "
               "batching does not shrink; a hand-fused step could, and is not written. The reproduction saves time "
               "instead by doing less work: only the runs whose curves a figure draws are evaluated every epoch, and "
               "the whole workload trains in one pool. Timings on this shared machine vary by up to ~40 % between "
