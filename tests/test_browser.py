@@ -119,9 +119,16 @@ return {ready: !!kernel && nb.context.isReady, kernel: kernel ? kernel.name : nu
 
 
 def _wait(what: str, until, timeout: float, poll: float = 0.5):
+    from selenium.common.exceptions import StaleElementReferenceException
+
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
-        last = until()
+        try:
+            last = until()
+        except StaleElementReferenceException as stale:  # the page re-rendered under us: look again
+            last = stale
+            time.sleep(poll)
+            continue
         if last:
             return last
         time.sleep(poll)
@@ -129,12 +136,13 @@ def _wait(what: str, until, timeout: float, poll: float = 0.5):
 
 
 def _output(driver) -> tuple[str, str]:
-    """(printed text, image src) of the panel's output area."""
-    from selenium.webdriver.common.by import By
-
-    area = driver.find_element(By.CSS_SELECTOR, ".amid-teach-output")
-    imgs = area.find_elements(By.TAG_NAME, "img")
-    return area.text, imgs[0].get_attribute("src") if imgs else ""
+    """(printed text, image src) of the panel's output area, read in one script: the Output widget
+    re-renders its area while a run prints, and an element found in one WebDriver call can be gone by
+    the next (a clean-clone run failed with StaleElementReferenceException)."""
+    text, src = driver.execute_script(
+        "const a = document.querySelector('.amid-teach-output'); if (!a) return ['', ''];"
+        "const i = a.querySelector('img'); return [a.innerText, i ? i.getAttribute('src') : ''];")
+    return text, src
 
 
 def _teacher(text: str) -> float:
