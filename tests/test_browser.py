@@ -124,13 +124,10 @@ def _wait(what: str, until, timeout: float, poll: float = 0.5):
     deadline, last = time.monotonic() + timeout, None
     while time.monotonic() < deadline:
         try:
-            last = until()
+            if last := until():
+                return last
         except StaleElementReferenceException as stale:  # the page re-rendered under us: look again
             last = stale
-            time.sleep(poll)
-            continue
-        if last:
-            return last
         time.sleep(poll)
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what} (last: {last!r})")
 
@@ -139,10 +136,9 @@ def _output(driver) -> tuple[str, str]:
     """(printed text, image src) of the panel's output area, read in one script: the Output widget
     re-renders its area while a run prints, and an element found in one WebDriver call can be gone by
     the next (a clean-clone run failed with StaleElementReferenceException)."""
-    text, src = driver.execute_script(
+    return tuple(driver.execute_script(
         "const a = document.querySelector('.amid-teach-output'); if (!a) return ['', ''];"
-        "const i = a.querySelector('img'); return [a.innerText, i ? i.getAttribute('src') : ''];")
-    return text, src
+        "const i = a.querySelector('img'); return [a.innerText, i ? i.getAttribute('src') : ''];"))
 
 
 def _teacher(text: str) -> float:

@@ -275,7 +275,8 @@ def main(argv=None) -> int:
         else:
             from concurrent.futures import ThreadPoolExecutor
 
-            print(f"notebooks {', '.join(nb.stem.split('_')[0] for nb in wave)}: side by side "
+            names = ", ".join(nb.stem.split("_")[0] for nb in wave)
+            print(f"notebooks {names}: side by side "
                   f"({min(len(wave), waves.jobs)} at a time; they only read the run cache)", flush=True)
             start, cpu_start = time.perf_counter(), _children_cpu()
             with ThreadPoolExecutor(max_workers=waves.jobs) as pool:
@@ -284,7 +285,7 @@ def main(argv=None) -> int:
             error = next((e for _, e in results if e), None)
             timings += [t for t, _ in results]
             secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
-            timings.append({"notebook": f"notebooks {', '.join(nb.stem.split('_')[0] for nb in wave)} (side by side)",
+            timings.append({"notebook": f"notebooks {names} (side by side)",
                             "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
                             "status": "failed" if error else "ok"})
             print(f"  side by side: {_fmt_s(secs)} (CPU time of the kernels and their workers: {cpu:.0f} s)", flush=True)
