@@ -83,7 +83,7 @@ def _reps_back(reps: tuple) -> tuple:
     return tuple(None if r.numel() == 0 else r for r in reps)
 
 
-_EMPTY = torch.zeros(0)
+_EMPTY = torch.zeros(0, device="cpu")  # (the batched engine trains on the CPU only)
 
 
 def _dropout_calls(method: Method, batch: Batch, epoch: int) -> list[tuple[str, tuple, float]]:
@@ -137,7 +137,7 @@ def train_seeds(methods: list[Method], train_data: TensorData, test_data: Tensor
 
     # the template the vmap runs: seed 0's method with its dropout layers taking their masks from outside
     calls = _Calls(copy.deepcopy(methods[0]))
-    probe = train_data.batch(torch.arange(min(train_data.n, cfg.batch_size)))
+    probe = train_data.batch(torch.arange(min(train_data.n, cfg.batch_size), device="cpu"))
     drops = _dropout_calls(methods[0], probe, max(cfg.warmup_epochs, 0))
     for name, _, p in drops:
         parent, _, leaf = f"method.{name}".rpartition(".")
@@ -169,7 +169,7 @@ def train_seeds(methods: list[Method], train_data: TensorData, test_data: Tensor
     for epoch in bar:
         calls.train()
         set_epoch_lr(opt, cfg, epoch)
-        orders = torch.stack([torch.randperm(n, generator=g) for g in generators])
+        orders = torch.stack([torch.randperm(n, generator=g, device="cpu") for g in generators])
         sums: dict = defaultdict(float)
         n_batches = 0
         for step, start in enumerate(range(0, stop, batch_size)):
@@ -202,7 +202,7 @@ def train_seeds(methods: list[Method], train_data: TensorData, test_data: Tensor
             n_batches += 1
         evaluations = _evaluate_seeds(calls, params, buffers, methods[0], cfg, epoch, train_data, test_data)
         for k, method in enumerate(methods):
-            seed_sums = {name: (v[k].tolist() if v[k].dim() else float(v[k])) for name, v in sums.items()}
+            seed_sums = {name: v[k] for name, v in sums.items()}  # seed k's sums, as train() passes them
             histories[k].append(epoch_row(method, epoch, seed_sums, n_batches, lambda k=k: {
                 split: values[k] for split, values in evaluations.items()}))
     for method in methods:
@@ -216,7 +216,7 @@ def _forward(calls: _Calls, epoch: int):
     def step(params, buffers, x_t, x_a, y, index):
         out: StepOutput = functional_call(calls, (params, buffers), ("forward", Batch(x_t, x_a, y, index), epoch))
         total = sum(out.losses.values())
-        logs = {name: torch.as_tensor(value, dtype=torch.float64) if not torch.is_tensor(value) else value
+        logs = {name: torch.as_tensor(value, dtype=torch.float64, device=x_t.device) if not torch.is_tensor(value) else value
                 for name, value in out.logs.items()}
         return total, dict(out.losses), logs, _reps_tuple(out.reps)
 
@@ -230,8 +230,8 @@ def _discriminator(calls: _Calls, epoch: int):
         out = StepOutput(Representations(*(r if r.numel() else None for r in reps)), {})
         loss = functional_call(calls, (params, buffers), ("discriminator_loss", out, Batch(x_t, x_a, y, index), epoch))
         if loss is None:
-            return x_t.new_zeros(()), torch.tensor(False)
-        return loss, torch.tensor(True)
+            return x_t.new_zeros(()), torch.tensor(False, device=x_t.device)
+        return loss, torch.tensor(True, device=x_t.device)
 
     return step
 
@@ -246,7 +246,7 @@ def _draw_noise(drops, rng_states: list[torch.Tensor], batch_size: int) -> dict[
     for k, state in enumerate(rng_states):
         torch.set_rng_state(state)
         for i, (_, shape, p) in enumerate(drops):
-            per_layer[i].append(torch.empty((batch_size, *shape[1:])).bernoulli_(1 - p).div_(1 - p))
+            per_layer[i].append(torch.empty((batch_size, *shape[1:]), device="cpu").bernoulli_(1 - p).div_(1 - p))
         rng_states[k] = torch.get_rng_state()
     torch.set_rng_state(outer)
     return {f"method.{name}.noise": torch.stack(masks) for (name, _, _), masks in zip(drops, per_layer)}

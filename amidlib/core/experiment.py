@@ -36,7 +36,7 @@ from amidlib.core import batched, distributed, metrics
 from amidlib.core.config import make_config, unknown_name_message
 from amidlib.core.methods import METHODS
 from amidlib.core.models import CrossModalNets, build_nets
-from amidlib.core.training import TensorData, embed_all, seed_everything, train
+from amidlib.core.training import TensorData, embed_all, mixed_precision, seed_everything, train
 
 
 @dataclass
@@ -220,7 +220,7 @@ def _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, over
 def _result(method, model, history, setup, train_ds, test_ds, seed, wall, record_extra, keep_model) -> Result:
     """A trained model's Result: final metrics, the regime it trained in, the record of every value used."""
     _, cfg, train_data, test_data, n_classes, _ = setup
-    final = _final_metrics(model, train_data, test_data, n_classes)
+    final = _final_metrics(model, train_data, test_data, n_classes, cfg)
     final.update(regime_summary(history))
     record = dict(cfg)
     record.update(
@@ -258,16 +258,19 @@ def regime_summary(history: pd.DataFrame) -> dict[str, float]:
     return out
 
 
-def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int) -> dict[str, Any]:
-    """Top-1 (student, teacher), per-class accuracy, R@1/R@5 (test queries vs training gallery), WA/UA."""
+def _final_metrics(model, train_data: TensorData, test_data: TensorData, n_classes: int, cfg) -> dict[str, Any]:
+    """Top-1 (student, teacher), per-class accuracy, R@1/R@5 (test queries vs training gallery), WA/UA.
+    The networks run under the training's mixed precision (bf16 on CUDA for the paper's video preset)."""
     # the loaders' final view: for video, K clips per video (the per-epoch evaluation reads one centre clip)
     train_data, test_data = train_data.final(), test_data.final()
-    test = embed_all(model, test_data)
+    autocast, _ = mixed_precision(cfg)
+    with autocast():
+        test = embed_all(model, test_data)
+        gallery = embed_all(model, train_data)["s"] if model.reports_student else None
     y = test_data.y.cpu().numpy()
     out: dict[str, Any] = {}
     if model.reports_student:
         pred = test["student_logits"].argmax(1).cpu().numpy()
-        gallery = embed_all(model, train_data)["s"]
         recall = metrics.recall_at_k(test["s"], y, gallery, train_data.y.cpu().numpy(), ks=(1, 5))
         out.update(
             student_top1=metrics.top1(y, pred),

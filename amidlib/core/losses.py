@@ -8,6 +8,8 @@ Readings of what the paper leaves open are stated in each docstring (collected i
 """
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 
@@ -153,12 +155,14 @@ def discriminator_loss(
 def update_lambdas(lambda_hat: torch.Tensor, avg_cos: torch.Tensor, beta: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq 14: λ̂(t+1) = β λ̂(t) + (1 − β)(1 − Avg_t Φ(M, S)); λ(t+1) = softmax(λ̂(t+1)).
 
-    ``lambda_hat`` and ``avg_cos`` are length-2 tensors (D1, D2): D1 uses the epoch's mean
+    ``lambda_hat`` (a tensor) and ``avg_cos`` have length 2 (D1, D2): D1 uses the epoch's mean
     same-sample cosine Φ(M_i, S_i), D2 the mean same-class, other-sample cosine Φ(M_v, S_v^{ηj}), j ≠ 0.
     Returns ``(new_lambda_hat, lambdas)``; a poorly aligned pair (low cosine) gets the larger weight.
+    Both live where ``lambda_hat`` lives (the model's device: a buffer of AMID); ``avg_cos`` may be a
+    tensor on any device or plain numbers, and is moved there.
     """
-    lambda_hat = torch.as_tensor(lambda_hat, dtype=torch.float32)
-    avg_cos = torch.as_tensor(avg_cos, dtype=torch.float32)
+    lambda_hat = lambda_hat.to(torch.float32)
+    avg_cos = torch.as_tensor(avg_cos, dtype=torch.float32, device=lambda_hat.device)
     new_hat = beta * lambda_hat + (1.0 - beta) * (1.0 - avg_cos)
     return new_hat, torch.softmax(new_hat, dim=0)
 
@@ -177,7 +181,7 @@ def jsd(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Ten
     """
     log_p = student_logits.log_softmax(dim=1)
     log_q = teacher_logits.log_softmax(dim=1)
-    log_r = torch.logsumexp(torch.stack([log_p, log_q]), dim=0) - torch.log(torch.tensor(2.0, dtype=log_p.dtype))
+    log_r = torch.logsumexp(torch.stack([log_p, log_q]), dim=0) - math.log(2.0)
     kl_pr = (log_p.exp() * (log_p - log_r)).sum(dim=1)
     kl_qr = (log_q.exp() * (log_q - log_r)).sum(dim=1)
     return (0.5 * kl_pr + 0.5 * kl_qr).mean()

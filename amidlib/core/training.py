@@ -3,7 +3,7 @@
     for epoch:
         for batch:                       # seeded shuffling
             out = method(batch, epoch)   # named, weighted loss terms
-            total = Σ terms              # each checked finite; a NaN names its term and epoch
+            total = Σ terms              # finiteness noted on the device; a NaN names its term, epoch, step
             main optimizer step          # student, teacher, projections, classifier
             discriminator step           # AMID only: Eq 13 on detached representations
         method.end_epoch(sums)           # AMID: λ update, Eq 14
@@ -51,7 +51,9 @@ class TensorData:
         return self
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
-        order = torch.randperm(self.n, generator=generator) if generator is not None else torch.arange(self.n)
+        # the order is drawn on the CPU (the generator is a CPU one, so every device draws the same batches)
+        order = (torch.randperm(self.n, generator=generator, device="cpu") if generator is not None
+                 else torch.arange(self.n, device="cpu"))
         order = order.to(self.y.device)
         stop = self.n - self.n % batch_size if (drop_last and self.n > batch_size) else self.n
         for start in range(0, stop, batch_size):
@@ -90,9 +92,12 @@ def cosine_stats(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[flo
     return float(diag.mean()), (total / pairs if pairs else math.nan)
 
 
-def evaluate(method: Method, data: TensorData) -> dict[str, float]:
-    """Student/teacher accuracy (percent) and teacher–student cosines on one split."""
-    return split_metrics(embed_all(method, data), data.y, method.reports_student)
+def evaluate(method: Method, data: TensorData, autocast=_nullcontext) -> dict[str, float]:
+    """Student/teacher accuracy (percent) and teacher–student cosines on one split; ``autocast``: the
+    training's mixed-precision context (:func:`mixed_precision`), so evaluation runs as training does."""
+    with autocast():
+        out = embed_all(method, data)
+    return split_metrics(out, data.y, method.reports_student)
 
 
 def split_metrics(out: dict[str, torch.Tensor | None], y: torch.Tensor, reports_student: bool = True) -> dict[str, float]:
@@ -143,7 +148,8 @@ def set_epoch_lr(opt, cfg, epoch: int) -> float:
 
 
 def split_logs(sums: dict, n_batches: int) -> tuple[dict[str, float], dict]:
-    """An epoch's summed step values -> (their means for the history, the "_" bookkeeping sums for end_epoch)."""
+    """An epoch's summed step values -> (their means for the history, the "_" bookkeeping sums for end_epoch,
+    left as they are: tensors on the model's device stay there)."""
     means = {k: float(v) / max(n_batches, 1) for k, v in sums.items() if not k.startswith("_")}
     return means, {k: v for k, v in sums.items() if k.startswith("_")}
 
@@ -176,7 +182,7 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
     params = [p for p in method.parameters() if p.requires_grad and id(p) not in d_ids]
     opt, d_opt = make_optimizers(params, d_params, cfg)
 
-    autocast, scaler = _mixed_precision(cfg)
+    autocast, scaler = mixed_precision(cfg)
     history, start = [], 0
     if cfg.checkpoint_dir:  # a run that stopped part-way goes on from its last complete epoch
         start, history = resume_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, generator, cfg)
@@ -185,8 +191,10 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
     for epoch in bar:
         method.train()
         set_epoch_lr(opt, cfg, epoch)
-        # every value is summed on its device and read once per epoch: no host sync per step
+        # every value is summed on its device and read once per epoch: no host sync per step (the finite
+        # checks too: the device notes the first bad step of each term, read at the end of the epoch)
         sums: dict = defaultdict(float)
+        finite = FiniteCheck()
         n_batches = 0
         # under torchrun: this rank's slice of each global batch (inputs), the whole batch's labels and indices
         batches = (distributed.shard_batches(train_data, cfg.batch_size, generator) if ranks
@@ -202,7 +210,8 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
                 raise distributed.DistributedSetupError(
                     f"{type(method).__name__} computed its step without its nets' extractors: nothing was gathered "
                     "across ranks, so the run cannot be split (train it in one process)")
-            total = _checked_sum(out.losses, epoch, step)
+            finite.add(out.losses, step)
+            total = sum(out.losses.values())
             opt.zero_grad(set_to_none=True)
             scaler.scale(total).backward()
             distributed.allreduce_gradients(params)  # every rank's loss is the global one: the average is its gradient
@@ -210,7 +219,7 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
             with autocast():
                 d_loss = method.discriminator_loss(out, batch, epoch)
             if d_loss is not None:
-                _check_finite("discriminator (Eq 13)", d_loss, epoch, step)
+                finite.add({"discriminator (Eq 13)": d_loss}, step)
                 d_opt.zero_grad(set_to_none=True)
                 scaler.scale(d_loss).backward()
                 distributed.allreduce_gradients(d_params)  # (identical on every rank; kept in lockstep)
@@ -225,9 +234,9 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
             for name, value in out.logs.items():
                 sums[name] += value
             n_batches += 1
-        sums = {k: (v.tolist() if torch.is_tensor(v) and v.dim() else float(v)) for k, v in sums.items()}
+        finite.raise_if_any(epoch)  # before anything is evaluated or saved from a broken state
         history.append(epoch_row(method, epoch, sums, n_batches, lambda: {
-            split: evaluate(method, data) for split, data in eval_splits(cfg, epoch, train_data, test_data)}))
+            split: evaluate(method, data, autocast) for split, data in eval_splits(cfg, epoch, train_data, test_data)}))
         if "test_student_top1" in history[-1]:
             bar.set_postfix(student=f"{history[-1]['test_student_top1']:.1f}",
                             teacher=f"{history[-1]['test_teacher_top1']:.1f}")
@@ -256,7 +265,7 @@ def epoch_row(method: Method, epoch: int, sums: dict, n_batches: int, evaluation
     # (itself included) and the share of samples with a same-class partner (the set D2 sees)
     if regime is not None and n_batches:
         row["batch_positives"], row["batch_with_partner"] = (float(regime[0]) / n_batches, float(regime[1]) / n_batches)
-    row.update(method.end_epoch(epoch, bookkeeping))
+    row.update({k: float(v) for k, v in method.end_epoch(epoch, bookkeeping).items()})
     for split, values in evaluations().items():
         row.update({f"{split}_{k}": v for k, v in values.items()})
     return row
@@ -366,7 +375,7 @@ def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Gener
     return int(state["epoch"]), list(state["history"])
 
 
-def _mixed_precision(cfg):
+def mixed_precision(cfg):
     """``cfg.amp`` ("bf16" | "fp16" | None) on CUDA: an autocast context and a gradient scaler
     (a no-op scaler for bf16 and full precision). On CPU training stays in float32."""
     device = torch.device(cfg.device)
@@ -381,14 +390,40 @@ def _mixed_precision(cfg):
 
 
 def _check_finite(name: str, value: torch.Tensor, epoch: int, step: int) -> None:
+    """Raise :class:`NonFiniteLossError` now if ``value`` is NaN/inf (reads the value: a host sync)."""
     if not torch.isfinite(value).all():
-        raise NonFiniteLossError(
-            f"loss term '{name}' is {value.item()} at epoch {epoch + 1}, step {step}: "
-            "lower the learning rate or check the input features for NaN/inf"
-        )
+        _raise_non_finite(name, float(value.detach().float().reshape(-1)[0]) if value.numel() == 1 else value, epoch, step)
 
 
-def _checked_sum(terms: dict[str, torch.Tensor], epoch: int, step: int) -> torch.Tensor:
-    for name, value in terms.items():
-        _check_finite(name, value, epoch, step)
-    return sum(terms.values())
+def _raise_non_finite(name: str, value, epoch: int, step: int):
+    raise NonFiniteLossError(
+        f"loss term '{name}' is {value} at epoch {epoch + 1}, step {step}: "
+        "lower the learning rate or check the input features for NaN/inf"
+    )
+
+
+class FiniteCheck:
+    """The loss terms' finite check, without waiting for the device in a step.
+
+    Per set of term names, two device tensors: the first step at which each term was NaN/inf (−1: none)
+    and its value then. :meth:`add` queues three small kernels; :meth:`raise_if_any`, once per epoch,
+    reads them and raises :class:`NonFiniteLossError` naming the term, the epoch and the first bad step.
+    (A bad step still updates the weights; the epoch's end then stops the run before anything from it is
+    evaluated or checkpointed.)"""
+
+    def __init__(self):
+        self._first: dict[tuple[str, ...], tuple[torch.Tensor, torch.Tensor]] = {}
+
+    def add(self, terms: dict[str, torch.Tensor], step: int) -> None:
+        names = tuple(terms)
+        values = torch.stack([v.detach().float().reshape(()) for v in terms.values()])
+        first, at = self._first.get(names) or (torch.full_like(values, -1.0), torch.zeros_like(values))
+        new = (first < 0) & ~torch.isfinite(values)
+        self._first[names] = (torch.where(new, float(step), first), torch.where(new, values, at))
+
+    def raise_if_any(self, epoch: int) -> None:
+        bad = [(int(s), name, v) for names, (first, at) in self._first.items()
+               for name, s, v in zip(names, first.tolist(), at.tolist()) if s >= 0]
+        if bad:
+            step, name, value = min(bad)
+            _raise_non_finite(name, value, epoch, step)

@@ -126,13 +126,20 @@ class AMID(Method):
         diag = cos.diagonal()
         return torch.stack([diag.sum(), torch.ones_like(diag).sum(), (cos * same_other).sum(), same_other.sum()]).double()
 
-    def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, float]:
-        """Eq 14 from the epoch's mean cosines (``sums["_cosines"]``: the per-batch sums, added up)."""
-        total = torch.as_tensor((sums or {}).get("_cosines", torch.zeros(4)), dtype=torch.float64)
+    def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, torch.Tensor]:
+        """Eq 14 from the epoch's mean cosines (``sums["_cosines"]``: the per-batch sums, added up).
+
+        Everything stays on the model's device (λ̂ and λ are buffers; the sums may come as a tensor on any
+        device or as numbers): nothing here waits for the device. The logged values are 0-dim tensors,
+        read by the training loop together with the epoch's other values."""
+        device = self.lambda_hat.device
+        total = (sums or {}).get("_cosines")
+        total = (torch.zeros(4, dtype=torch.float64, device=device) if total is None
+                 else torch.as_tensor(total, dtype=torch.float64, device=device))
         avg = torch.stack([total[0] / total[1].clamp(min=1), total[2] / total[3].clamp(min=1)]).float()
         if self.cfg.use_d2 and self.cfg.dynamic_lambda:
             new_hat, lambdas = losses.update_lambdas(self.lambda_hat, avg, self.cfg.beta)
             self.lambda_hat.copy_(new_hat)
             self.lambdas.copy_(lambdas)
-        return {"train_batch_cos_same_sample": avg[0].item(), "train_batch_cos_same_class": avg[1].item(),
-                "lambda1": self.lambdas[0].item(), "lambda2": self.lambdas[1].item()}
+        return {"train_batch_cos_same_sample": avg[0], "train_batch_cos_same_class": avg[1],
+                "lambda1": self.lambdas[0].clone(), "lambda2": self.lambdas[1].clone()}

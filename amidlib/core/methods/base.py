@@ -71,9 +71,11 @@ class Method(nn.Module):
         """The discriminators' loss for this batch, or None when there is nothing to train."""
         return None
 
-    def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, float]:
-        """Called once per epoch after the last batch with the epoch's sums of the step logs; returns
-        values to log (e.g. λ)."""
+    def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, float | torch.Tensor]:
+        """Called once per epoch after the last batch with the epoch's sums of the step logs (the "_"
+        bookkeeping ones, as tensors on the model's device); returns values to log (e.g. λ): numbers or
+        0-dim tensors, which the loop reads with the epoch's other values. Create every tensor on the
+        model's device: on CUDA a CPU tensor here stops the run."""
         return {}
 
     @torch.no_grad()

@@ -76,7 +76,10 @@ def relation_logits(v: torch.Tensor, bank: torch.Tensor, idx: torch.Tensor, inde
     vv = (v * v).sum(1).view(-1, 1, 1)                                   # (B, 1, 1)
     inv_v = inverse_norm(vv - 2 * va + aa, vv + aa) / tau                # (B, J, 1)
     logits = ((vr - va) * inv_r + shift) * inv_v                         # <v−a, r−a> / (‖v−a‖‖r−a‖ τ)
-    return logits[~torch.eye(b, dtype=torch.bool, device=v.device)]
+    # the pairs i ≠ j in row order, by fixed-shape views (a boolean mask would wait for the device): in the
+    # flattened (B·B) rows the diagonal sits every B + 1; drop row 0, fold by B + 1, drop the last column
+    k1 = logits.shape[-1]
+    return logits.flatten(0, 1)[1:].view(b - 1, b + 1, k1)[:, :-1].reshape(b * (b - 1), k1)
 
 
 def crcd_relation_loss(f_s, f_t, bank_s, bank_t, index, idx, tau: float, log_z, n_data: int) -> torch.Tensor:

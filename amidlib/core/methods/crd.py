@@ -94,6 +94,7 @@ class MemoryBanks(nn.Module):
         self.register_buffer("teacher", torch.rand(n_data, dim) * 2 * stdv - stdv)
         self.register_buffer("labels", torch.full((n_data,), -1, dtype=torch.long))  # -1: not seen yet
         self.register_buffer("log_z", torch.full((2,), float("nan")))  # NaN: Z not fixed yet
+        self._z_known = False
 
     @torch.no_grad()
     def sample(self, index: torch.Tensor, y: torch.Tensor, k: int) -> torch.Tensor:
@@ -118,7 +119,10 @@ class MemoryBanks(nn.Module):
         self.labels[index] = y
 
     def z_unset(self) -> bool:
-        return bool(torch.isnan(self.log_z).any())
+        # once fixed, Z stays: the buffer is read (a wait for the device) only until then
+        if not self._z_known:
+            self._z_known = not bool(torch.isnan(self.log_z).any())
+        return not self._z_known
 
     @torch.no_grad()
     def set_log_z(self, logits_s: torch.Tensor, logits_t: torch.Tensor, n_data: int) -> None:
