@@ -264,3 +264,55 @@ def test_the_runtime_rule_can_fail():
     with DeviceLessFactories() as guard:
         exec(compile("import torch\ndef f():\n    return torch.zeros(3)\nf()", str(ROOT / "amidlib/x.py"), "exec"), {})
     assert guard.calls and "torch.zeros without device=" in guard.calls[0]
+
+
+# --- 4. no wait for the device inside a step ------------------------------------------------------------
+class HostReads(TorchFunctionMode):
+    """Counts what makes the host wait for the device on CUDA: reading a value (``bool``, ``float``,
+    ``int``, ``item``, ``tolist``, ``numpy``, a copy to the CPU) or an op whose output shape depends on
+    the data (``nonzero``, boolean-mask indexing)."""
+
+    reads = {"__bool__", "__float__", "__int__", "__index__", "item", "tolist", "numpy", "cpu", "nonzero"}
+
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, "__name__", "")
+        index = args[1] if name == "__getitem__" and len(args) > 1 else None
+        masks = index if isinstance(index, tuple) else (index,)
+        if name in self.reads or any(torch.is_tensor(i) and i.dtype == torch.bool for i in masks):
+            self.count += 1
+        return func(*args, **(kwargs or {}))
+
+
+@pytest.mark.parametrize("method", ["amid", "baseline", "gmc", "ccl"])
+def test_the_host_reads_per_epoch_do_not_grow_with_its_steps(method):
+    """An epoch of 2 steps and one of 6 read the device equally often (the epoch's sums, λ, evaluation):
+    so a step reads nothing and the GPU never waits for the host between steps (the first GPU run found
+    six waits per AMID step: one finite check per loss term and the discriminator's)."""
+    from amidlib.data import MultimodalArrays
+    import numpy as np
+
+    counts = []
+    for n in (32, 96):  # batch 16: 2 and 6 steps per epoch; evaluation reads do not depend on n
+        rng = np.random.default_rng(0)
+        y = np.arange(n) % N_CLASSES
+        ds = MultimodalArrays({"t": rng.normal(size=(n, TARGET_DIM)).astype(np.float32),
+                               "a": rng.normal(size=(n, AUX_DIM)).astype(np.float32)}, y, target=["t"], auxiliary=["a"])
+        cfg = make_config(METHODS[method].defaults, preset="tiny", epochs=2, warmup_epochs=1, batch_size=16,
+                          progress=False)
+        model = METHODS[method](build_nets(TARGET_DIM, AUX_DIM, N_CLASSES, cfg.dim, cfg.hidden), cfg, N_CLASSES, n)
+        data = training.TensorData(ds, "cpu")
+        with HostReads() as reads:
+            training.train(model, data, data, cfg, seed=0)
+        counts.append(reads.count)
+    assert counts[0] == counts[1], f"{method}: {counts[0]} host reads with 2 steps per epoch, {counts[1]} with 6"
+
+
+def test_the_host_read_counter_sees_a_per_step_read():
+    with HostReads() as reads:
+        for _ in range(3):
+            bool(torch.isfinite(torch.ones(2)).all())
+    assert reads.count == 3
