@@ -10,11 +10,18 @@ Layout under ``data_root`` (the ``data_root`` notebook parameter or the ``AMID_D
     weights/Cnn14_emb512_mAP=0.420.pth                  PANNs CNN14 (AudioSet), unless CCL features are given
     weights/wav2vec2-base/  weights/bert-base-uncased/  transformers folders (config + weights + tokenizer)
     weights/densenet121-a639ec97.pth                    torchvision DenseNet-121 ImageNet weights
-    weights/SHA256SUMS                                  the checksums you trust (``cd weights && sha256sum *.pth > SHA256SUMS``)
+    weights/SHA256SUMS                                  checksums of your downloads (``cd weights && sha256sum *.pth > SHA256SUMS``)
 
 Weight files are verified by sha256 before they are loaded: CNN14 against ``weights/SHA256SUMS``
-(amidlib does not ship the checkpoint's checksum: record it once from the file you downloaded),
-DenseNet-121 against the hash prefix in its torchvision file name (or ``SHA256SUMS`` when listed).
+(no sha256 of ``Cnn14_emb512_mAP=0.420.pth`` is published: record it once from the file you
+downloaded), DenseNet-121 against the hash prefix in its torchvision file name (or ``SHA256SUMS``
+when listed). A mismatch stops the run: the file is corrupt or not the one listed.
+
+``SHA256SUMS`` lies next to the files it lists, so whoever can write one can write the other: its
+hashes detect a corrupt or wrong download and never allow code to run. Checkpoints are read with
+``torch.load(weights_only=True)`` (tensors and plain data; the PANNs format loads so); a checkpoint
+that holds anything else is refused, unless its sha256 equals one pinned in the repository
+(``data_manifests/pinned_weights.json``: PANNs ``Cnn14_mAP=0.431.pth``, Zenodo record 3987831).
 
 :func:`missing_paper_files` lists what is absent (by path, with what to put there) without reading
 any video; :func:`require_paper_run` turns that and the lack of a GPU into one clear error.
@@ -75,7 +82,10 @@ def missing_paper_files(dataset: str, data_root: str | os.PathLike | None) -> li
 
 
 def expected_sha256(root: str | os.PathLike, filename: str) -> str | None:
-    """The sha256 listed for ``filename`` in ``<root>/weights/SHA256SUMS`` (``sha256sum`` output), or None."""
+    """The sha256 listed for ``filename`` in ``<root>/weights/SHA256SUMS`` (``sha256sum`` output), or None.
+
+    For telling a corrupt or wrong download from the right one only: the file sits in the data root
+    beside the checkpoints, so it is no reason to trust a checkpoint's pickle (see the module's notes)."""
     sums = Path(root) / "weights" / "SHA256SUMS"
     if not sums.is_file():
         return None

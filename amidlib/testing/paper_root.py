@@ -1,7 +1,11 @@
 """A miniature data root in the paper profile's layout (:mod:`amidlib.data.paper_root`): UCF51-style
 generated clips with CCL-format audio features, ActivityNet-style flat videos with a v1.3 annotation
 file, an IEMOCAP-shaped tree, and local weights (narrow random CNN14, tiny wav2vec 2.0 and BERT,
-DenseNet-121 under its real file name) with a ``SHA256SUMS`` file. For the tests."""
+DenseNet-121 under its real file name) with a ``SHA256SUMS`` file. For the tests.
+
+Every weight file is written as tensors and plain data only (``torch.save`` of state dicts), so it
+loads with ``torch.load(weights_only=True)``, as a real data root's files must: the ``SHA256SUMS``
+written here checks the bytes, it allows no full unpickle (``tests/test_weights_pin.py``)."""
 from __future__ import annotations
 
 import hashlib

@@ -230,6 +230,20 @@ def _manifest_sha256(manifest, filename: str) -> str | None:
     return entry.get("sha256")
 
 
+#: Where amidlib pins the sha256 of weight checkpoints (with the source of each value).
+PINNED_WEIGHTS_MANIFEST = "pinned_weights"
+
+
+def _pinned_sha256(filename: str) -> str | None:
+    """The sha256 pinned for ``filename`` in ``data_manifests/pinned_weights.json`` (part of the
+    repository, not of any data root), or None (also when the file cannot be read: nothing pinned)."""
+    try:
+        value = _manifest_sha256(PINNED_WEIGHTS_MANIFEST, filename)
+    except (OSError, ValueError):
+        return None
+    return value.lower() if value else None
+
+
 def load_cnn14(
     checkpoint: str | os.PathLike,
     sha256: str | None = None,
@@ -242,10 +256,17 @@ def load_cnn14(
     """A frozen CNN14 with AudioSet weights from a local PANNs checkpoint (never downloaded).
 
     ``sha256``: the checkpoint's expected sha256; if None, ``manifest["checkpoints"][<file
-    name>]["sha256"]`` is used (``manifest`` a name such as ``"ucf51"`` or a dict). The file is hashed
-    and compared *before* it is loaded; a mismatch raises :class:`CheckpointError` with both values.
-    Without any expected value the load is refused unless ``allow_unverified=True`` (then the
-    computed sha256 is warned about and still keys the feature cache).
+    name>]["sha256"]`` is used (``manifest`` a name such as ``"ucf51"`` or a dict), else the value
+    pinned in the repository (``data_manifests/pinned_weights.json``: ``Cnn14_mAP=0.431.pth``). The
+    file is hashed and compared *before* it is loaded; a mismatch raises :class:`CheckpointError`
+    with both values. Without any expected value the load is refused unless ``allow_unverified=True``
+    (then the computed sha256 is warned about and still keys the feature cache).
+
+    An expected sha256 only detects a corrupt or wrong file; it never allows code to run. The
+    checkpoint is read with ``torch.load(weights_only=True)`` (tensors and plain data: the PANNs
+    format loads so). A file holding anything else is unpickled in full only when its sha256 equals
+    the one pinned in the repository for its name; otherwise it is refused (its code never runs),
+    whatever hash ``sha256``, a manifest or the data root's ``weights/SHA256SUMS`` gives for it.
     ``embedding_dim``: 512 for ``Cnn14_emb512`` (CCL's features), 2048 for ``Cnn14``; None = read
     from the checkpoint. The PANNs checkpoint format is ``{"model": state_dict, ...}`` (a bare
     state dict also works); torchlibrosa front-end buffers in it are ignored (torchaudio computes
@@ -262,7 +283,8 @@ def load_cnn14(
             "and pass its sha256 (sha256sum FILE). Or use CCL-format pre-extracted features instead "
             "(aux='ccl', see amidlib.manifests.load_ccl_features)."
         )
-    expected = sha256 or _manifest_sha256(manifest, path.name)
+    pinned = _pinned_sha256(path.name)
+    expected = sha256 or _manifest_sha256(manifest, path.name) or pinned
     actual = sha256_file(path)
     if expected is None:
         if not allow_unverified:
@@ -277,9 +299,18 @@ def load_cnn14(
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        if expected is None:
-            raise CheckpointError(f"{path}: not loadable as plain tensors ({exc}); pass its sha256 to allow a full load") from None
-        ckpt = torch.load(path, map_location="cpu", weights_only=False)  # hash verified above
+        if pinned is None or actual.lower() != pinned:
+            why = [ln.strip() for ln in str(exc).splitlines() if "Unpickler error" in ln] or [type(exc).__name__]
+            raise CheckpointError(
+                f"refusing to load {path} (sha256 {actual}): it holds more than tensors and plain data "
+                f"({why[0]}), and unpickling it in full could run code. "
+                "amidlib unpickles in full only a checkpoint whose sha256 is pinned in the repository "
+                f"(data_manifests/{PINNED_WEIGHTS_MANIFEST}.json); a hash from the data root's weights/SHA256SUMS "
+                "or from sha256= is no permission. Use the official PANNs file, or, only where you trust this "
+                "file, re-save its weights as plain tensors (load it with weights_only=False, then "
+                "torch.save({'model': ckpt['model']}, OUT)) and record the new file's sha256."
+            ) from None
+        ckpt = torch.load(path, map_location="cpu", weights_only=False)  # sha256 pinned in amidlib: hash verified above
     state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or "fc1.weight" not in state:
         raise CheckpointError(f"{path}: not a PANNs CNN14 checkpoint (no 'model' state dict with fc1.weight)")
