@@ -54,6 +54,7 @@ from tqdm.auto import tqdm
 from amidlib.data.cache import (DecodeFailureLog, FeatureCache, FrameCache, ProbeCache, frame_cache_bytes,
                                 require_free_space)
 from amidlib.core.types import Batch
+from amidlib.data.video import workers
 from amidlib.data.video.decode import (AUDIO_FILE_SUFFIXES, ClipSpec, MediaError, VideoDecodeError, VideoInfo,
                                        probe_video, read_audio, read_frames, resample)
 
@@ -384,6 +385,7 @@ class VideoAudioDataset(Dataset):
         return read_frames(it.path, idx.reshape(-1), size=self.clip.resize)
 
     def _item(self, i: int, train: bool, seed) -> torch.Tensor:
+        workers.note_decoding(self.items[i].path)  # in a watched worker: named if the loader times out
         rng = np.random.default_rng(int(seed)) if train else None
         frames = self.frames(i, train, rng)
         return self.clip.transform(frames, True, rng) if train else self.clip.transform_test_clips(frames)
@@ -461,15 +463,19 @@ class VideoLoader:
     (``embed_all`` asks for 1024, too many clips for memory).
 
     With ``num_workers`` > 0 two DataLoaders (training, evaluation) are made once, with persistent
-    workers, and reused by every pass. After each pass the failure log is read into the dataset's
+    workers, and reused by every pass. Workers are started fresh, never forked, and decode on one thread
+    (:mod:`amidlib.data.video.workers`); a batch that takes longer than ``timeout`` seconds, or a worker
+    that dies, stops the pass with a :class:`~amidlib.data.video.workers.DecodeWorkerError` naming the
+    videos the workers had in hand. After each pass the failure log is read into the dataset's
     record (videos that failed mid-decode in a worker). ``channels_last``: clips in channels-last-3d
     memory format (CUDA convolutions are faster so).
     """
 
     def __init__(self, ds: VideoAudioDataset, device: str | torch.device = "cpu", num_workers: int = 0,
                  eval_batch_size: int = 32, pin_memory: bool = False, channels_last: bool = False,
-                 prefetch_factor: int = 4):
+                 prefetch_factor: int = 4, timeout: float | None = None):
         self.ds = ds
+        self.timeout = float(workers.DECODE_TIMEOUT_S if timeout is None else timeout)
         self.device = torch.device(device)
         self.num_workers = int(num_workers)
         self.eval_batch_size = int(eval_batch_size)
@@ -497,13 +503,21 @@ class VideoLoader:
         """Evaluation clips of the given dataset indices."""
         return self._to_batch(default_collate([self.ds[int(i)] for i in torch.as_tensor(index).tolist()]))
 
-    def _loader(self, train: bool) -> tuple[DataLoader, _Groups]:
+    def _loader(self, train: bool) -> tuple[DataLoader, _Groups, str]:
         if train not in self._loaders:
+            import shutil
+            import tempfile
+            import weakref
+
             groups = _Groups()
+            state_dir = tempfile.mkdtemp(prefix="amid-decode-")  # each worker notes its video in hand here
             loader = DataLoader(self.ds, batch_sampler=groups, num_workers=self.num_workers,
                                 collate_fn=default_collate, pin_memory=self.pin_memory,
-                                persistent_workers=True, prefetch_factor=self.prefetch_factor)
-            self._loaders[train] = (loader, groups)
+                                persistent_workers=True, prefetch_factor=self.prefetch_factor,
+                                multiprocessing_context=workers.context(), worker_init_fn=workers.WorkerInit(state_dir),
+                                timeout=self.timeout)
+            weakref.finalize(loader, shutil.rmtree, state_dir, True)
+            self._loaders[train] = (loader, groups, state_dir)
         return self._loaders[train]
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
@@ -523,10 +537,20 @@ class VideoLoader:
                 for g in groups:
                     yield self._to_batch(default_collate([self.ds[k] for k in g]))
                 return
-            loader, sampler = self._loader(train)
+            loader, sampler, state_dir = self._loader(train)
             sampler.groups = groups
-            for parts in loader:
-                yield self._to_batch(parts)
+            try:
+                for parts in loader:
+                    yield self._to_batch(parts)
+            except RuntimeError as exc:  # DataLoader's own: "timed out after N seconds", "worker ... killed by signal"
+                if "DataLoader" not in str(exc):
+                    raise
+                self._loaders.pop(train, None)  # its workers are gone or stuck: a later pass starts new ones
+                hand = workers.videos_in_hand(state_dir)
+                raise workers.DecodeWorkerError(
+                    f"{exc}. The decode workers had in hand: {', '.join(hand) if hand else 'no video yet'}. "
+                    "Check those files (e.g. with ffprobe), or raise the limit with AMID_DECODE_TIMEOUT (seconds) "
+                    "if the machine is just slow") from exc
         finally:
             self.ds.sync_failures()
 
@@ -617,15 +641,14 @@ def _decode_audio(job):
     return vid, wave, rate, None
 
 
-def _audio_waves(items: Sequence[VideoItem], workers: int, max_seconds: float | None):
-    """Decoded audio of ``items`` in order, from ``workers`` processes (0: decoded lazily here)."""
+def _audio_waves(items: Sequence[VideoItem], n_workers: int, max_seconds: float | None):
+    """Decoded audio of ``items`` in order, from ``n_workers`` processes (0: decoded lazily here)."""
     jobs = [(it.video_id, str(it.audio_path or it.path), max_seconds) for it in items]
-    if workers <= 0 or len(jobs) < 2:
+    if n_workers <= 0 or len(jobs) < 2:
         yield from map(_decode_audio, jobs)
         return
-    import multiprocessing as mp
-
-    with mp.get_context("fork").Pool(workers) as pool:  # PyAV / soundfile only in the children
+    # PyAV / soundfile only in the children, started fresh (never forked: amidlib/data/video/workers.py)
+    with workers.context().Pool(n_workers, initializer=workers.pool_init) as pool:
         yield from pool.imap(_decode_audio, jobs, chunksize=4)
 
 

@@ -39,6 +39,7 @@ import numpy as np
 import torch
 
 from amidlib.data.cache import count
+from amidlib.data.video.workers import in_worker
 
 __all__ = [
     "KINETICS_MEAN",
@@ -239,7 +240,7 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
         if not container.streams.video:
             raise VideoDecodeError(path, "no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
+        _set_threads(stream)
         header_frames = int(stream.frames or 0)
         need = set(wanted) if wanted is not None else None
         last = max(wanted) if wanted is not None else None
@@ -335,7 +336,7 @@ class SequentialFrameReader:
                 self._reset()
                 raise VideoDecodeError(path, "no video stream")
             stream = self.container.streams.video[0]
-            stream.thread_type = "AUTO"
+            _set_threads(stream)
             self.path, self.header_frames = path, int(stream.frames or 0)
             self.source = _frame_source(self.container, stream, path, 0)
         try:
@@ -368,10 +369,22 @@ class SequentialFrameReader:
         return np.stack(out)
 
 
+def _set_threads(stream) -> None:
+    """Frame and slice threads in the main process; one thread in a decode worker, where the workers are
+    the parallelism and a threaded codec or scaling context is what hung forked workers (workers.py)."""
+    if in_worker():
+        stream.thread_count = 1
+    else:
+        stream.thread_type = "AUTO"
+
+
 def _to_rgb(frame, h: int | None, w: int | None) -> np.ndarray:
+    threads = {"threads": 1} if in_worker() else {}  # swscale on one thread in a worker (see _set_threads)
     if h is not None:
-        frame = frame.reformat(width=int(w), height=int(h), format="rgb24")
+        frame = frame.reformat(width=int(w), height=int(h), format="rgb24", **threads)
         return frame.to_ndarray()
+    if threads:
+        return frame.reformat(format="rgb24", **threads).to_ndarray()
     return frame.to_ndarray(format="rgb24")
 
 
