@@ -153,3 +153,24 @@ def test_torchrun_trains_an_embedded_amid_run_on_two_ranks(tmp_path):
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert 0 <= metrics["student_top1"] <= 100
     assert (tmp_path / "run" / "history.csv").read_text().count("\n") == 3  # header + 2 epochs
+
+
+@pytest.mark.skipif(shutil.which("torchrun", path=str(Path(sys.executable).parent)) is None,
+                    reason="torchrun not in this environment")
+def test_torchrun_trains_a_video_run_with_decode_workers_on_two_ranks(tmp_path):
+    """The paper profile's kind of data under torchrun: generated videos (the av tier, written by rank 0
+    while rank 1 waits), a decode worker per rank reading only that rank's share of each global batch."""
+    torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    small = {"video_student": "tiny3d", "warmup_epochs": 1, "batch_size": 4, "eval_batch_size": 8, "num_workers": 1,
+             "dim": 32, "hidden": 32, "d_hidden": 16}
+    cmd = [torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
+           "-m", "amidlib.repro.torchrun", "--method", "amid", "--dataset", "av_tier", "--data-root",
+           str(tmp_path / "tier"), "--cache-dir", str(tmp_path / "cache"), "--preset", "tiny", "--epochs", "2",
+           *[a for key, value in small.items() for a in ("--set", key, json.dumps(value))], "--out", str(tmp_path / "run")]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["world_size"] == 2 and config["batch_size"] == 4 and config["num_workers"] == 1
+    assert config["data"]["videos"]["used"] > 0
+    assert (tmp_path / "run" / "history.csv").read_text().count("\n") == 3  # header + 2 epochs

@@ -520,11 +520,16 @@ class VideoLoader:
             self._loaders[train] = (loader, groups, state_dir)
         return self._loaders[train]
 
-    def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False):
+    def batches(self, batch_size: int, generator: torch.Generator | None = None, drop_last: bool = False,
+                shard: tuple[int, int] | None = None):
+        """Training batches (``generator`` given: shuffled, one augmentation seed per item) or evaluation
+        batches (in order). ``shard=(rank, size)`` (training, under torchrun): the single process's global
+        batches, of which this rank decodes only its slice of the inputs; labels and dataset indices stay
+        those of the whole batch (:func:`amidlib.core.distributed.shard_batches`)."""
         train = generator is not None
         if train:
-            order = torch.randperm(self.n, generator=generator).tolist()
-            seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=generator).tolist()
+            order = torch.randperm(self.n, generator=generator, device="cpu").tolist()
+            seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=generator, device="cpu").tolist()
             keys = [(i, seeds[i]) for i in order]
         else:
             per_video = max(1, int(self.ds.clip.test_clips))
@@ -532,6 +537,23 @@ class VideoLoader:
             keys = list(range(self.n))
         stop = self.n - self.n % batch_size if (drop_last and self.n > batch_size) else self.n
         groups = [keys[s:s + batch_size] for s in range(0, stop, batch_size)]
+        if shard is None:
+            yield from self._load(train, groups)
+            return
+        if not train:
+            raise ValueError("shard=(rank, size) splits training batches; every rank evaluates every item")
+        rank, size = shard
+        uneven = [len(g) for g in groups if len(g) % size]
+        if uneven:
+            raise ValueError(f"a training batch of {uneven[0]} clips does not divide by the {size} ranks "
+                             f"(batch_size {batch_size} is the global batch: choose a multiple of {size})")
+        mine = [g[rank * (len(g) // size):(rank + 1) * (len(g) // size)] for g in groups]
+        for part, whole in zip(self._load(train, mine), groups):
+            index = torch.as_tensor([i for i, _ in whole], dtype=torch.long, device=self.device)
+            yield Batch(part.x_target, part.x_aux, self.y[index], index)
+
+    def _load(self, train: bool, groups: list):
+        """The batches of ``groups`` (lists of dataset keys), decoded here or by the workers."""
         try:
             if self.num_workers == 0:
                 for g in groups:
