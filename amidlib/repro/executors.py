@@ -17,7 +17,8 @@ record lands in the run cache under the key the driver computed, written atomica
   record is already in the cache is never dispatched (the Study filters it out first).
 
 Connecting (:func:`connect`): ``address=None`` starts a private one-machine Ray instance for this
-process with ``n_jobs`` CPUs and no dashboard; ``address="auto"`` joins the cluster this machine
+process with ``n_jobs`` CPUs and no dashboard, listening on the loopback address only (127.0.0.1);
+``address="auto"`` joins the cluster this machine
 belongs to (``ray start`` ran here); ``"host:port"`` a given head. See docs/cluster.md.
 """
 from __future__ import annotations
@@ -33,6 +34,8 @@ from typing import Callable, Sequence
 __all__ = ["EXECUTORS", "run_tasks", "connect", "ray_resources", "RAY_MAX_RETRIES"]
 
 EXECUTORS = ("local", "ray")
+#: the address every process of the private one-machine Ray instance listens on
+PRIVATE_RAY_HOST = "127.0.0.1"
 #: how often Ray re-runs a task whose worker died (system failures only; an exception in training is not retried)
 RAY_MAX_RETRIES = 3
 
@@ -86,7 +89,11 @@ def connect(address: str | None = None, num_cpus: int | None = None, dashboard: 
 
     ``address`` None (and no ``RAY_ADDRESS`` in the environment): start a private Ray instance for this process on this machine: ``num_cpus``
     CPUs, no dashboard (``dashboard=True``: one on 127.0.0.1 only), Ray's token authentication (on by
-    default since Ray 2.5x), gone when this process exits. Otherwise ``"auto"`` (the cluster this
+    default since Ray 2.5x), gone when this process exits. Its node address is 127.0.0.1, so every one
+    of its processes listens on the loopback address only (gcs_server, raylet, workers, this driver,
+    the dashboard and runtime-env agents, metrics exporters): nothing outside this machine reaches it
+    (``tests/test_ray_private.py``); where Ray would use another address, it is shut down and an error
+    raised. Otherwise ``"auto"`` (the cluster this
     machine joined with ``ray start``) or the head's ``host:port``: the cluster's own settings apply
     (docs/cluster.md: keeping it private).
     """
@@ -103,18 +110,57 @@ def connect(address: str | None = None, num_cpus: int | None = None, dashboard: 
         # imports too slowly, so start the minimal one, and try twice (the second time with a warm page cache)
         for attempt in (1, 2):
             try:
-                with _minimal_agent(not dashboard):
+                with _minimal_agent(not dashboard), _loopback_node():
                     ray.init(address="local", num_cpus=num_cpus, include_dashboard=dashboard,
-                             dashboard_host="127.0.0.1", logging_level=logging.WARNING, log_to_driver=True,
+                             dashboard_host=PRIVATE_RAY_HOST, _node_ip_address=PRIVATE_RAY_HOST,
+                             logging_level=logging.WARNING, log_to_driver=True,
                              _system_config={"agent_register_timeout_ms": 120_000})
                 break
             except Exception:  # noqa: BLE001 - Ray raises bare Exception when its node does not come up
                 ray.shutdown()
                 if attempt == 2:
                     raise
+        node_ip = ray.util.get_node_ip_address()
+        if not _is_loopback(node_ip):  # its processes would listen on a reachable address: stop it
+            ray.shutdown()
+            raise RuntimeError(f"the private Ray instance came up on {node_ip}, not {PRIVATE_RAY_HOST}, so "
+                               "other machines could reach it; it was shut down. This Ray version "
+                               f"({getattr(ray, '__version__', '?')}) is not supported for a private "
+                               "instance: join a cluster instead (address='auto', docs/cluster.md)")
     else:
         ray.init(address=address, logging_level=logging.WARNING, log_to_driver=True)
     return ray
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@contextlib.contextmanager
+def _loopback_node():
+    """While the private instance starts, let Ray take the loopback address as this node's address.
+
+    Ray's processes listen on the loopback address only when the node address is a loopback one
+    (its gRPC servers, agents and metrics exporters all test this), but ``ray.init`` turns a given
+    127.0.0.1 into the machine's reachable address unless Ray runs in its one-machine mode (its
+    default on macOS and Windows: ``ray_constants.ENABLE_RAY_CLUSTER`` False). Uses that private flag
+    of Ray for the duration of ``ray.init``; where it is missing, :func:`connect` checks the address
+    Ray chose and refuses any other."""
+    constants = getattr(getattr(_import_ray(), "_private", None), "ray_constants", None)
+    if constants is None or not hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        yield
+        return
+    original = constants.ENABLE_RAY_CLUSTER
+    constants.ENABLE_RAY_CLUSTER = False
+    try:
+        yield
+    finally:
+        constants.ENABLE_RAY_CLUSTER = original
 
 
 @contextlib.contextmanager
