@@ -674,6 +674,32 @@ def _audio_waves(items: Sequence[VideoItem], n_workers: int, max_seconds: float 
         yield from pool.imap(_decode_audio, jobs, chunksize=4)
 
 
+def _use_seekable_copies(items: list[VideoItem], root: Path, report: BadInputReport, info: dict) -> list[VideoItem]:
+    """Point each item's frames at its copy under ``root`` (same relative path, ``.mp4``), its audio at the
+    original; a missing or unreadable copy is a bad input, by name. The copy's frame count is used."""
+    from amidlib.data.video.transcode import MARKER
+
+    marker = root / MARKER
+    if not marker.is_file():
+        raise FileNotFoundError(f"{root} holds no {MARKER}: not a folder of seekable copies. Make them once with "
+                                f"python -m amidlib.data.video.transcode <video folder> {root}")
+    import json
+
+    info["frames_root"] = {"dir": str(root), "settings": json.loads(marker.read_text())["settings"]}
+    kept = []
+    for it in items:
+        copy = root / f"{it.relstem}.mp4"
+        try:
+            vinfo = probe_video(copy, decode_check=False)
+        except MediaError as exc:
+            report.add(f"{it.relstem}.mp4", "missing seekable copy" if not copy.is_file() else "corrupt seekable copy",
+                       f"{exc.reason} (in {root}; rerun the transcode command: it writes only what is missing)")
+            continue
+        it.audio_path, it.path, it.n_frames = it.audio_path or it.path, copy, vinfo.n_frames
+        kept.append(it)
+    return kept
+
+
 def build_video_datasets(
     table: pd.DataFrame,
     class_names: list[str],
@@ -695,6 +721,7 @@ def build_video_datasets(
     clip: ClipSpec = ClipSpec(),
     cache_dir: str | os.PathLike | None = "runs/cache",
     frame_cache: bool = False,
+    frames_root: str | os.PathLike | None = None,
     on_bad: str = "raise",
     video_suffixes: Sequence[str] = VIDEO_SUFFIXES,
     report_extra: bool = True,
@@ -715,8 +742,10 @@ def build_video_datasets(
     ``audio_root``: read audio from ``audio_root/<relstem>.wav`` (or .flac/.ogg) instead of the video's
     own track. ``expected_rates`` / ``strict_rate``: see :func:`amidlib.video.load_audio`.
     ``audio_workers``: processes decoding audio for the one-time extractor pass (None: up to 8 when 64
-    or more files are to be extracted, else 0 = in this process). ``on_bad``: ``"raise"`` or ``"skip"``. ``table_problems``: bad entries found while building the
-    table (e.g. by :func:`activitynet_table`), reported with the rest.
+    or more files are to be extracted, else 0 = in this process). ``on_bad``: ``"raise"`` or ``"skip"``.
+    ``table_problems``: bad entries found while building the table (e.g. by :func:`activitynet_table`),
+    reported with the rest. ``frames_root``: a folder of seekable copies of ``video_root``
+    (:mod:`amidlib.data.video.transcode`): clips are read from them; the checks and audio use the originals.
     """
     if on_bad not in ON_BAD:
         raise ValueError(f"on_bad must be one of {ON_BAD}, got {on_bad!r}")
@@ -892,6 +921,12 @@ def build_video_datasets(
         aux_name = "ccl_cnn14_emb512"
         info["aux_source"] = {"ccl_root": str(ccl_root)}
     items = [it for it in items if it.video_id in aux_rows]
+
+    # 3b. frames from the seekable copies (read with seeks), when there are some
+    if frames_root is not None:
+        items = _use_seekable_copies(items, Path(frames_root).expanduser(), report, info)
+        if report.bad and on_bad == "raise":
+            raise BadInputError(report)
 
     # 4. optional frame cache (full decode: also catches corruption past the first frame)
     fcache = None
