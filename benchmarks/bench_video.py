@@ -213,6 +213,7 @@ def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 1
                               size=(240, 320), sample_rate=44100, seed=0, suffix=".avi", b_frames=2,
                               test_per_class=max(1, n_videos // 8))
         gen_s = time.perf_counter() - t
+        print(f"videos written in {gen_s:.1f} s", flush=True)  # each step as it ends: a slow one shows where
         manifest = json.loads(mpath.read_text())
         train_ds, test_ds = video_audio_datasets(manifest, root, aux="logmel_stats", clip=PAPER_CLIP,
                                                  cache_dir=Path(tmp) / "cache", progress=progress)
@@ -230,6 +231,7 @@ def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 1
             n_test = sum(b.x_target.shape[0] * b.x_target.shape[1] for b in te.batches(40))
             test_rate = n_test / (time.perf_counter() - t)
             rows.append((w, train_rate, test_rate))
+            print(f"{w} decode workers: {train_rate:.1f} training clips/s, {test_rate:.1f} test clips/s", flush=True)
             del tr, te
     lines = [f"## Data path with the run's loader (VideoLoader, PAPER_CLIP), {len(train_ds)} train / {len(test_ds)} "
              f"test generated AVIs with B-frames ({seconds:g} s, 320x240, 25 fps), {os.cpu_count()} CPU cores",
