@@ -384,10 +384,15 @@ class VideoAudioDataset(Dataset):
         idx = self.clip.indices(n, True, rng, segments) if train else self.clip.test_indices(n, segments)
         return read_frames(it.path, idx.reshape(-1), size=self.clip.resize)
 
-    def _item(self, i: int, train: bool, seed) -> torch.Tensor:
+    def _item(self, i: int, train: bool, seed, raw: bool = False):
+        """The clip of item ``i``: normalised float32, or (``raw``) the uint8 frames and, for training, the
+        augmentation box (:meth:`ClipSpec.draw`), for :meth:`ClipSpec.apply` on the GPU."""
         workers.note_decoding(self.items[i].path)  # in a watched worker: named if the loader times out
         rng = np.random.default_rng(int(seed)) if train else None
         frames = self.frames(i, train, rng)
+        if raw:
+            x = torch.from_numpy(np.ascontiguousarray(frames))
+            return (x, torch.tensor(self.clip.draw(*frames.shape[1:3], True, rng), device="cpu")) if train else x
         return self.clip.transform(frames, True, rng) if train else self.clip.transform_test_clips(frames)
 
     def _replacement(self, i: int, tried: set[int]) -> int | None:
@@ -400,8 +405,12 @@ class VideoAudioDataset(Dataset):
         return None
 
     def __getitem__(self, key):
+        """``i`` (an evaluation clip), ``(i, seed)`` (a training clip, augmented with ``seed``), or
+        ``(i, seed, True)``: the same as uint8 frames (and the augmentation box), augmented later."""
+        raw = False
         if isinstance(key, tuple):
-            i, seed = key
+            i, seed, *rest = key
+            raw = bool(rest and rest[0])
         else:
             i, seed = key, None
         i = int(i)
@@ -412,7 +421,7 @@ class VideoAudioDataset(Dataset):
                 x = None
             else:
                 try:
-                    x = self._item(j, train, seed)
+                    x = self._item(j, train, seed, raw)
                 except MediaError as exc:
                     x = None
                     self._record_failure(j, exc)
@@ -468,12 +477,15 @@ class VideoLoader:
     that dies, stops the pass with a :class:`~amidlib.data.video.workers.DecodeWorkerError` naming the
     videos the workers had in hand. After each pass the failure log is read into the dataset's
     record (videos that failed mid-decode in a worker). ``channels_last``: clips in channels-last-3d
-    memory format (CUDA convolutions are faster so).
+    memory format (CUDA convolutions are faster so). ``device_transform`` (default: on CUDA): workers send
+    uint8 frames at the decode size and the augmentation box (a third of the bytes of the float clip, and
+    no float work on their cores); crop, flip, resize and normalisation then run on the device, with the
+    same numbers as in a worker (tested).
     """
 
     def __init__(self, ds: VideoAudioDataset, device: str | torch.device = "cpu", num_workers: int = 0,
                  eval_batch_size: int = 32, pin_memory: bool = False, channels_last: bool = False,
-                 prefetch_factor: int = 4, timeout: float | None = None):
+                 prefetch_factor: int = 4, timeout: float | None = None, device_transform: bool | None = None):
         self.ds = ds
         self.timeout = float(workers.DECODE_TIMEOUT_S if timeout is None else timeout)
         self.device = torch.device(device)
@@ -482,6 +494,7 @@ class VideoLoader:
         self.pin_memory = pin_memory
         self.channels_last = bool(channels_last)
         self.prefetch_factor = int(prefetch_factor)
+        self.device_transform = self.device.type == "cuda" if device_transform is None else bool(device_transform)
         self.n = len(ds)
         self.y = torch.as_tensor(ds.labels, dtype=torch.long, device=self.device)
         self._loaders: dict[bool, tuple[DataLoader, _Groups]] = {}
@@ -489,10 +502,23 @@ class VideoLoader:
     def _to_batch(self, parts) -> Batch:
         x, a, y, idx = parts
         d = self.device
-        x = x.to(d, non_blocking=True)
+        if self.device_transform:
+            x = self._augment_on_device(x)
+        else:
+            x = x.to(d, non_blocking=True)
         if self.channels_last and x.dim() == 5:
             x = x.contiguous(memory_format=torch.channels_last_3d)
         return Batch(x, a.to(d, non_blocking=True), y.to(d, non_blocking=True), idx.to(d, non_blocking=True))
+
+    def _augment_on_device(self, x) -> torch.Tensor:
+        """uint8 frames (and boxes, for training) from the workers → the normalised clips, on the device."""
+        clip, d = self.ds.clip, self.device
+        if isinstance(x, (list, tuple)):  # training: (frames (B, T, H, W, 3), boxes (B, 5))
+            frames, boxes = x
+            frames = frames.to(d, non_blocking=True)
+            return torch.stack([clip.apply(f, box) for f, box in zip(frames, boxes.tolist())])
+        frames = x.to(d, non_blocking=True)  # evaluation: (B, K·T, H, W, 3), centre crops
+        return torch.stack([clip.apply_test_clips(f) for f in frames])
 
     def final(self) -> "VideoLoader":
         """The loader of the final metrics: K test clips per video (the per-epoch evaluation of a loader
@@ -527,14 +553,15 @@ class VideoLoader:
         batches, of which this rank decodes only its slice of the inputs; labels and dataset indices stay
         those of the whole batch (:func:`amidlib.core.distributed.shard_batches`)."""
         train = generator is not None
+        raw = (True,) if self.device_transform else ()  # uint8 frames from the workers, augmented on the device
         if train:
             order = torch.randperm(self.n, generator=generator, device="cpu").tolist()
             seeds = torch.randint(0, 2**31 - 1, (self.n,), generator=generator, device="cpu").tolist()
-            keys = [(i, seeds[i]) for i in order]
+            keys = [(i, seeds[i], *raw) for i in order]
         else:
             per_video = max(1, int(self.ds.clip.test_clips))
             batch_size = max(1, min(batch_size, self.eval_batch_size // per_video))
-            keys = list(range(self.n))
+            keys = [(i, None, *raw) for i in range(self.n)] if raw else list(range(self.n))
         stop = self.n - self.n % batch_size if (drop_last and self.n > batch_size) else self.n
         groups = [keys[s:s + batch_size] for s in range(0, stop, batch_size)]
         if shard is None:
@@ -549,7 +576,7 @@ class VideoLoader:
                              f"(batch_size {batch_size} is the global batch: choose a multiple of {size})")
         mine = [g[rank * (len(g) // size):(rank + 1) * (len(g) // size)] for g in groups]
         for part, whole in zip(self._load(train, mine), groups):
-            index = torch.as_tensor([i for i, _ in whole], dtype=torch.long, device=self.device)
+            index = torch.as_tensor([key[0] for key in whole], dtype=torch.long, device=self.device)
             yield Batch(part.x_target, part.x_aux, self.y[index], index)
 
     def _load(self, train: bool, groups: list):

@@ -496,40 +496,53 @@ class ClipSpec:
         side = min(h, w)  # fallback: the centre square
         return (h - side) // 2, (w - side) // 2, side, side
 
+    def draw(self, h: int, w: int, train: bool, rng: np.random.Generator | None = None) -> tuple[int, int, int, int, int]:
+        """The augmentation of one clip of ``h``×``w`` frames: ``(top, left, height, width, flip)`` of the
+        crop box (random, or RandomResizedCrop's, and a random flip for training; the centre for test)."""
+        c = self.crop
+        if h < c or w < c:
+            raise ValueError(f"frames of {h}×{w} are smaller than the crop {c}")
+        if not train:
+            return (h - c) // 2, (w - c) // 2, c, c, 0
+        rng = rng if rng is not None else np.random.default_rng()
+        if self.train_scale is not None:
+            top, left, ch, cw = self._resized_crop_box(h, w, rng)
+        else:
+            top, left, ch, cw = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1)), c, c
+        return top, left, ch, cw, int(self.hflip and bool(rng.random() < 0.5))
+
+    def apply(self, frames: torch.Tensor, box) -> torch.Tensor:
+        """uint8 (T, H, W, 3) on any device and a :meth:`draw` box → normalised float32 (3, T, crop, crop)
+        there: crop, flip, scale to [0, 1], resize a RandomResizedCrop box to crop×crop, Kinetics mean/std."""
+        top, left, ch, cw, flip = (int(v) for v in box)
+        c = self.crop
+        x = frames[:, top:top + ch, left:left + cw]
+        if flip:
+            x = x.flip(2)
+        x = x.permute(3, 0, 1, 2).float().div_(255.0)  # (3, T, ch, cw)
+        if (ch, cw) != (c, c):
+            x = torch.nn.functional.interpolate(x.transpose(0, 1), size=(c, c), mode="bilinear",
+                                                align_corners=False, antialias=True).transpose(0, 1).contiguous()
+        mean = torch.tensor(KINETICS_MEAN, device=x.device).view(3, 1, 1, 1)
+        std = torch.tensor(KINETICS_STD, device=x.device).view(3, 1, 1, 1)
+        return x.sub_(mean).div_(std)
+
     def transform(self, frames: np.ndarray, train: bool, rng: np.random.Generator | None = None) -> torch.Tensor:
         """uint8 (T, H, W, 3) → normalised float32 (3, T, crop, crop): random (resized) crop + flip
         (train) or centre crop (test). Frames of another size than ``resize`` are cropped all the same."""
         t, h, w, _ = frames.shape
-        c = self.crop
-        if h < c or w < c:
-            raise ValueError(f"frames of {h}×{w} are smaller than the crop {c}")
-        resize_to = None
-        if train:
-            rng = rng if rng is not None else np.random.default_rng()
-            if self.train_scale is not None:
-                top, left, ch, cw = self._resized_crop_box(h, w, rng)
-                resize_to = (ch, cw) != (c, c)
-            else:
-                top, left, ch, cw = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1)), c, c
-            flip = self.hflip and bool(rng.random() < 0.5)
-        else:
-            top, left, ch, cw, flip = (h - c) // 2, (w - c) // 2, c, c, False
-        x = torch.from_numpy(np.ascontiguousarray(frames[:, top:top + ch, left:left + cw]))
-        if flip:
-            x = x.flip(2)
-        x = x.permute(3, 0, 1, 2).float().div_(255.0)  # (3, T, ch, cw)
-        if resize_to:
-            x = torch.nn.functional.interpolate(x.transpose(0, 1), size=(c, c), mode="bilinear",
-                                                align_corners=False, antialias=True).transpose(0, 1).contiguous()
-        mean = torch.tensor(KINETICS_MEAN).view(3, 1, 1, 1)
-        std = torch.tensor(KINETICS_STD).view(3, 1, 1, 1)
-        return x.sub_(mean).div_(std)
+        return self.apply(torch.from_numpy(np.ascontiguousarray(frames)), self.draw(h, w, train, rng))
 
     def transform_test_clips(self, frames: np.ndarray) -> torch.Tensor:
         """uint8 (K·T, H, W, 3) of :meth:`test_indices` → (K, 3, T, crop, crop) centre crops
         ((3, T, crop, crop) when K = 1)."""
-        k = int(self.test_clips)
-        clips = [self.transform(frames[i * self.clip_len:(i + 1) * self.clip_len], train=False) for i in range(k)]
+        return self.apply_test_clips(torch.from_numpy(np.ascontiguousarray(frames)))
+
+    def apply_test_clips(self, frames: torch.Tensor) -> torch.Tensor:
+        """:meth:`transform_test_clips` of a uint8 tensor on any device."""
+        k, (_, h, w, _) = int(self.test_clips), frames.shape
+        box = self.draw(h, w, train=False)
+        clips = [self.apply(frames[i * self.clip_len:(i + 1) * self.clip_len], box) for i in range(k)]
         return clips[0] if k == 1 else torch.stack(clips)
 
 
