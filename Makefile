@@ -42,7 +42,7 @@ bench: $(STAMP)
 # the prepared check for a GPU machine, before any paper run (scripts/gpu_check.sh): versions against the pins,
 # all seven methods' training steps through the real loop against a plain r2plus1d_18 (time and peak-memory
 # ratios), IEMOCAP, the loader, the paper pipeline and the notebooks at profile ci on the device, each section
-# under its own time limit; reports in OUT. CPU=1: the same at tiny shapes on the CPU (about 2.5 min on 2 cores);
+# under its own time limit; reports in OUT. CPU=1: the same at tiny shapes on the CPU (2.5-3 min on 2 cores);
 # ONLY=0,1: some sections; LIMITS="3=900 5=1200": other limits in seconds
 OUT ?= benchmarks/gpu_check
 gpu-check: $(STAMP)

@@ -1,6 +1,6 @@
 """scripts/gpu_check.sh, the prepared check for a lent GPU, in its CPU mode: it must not rot between loans.
 
-The full CPU mode (``make gpu-check CPU=1``) takes about 2.5 minutes on 2 cores; these tests run the quick
+The full CPU mode (``make gpu-check CPU=1``) takes 2.5-3 minutes on 2 cores; these tests run the quick
 sections (0-2) end to end, a section over its limit, a failing section, and the pieces a GPU run's numbers
 depend on (the pin comparison, the evaluation batch cap)."""
 import importlib.util
