@@ -28,8 +28,11 @@ test: $(STAMP) browser
 	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
 
 # on a Ray cluster: make reproduce PROFILE=paper EXECUTOR=ray ADDRESS=auto (docs/cluster.md)
+# CACHE_DIR=folder: a named run cache, so a second call skips finished runs and resumes an interrupted one from
+# its last epoch (without it every reproduction starts afresh in its own run folder)
 reproduce: $(STAMP)
-	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS))
+	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS)) \
+		$(if $(CACHE_DIR),--cache-dir $(CACHE_DIR))
 
 # noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/:
 # per-cell Welch flags vs the chance rate, 3-sd moves, flipped verdicts (amidlib/paper/verify.py)

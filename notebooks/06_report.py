@@ -34,6 +34,7 @@ n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
 on_bad = None       # video data: "skip" or "raise" on a missing / audio-less / undecodable file (None: the profile's)
+frames_root = None  # UCF51 clips from seekable copies (python -m amidlib.data.video.transcode); None: the AVIs
 
 # %%
 import pandas as pd

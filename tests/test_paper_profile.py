@@ -149,7 +149,7 @@ def test_paper_plans_cover_the_papers_settings():
 
 
 def test_the_prepared_gpu_pipeline_check_runs_in_its_cpu_mode(tmp_path):
-    """scripts/paper_pipeline_check.py (part 2 of scripts/gpu_check.sh) must not rot between GPU loans."""
+    """scripts/paper_pipeline_check.py (section 4 of scripts/gpu_check.sh) must not rot between GPU loans."""
     import importlib.util
     from pathlib import Path
 

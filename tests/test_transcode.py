@@ -76,3 +76,12 @@ def test_the_data_path_reads_clips_from_the_copies(tmp_path):
     victim.unlink()
     with pytest.raises(Exception, match="missing seekable copy"):
         av_tier_datasets(root, cache_dir=tmp_path / "cache", frames_root=dst)
+
+
+def test_the_frames_root_parameter_reaches_ucf51s_loader_options():
+    from amidlib.repro.profiles import load_profile
+
+    prof = load_profile("paper", frames_root="/data/ucf51/videos_seekable", on_bad="raise")
+    assert prof.data_options["ucf51"] == {"on_bad": "raise", "frames_root": "/data/ucf51/videos_seekable"}
+    assert "frames_root" not in prof.data_options["activitynet"]
+    assert "frames_root" not in load_profile("paper").data_options.get("ucf51", {})

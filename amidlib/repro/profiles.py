@@ -67,7 +67,7 @@ __all__ = [
 
 #: The names every notebook's ``parameters`` cell declares (tests check this).
 COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs",
-                     "executor", "address", "on_bad")
+                     "executor", "address", "on_bad", "frames_root")
 #: where a Study's runs execute: worker processes on this machine, or the tasks of a Ray cluster
 EXECUTORS = ("local", "ray")
 #: what the video loaders do with a missing, audio-less or undecodable file (None: the profile's choice)
@@ -344,6 +344,7 @@ def load_profile(
     executor: str | None = None,
     address: str | None = None,
     on_bad: str | None = None,
+    frames_root: str | os.PathLike | None = None,
     **changes,
 ) -> Profile:
     """The named profile with the notebook parameters applied (None keeps the profile's value).
@@ -352,7 +353,8 @@ def load_profile(
     ``out_dir`` default: ``figures/`` for cpu, ``figures/<profile>/`` otherwise; ``cache_dir``
     default ``runs/<profile>/cache``; ``feature_dir`` (cached features of the frozen extractors, kept
     across reproductions) default ``runs/<profile>/features``; relative paths are taken from the repository root.
-    ``data_root`` default: the environment variable ``AMID_DATA_ROOT``. Any other field of
+    ``data_root`` default: the environment variable ``AMID_DATA_ROOT``. ``frames_root``: UCF51's clips from
+    a folder of seekable copies of its videos (``python -m amidlib.data.video.transcode``). Any other field of
     :class:`Profile` can be changed by name (``second_seeds=(0, 1)``, ``table3_folds=5``).
     """
     if profile not in PROFILES:
@@ -397,6 +399,10 @@ def load_profile(
             raise ValueError(unknown_name_message("on_bad", on_bad, ON_BAD))
         upd["on_bad"] = on_bad
         upd["data_options"] = with_on_bad(upd.get("data_options", base.data_options), on_bad)
+    if frames_root not in (None, ""):
+        options = {k: dict(v) for k, v in upd.get("data_options", base.data_options).items()}
+        options["ucf51"] = {**options.get("ucf51", {}), "frames_root": str(Path(frames_root).expanduser())}
+        upd["data_options"] = options
     root = repo_root()
     default_out = "figures" if profile == "cpu" else f"figures/{profile}"
     upd["out_dir"] = resolve_path(out_dir, default_out, root)
