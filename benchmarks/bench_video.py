@@ -196,12 +196,14 @@ def data_path(n_videos: int, seconds: float, device="cpu", progress: bool = Fals
     return "\n".join(lines)
 
 
-def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 16, progress: bool = False) -> str:
+def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 16, progress: bool = False,
+                seekable: bool = False) -> str:
     """clips/s of the run's real loader (:class:`VideoLoader`, the paper clip: RandomResizedCrop training
     windows, 10 test clips per video) over generated UCF-sized **AVI files with B-frames** (MPEG-4 part 2
     like UCF101's XviD, 320x240, 25 fps, PCM audio), per number of decode workers; the CNN14 features come
     from the cache (a cheap log-mel extractor fills it here). One training pass and one evaluation pass
-    each, after a warm-up pass that starts the persistent workers."""
+    each, after a warm-up pass that starts the persistent workers. ``seekable``: the same rows again for
+    the videos' seekable copies (``python -m amidlib.data.video.transcode``, the data option ``frames_root``)."""
     from amidlib.data.av_tier import make_av_clips
     from amidlib.data.video.datasets import VideoLoader, video_audio_datasets
     from amidlib.data.video.decode import PAPER_CLIP
@@ -217,8 +219,23 @@ def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 1
         manifest = json.loads(mpath.read_text())
         train_ds, test_ds = video_audio_datasets(manifest, root, aux="logmel_stats", clip=PAPER_CLIP,
                                                  cache_dir=Path(tmp) / "cache", progress=progress)
+        sources = [("AVI", train_ds, test_ds)]
+        copies_line = ""
+        if seekable:
+            from amidlib.data.video.transcode import transcode_folder
+
+            t = time.perf_counter()
+            summary = transcode_folder(root, Path(tmp) / "seekable", n_workers=max(1, (os.cpu_count() or 2) - 1),
+                                       progress=progress)
+            copies_line = (f"(seekable copies: {summary['written']} written in {time.perf_counter() - t:.1f} s, "
+                           f"{summary['bytes_copies'] / 2**20:.1f} MiB for {summary['bytes_source'] / 2**20:.1f} MiB "
+                           f"of AVIs, audio included in the latter)")
+            print(copies_line, flush=True)
+            sources.append(("seekable copy", *video_audio_datasets(
+                manifest, root, aux="logmel_stats", clip=PAPER_CLIP, cache_dir=Path(tmp) / "cache",
+                progress=progress, frames_root=Path(tmp) / "seekable")))
         rows = []
-        for w in workers:
+        for (source, train_ds, test_ds), w in [(src, w) for src in sources for w in workers]:
             tr = VideoLoader(train_ds, num_workers=w)
             te = VideoLoader(test_ds, num_workers=w, eval_batch_size=40)
             g = torch.Generator().manual_seed(0)
@@ -230,17 +247,18 @@ def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 1
             t = time.perf_counter()
             n_test = sum(b.x_target.shape[0] * b.x_target.shape[1] for b in te.batches(40))
             test_rate = n_test / (time.perf_counter() - t)
-            rows.append((w, train_rate, test_rate))
-            print(f"{w} decode workers: {train_rate:.1f} training clips/s, {test_rate:.1f} test clips/s", flush=True)
+            rows.append((source, w, train_rate, test_rate))
+            print(f"{source}, {w} decode workers: {train_rate:.1f} training clips/s, {test_rate:.1f} test clips/s",
+                  flush=True)
             del tr, te
     lines = [f"## Data path with the run's loader (VideoLoader, PAPER_CLIP), {len(train_ds)} train / {len(test_ds)} "
              f"test generated AVIs with B-frames ({seconds:g} s, 320x240, 25 fps), {os.cpu_count()} CPU cores",
-             "", f"(writing the videos: {gen_s:.1f} s)", "",
-             "| decode workers | training clips/s | per worker | test clips/s (10 per video) | per worker |",
-             "|---|---|---|---|---|"]
-    for w, a, b in rows:
+             "", f"(writing the videos: {gen_s:.1f} s)", *(["", copies_line] if copies_line else []), "",
+             "| frames from | decode workers | training clips/s | per worker | test clips/s (10 per video) | per worker |",
+             "|---|---|---|---|---|---|"]
+    for source, w, a, b in rows:
         k = max(w, 1)
-        lines.append(f"| {w} | {a:.1f} | {a / k:.1f} | {b:.1f} | {b / k:.1f} |")
+        lines.append(f"| {source} | {w} | {a:.1f} | {a / k:.1f} | {b:.1f} | {b / k:.1f} |")
     lines += ["", "0 workers = decoding in the training process itself. A run's GPU needs batch / step time clips/s; "
               "see docs/paper_profile.md for what that means per table."]
     return "\n".join(lines)
@@ -259,10 +277,11 @@ def main(argv=None):
     p.add_argument("--no-data", action="store_true")
     p.add_argument("--loader", action="store_true", help="only the run's loader, clips/s per number of workers")
     p.add_argument("--workers", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seekable", action="store_true", help="with --loader: also the videos' seekable copies")
     p.add_argument("--out", type=Path, default=None, help="also write the report here (markdown, atomically)")
     args = p.parse_args(argv)
     if args.loader:
-        text = loader_path(args.videos, args.seconds, tuple(args.workers))
+        text = loader_path(args.videos, args.seconds, tuple(args.workers), seekable=args.seekable)
         print(text)
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
