@@ -40,6 +40,7 @@ executor = "local"  # "local": worker processes here | "ray": tasks on a Ray clu
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
 on_bad = None       # video data: "skip" or "raise" on a missing / audio-less / undecodable file (None: the profile's)
 frames_root = None  # UCF51 clips from seekable copies (python -m amidlib.data.video.transcode); None: the AVIs
+datasets = None     # paper profile: the datasets you have, e.g. ["ucf51"] (the others' tables left out); None: all
 
 batch_n = 8          # the small batch on which every loss term is evaluated below (change it: 2 or more)
 batch_seed = 0

@@ -36,6 +36,7 @@ executor = "local"  # "local": worker processes here | "ray": tasks on a Ray clu
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
 on_bad = None       # video data: "skip" or "raise" on a missing / audio-less / undecodable file (None: the profile's)
 frames_root = None  # UCF51 clips from seekable copies (python -m amidlib.data.video.transcode); None: the AVIs
+datasets = None     # paper profile: the datasets you have, e.g. ["ucf51"] (the others' tables left out); None: all
 
 # %%
 from IPython.display import Markdown, display

@@ -165,3 +165,31 @@ def test_the_prepared_gpu_pipeline_check_runs_in_its_cpu_mode(tmp_path):
     # the B-frame AVIs' missing and corrupt video: left out, in the run record and the table header
     assert "run record: used 4 of 6 videos (left out: 1 missing, 1 corrupt video)" in text
     assert "- ucf51: used 4 of 6 videos" in text
+
+
+def test_with_only_ucf101_at_hand_table1s_ucf51_column_runs_and_the_rest_is_named(tmp_path_factory, tmp_path):
+    """A user with UCF101 only: -p datasets '["ucf51"]' reproduces Tables 1-2's UCF51 column (and 4-6);
+    ActivityNet's column and Table 3 are left out and named. Without it, the missing files are named and
+    the message says how to run what the data allow."""
+    ucf = make_mini_paper_root(tmp_path_factory.mktemp("ucf_only"), datasets=("ucf51",))
+    with pytest.raises(RuntimeError, match=r"activitynet.*-p datasets"):
+        profiles.check_requirements(_profile(ucf, tmp_path))
+    prof = _profile(ucf, tmp_path, datasets=["ucf51"])
+    profiles.check_requirements(prof)  # nothing else is asked for
+    assert "SKIPPED (not in the datasets parameter): ActivityNet (Tables 1-2's ActivityNet column); IEMOCAP (Table 3)" \
+        in prof.describe()
+    assert plans.plan_table3(prof) == [] and {c.spec.dataset for c in plans.plan_table1(prof)} == {"ucf51"}
+    study = runs.Study(prof, verbose=False)
+    t1 = tables.build_table(study, "table1")
+    assert set(t1.paper_setting) == {"UCF51"} and set(t1.row) == set(plans.T12_METHODS)
+    assert "paper UCF51 top-1" in (prof.out_dir / "table1.md").read_text()
+    assert tables.build_table(study, "table3").empty
+    assert (prof.out_dir / "table3.md").read_text() == (
+        "# Table 3\n\nNot reproduced: IEMOCAP (Table 3) left out (the datasets parameter).\n")
+    with pytest.raises(ValueError, match="leaves out ucf51, the dataset of Tables 4-6"):
+        profiles.load_profile("paper", datasets="activitynet")
+    with pytest.raises(ValueError, match="Did you mean 'ucf51'"):
+        profiles.load_profile("paper", datasets=["ucf5"])
+    with pytest.raises(ValueError, match="profile cpu has one"):
+        profiles.load_profile("cpu", datasets=["ucf51"])
+    assert profiles.load_profile("paper", datasets="ucf51,iemocap").skipped == ("activitynet",)

@@ -93,6 +93,8 @@ def plan_table3(prof: Profile) -> list[Cell]:
     methods = [m for m in names.table_rows("table3") if m != "baseline"]
     cells = []
     k, fseed = prof.table3_folds, prof.table3_fold_seed
+    if not prof.table3_setups:  # its dataset left out (the paper profile's datasets parameter)
+        return []
     first = prof.table3_setups[0]
     for i in range(min(k, prof.table3_max_folds or k)):
         split = ("fold", k, fseed, i) + ((tuple(prof.table3_class_sizes),) if prof.table3_class_sizes else ())

@@ -34,7 +34,7 @@ from amidlib.paper import names
 from amidlib.paper.plans import PLANS
 from amidlib.paper.records import record_runs
 from amidlib.paper.stats import batch_regime, ratio_effect
-from amidlib.repro.profiles import DATASET_TITLES, Profile
+from amidlib.repro.profiles import DATASET_TITLES, SKIPPED_TABLES, SKIPPED_WHAT, Profile
 from amidlib.repro.runs import Study, load_split, make_spec
 
 __all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "DISPLAY", "PAPER_METRIC",
@@ -306,6 +306,13 @@ def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
     """Plan, run (what is missing), summarise and (by default) write one table."""
     prof = study.prof
     cells = PLANS[table](prof)
+    if not cells:  # every dataset of this table left out: say so where the table would be
+        if write:
+            atomic_write_text(Path(prof.out_dir) / f"{table}.md", f"# {TITLES[table].split(' (')[0]}\n\nNot reproduced: "
+                              + "; ".join(SKIPPED_WHAT[d] for d in prof.skipped if table in SKIPPED_TABLES[d])
+                              + " left out (the datasets parameter).\n")
+        return pd.DataFrame(columns=["table", "setting", "paper_setting", "data", "dataset", "row", "label", "metric",
+                                     "paper", "mean", "std", "n"])
     runs = study.runs(cells)
     tidy = summarise(runs, table, data_descriptions(prof))
     if table == "table1":

@@ -42,6 +42,7 @@ setups are profile values, so they are changed in one place.
 from __future__ import annotations
 
 import ast
+import json
 import dataclasses
 import os
 from dataclasses import dataclass, field
@@ -67,7 +68,7 @@ __all__ = [
 
 #: The names every notebook's ``parameters`` cell declares (tests check this).
 COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs",
-                     "executor", "address", "on_bad", "frames_root")
+                     "executor", "address", "on_bad", "frames_root", "datasets")
 #: where a Study's runs execute: worker processes on this machine, or the tasks of a Ray cluster
 EXECUTORS = ("local", "ray")
 #: what the video loaders do with a missing, audio-less or undecodable file (None: the profile's choice)
@@ -161,6 +162,7 @@ class Profile:
     executor: str = "local"                 # "local" (worker processes here) | "ray" (tasks of a Ray cluster)
     address: str | None = None              # the Ray cluster's address ("auto": the one this machine belongs to)
     on_bad: str | None = None               # video data: "raise" | "skip" bad files (None: the loader's default)
+    skipped: tuple[str, ...] = ()           # paper datasets left out by the `datasets` parameter (named in describe)
     note: str = ""
 
     @property
@@ -202,14 +204,17 @@ class Profile:
         epochs = self.epochs if self.epochs is not None else PRESETS[self.preset].get("epochs", BASE["epochs"])
         t3 = self.table3_setups[0].dataset if self.table3_setups else ""
         folds = ("leave-one-session-out (5 folds)" if t3 == "iemocap" else f"{self.table3_folds} stratified folds")
+        table3 = (f"Table 3 on {t3}: " + ", ".join(f"{s.paper} = {s.key}" for s in self.table3_setups)
+                  if self.table3_setups else "no Table 3")
         lines = [
             f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, {self.n_jobs} worker process(es)",
             f"  seeds {list(self.seeds)} (Tables 1, 2 main pairing, 4, 5, figures); second pairing {list(self.second_seeds)}; "
             f"Table 6 {list(self.table6_seeds)}; Table 3: {folds}"
             + (f" (first {self.table3_max_folds} trained)" if self.table3_max_folds else ""),
-            "  pairings: " + ", ".join(f"{p.key} on {p.dataset} (as {p.paper})" for p in self.pairings) + "; "
-            f"Table 3 on {self.table3_setups[0].dataset}: " + ", ".join(f"{s.paper} = {s.key}" for s in self.table3_setups),
+            "  pairings: " + ", ".join(f"{p.key} on {p.dataset} (as {p.paper})" for p in self.pairings) + "; " + table3,
         ]
+        if self.skipped:
+            lines.append("  SKIPPED (not in the datasets parameter): " + "; ".join(SKIPPED_WHAT[d] for d in self.skipped))
         if self.method_overrides:
             lines.append("  method overrides: " + "; ".join(f"{m}: {dict(v)}" for m, v in self.method_overrides.items()))
         if self.row_seeds:
@@ -345,6 +350,7 @@ def load_profile(
     address: str | None = None,
     on_bad: str | None = None,
     frames_root: str | os.PathLike | None = None,
+    datasets=None,
     **changes,
 ) -> Profile:
     """The named profile with the notebook parameters applied (None keeps the profile's value).
@@ -354,7 +360,9 @@ def load_profile(
     default ``runs/<profile>/cache``; ``feature_dir`` (cached features of the frozen extractors, kept
     across reproductions) default ``runs/<profile>/features``; relative paths are taken from the repository root.
     ``data_root`` default: the environment variable ``AMID_DATA_ROOT``. ``frames_root``: UCF51's clips from
-    a folder of seekable copies of its videos (``python -m amidlib.data.video.transcode``). Any other field of
+    a folder of seekable copies of its videos (``python -m amidlib.data.video.transcode``). ``datasets`` (paper
+    profile): the datasets to use, e.g. ``["ucf51"]`` with only UCF101 at hand; the tables' other columns and
+    setups are left out and named in :meth:`Profile.describe`. Any other field of
     :class:`Profile` can be changed by name (``second_seeds=(0, 1)``, ``table3_folds=5``).
     """
     if profile not in PROFILES:
@@ -403,6 +411,8 @@ def load_profile(
         options = {k: dict(v) for k, v in upd.get("data_options", base.data_options).items()}
         options["ucf51"] = {**options.get("ucf51", {}), "frames_root": str(Path(frames_root).expanduser())}
         upd["data_options"] = options
+    if datasets is not None:
+        upd.update(_only_datasets(base, upd, profile, datasets))
     root = repo_root()
     default_out = "figures" if profile == "cpu" else f"figures/{profile}"
     upd["out_dir"] = resolve_path(out_dir, default_out, root)
@@ -415,6 +425,36 @@ def load_profile(
         # a user who asks for very few epochs still gets some distillation epochs
         prof = dataclasses.replace(prof, overrides={**prof.overrides, "warmup_epochs": max(0, prof.epochs // 3)})
     return prof
+
+
+#: what leaving a paper dataset out of the ``datasets`` parameter leaves out of the reproduction
+SKIPPED_WHAT = {"ucf51": "UCF51 (Tables 1-2's UCF51 column)", "activitynet": "ActivityNet (Tables 1-2's ActivityNet column)",
+                "iemocap": "IEMOCAP (Table 3)"}
+#: the tables a paper dataset has runs in, beside Tables 4-6 and the figures of the main dataset
+SKIPPED_TABLES = {"ucf51": ("table1", "table2"), "activitynet": ("table1", "table2"), "iemocap": ("table3",)}
+
+
+def _only_datasets(base: Profile, upd: dict, profile: str, datasets) -> dict[str, Any]:
+    """Profile changes for the ``datasets`` parameter: the pairings and Table 3 setups of those datasets only."""
+    if isinstance(datasets, str):  # "ucf51", "ucf51,iemocap" or "['ucf51']"
+        text = datasets.strip()
+        datasets = ast.literal_eval(text) if text.startswith(("[", "(")) else text.replace(",", " ").split()
+    chosen = [datasets] if isinstance(datasets, str) else [str(d) for d in datasets]
+    if profile != "paper":
+        raise ValueError(f"datasets={chosen!r} selects the paper profile's datasets; profile {profile} has one "
+                         "(use the dataset parameter)")
+    unknown = [d for d in chosen if d not in SKIPPED_WHAT]
+    if unknown or not chosen:
+        raise ValueError(unknown_name_message("paper dataset", unknown[0] if unknown else "", SKIPPED_WHAT))
+    pairings = tuple(p for p in upd.get("pairings", base.pairings) if p.dataset in chosen)
+    if not pairings:
+        raise ValueError(f"datasets={chosen}: Tables 1-2 and 4-6 need ucf51 or activitynet among them")
+    main = upd.get("dataset", base.dataset)
+    if main not in chosen:
+        raise ValueError(f"datasets={chosen} leaves out {main}, the dataset of Tables 4-6 and the figures: add it, or "
+                         f"set the dataset parameter to {pairings[0].dataset}")
+    return {"pairings": pairings, "table3_setups": tuple(s for s in base.table3_setups if s.dataset in chosen),
+            "skipped": tuple(d for d in SKIPPED_WHAT if d not in chosen)}
 
 
 #: the datasets whose loaders take ``on_bad`` (the generated tier has no bad files)
@@ -469,7 +509,10 @@ def check_requirements(prof: Profile, tables=None) -> None:
         missing += missing_paper_files(dataset, prof.data_root)  # each missing item, by path (or: no data root)
     missing = list(dict.fromkeys(missing))  # "no data root" once, not once per dataset
     if missing:
+        present = [d for d in SKIPPED_WHAT if d in prof.datasets() and not missing_paper_files(d, prof.data_root)]
         raise RuntimeError(
             f"profile 'paper' ({', '.join(prof.datasets(tables))}) cannot run here; missing: " + "; ".join(missing)
-            + ". Use --profile cpu to reproduce every table and figure on the embedded data instead."
+            + ". " + (f"The data root has all that {', '.join(present)} need: -p datasets '{json.dumps(present)}' reproduces what they "
+                     "allow (the other datasets' tables and columns are left out, and named); " if present else "")
+            + "--profile cpu reproduces every table and figure on the embedded data instead."
         )
