@@ -512,7 +512,8 @@ def check_requirements(prof: Profile, tables=None) -> None:
         present = [d for d in SKIPPED_WHAT if d in prof.datasets() and not missing_paper_files(d, prof.data_root)]
         raise RuntimeError(
             f"profile 'paper' ({', '.join(prof.datasets(tables))}) cannot run here; missing: " + "; ".join(missing)
-            + ". " + (f"The data root has all that {', '.join(present)} need: -p datasets '{json.dumps(present)}' reproduces what they "
-                     "allow (the other datasets' tables and columns are left out, and named); " if present else "")
+            + ". " + (f"The data root has all that {', '.join(present)} need: -p datasets '{json.dumps(present)}' "
+                     "reproduces what they allow (the other datasets' tables and columns are left out, and named); "
+                     if present else "")
             + "--profile cpu reproduces every table and figure on the embedded data instead."
         )
