@@ -12,11 +12,15 @@ in the table header ("used N of M videos"); then runs Table 1's UCF51 column exa
 ``notebooks/02_amid_training.ipynb`` does under ``profile=paper`` (``runs.Study`` →
 ``load_paper_dataset`` → ``run(..., preset="paper_video")`` with checkpoints), for ``--epochs``
 epochs, and prints the table, the wall time per method, the peak GPU memory and whether every
-loss stayed finite. Numbers on generated clips are not the paper's: this checks the pipeline.
+loss stayed finite. Then the resume: AMID again in a fresh run cache, stopped right after its first
+epoch's checkpoint (as Ctrl-C or a lost machine would), and the same build again, which resumes it from
+that checkpoint; its numbers are compared with the uninterrupted run's. Numbers on generated clips are
+not the paper's: this checks the pipeline.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import tempfile
 import time
@@ -107,6 +111,7 @@ def main(argv=None) -> int:
         out(f"run record: {first['data']['videos']['line']}; skipped: "
             + "; ".join(f"{f} ({p})" for f, p in sorted(skipped.items())))
         all_finite &= rel <= set(skipped)  # both bad files reported
+        all_finite &= _resume_check(prof, tmp, cells, study, out)
         out()
         md = (prof.out_dir / "table1.md").read_text()
         out(md[:md.index("\n|")].strip())  # the header, with the line of videos used
@@ -116,6 +121,38 @@ def main(argv=None) -> int:
         args.out.write_text("\n".join(lines) + "\n")
         print(f"written to {args.out}")
     return 0 if all_finite else 1
+
+
+def _resume_check(prof, tmp: Path, cells, study, out) -> bool:
+    """AMID stopped after its first epoch's checkpoint, then resumed by the same build: the same numbers as
+    the uninterrupted run (on CPU exactly; on CUDA within float noise). Returns whether it resumed."""
+    from amidlib.core import training
+
+    again = dataclasses.replace(prof, cache_dir=tmp / "runs/cache_resume", keep_checkpoints=True)
+    amid = next(c for c in plans.plan_table1(again) if c.row == "amid")
+    saves = []
+    real_save = training.save_checkpoint
+
+    def save_then_stop(*args, **kwargs):
+        path = real_save(*args, **kwargs)
+        saves.append(path)
+        raise KeyboardInterrupt("the check stops the run after its first checkpoint")
+
+    training.save_checkpoint = save_then_stop
+    try:
+        runs.Study(again, verbose=False).ensure([amid.spec])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        training.save_checkpoint = real_save
+    stopped = len(saves) == 1 and saves[0].is_file()
+    resumed = runs.Study(again, verbose=False).results([amid])[0]
+    first = study.results([c for c in cells if c.row == "amid"])[0]
+    same = resumed.history.drop(columns="phase").round(4).equals(first.history.drop(columns="phase").round(4))
+    out(f"resume: AMID stopped after epoch 1 of {len(first.history)} (checkpoint written: {stopped}), resumed from it: "
+        f"student top-1 {resumed.metrics['student_top1']:.1f} (uninterrupted {first.metrics['student_top1']:.1f}); "
+        f"per-epoch history equal to 4 decimals: {same}")
+    return stopped and len(resumed.history) == len(first.history)
 
 
 if __name__ == "__main__":

@@ -158,13 +158,16 @@ def test_the_prepared_gpu_pipeline_check_runs_in_its_cpu_mode(tmp_path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     report = tmp_path / "report.md"
-    assert module.main(["--cpu", "--classes", "2", "--per-class", "3", "--epochs", "1", "--out", str(report)]) == 0
+    assert module.main(["--cpu", "--classes", "2", "--per-class", "3", "--epochs", "2", "--out", str(report)]) == 0
     text = report.read_text()
     assert "| amid |" in text and "every loss finite: True" in text and "preset paper_video" in text
     assert text.count("| True |") == len(plans.T12_METHODS)  # finite losses, every run
     # the B-frame AVIs' missing and corrupt video: left out, in the run record and the table header
     assert "run record: used 4 of 6 videos (left out: 1 missing, 1 corrupt video)" in text
     assert "- ucf51: used 4 of 6 videos" in text
+    # stopped after its first epoch's checkpoint, then resumed by the same build, to the same history
+    assert "resume: AMID stopped after epoch 1 of 2 (checkpoint written: True)" in text
+    assert "per-epoch history equal to 4 decimals: True" in text
 
 
 def test_with_only_ucf101_at_hand_table1s_ucf51_column_runs_and_the_rest_is_named(tmp_path_factory, tmp_path):
