@@ -40,6 +40,31 @@ def test_every_claim_row_recomputes_from_runs_csv():
         assert set(grp.claim_verdict) == {expected}, (cid, setting)
 
 
+def test_holm_verdicts_recompute_from_scipys_p_values():
+    """The Holm column, independently: scipy's paired t-test p per comparison, Holm's step-down by its
+    definition over the whole family, a verdict kept only where the adjusted p is below 0.05."""
+    runs = pd.read_csv(FIGURES / "runs.csv", dtype={"row": str, "setting": str})
+    runs["setting"] = runs["setting"].fillna("")
+    claims = pd.read_csv(FIGURES / "claims.csv", dtype={"setting": str})
+    claims["setting"] = claims["setting"].fillna("")
+    p = []
+    for c in claims.itertuples():
+        src = runs[(runs.source == c.source) & ((runs.setting == c.setting) if c.setting else True)]
+        a = src[src.row == c.a].set_index(["seed", "fold"])[c.metric]
+        b = src[src.row == c.b].set_index(["seed", "fold"])[c.metric]
+        a, b = a.align(b, join="inner")
+        p.append(stats.ttest_rel(a, b).pvalue if len(a) >= 2 else np.nan)
+    np.testing.assert_allclose(claims["p"], p, rtol=1e-9)
+    family = sorted((v, i) for i, v in enumerate(p) if not np.isnan(v))
+    m, running, adjusted = len(family), 0.0, {}
+    for rank, (v, i) in enumerate(family):
+        running = max(running, min(1.0, (m - rank) * v))
+        adjusted[i] = running
+    for i, c in enumerate(claims.itertuples()):
+        assert c.p_holm == pytest.approx(adjusted[i], rel=1e-9), c
+        assert c.verdict_holm == (c.verdict if adjusted[i] < 0.05 else "inconclusive"), c
+
+
 def test_make_verify_passes_on_the_committed_figures(capsys):
     from amidlib.paper.verify import main
 

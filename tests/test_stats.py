@@ -95,3 +95,45 @@ def test_batch_regime_against_simulation():
     # the paper's UCF51 regime: batch 16 over 51 classes of ~96 training videos
     ucf = batch_regime(16, [96] * 51)
     assert ucf["positives"] == pytest.approx(1.29, abs=0.01) and ucf["with_partner"] == pytest.approx(0.26, abs=0.01)
+
+
+def test_p_value_is_scipys_paired_t_test():
+    from amidlib.paper.stats import p_value
+
+    rng = np.random.default_rng(3)
+    for n in (2, 5, 10):
+        a, b = rng.normal(size=n), rng.normal(size=n) + 0.3
+        assert p_value(paired_effect(a, b)) == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
+    assert math.isnan(p_value(paired_effect([1.0], [0.0])))
+    assert p_value(paired_effect([1.0, 2.0], [1.0, 2.0])) == 1.0 and p_value(paired_effect([2.0, 3.0], [1.0, 2.0])) == 0.0
+
+
+def _holm_reference(p):
+    """Holm by its definition, one p at a time: the largest (m − j + 1)·p_(j) over the p_(j) ranked at or before it."""
+    idx = [i for i, v in enumerate(p) if not math.isnan(v)]
+    ranked = sorted(idx, key=lambda i: p[i])
+    m, out = len(ranked), [math.nan] * len(p)
+    for pos, i in enumerate(ranked):
+        out[i] = min(1.0, max((m - j) * p[ranked[j]] for j in range(pos + 1)))
+    return out
+
+
+def test_holm_matches_its_definition_and_a_hand_computed_family():
+    from amidlib.paper.stats import holm
+
+    # sorted 0.005, 0.01, 0.03, 0.04 → ×4, ×3, ×2, ×1 = 0.02, 0.03, 0.06, 0.04 → running max 0.02, 0.03, 0.06, 0.06
+    np.testing.assert_allclose(holm([0.01, 0.04, 0.03, 0.005]), [0.03, 0.06, 0.06, 0.02])
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        p = list(rng.uniform(0, 0.2, size=rng.integers(1, 20)))
+        if len(p) > 2:
+            p[1] = math.nan  # not in the family
+        np.testing.assert_allclose(holm(p), _holm_reference(p))
+
+
+def test_holm_only_turns_verdicts_inconclusive():
+    from amidlib.paper.stats import holm_verdict
+
+    e = paired_effect([1.0, 1.2, 0.9, 1.1], [0.0, 0.1, 0.0, 0.2])  # clearly supported for ">"
+    assert holm_verdict(e, ">", 0.01) == SUPPORTED and holm_verdict(e, ">", 0.2) == INCONCLUSIVE
+    assert holm_verdict(e, "<", 0.01) == CONTRADICTED and holm_verdict(e, "<", float("nan")) == INCONCLUSIVE

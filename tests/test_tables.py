@@ -323,3 +323,25 @@ def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path):
         outs.append((p.read_bytes(), p.with_suffix(".pdf").read_bytes()))
         time.sleep(1.1)  # a date written to the second would differ
     assert outs[0] == outs[1]
+
+
+def test_not_testable_here_is_computed_from_the_runs_and_named():
+    """λ1 within 0.02 of ½, every sample partnered, α3·L_adv under 5 % of the objective: the claims whose
+    intervention those make inert are 'not testable here', with the measured reason; otherwise testable."""
+    base = _seed_runs("table5", {"amid": [80.0, 81.0, 82.0, 80.5], "no_d2": [78.0, 79.2, 79.9, 78.4],
+                                 "uniform_lambda": [80.0, 81.0, 82.0, 80.5]})
+    inert = base.assign(lambda1_min=0.492, lambda1_max=0.5, batch_with_partner=1.0, share_adv=0.004)
+    v = claims.evaluate_claims(inert).set_index("id")
+    assert "λ1 stayed within [0.492, 0.500]" in v.loc["dynamic_lambda_helps", "not_testable"]
+    assert "100 % of samples have a same-class partner" in v.loc["d2_helps", "not_testable"]
+    assert v.loc["d2_helps", "verdict"] == "supported"  # the statistics are kept beside it
+    assert v.loc["fixed_teacher_hurts", "not_testable"] == ""  # no rule for it
+    moving = base.assign(lambda1_min=0.40, lambda1_max=0.55, batch_with_partner=0.3, share_adv=0.2)
+    assert (claims.evaluate_claims(moving)["not_testable"] == "").all()
+    adv = claims.evaluate_claims(_seed_runs("fig4", {"amid": [11, 12, 10], "mi_s+mi_a": [21, 22, 21]},
+                                            metric="test_gap", setting="").assign(share_adv=0.004))
+    assert "α3·L_adv is 0.4 % of AMID's objective" in adv.set_index("id").loc["gap_smaller", "not_testable"]
+    counts = claims.verdict_counts(v.reset_index())
+    assert counts["not testable here"] == 2
+    md = claims.claims_markdown(v.reset_index())
+    assert "**not testable here** (raw supported; Holm" in md and "- not testable here: 100 % of samples" in md

@@ -251,10 +251,17 @@ def tensor_data(ds, cfg) -> TensorData:
 
 def regime_summary(history: pd.DataFrame) -> dict[str, float]:
     """The batch regime a run trained in, from its history: mean same-class items per anchor (Eq 8) and
-    share of samples with a same-class partner (D2) over the batches drawn, and the range λ1 took (Eq 14)."""
+    share of samples with a same-class partner (D2) over the batches drawn, the range λ1 took (Eq 14), and
+    each of AMID's weighted terms' share of the objective over the distillation epochs (``share_adv`` …)."""
     out = {k: float(history[k].mean()) for k in ("batch_positives", "batch_with_partner") if k in history}
     if "lambda1" in history:
         out.update(lambda1_min=float(history["lambda1"].min()), lambda1_max=float(history["lambda1"].max()))
+    # each weighted term's share of the objective over the distillation epochs (how much a term can move training)
+    distill = history[history["phase"] == "distill"] if "phase" in history else history.iloc[0:0]
+    if len(distill) and "loss_total" in distill and float(distill["loss_total"].mean()) > 0:
+        total = float(distill["loss_total"].mean())
+        out.update({f"share_{t}": float(distill[f"loss_{t}"].mean()) / total
+                    for t in metrics.LOSS_SHARE_TERMS if f"loss_{t}" in distill})
     return out
 
 

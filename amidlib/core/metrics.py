@@ -34,8 +34,12 @@ SCALAR_METRICS: dict[str, str] = {
     "wa": "WA",
     "ua": "UA",
 }
-#: what each run records of the regime it trained in (amidlib.core.experiment.regime_summary; runs.csv)
-REGIME_METRICS = ("batch_positives", "batch_with_partner", "lambda1_min", "lambda1_max")
+#: AMID's loss terms (Eq 17, weighted) whose share of the objective each run records
+LOSS_SHARE_TERMS = ("cls", "jsd", "mi_s", "mi_a", "adv")
+#: what each run records of the regime it trained in (amidlib.core.experiment.regime_summary; runs.csv): the
+#: batches' composition, λ1's range (Eq 14) and each AMID term's share of the objective (distillation epochs)
+REGIME_METRICS = ("batch_positives", "batch_with_partner", "lambda1_min", "lambda1_max",
+                  *(f"share_{t}" for t in LOSS_SHARE_TERMS))
 
 
 def _labels(x, what: str) -> np.ndarray:

@@ -10,8 +10,21 @@ reports, per comparison, in the metric's units (percent points; cosine for Fig 5
 The verdict comes from the interval (:mod:`amidlib.paper.stats`): **supported** when it excludes 0 in
 the direction the paper claims, **contradicted** when it excludes 0 in the opposite direction,
 **inconclusive** otherwise. A claim of several comparisons is supported only if every part is,
-contradicted if any part is. Nothing is written by hand: :func:`write_claims` computes ``claims.csv``,
-``claims.md`` and the forest plot ``fig_claims.png`` (+ ``fig_claims.csv``) from ``runs.csv``.
+contradicted if any part is.
+
+Two more readings beside that raw verdict:
+
+- **Holm**: the comparisons are one family (a reader looks at all of them), so each also gets a verdict at
+  the family-wise 5 % level: Holm's step-down adjustment of the paired t-tests' p-values
+  (:func:`amidlib.paper.stats.holm`); where the adjusted p is not below 0.05 the verdict is inconclusive.
+- **not testable here**: a claim about an intervention that cannot move the training signal on this data
+  is marked so, with the measured reason (:data:`TESTABILITY`): λ1 staying within 0.02 of ½ (dynamic λ is
+  then uniform λ), every sample having a same-class partner in its batch (D2 then scores the samples D1
+  scores), α3·L_adv under 5 % of AMID's objective over the distillation epochs. The effect and the
+  statistical verdicts are still shown.
+
+Nothing is written by hand: :func:`write_claims` computes ``claims.csv``, ``claims.md`` and the forest
+plot ``fig_claims.png`` (+ ``fig_claims.csv``) from ``runs.csv``.
 """
 from __future__ import annotations
 
@@ -29,7 +42,8 @@ from amidlib.core.experiment import atomic_write_text
 from amidlib.data import manifests
 from amidlib.paper import names, plots
 from amidlib.paper.records import read_runs
-from amidlib.paper.stats import CONTRADICTED, INCONCLUSIVE, SUPPORTED, combine_verdicts, paired_effect, verdict
+from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, combine_verdicts, holm,
+                                  holm_verdict, p_value, paired_effect, verdict)
 from amidlib.paper.tables import PAPER_METRIC
 from amidlib.repro.profiles import Profile
 
@@ -37,7 +51,8 @@ __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_se
 
 #: claims.csv: one row per comparison
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
-                 "paper_effect", "verdict", "claim_verdict", "source", "where"]
+                 "paper_effect", "verdict", "claim_verdict", "source", "where", "p", "p_holm", "verdict_holm",
+                 "claim_verdict_holm", "not_testable"]
 NOT_EVALUATED = "not evaluated"
 
 
@@ -52,6 +67,7 @@ class Claim:
     comparisons: tuple[tuple[str, str, str, str], ...]
     where: str = ""                               # where the paper says it
     per_setting: bool = False
+    needs: tuple[str, ...] = ()                   # what must move on this data for the claim to be testable
 
 
 CLAIMS: tuple[Claim, ...] = (
@@ -59,8 +75,10 @@ CLAIMS: tuple[Claim, ...] = (
           "table4", (("mi_s", "<", "teacher_alone", "teacher_top1"),), "Table 4, §4.4.1"),
     Claim("mi_a_restores_teacher", "adding L_MI_a restores the teacher (L_MI_s + L_MI_a teacher > L_MI_s teacher)",
           "table4", (("mi_s+mi_a", ">", "mi_s", "teacher_top1"),), "Table 4, §4.4.1"),
+    Claim("joint_teacher_better", "training the teacher with L_MI_s + L_MI_a makes it better than the teacher alone",
+          "table4", (("mi_s+mi_a", ">", "teacher_alone", "teacher_top1"),), "Table 4, §4.4.1"),
     Claim("amid_beats_mi", "AMID's student ≥ L_MI_s + L_MI_a's student (adding L_adv helps)",
-          "table4", (("amid", ">=", "mi_s+mi_a", "student_top1"),), "Table 4, §4.4.1"),
+          "table4", (("amid", ">=", "mi_s+mi_a", "student_top1"),), "Table 4, §4.4.1", needs=("adv",)),
     Claim("mi_beats_nce", "AMID with its MI bound (Eq 8) ≥ AMID with L_nce (student)",
           "table4", (("amid", ">=", "amid_nce", "student_top1"),), "Table 4, §4.4.1"),
     Claim("fixed_teacher_hurts", "a fixed pre-trained teacher hurts (AMID > with fixed teacher)",
@@ -68,21 +86,66 @@ CLAIMS: tuple[Claim, ...] = (
     Claim("warmup_helps", "no warm-up hurts (AMID > w/o warm-up)",
           "table5", (("amid", ">", "no_warmup", "student_top1"),), "Table 5, §4.4.2"),
     Claim("d2_helps", "D2 helps (AMID > w/o D2)",
-          "table5", (("amid", ">", "no_d2", "student_top1"),), "Table 5, §4.4.2"),
+          "table5", (("amid", ">", "no_d2", "student_top1"),), "Table 5, §4.4.2", needs=("d2",)),
     Claim("dynamic_lambda_helps", "dynamic λ helps (AMID > w/o dynamic weight)",
-          "table5", (("amid", ">", "uniform_lambda", "student_top1"),), "Table 5, §4.4.2"),
+          "table5", (("amid", ">", "uniform_lambda", "student_top1"),), "Table 5, §4.4.2", needs=("lambda", "d2")),
+    Claim("amid_beats_student", "distillation helps: AMID's student > the student alone (the headline)",
+          "table1", (("amid", ">", "baseline", "student_top1"),), "Table 1, §4.3", per_setting=True),
     Claim("amid_ccl_baseline", "AMID ≥ CCL ≥ baseline (student top-1)",
           "table1", (("amid", ">=", "ccl", "student_top1"), ("ccl", ">=", "baseline", "student_top1")),
           "Table 1, §4.3", per_setting=True),
+    Claim("amid_r1_beats_ccl", "AMID retrieves better than CCL (R@1)",
+          "table2", (("amid", ">", "ccl", "student_r1"),), "Table 2, §4.3", per_setting=True),
     Claim("gap_smaller", "AMID's teacher–student test gap is smaller than L_MI_s + L_MI_a's "
           "(averaged over the distillation epochs)",
-          "fig4", (("amid", "<", "mi_s+mi_a", "test_gap"),), "Fig 4, §4.4.1"),
+          "fig4", (("amid", "<", "mi_s+mi_a", "test_gap"),), "Fig 4, §4.4.1", needs=("adv",)),
     Claim("cosine_order", "within-class teacher–student cosine: AMID > w/o D2 > w/o L_adv, on train and test "
           "(averaged over the distillation epochs)",
           "fig5", (("amid", ">", "no_d2", "train_cos_same_class"), ("no_d2", ">", "mi_s+mi_a", "train_cos_same_class"),
                    ("amid", ">", "no_d2", "test_cos_same_class"), ("no_d2", ">", "mi_s+mi_a", "test_cos_same_class")),
-          "Fig 5, §4.4.2"),
+          "Fig 5, §4.4.2", needs=("d2", "adv")),
 )
+
+#: when an intervention cannot move the training signal (measured in the AMID runs of the claim's source)
+LAMBDA_BAND = 0.02       # λ1 within ½ ± this: dynamic λ trains as uniform λ
+PARTNERED = 0.95         # this share of samples with a same-class partner or more: D2 scores D1's samples
+ADV_SHARE = 0.05         # α3·L_adv below this share of AMID's objective: L_adv barely moves the student
+
+
+def _lambda(amid: pd.DataFrame) -> str:
+    lo, hi = amid.get("lambda1_min"), amid.get("lambda1_max")
+    if lo is None or lo.isna().all():
+        return ""
+    lo, hi = float(lo.min()), float(hi.max())
+    if max(abs(lo - 0.5), abs(hi - 0.5)) < LAMBDA_BAND:
+        return f"λ1 stayed within [{lo:.3f}, {hi:.3f}] (Eq 14), within {LAMBDA_BAND} of ½: dynamic λ trains as uniform λ"
+    return ""
+
+
+def _d2(amid: pd.DataFrame) -> str:
+    share = amid.get("batch_with_partner")
+    if share is None or share.isna().all() or float(share.mean()) < PARTNERED:
+        return ""
+    return (f"{100 * float(share.mean()):.0f} % of samples have a same-class partner in their batch: D2 (Eq 12-13) "
+            "then scores the samples D1 scores")
+
+
+def _adv(amid: pd.DataFrame) -> str:
+    share = amid.get("share_adv")
+    if share is None or share.isna().all() or float(share.mean()) >= ADV_SHARE:
+        return ""
+    return f"α3·L_adv is {100 * float(share.mean()):.1f} % of AMID's objective over the distillation epochs (< {100 * ADV_SHARE:.0f} %)"
+
+
+#: the testability rules a claim's ``needs`` names: each returns why it cannot be tested here, or ""
+TESTABILITY = {"lambda": _lambda, "d2": _d2, "adv": _adv}
+
+
+def not_testable(claim: Claim, runs: pd.DataFrame) -> str:
+    """Why ``claim`` cannot be tested on these runs ("" when it can, or when its source has no AMID runs), from
+    the AMID runs of its source."""
+    amid = runs[(runs["source"] == claim.source) & (runs["row"] == "amid")]
+    return "; ".join(r for r in (TESTABILITY[n](amid) for n in claim.needs) if r) if len(amid) else ""
 
 
 def _per_seed(frame: pd.DataFrame, row: str, metric: str) -> pd.Series:
@@ -106,8 +169,9 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.
     """Decide every claim from ``runs`` (a runs.csv): one row per comparison (per setting for
     ``per_setting`` claims), columns :data:`CLAIM_COLUMNS`."""
     runs = runs.assign(setting=runs["setting"].fillna("").astype(str), row=runs["row"].astype(str))
-    out = []
+    out, effects = [], []
     for claim in claims:
+        reason = not_testable(claim, runs)
         src = runs[runs["source"] == claim.source]
         settings = list(dict.fromkeys(src["setting"])) if claim.per_setting else [None]
         for setting in settings or [None]:
@@ -119,14 +183,23 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.
                 pairs = pd.concat([va.rename("a"), vb.rename("b")], axis=1, join="inner")
                 e = paired_effect(pairs["a"].to_numpy(), pairs["b"].to_numpy())
                 v = verdict(e, op) if e.n else NOT_EVALUATED
+                effects.append(e)
                 parts.append({"id": claim.id, "claim": claim.text, "metric": metric, "a": a, "op": op, "b": b,
                               "setting": setting or "", "n": e.n, "effect": e.effect, "ci_low": e.ci_low,
                               "ci_high": e.ci_high, "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
-                              "verdict": v, "source": claim.source, "where": claim.where})
+                              "verdict": v, "source": claim.source, "where": claim.where, "p": p_value(e),
+                              "not_testable": reason})
             overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
                        else combine_verdicts(p["verdict"] for p in parts))
             out += [{**p, "claim_verdict": overall} for p in parts]
-    return pd.DataFrame(out, columns=CLAIM_COLUMNS)
+    frame = pd.DataFrame(out, columns=CLAIM_COLUMNS)
+    # Holm over every comparison evaluated here: one family
+    frame["p_holm"] = holm(frame["p"].to_numpy(float)) if len(frame) else []
+    frame["verdict_holm"] = [NOT_EVALUATED if v == NOT_EVALUATED else holm_verdict(e, op, ph)
+                             for v, e, op, ph in zip(frame["verdict"], effects, frame["op"], frame["p_holm"])]
+    frame["claim_verdict_holm"] = frame.groupby(["id", "setting"], sort=False)["verdict_holm"].transform(
+        lambda v: NOT_EVALUATED if (v == NOT_EVALUATED).any() else combine_verdicts(v))
+    return frame
 
 
 def _num(v: float, metric: str) -> str:
@@ -155,7 +228,9 @@ def comparison_sentence(c) -> str:
         return text + f" ({c.n} seed: no interval, so {c.verdict})"
     side = "excludes 0" if c.ci_low > 0 or c.ci_high < 0 else "contains 0"
     paper = "" if np.isnan(c.paper_effect) else f"; the paper: {c.paper_effect:+.1f}"
-    return text + f", 95 % CI [{c.ci_low:+.{d}f}, {c.ci_high:+.{d}f}] over {c.n} seeds, which {side}: {c.verdict}{paper}"
+    untestable = f" — but **not testable here**: {c.not_testable}" if getattr(c, "not_testable", "") else ""
+    return (text + f", 95 % CI [{c.ci_low:+.{d}f}, {c.ci_high:+.{d}f}] over {c.n} seeds, which {side}: {c.verdict}"
+            + paper + untestable)
 
 
 def claims_of(out_dir: str | os.PathLike, source: str) -> pd.DataFrame:
@@ -163,10 +238,20 @@ def claims_of(out_dir: str | os.PathLike, source: str) -> pd.DataFrame:
     return evaluate_claims(read_runs(out_dir), [c for c in CLAIMS if c.source == source])
 
 
-def verdict_counts(verdicts: pd.DataFrame) -> dict[str, int]:
-    """Claims (per setting) by verdict."""
-    per_claim = verdicts.drop_duplicates(["id", "setting"])["claim_verdict"]
-    return {v: int((per_claim == v).sum()) for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED, NOT_EVALUATED)}
+def verdict_counts(verdicts: pd.DataFrame, column: str = "claim_verdict") -> dict[str, int]:
+    """Claims (per setting) by verdict (``column``: claim_verdict, or claim_verdict_holm); a claim that is not
+    testable here counts as that, whatever its statistical verdict."""
+    first = verdicts.drop_duplicates(["id", "setting"])
+    status = first[column].where(first["not_testable"].fillna("") == "", NOT_TESTABLE)
+    return {v: int((status == v).sum()) for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED, NOT_TESTABLE, NOT_EVALUATED)}
+
+
+def _status(first) -> str:
+    """A claim's verdict cell in claims.md: not testable here (with the statistics beside it), or raw and Holm."""
+    stats = f"raw {first['claim_verdict']}; Holm {first['claim_verdict_holm']}"
+    if first["not_testable"]:
+        return f"**{NOT_TESTABLE}** ({stats})"
+    return f"**{first['claim_verdict']}** (Holm: {first['claim_verdict_holm']})"
 
 
 def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "") -> str:
@@ -185,13 +270,14 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
                  "effect = their mean, 95 % interval = effect ∓ t(0.975, n−1)·sd/√n (percent points; cosine for "
                  "Fig 5). **supported**: the interval excludes 0 in the paper's direction; **contradicted**: it "
                  "excludes 0 the other way; **inconclusive**: it contains 0. A claim of several comparisons is "
-                 "supported only if every part is, contradicted if any part is.")
-    c = verdict_counts(verdicts)
-    n = sum(c.values())
-    line = f"- summary: of {n} claims, **{c[SUPPORTED]} supported, {c[INCONCLUSIVE]} inconclusive, {c[CONTRADICTED]} contradicted**"
-    if c[NOT_EVALUATED]:
-        line += f", {c[NOT_EVALUATED]} not evaluated"
-    lines += [line + " (Table 1's claim once per column)", ""]
+                 "supported only if every part is, contradicted if any part is. **Holm**: the same at the family-wise "
+                 "5 % level over all comparisons (Holm's step-down adjustment of the paired t-tests' p-values; a "
+                 "comparison whose adjusted p is not below 0.05 is inconclusive). **not testable here**: the claim's "
+                 f"intervention cannot move the training signal on this data, by a measured rule (λ1 within {LAMBDA_BAND} "
+                 f"of ½; ≥ {100 * PARTNERED:.0f} % of samples with a same-class partner, so D2 scores D1's samples; "
+                 f"α3·L_adv < {100 * ADV_SHARE:.0f} % of the objective); its statistics are still shown.")
+    lines.append(_summary_line(verdict_counts(verdicts), verdict_counts(verdicts, "claim_verdict_holm")))
+    lines.append("")
     table = []
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
@@ -200,19 +286,32 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
             "where": first["where"],
             "ours: effect [95 % CI]": "; ".join(_interval(r) for r in grp.itertuples()),
             "paper effect": "; ".join(_num(r.paper_effect, r.metric) for r in grp.itertuples()),
-            "verdict": f"**{first['claim_verdict']}**",
+            "verdict": _status(first),
         })
     lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), "", "## The comparisons", ""]
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
-        lines.append(f"{i}. **{first['claim_verdict']}**: {first['claim']}{' (' + setting + ')' if setting else ''} [{first['where']}]")
+        lines.append(f"{i}. {_status(first)}: {first['claim']}{' (' + setting + ')' if setting else ''} [{first['where']}]")
+        if first["not_testable"]:
+            lines.append(f"   - not testable here: {first['not_testable']}")
         for r in grp.itertuples():
             paper = "" if np.isnan(r.paper_effect) else f"; paper {_num(r.paper_effect, r.metric)}"
-            lines.append(f"   - {_comparison(r)} [{r.metric.replace('_', ' ')}]: {_interval(r)} → {r.verdict}{paper}")
+            lines.append(f"   - {_comparison(r)} [{r.metric.replace('_', ' ')}]: {_interval(r)} → {r.verdict} "
+                         f"(p {r.p:.2g}, Holm {r.p_holm:.2g} → {r.verdict_holm}){paper}")
     return "\n".join(lines) + "\n"
 
 
-_VERDICT_COLOURS = {SUPPORTED: "#009e73", INCONCLUSIVE: "#777777", CONTRADICTED: "#d55e00", NOT_EVALUATED: "#bbbbbb"}
+def _summary_line(raw: dict[str, int], adjusted: dict[str, int]) -> str:
+    def counts(c):
+        text = f"{c[SUPPORTED]} supported, {c[INCONCLUSIVE]} inconclusive, {c[CONTRADICTED]} contradicted"
+        return text + (f", {c[NOT_EVALUATED]} not evaluated" if c[NOT_EVALUATED] else "")
+
+    return (f"- summary: of {sum(raw.values())} claims, **{raw[NOT_TESTABLE]} not testable here**; of the others, "
+            f"**{counts(raw)}** (with Holm: {counts(adjusted)}) (Table 1's and Table 2's claims once per column)")
+
+
+_VERDICT_COLOURS = {SUPPORTED: "#009e73", INCONCLUSIVE: "#777777", CONTRADICTED: "#d55e00", NOT_TESTABLE: "#56b4e9",
+                    NOT_EVALUATED: "#bbbbbb"}
 
 
 def plot_claims(verdicts: pd.DataFrame, title: str = ""):
@@ -230,7 +329,7 @@ def plot_claims(verdicts: pd.DataFrame, title: str = ""):
     for ax, (unit, g) in zip(axes[:, 0], groups):
         y = np.arange(len(g))[::-1]
         for yi, r in zip(y, g.itertuples()):
-            colour = _VERDICT_COLOURS.get(r.verdict, "#777777")
+            colour = _VERDICT_COLOURS.get(NOT_TESTABLE if r.not_testable else r.verdict, "#777777")
             if not np.isnan(r.ci_low):
                 ax.plot([r.ci_low, r.ci_high], [yi, yi], color=colour, lw=2.2, solid_capstyle="butt")
             ax.plot([r.effect], [yi], "o", color=colour, ms=5)
@@ -239,8 +338,9 @@ def plot_claims(verdicts: pd.DataFrame, title: str = ""):
         ax.axvline(0, color="0.3", lw=0.8)
         ax.set_yticks(y, g["label"], fontsize=8)
         ax.set_xlabel(f"effect a − b, {unit}")
+    shown = set(v["verdict"].where(v["not_testable"].fillna("") == "", NOT_TESTABLE))
     handles = [plt.Line2D([], [], color=c, marker="o", lw=2.2, label=k) for k, c in _VERDICT_COLOURS.items()
-               if k in set(v["verdict"])]
+               if k in shown]
     handles.append(plt.Line2D([], [], color="black", marker="x", lw=0, mew=1.5, label="paper"))
     axes[0, 0].legend(handles=handles, fontsize=8, loc="lower right", frameon=True)
     fig.suptitle(title or "The paper's claims: paired effect and 95 % interval per comparison", fontsize=10)
@@ -257,6 +357,11 @@ def measured_regime(runs: pd.DataFrame) -> str:
             f"anchor, {100 * amid['batch_with_partner'].mean():.0f} % with a partner")
     if "lambda1_min" in amid and amid["lambda1_min"].notna().any():
         text += f", λ1 within [{amid['lambda1_min'].min():.3f}, {amid['lambda1_max'].max():.3f}] (Eq 14)"
+    shares = [(t, amid[f"share_{t}"].mean()) for t in ("mi_s", "mi_a", "cls", "jsd", "adv") if f"share_{t}" in amid]
+    if shares and not any(np.isnan(v) for _, v in shares):
+        label = {"mi_s": "α1·L_MI_s", "mi_a": "α2·L_MI_a", "cls": "L_cls", "jsd": "L_JSD", "adv": "α3·L_adv"}
+        text += ("; AMID's objective over the distillation epochs (α = (4, 1.6, 1), the paper's): "
+                 + ", ".join(f"{label[t]} {100 * v:.1f} %" for t, v in shares))
     return text
 
 

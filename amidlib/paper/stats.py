@@ -21,9 +21,11 @@ import numpy as np
 from scipy import stats as _st
 
 __all__ = ["Effect", "paired_effect", "verdict", "combine_verdicts", "welch_interval", "ratio_effect", "batch_regime",
-           "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE"]
+           "p_value", "holm", "holm_verdict", "SUPPORTED", "CONTRADICTED", "INCONCLUSIVE", "NOT_TESTABLE"]
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+#: a claim whose intervention cannot move the training signal on this data (amidlib.paper.claims says why)
+NOT_TESTABLE = "not testable here"
 #: the direction each comparison operator claims: +1 (a above b) or −1 (a below b)
 DIRECTION = {">": 1, ">=": 1, "<": -1, "<=": -1}
 
@@ -83,6 +85,40 @@ def verdict(effect: Effect, op: str) -> str:
     if (sign > 0 and hi < 0) or (sign < 0 and lo > 0):
         return CONTRADICTED
     return INCONCLUSIVE
+
+
+def p_value(effect: Effect) -> float:
+    """Two-sided p of the paired t-test behind ``effect`` (no mean difference): the p below 0.05 exactly
+    when the 95 % interval excludes 0. NaN with fewer than two pairs; 0 or 1 when every difference is equal."""
+    if effect.n < 2 or math.isnan(effect.sd):
+        return math.nan
+    if effect.sd == 0:
+        return 1.0 if effect.effect == 0 else 0.0
+    t = effect.effect / (effect.sd / math.sqrt(effect.n))
+    return float(2 * _st.t.sf(abs(t), effect.n - 1))
+
+
+def holm(p_values: Sequence[float]) -> np.ndarray:
+    """Holm's step-down adjustment of one family of p-values (NaN: not part of the family, stays NaN).
+
+    With the m p-values sorted ascending, p_(1) ≤ … ≤ p_(m): adjusted p_(i) = max over j ≤ i of
+    min(1, (m − j + 1) · p_(j)). Rejecting where the adjusted p < α keeps the family-wise error ≤ α."""
+    p = np.asarray(p_values, float)
+    out = np.full(p.shape, np.nan)
+    idx = np.flatnonzero(~np.isnan(p))
+    order = idx[np.argsort(p[idx], kind="stable")]
+    m, running = len(order), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        out[i] = running
+    return out
+
+
+def holm_verdict(effect: Effect, op: str, p_adjusted: float, alpha: float = 0.05) -> str:
+    """The verdict at the family-wise level: the raw verdict where the Holm-adjusted p is below ``alpha``,
+    else inconclusive (an adjusted p is never below the raw one, so Holm only turns verdicts inconclusive)."""
+    raw = verdict(effect, op)
+    return raw if (not math.isnan(p_adjusted) and p_adjusted < alpha) else INCONCLUSIVE
 
 
 def combine_verdicts(parts: Iterable[str]) -> str:
