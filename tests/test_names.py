@@ -88,13 +88,17 @@ def test_the_papers_rows_labels_and_claim_names_are_unchanged():
     """What the csv files (tables' label column, claims' evidence) and the plans' row order hold."""
     assert list(METHODS) == ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
     assert plans.T12_METHODS == T12 and plans.T3_METHODS == T3 and names.table_rows("table2") == T12[:-1]
-    assert [r for r, _, _ in plans.T4_ROWS] == ["student_alone", "teacher_alone", "mi_s", "mi_s+mi_a", "amid", "amid_nce"]
-    assert [r for r, _, _ in plans.T5_ROWS] == ["amid", "fixed_teacher", "no_warmup", "no_d2", "uniform_lambda"]
+    assert [r for r, _, _ in plans.T4_ROWS] == ["student_alone", "teacher_alone", "cls_jsd", "mi_s", "mi_s+mi_a", "amid",
+                                               "amid_nce"]
+    assert [r for r, _, _ in plans.T5_ROWS] == ["amid", "fixed_teacher", "no_warmup", "no_d2", "no_d2_keep_d1",
+                                               "uniform_lambda"]
     assert dict((r, (m, ov)) for r, m, ov in plans.T4_ROWS + plans.T5_ROWS) == {
         "student_alone": ("baseline", {}), "teacher_alone": ("teacher", {}),
         "mi_s": ("amid", {"use_mi_a": False, "use_adv": False}), "mi_s+mi_a": ("amid", {"use_adv": False}),
         "amid": ("amid", {}), "amid_nce": ("amid", {"mi_loss": "nce"}), "fixed_teacher": ("amid", {"fixed_teacher": True}),
         "no_warmup": ("amid", {"warmup_epochs": 0}), "no_d2": ("amid", {"use_d2": False}),
+        "cls_jsd": ("amid", {"use_mi_s": False, "use_mi_a": False, "use_adv": False}),
+        "no_d2_keep_d1": ("amid", {"use_d2": False, "d1_weight_without_d2": 0.5}),
         "uniform_lambda": ("amid", {"dynamic_lambda": False})}
     assert tables.DISPLAY == {
         "baseline": "Baseline (student alone)", "teacher": "Teacher (reference: full modalities)", "crd": "CRD",
@@ -102,7 +106,8 @@ def test_the_papers_rows_labels_and_claim_names_are_unchanged():
         "student_alone": "student alone (w/o distillation)", "teacher_alone": "teacher alone (w/o distillation)",
         "mi_s": "L_MI_s", "mi_s+mi_a": "L_MI_s + L_MI_a", "amid_nce": "AMID with L_nce",
         "fixed_teacher": "with fixed teacher", "no_warmup": "w/o warm-up", "no_d2": "w/o D2",
-        "uniform_lambda": "w/o dynamic weight"}
+        "uniform_lambda": "w/o dynamic weight", "cls_jsd": "L_cls + L_JSD only (no MI or adversarial term)",
+        "no_d2_keep_d1": "w/o D2, D1's weight kept (ours)"}
     assert tables._label("table4", "amid") == "L_MI_s + L_MI_a + L_adv (AMID)"
     assert tables._label("table5", "amid") == "AMID" and tables._label("table1", "amid") == "AMID (ours)"
     assert tables._label("table6", "4.0") == "4.0" and tables._label("table1", "nope") == "nope"

@@ -289,7 +289,7 @@ def test_only_the_runs_a_figure_draws_curves_of_are_evaluated_every_epoch():
     every = lambda cells: {c.row: "eval_every" not in dict(c.spec.overrides) for c in cells}  # noqa: E731
     t4, t5 = every(plans.plan_table4(prof)), every(plans.plan_table5(prof))
     assert t4 == {"student_alone": False, "teacher_alone": False, "mi_s": True, "mi_s+mi_a": True, "amid": True,
-                  "amid_nce": False}
+                  "amid_nce": False, "cls_jsd": False}
     assert t5["no_d2"] and t5["no_warmup"] and not t5["fixed_teacher"] and not t5["uniform_lambda"]
     t1 = plans.plan_table1(prof)
     assert {c.row for c in t1 if "eval_every" not in dict(c.spec.overrides)} == {"amid"}

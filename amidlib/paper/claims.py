@@ -87,6 +87,8 @@ CLAIMS: tuple[Claim, ...] = (
           "table5", (("amid", ">", "no_warmup", "student_top1"),), "Table 5, §4.4.2"),
     Claim("d2_helps", "D2 helps (AMID > w/o D2)",
           "table5", (("amid", ">", "no_d2", "student_top1"),), "Table 5, §4.4.2", needs=("d2",)),
+    Claim("d2_helps_d1_kept", "D2 helps, with D1's weight kept (AMID > w/o D2 at λ1 = ½: only D2 removed)",
+          "table5", (("amid", ">", "no_d2_keep_d1", "student_top1"),), "Table 5, §4.4.2 (our reading)", needs=("d2",)),
     Claim("dynamic_lambda_helps", "dynamic λ helps (AMID > w/o dynamic weight)",
           "table5", (("amid", ">", "uniform_lambda", "student_top1"),), "Table 5, §4.4.2", needs=("lambda", "d2")),
     Claim("amid_beats_student", "distillation helps: AMID's student > the student alone (the headline)",
@@ -191,7 +193,8 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.
                               "not_testable": reason})
             overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
                        else combine_verdicts(p["verdict"] for p in parts))
-            out += [{**p, "claim_verdict": overall} for p in parts]
+            out += [{**p, "claim_verdict": overall, **({"not_testable": ""} if overall == NOT_EVALUATED else {})}
+                    for p in parts]
     frame = pd.DataFrame(out, columns=CLAIM_COLUMNS)
     # Holm over every comparison evaluated here: one family
     frame["p_holm"] = holm(frame["p"].to_numpy(float)) if len(frame) else []

@@ -60,6 +60,8 @@ def _variant(name: str, method: str, label: str, short: str, legend: str, colour
 VARIANTS: dict[str, Row] = {r.name: r for r in (
     _variant("student_alone", "baseline", "student alone (w/o distillation)", "student alone", "student alone"),
     _variant("teacher_alone", "teacher", "teacher alone (w/o distillation)", "teacher alone", "teacher alone"),
+    _variant("cls_jsd", "amid", "L_cls + L_JSD only (no MI or adversarial term)", "L_cls+L_JSD", r"$L_{cls} + L_{JSD}$ only",
+             "#117733", use_mi_s=False, use_mi_a=False, use_adv=False),
     _variant("mi_s", "amid", "L_MI_s", "L_MI_s", r"$L_{MI_s}$ alone", "#d55e00", use_mi_a=False, use_adv=False),
     _variant("mi_s+mi_a", "amid", "L_MI_s + L_MI_a", "L_MI_s+L_MI_a",
              r"AMID w/o $L_{adv}$ ($L_{MI_s} + L_{MI_a}$)", "#0072b2", use_adv=False),
@@ -68,14 +70,16 @@ VARIANTS: dict[str, Row] = {r.name: r for r in (
              fixed_teacher=True),
     _variant("no_warmup", "amid", "w/o warm-up", "w/o warm-up", "AMID w/o warm-up", "#999999", warmup_epochs=0),
     _variant("no_d2", "amid", "w/o D2", "w/o D2", r"AMID w/o $D_2$", "#cc79a7", use_d2=False),
+    _variant("no_d2_keep_d1", "amid", "w/o D2, D1's weight kept (ours)", "w/o D2 (λ1 = ½)", r"AMID w/o $D_2$, $\lambda_1 = ½$",
+             "#aa4499", use_d2=False, d1_weight_without_d2=0.5),
     _variant("uniform_lambda", "amid", "w/o dynamic weight", "w/o dynamic weight", "AMID w/o dynamic weight", "#cc6677",
              dynamic_lambda=False),
 )}
 
 #: Tables 4 and 5 (the ablations on the main pairing): their rows in the paper's order
 ABLATION_TABLES: dict[str, tuple[str, ...]] = {
-    "table4": ("student_alone", "teacher_alone", "mi_s", "mi_s+mi_a", "amid", "amid_nce"),
-    "table5": ("amid", "fixed_teacher", "no_warmup", "no_d2", "uniform_lambda"),
+    "table4": ("student_alone", "teacher_alone", "cls_jsd", "mi_s", "mi_s+mi_a", "amid", "amid_nce"),
+    "table5": ("amid", "fixed_teacher", "no_warmup", "no_d2", "no_d2_keep_d1", "uniform_lambda"),
 }
 #: the paper's tables whose rows are named here (Table 6's rows are α values: the value is the label)
 TABLES = (*METHOD_TABLES, *ABLATION_TABLES)

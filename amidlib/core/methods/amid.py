@@ -25,14 +25,17 @@ from amidlib.core.methods.single import TeacherAlone
 class AMID(Method):
     name = "amid"
     batchable = True
+    #: "w/o D2" (Table 5): λ = (d1_weight_without_d2, 0). 1.0 (default): D1 also takes D2's weight, our reading
+    #: of the paper's ablation; 0.5: D1 keeps its weight, so the ablation removes D2 and nothing else
+    defaults = {"d1_weight_without_d2": 1.0}
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int, pretrained_teacher: CrossModalNets | None = None):
         super().__init__(nets, cfg, n_classes, n_train)
         self.d1 = discriminator(cfg.dim, cfg.d_hidden, n_layers=5)
         self.d2 = discriminator(cfg.dim, cfg.d_hidden, n_layers=3)
-        # Eq 14 state: λ̂ starts at 0, so λ = softmax(0, 0) = (½, ½); "w/o D2" puts all weight on D1
+        # Eq 14 state: λ̂ starts at 0, so λ = softmax(0, 0) = (½, ½); "w/o D2": λ = (d1_weight_without_d2, 0)
         self.register_buffer("lambda_hat", torch.zeros(2))
-        self.register_buffer("lambdas", torch.tensor([0.5, 0.5] if cfg.use_d2 else [1.0, 0.0]))
+        self.register_buffer("lambdas", torch.tensor([0.5, 0.5] if cfg.use_d2 else [cfg.d1_weight_without_d2, 0.0]))
         self.fixed_teacher = None
         if cfg.fixed_teacher:
             if pretrained_teacher is None:
