@@ -216,8 +216,8 @@ def _forward(calls: _Calls, epoch: int):
     def step(params, buffers, x_t, x_a, y, index):
         out: StepOutput = functional_call(calls, (params, buffers), ("forward", Batch(x_t, x_a, y, index), epoch))
         total = sum(out.losses.values())
-        logs = {name: value if torch.is_tensor(value) else torch.as_tensor(value, dtype=torch.float64, device=x_t.device)
-                for name, value in out.logs.items()}
+        logs = {name: value if torch.is_tensor(value)
+                else torch.as_tensor(value, dtype=torch.float64, device=x_t.device) for name, value in out.logs.items()}
         return total, dict(out.losses), logs, _reps_tuple(out.reps)
 
     return step
