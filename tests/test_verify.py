@@ -1,22 +1,35 @@
-"""`make verify`: noise passes, breakage fails naming the cell, verdict moves are borderline or failures."""
+"""`make verify`: each run compared once, seed by seed, on every metric and every claim's effect; the
+regressions an audit found it missed fail, naming the method, metric or claim; the committed figures and
+a real reproduction on another CPU pass."""
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from amidlib.paper import verify as V
 from amidlib.paper.records import record_runs, read_runs
+from amidlib.repro.profiles import repo_root
+
+FIGURES = repo_root() / "figures"
+PAIR = repo_root() / "benchmarks" / "cross_cpu"
+#: the columns whose values tell one run from another in these files (298 value vectors = 298 run specs)
+_RUN_VALUES = ["seed", "fold", "student_top1", "teacher_top1", "student_r1", "student_r5", "ua",
+               "batch_positives", "batch_with_partner", "lambda1_min"]
 
 
-def _runs(seed=0, n_seeds=5, shift=None):
+def _runs(seed=0, n_seeds=5):
+    """Table 1 and Table 4 listing the same runs (as the real files do: one run, several tables)."""
     rng = np.random.default_rng(seed)
+    values = {(row, s): (base + rng.normal(0, 0.5), 96 + rng.normal(0, 0.3))
+              for row, base in (("baseline", 75.0), ("amid", 78.0), ("ccl", 77.0)) for s in range(n_seeds)}
     rows = []
-    for source, setting in (("table1", "fou→fac"), ("table4", "fou→fac")):
-        for row, base in (("baseline", 75.0), ("amid", 78.0), ("ccl", 77.0)):
-            for s in range(n_seeds):
-                rows.append({"source": source, "setting": setting, "paper_setting": "UCF51", "row": row, "seed": s,
-                             "fold": -1, "method": row, "dataset": "uci_mfeat", "run": f"k{row}{s}",
-                             "student_top1": base + rng.normal(0, 0.5), "teacher_top1": 96 + rng.normal(0, 0.3),
-                             "student_r1": np.nan, "student_r5": np.nan, "wa": np.nan, "ua": np.nan})
+    for source in ("table1", "table4"):
+        for (row, s), (student, teacher) in values.items():
+            rows.append({"source": source, "setting": "fou→fac", "paper_setting": "UCF51", "row": row, "seed": s,
+                         "fold": -1, "method": row, "dataset": "uci_mfeat", "run": f"k{row}{s}",
+                         "student_top1": student, "teacher_top1": teacher,
+                         "student_r1": np.nan, "student_r5": np.nan, "wa": np.nan, "ua": np.nan})
     return pd.DataFrame(rows)
 
 
@@ -24,32 +37,196 @@ def _claims(verdicts):
     return pd.DataFrame([{"id": f"c{i}", "setting": "", "verdict": v} for i, v in enumerate(verdicts)])
 
 
-def test_identical_reproduction_passes():
+# --------------------------------------------------------------------------- the committed figures, altered
+def _same_runs(frame: pd.DataFrame, mask: pd.Series) -> pd.Series:
+    """Every row of the runs that the rows in ``mask`` are: a regression moves a run in every table listing it."""
+    ident = frame[_RUN_VALUES].fillna(-1e9).round(9).apply(tuple, axis=1)
+    return ident.isin(set(ident[mask]))
+
+
+def _write(folder, runs: pd.DataFrame):
+    """A figures folder: runs.csv and the claims.csv make reproduce writes from it."""
+    from amidlib.paper.claims import evaluate_claims
+
+    folder.mkdir(parents=True, exist_ok=True)
+    runs.to_csv(folder / "runs.csv", index=False)
+    evaluate_claims(runs).to_csv(folder / "claims.csv", index=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def committed(tmp_path_factory):
+    """The committed figures/runs.csv, and a folder holding it with its claims (the reference)."""
+    runs = read_runs(FIGURES)
+    return runs, _write(tmp_path_factory.mktemp("reference"), runs)
+
+
+def _verify_altered(committed, tmp_path, alter):
+    runs, ref_dir = committed
+    new = runs.copy()
+    alter(new)
+    lines = []
+    report = V.verify(_write(tmp_path / "new", new), reference=ref_dir, out=lines.append)
+    return report, lines
+
+
+def test_the_committed_figures_against_themselves_pass(committed, tmp_path):
+    report, lines = _verify_altered(committed, tmp_path, lambda f: None)
+    assert report.ok and not report.failures and not report.borderline, report.failures[:3]
+    assert report.runs == 298 and report.placements == 554           # 554 rows of tables, 298 distinct runs
+    assert {"test_gap", "train_cos_same_class", "test_cos_same_class"} <= set(report.metrics)
+    assert all(s["mean"] == 0 for s in report.shifts) and len(report.effects) >= 20
+    assert lines[-1].endswith("\nverify: PASS")
+
+
+def test_half_a_point_off_every_amid_student_top1_fails_naming_amid(committed, tmp_path):
+    def alter(f):
+        f.loc[_same_runs(f, (f["row"] == "amid") & f["source"].isin(["table1", "table3"])), "student_top1"] -= 0.5
+
+    report, lines = _verify_altered(committed, tmp_path, alter)
+    assert not report.ok and lines[-1].endswith("\nverify: FAIL")
+    shifted = [f for f in report.failures if f.startswith("method shifted: amid, student_top1")]
+    assert shifted and "-0.5 over 26 run(s)" in shifted[0], report.failures[:5]
+    assert not any(f.startswith("method shifted:") and ", student_top1" not in f for f in report.failures)
+
+
+@pytest.mark.parametrize("method", ["baseline", "crd", "gmc", "crcd", "ccl"])
+def test_a_point_off_one_baseline_method_fails_naming_it(committed, tmp_path, method):
+    def alter(f):
+        f.loc[_same_runs(f, f["row"] == method), "student_top1"] -= 1.0
+
+    report, _ = _verify_altered(committed, tmp_path, alter)
+    assert not report.ok
+    assert any(f.startswith(f"method shifted: {method}, student_top1: mean paired difference -1 over")
+               for f in report.failures), report.failures[:5]
+    assert all(f"method shifted: {method}" in f or not f.startswith("method shifted") for f in report.failures)
+
+
+def test_the_fig4_gap_of_a_claim_moved_fails_naming_the_claim(committed, tmp_path):
+    """AMID's gap up 0.09 point, L_MI_s + L_MI_a's down 0.09 (Fig 4): each method within its margin, the
+    claim's effect (their difference) 0.18 off, beyond its tolerance (0.13); its verdict does not change."""
+    def alter(f):
+        fig4 = f["source"] == "fig4"
+        f.loc[fig4 & (f["row"] == "amid"), "test_gap"] += 0.09
+        f.loc[fig4 & (f["row"] == "mi_s+mi_a"), "test_gap"] -= 0.09
+
+    report, _ = _verify_altered(committed, tmp_path, alter)
+    assert not report.ok and not report.borderline
+    assert [f.split(":")[0] + ":" + f.split(":")[1] for f in report.failures] == [
+        "claim effect moved: gap_smaller"], report.failures
+    assert not any(f.startswith("method shifted") for f in report.failures)
+
+
+def test_fig5_cosines_of_one_method_shifted_fail_naming_it_and_the_claim(committed, tmp_path):
+    def alter(f):
+        f.loc[(f["source"] == "fig5") & (f["row"] == "no_d2"), "train_cos_same_class"] -= 0.002
+
+    report, _ = _verify_altered(committed, tmp_path, alter)
+    assert not report.ok
+    assert any(f.startswith("method shifted: no_d2, train_cos_same_class") for f in report.failures)
+    assert any(f.startswith("claim effect moved: cosine_order") for f in report.failures)
+
+
+def test_one_run_moved_grossly_fails_naming_it(committed, tmp_path):
+    def alter(f):
+        one = (f["source"] == "table1") & (f["row"] == "ccl") & (f["seed"] == 3) & (f["setting"] == "zer→pix")
+        f.loc[_same_runs(f, one), "student_top1"] -= 4.0
+
+    report, _ = _verify_altered(committed, tmp_path, alter)
+    moved = [f for f in report.failures if f.startswith("table1/zer→pix/ccl/student_top1 seed 3: run moved")]
+    assert len(moved) == 1, report.failures
+    assert moved[0].endswith("the run: ccl on zer→pix seed 3, here in table1, table2")
+
+
+def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reported():
+    """Real data: the same code reproduced on an AMD EPYC (AVX2) and an Intel Xeon (AVX512)
+    (benchmarks/cross_cpu): no method shift, no run moved grossly, no claim effect beyond its tolerance;
+    three claims borderline, none flipped."""
+    lines = []
+    r = V.verify(PAIR / "intel_xeon_avx512", reference=PAIR / "amd_epyc_avx2", out=lines.append)
+    assert r.ok and not r.failures and r.runs == 298, r.failures[:3]
+    assert len(r.metrics) == 13 and len(r.effects) >= 20
+    assert len(r.borderline) == 3 and all(line.startswith("claim ") for line in r.borderline)
+    assert "borderline: claim mi_beats_nce: supported → inconclusive" in lines
+    assert max(s["ratio"] for s in r.shifts) < 0.8 and max(m["ratio"] for m in r.moves) < 0.7
+    assert any(line.startswith("margin student_top1: s = 0.3 ") for line in lines)
+
+
+def test_the_margins_are_the_measured_cross_cpu_spread():
+    """CROSS_CPU_SD is the sd over runs of the paired differences between the two CPUs, rounded up (within
+    10 %), or a floor where that spread is below resolution; the largest difference is within 10 s."""
+    a, _ = V.run_table(read_runs(PAIR / "amd_epyc_avx2"))
+    b, _ = V.run_table(read_runs(PAIR / "intel_xeon_avx512"))
+    floors = {"lambda1_min", "lambda1_max", "batch_positives", "batch_with_partner"}
+    assert set(V.CROSS_CPU_SD) == set(V.metric_columns(a))
+    for metric, s in V.CROSS_CPU_SD.items():
+        d = (b[metric] - a[metric]).dropna()
+        assert d.std() <= s and d.abs().max() < V.GROSS_SDS * s, metric
+        if metric not in floors:
+            assert s <= 1.1 * d.std(), metric
+
+
+# --------------------------------------------------------------------------- the rules, on small frames
+def test_identical_reproduction_passes_and_each_run_is_compared_once():
     r = V.compare_runs(_runs(), _runs())
-    assert r.ok and not r.flags and r.tested == 12 and not r.failures
+    assert r.ok and not r.failures
+    assert r.placements == 30 and r.runs == 15           # Table 1 and Table 4 list the same 15 runs
+    assert {s["group"] for s in r.shifts} == {"baseline", "amid", "ccl"}
+    assert all(s["n"] == 5 for s in r.shifts)
 
 
-def test_noise_from_another_machine_passes():
-    # every value perturbed by noise far below the seed spread: no failure, flags at most at the chance rate
+def test_both_sides_without_spread_and_a_tiny_difference_pass():
+    ref = _runs().assign(student_top1=80.0)               # every seed the same: sd 0 on both sides
+    new = ref.assign(student_top1=80.0 + 1e-6)
+    r = V.compare_runs(ref, new)
+    assert r.ok, r.failures[:3]
+
+
+def test_noise_like_another_cpus_passes():
     noisy = _runs()
-    noisy["student_top1"] += np.random.default_rng(5).normal(0, 0.05, len(noisy))
+    drift = pd.Series(np.random.default_rng(5).normal(0, 0.25, 15), index=range(15))
+    noisy["student_top1"] += np.tile(drift.to_numpy(), 2)   # each run drifts, the same in both tables
     r = V.compare_runs(_runs(), noisy)
-    assert r.ok, r.summary()
+    assert r.ok, r.failures
 
 
-def test_one_value_altered_far_beyond_noise_fails_naming_the_cell():
+def test_a_shifted_method_fails_once_however_many_tables_list_it():
     bad = _runs()
-    i = bad.index[(bad.source == "table4") & (bad.row == "amid") & (bad.seed == 2)][0]
-    bad.loc[i, "student_top1"] += 40
+    bad.loc[bad["row"] == "ccl", "student_top1"] -= 1.0
+    r = V.compare_runs(_runs(), bad)
+    assert [f.split(":")[0] for f in r.failures] == ["method shifted"]
+    assert r.failures[0].startswith("method shifted: ccl, student_top1: mean paired difference -1 over 5 run(s)")
+
+
+def test_one_run_altered_far_beyond_noise_fails_naming_the_run():
+    bad = _runs()
+    bad.loc[(bad["row"] == "amid") & (bad["seed"] == 2), "student_top1"] += 40
     r = V.compare_runs(_runs(), bad)
     assert not r.ok
-    assert any(f.startswith("table4/fou→fac/amid/student_top1") and "standard deviations" in f for f in r.failures)
-    assert all("table1" not in f for f in r.failures)
+    assert any(f.startswith("table1/fou→fac/amid/student_top1 seed 2: run moved") for f in r.failures), r.failures
 
 
-def test_missing_cell_fails():
+def test_one_run_that_differs_between_tables_fails_naming_the_table():
+    bad = _runs()
+    bad.loc[(bad["source"] == "table4") & (bad["row"] == "amid") & (bad["seed"] == 2), "student_top1"] += 1
+    r = V.compare_runs(_runs(), bad)
+    assert any(f.startswith("reproduction: amid on fou→fac seed 2: one run, different student_top1")
+               for f in r.failures)
+    bad.loc[(bad["source"] == "table4") & (bad["row"] == "amid") & (bad["seed"] == 2), "student_top1"] += 30
+    r = V.compare_runs(_runs(), bad)                      # moved in Table 4 only: that cell is named
+    assert any(f.startswith("table4/fou→fac/amid/student_top1 seed 2: run moved") and f.endswith("here in table4")
+               for f in r.failures), r.failures
+
+
+def test_missing_runs_rows_and_metrics_fail():
     r = V.compare_runs(_runs(), _runs()[lambda f: f.row != "ccl"])
-    assert not r.ok and any("missing in the reproduction" in f for f in r.failures)
+    assert not r.ok and any(f.startswith("missing in the reproduction: 5 run(s) of ccl") for f in r.failures)
+    r = V.compare_runs(_runs(), _runs()[lambda f: f.source != "table4"])     # its runs are still in Table 1
+    assert not r.ok and any("table4 fou→fac row amid" in f for f in r.failures)
+    r = V.compare_runs(_runs(), _runs().drop(columns="teacher_top1"))
+    assert not r.ok and any("the metric teacher_top1" in f for f in r.failures)
+    r = V.compare_runs(_runs()[lambda f: f.row != "ccl"], _runs())            # more in the reproduction: noted
+    assert r.ok and any(n.startswith("not in the reference, not compared: 5 run(s) of ccl") for n in r.notes)
 
 
 def test_claims_borderline_and_flipped():
@@ -60,13 +237,26 @@ def test_claims_borderline_and_flipped():
     assert not r.ok and "flipped" in r.failures[0]
 
 
-def test_too_many_flags_fail_the_chance_rule():
-    r = V.VerifyReport(tested=20, flags=["a", "b"])
-    assert r.expected_flags == pytest.approx(0.02)
-    assert r.too_many_flags and not r.ok
-    assert not V.VerifyReport(tested=20, flags=["a"]).too_many_flags   # one flag in 20 cells: P ≈ 0.02
+def test_a_claim_effect_beyond_its_tolerance_fails_and_within_passes(committed):
+    from amidlib.paper.claims import evaluate_claims
+
+    ref = evaluate_claims(committed[0])
+    i = ref.index[ref["id"] == "warmup_helps"][0]
+    ok = V.compare_claim_effects(ref, ref)
+    assert ok.ok and len(ok.effects) == int((ref["n"] > 0).sum())
+    tol = next(e["tolerance"] for e in ok.effects if e["claim"].startswith("warmup_helps"))
+    assert tol == pytest.approx(0.547, abs=0.01)          # 4.08 · 0.30 · √(2/10)
+    for factor, passes in ((0.95, True), (1.05, False)):
+        moved = ref.copy()
+        moved.loc[i, "effect"] += factor * tol
+        r = V.compare_claim_effects(ref, moved)
+        assert r.ok == passes
+        assert passes or r.failures[0].startswith("claim effect moved: warmup_helps: amid > no_warmup, student_top1")
+    r = V.compare_claim_effects(ref, ref.drop(index=i))
+    assert not r.ok and "warmup_helps" in r.failures[0]
 
 
+# --------------------------------------------------------------------------- runs.csv and the command line
 def test_record_runs_replaces_a_source_and_keeps_the_order(tmp_path):
     runs = _runs().rename(columns={"source": "table"})
     t4, t1 = runs[runs.table == "table4"], runs[runs.table == "table1"]
@@ -114,42 +304,15 @@ def test_verify_command_line(tmp_path, capsys):
     assert V.main([str(tmp_path / "new"), "--reference", str(tmp_path / "ref")]) == 0
     assert "verify: PASS" in capsys.readouterr().out
     bad = _runs()
-    bad.loc[0, "student_top1"] += 40
+    bad.loc[bad["row"] == "amid", "student_top1"] -= 1.0
     bad.to_csv(tmp_path / "new" / "runs.csv", index=False)
     assert V.main([str(tmp_path / "new"), "--reference", str(tmp_path / "ref")]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL: method shifted: amid, student_top1" in out and "margin student_top1: s = 0.3" in out
     assert V.main([str(tmp_path / "nowhere")]) == 2
 
 
-def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reported():
-    """Real data: the same code reproduced on an AMD EPYC (AVX2) and an Intel Xeon (AVX512)
-    (benchmarks/cross_cpu): no cell flagged or failed, three claims borderline, none flipped."""
-    from amidlib.repro.profiles import repo_root
-
-    pair = repo_root() / "benchmarks" / "cross_cpu"
-    lines = []
-    r = V.verify(pair / "intel_xeon_avx512", reference=pair / "amd_epyc_avx2", out=lines.append)
-    assert r.ok and r.tested == 515 and not r.flags and not r.failures, r.summary()
-    assert len(r.borderline) == 3 and all(line.startswith("claim ") for line in r.borderline)
-    assert any("borderline: claim mi_beats_nce: supported → inconclusive" == line for line in lines)
-
-
-def test_fresh_seed_draws_of_few_seeds_pass_and_a_moved_cell_of_few_seeds_fails():
-    """Drift as large as a fresh draw of the seeds, in 150 cells of 2 or 3 seeds (like Tables 3 and 6):
-    no failure (a cell's own sd from 2-3 values is no scale: by chance it is tiny, then any move is
-    "many sd"). A cell moved by 5 seed sd still fails, named."""
-    rng = np.random.default_rng(0)
-
-    def draw(shift=0.0):
-        rows = []
-        for c in range(150):
-            for s in range(2 + c % 2):
-                rows.append({"source": "table6", "setting": f"alpha{c}", "paper_setting": "", "row": "amid",
-                             "seed": s, "fold": -1, "method": "amid", "dataset": "uci_mfeat",
-                             "student_top1": 78.0 + rng.normal(0, 0.3) + (shift if c == 7 else 0.0)})
-        return pd.DataFrame(rows)
-
-    ref = draw()
-    r = V.compare_runs(ref, draw())
-    assert r.tested == 150 and not r.failures and r.ok, r.failures[:3]
-    r = V.compare_runs(ref, draw(shift=1.5))
-    assert [f.split(":")[0] for f in r.failures] == ["table6/alpha7/amid/student_top1"]
+def test_verify_reads_a_run_folder_holding_figures(tmp_path):
+    shutil.copytree(PAIR / "amd_epyc_avx2", tmp_path / "run" / "figures")
+    r = V.verify(tmp_path / "run", reference=PAIR / "amd_epyc_avx2", out=lambda line: None)
+    assert r.ok and r.runs == 298 and not r.borderline
