@@ -34,8 +34,9 @@ reproduce: $(STAMP)
 	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS)) \
 		$(if $(CACHE_DIR),--cache-dir $(CACHE_DIR))
 
-# noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/:
-# per-cell Welch flags vs the chance rate, 3-sd moves, flipped verdicts (amidlib/paper/verify.py)
+# noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/, each run
+# once, seed by seed, every metric (Fig 4's gap, Fig 5's cosines too): a method's mean shift beyond its cross-CPU margin,
+# one run beyond 10 margins, a claim's effect moved, missing runs, flipped verdicts (amidlib/paper/verify.py)
 verify: $(STAMP)
 	$(PY) -m amidlib.paper.verify $(if $(RUN),$(RUN),--reproduce)
 
