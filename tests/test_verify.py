@@ -73,7 +73,7 @@ def _verify_altered(committed, tmp_path, alter):
 def test_the_committed_figures_against_themselves_pass(committed, tmp_path):
     report, lines = _verify_altered(committed, tmp_path, lambda f: None)
     assert report.ok and not report.failures and not report.borderline, report.failures[:3]
-    assert report.runs == 298 and report.placements == 554           # 554 rows of tables, 298 distinct runs
+    assert report.runs == 318 and report.placements == 574           # 574 rows of tables, 318 distinct runs
     assert {"test_gap", "train_cos_same_class", "test_cos_same_class"} <= set(report.metrics)
     assert all(s["mean"] == 0 for s in report.shifts) and len(report.effects) >= 20
     assert lines[-1].endswith("\nverify: PASS")
