@@ -50,13 +50,14 @@ def test_the_private_ray_instance_listens_on_loopback_only():
         pids = {}
         for proc in [me, *me.children(recursive=True)]:  # the driver started gcs, raylet, agents, workers
             try:
-                pids[proc.pid] = " ".join(proc.cmdline())[:80] or proc.name()
+                # the whole command line: a clone in a long path must not cut "gcs_server" off the name
+                pids[proc.pid] = f"{proc.name()} {' '.join(proc.cmdline())}"
             except psutil.Error:
                 continue
         sockets = _listening(pids)
     finally:
         ray.shutdown()
-    listed = "\n".join(f"  {ip}:{port}  {name}" for ip, port, name in sockets)
+    listed = "\n".join(f"  {ip}:{port}  {name[:120]}" for ip, port, name in sockets)
     # the check sees Ray's own servers (else it would pass on nothing)
     assert any("gcs_server" in name for *_, name in sockets), listed
     assert any("raylet" in name for *_, name in sockets), listed

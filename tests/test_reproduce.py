@@ -194,13 +194,15 @@ def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
 
     def one(i):
         try:
-            return subprocess.run([sys.executable, "-c", code, str(tmp_path / f"out{i}.ipynb")], timeout=120,
-                                  capture_output=True, text=True).returncode
+            proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / f"out{i}.ipynb")], timeout=120,
+                                  capture_output=True, text=True)
+            return proc.returncode if proc.returncode == 0 else f"exit {proc.returncode}: {proc.stderr[-1500:]}"
         except subprocess.TimeoutExpired:
             return "hung"
 
     with ThreadPoolExecutor(2) as pool:
-        assert list(pool.map(one, range(6))) == [0] * 6
+        results = list(pool.map(one, range(6)))
+    assert results == [0] * 6, "\n".join(str(r) for r in results if r != 0)
     done = nbformat.read(tmp_path / "out0.ipynb", as_version=4)
     # one stream output even when the kernel flushed the text apart (CI once saw outputs[0] == "done")
     assert [o.get("text") for o in done.cells[1].outputs] == ["done\n"]

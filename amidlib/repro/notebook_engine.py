@@ -47,6 +47,10 @@ class ReproNotebookClient(PapermillNotebookClient):
         # one stdout output per cell, with carriage returns applied: a kernel may flush ``print``'s text and
         # its newline separately (seen in CI), and progress lines would otherwise pile up in the notebook
         kwargs.setdefault("coalesce_streams", True)
+        # after a cell's execute_reply, the rest of its output may still be queued on IOPub: nbclient waits 4 s
+        # for it and papermill then fails the cell; a loaded 2-core machine (two kernels, a widget cell printing
+        # 200 times) ran past 4 s in 2 of 4 runs here, so wait up to a minute (a finished cell, not a hang)
+        kwargs.setdefault("iopub_timeout", 60)
         super().__init__(*args, **kwargs)
         self.widget_registry = {"@jupyter-widgets/output": {"OutputModel": QuietOutputWidget}}
 
