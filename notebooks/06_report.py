@@ -62,6 +62,7 @@ print("building what is missing:", missing or "nothing")
 for name in missing:
     builders[name]()
 figures.build_table_figures(prof.out_dir)   # fig_table1 (paper vs ours) and fig_table6 (the α sweep as heatmaps)
+figures.build_loss_shares(prof.out_dir)     # fig_loss_shares: each AMID arm's objective split into its terms
 import matplotlib.pyplot as plt
 plt.close("all")
 

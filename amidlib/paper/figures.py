@@ -19,12 +19,14 @@ from amidlib.paper.plans import CURVE_FIGURES, figure_cells, plan_table1
 from amidlib.paper.records import record_runs
 from amidlib.repro.runs import Study, class_names
 
-__all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "build_table_figures", "fig_summary",
+__all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "build_table_figures",
+           "build_loss_shares", "fig_summary",
            "EXPECTED_FILES", "FIGURES", "missing_outputs"]
 
 #: the figures: each a png and a vector pdf beside it
 #: (fig_regime: the batch-regime sweep of notebook 03; profiles ci and cpu sweep, the paper profile does not)
-FIGURES = ["fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime", "fig_table1", "fig_table6", "fig_claims"]
+FIGURES = ["fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime", "fig_table1", "fig_table6", "fig_claims",
+           "fig_loss_shares"]
 EXPECTED_FILES = [f"table{i}.{ext}" for i in range(1, 7) for ext in ("md", "csv")] + [
     f"{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")] + ["runs.csv", "claims.md", "claims.csv"]
 
@@ -115,6 +117,24 @@ def build_fig5(study: Study):
     """fig5.png/.csv: within-class cosine (train, test) per epoch: AMID, w/o D2, w/o L_adv."""
     return _curve_figure(study, "fig5", CURVE_FIGURES["fig5"], ["train_cos_same_class", "test_cos_same_class"],
                          plots.plot_fig5, claim_columns=["train_cos_same_class", "test_cos_same_class"])
+
+
+def build_loss_shares(out_dir: str | os.PathLike):
+    """fig_loss_shares.png/.pdf (+ .csv): what each AMID arm of Tables 4 and 5 optimises, as the share of each
+    weighted term (Eq 17, α as configured) in its objective over the distillation epochs, mean over seeds,
+    from ``runs.csv`` (each run records its shares). A term of a few percent barely moves training."""
+    from amidlib.paper import names
+    from amidlib.paper.records import read_runs
+
+    runs = read_runs(out_dir)
+    cols = [c for c in runs.columns if c.startswith("share_")]
+    amid = runs[runs["source"].isin(["table4", "table5"]) & (runs["method"] == "amid")]
+    shares = amid.groupby("row", sort=False)[cols].mean().reset_index()
+    shares["label"] = [names.short_name(r) for r in shares["row"]]
+    _write_csv(shares, Path(out_dir) / "fig_loss_shares.csv")
+    fig = plots.plot_loss_shares(shares)
+    plots.save(fig, Path(out_dir) / "fig_loss_shares.png")
+    return fig, shares
 
 
 def build_table_figures(out_dir: str | os.PathLike):

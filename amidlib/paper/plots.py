@@ -315,6 +315,29 @@ def plot_table1(table1: pd.DataFrame):
     return fig
 
 
+#: AMID's weighted terms (Eq 17) in the order the loss-share figure stacks them, with their labels
+LOSS_TERMS = {"cls": r"$L_{cls}$", "jsd": r"$L_{JSD}$", "mi_s": r"$\alpha_1 L_{MI_s}$", "mi_a": r"$\alpha_2 L_{MI_a}$",
+              "adv": r"$\alpha_3 L_{adv}$"}
+
+
+def plot_loss_shares(shares: pd.DataFrame):
+    """Each AMID arm's objective split into its weighted terms (share of the total over the distillation
+    epochs, mean over seeds): one stacked bar per arm (``shares``: columns row, label and share_<term>)."""
+    fig, ax = plt.subplots(figsize=(COLUMN, 0.32 * len(shares) + 1.3))
+    y = np.arange(len(shares))[::-1]
+    left = np.zeros(len(shares))
+    colours = plt.get_cmap("tab10").colors
+    for k, (term, label) in enumerate(LOSS_TERMS.items()):
+        v = 100 * shares.get(f"share_{term}", pd.Series(np.nan, index=shares.index)).fillna(0).to_numpy()
+        ax.barh(y, v, left=left, color=colours[k], label=label, height=0.6)
+        left += v
+    ax.set_yticks(y, shares["label"], fontsize=7)
+    ax.set(xlim=(0, 100), xlabel="share of the objective (%), distillation epochs")
+    ax.legend(fontsize=6.5, ncol=5, loc="lower center", bbox_to_anchor=(0.5, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def plot_table6(table6: pd.DataFrame):
     """Table 6 (the α sweep) as heatmaps: per α (rows of a panel: its values), ours and the paper's
     top-1 side by side, the number in every cell."""
