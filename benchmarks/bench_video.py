@@ -49,7 +49,7 @@ def make_batch(batch: int, frames: int, size: int, aux_dim: int, n_classes: int,
 
 def build_step(method_name: str, cfg, n_classes: int, aux_dim: int, device, student: str = "r2plus1d_18",
                amp_dtype: torch.dtype | None = None, seed: int = 0):
-    """One full training step of ``method_name`` exactly as amidlib.training.train runs it (main
+    """One full training step of ``method_name`` exactly as amidlib.core.training.train runs it (main
     optimizer step, then AMID's discriminator step), optionally under torch.autocast."""
     torch.manual_seed(seed)
     nets = build_video_nets(n_classes, aux_dim, dim=cfg.dim, student=student, teacher_hidden=cfg.hidden)

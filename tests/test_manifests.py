@@ -1,4 +1,4 @@
-"""Tests of data_manifests/ and amidlib.manifests (fast; the tarball test skips when absent)."""
+"""Tests of data_manifests/ and amidlib.data.manifests (fast; the tarball test skips when absent)."""
 import copy
 import csv
 import json

@@ -141,7 +141,7 @@ def test_wav_at_8khz_is_resampled_with_a_note_or_refused_when_strict(tmp_path, c
     path = tmp_path / "low_rate.wav"
     sf.write(path, np.sin(2 * np.pi * 440 * np.arange(8000) / 8000).astype(np.float32), 8000)
     notes = []
-    with caplog.at_level(logging.WARNING, logger="amidlib.video"):
+    with caplog.at_level(logging.WARNING, logger="amidlib.data.video.decode"):
         out = video.load_audio(path, 32000, expected_rates=(16000, 32000), notes=notes)
     assert len(out) == 32000
     assert notes and "low_rate.wav" in notes[0][0] and "8000 Hz" in notes[0][1]

@@ -10,7 +10,7 @@ colours, speed jitter and noise vary per clip (seeded). Files are real H.264/AAC
 MPEG-4/PCM ``.avi``) written with PyAV, named ``<Class>/v_<Class>_gXX_cYY.<ext>`` like UCF101
 (one clip per group, ``XX`` = clip number, ``YY`` = 01), with a ``manifest.json`` in the format of
 ``data_manifests/ucf51.json`` (classes, ``videos`` rows, split by test groups), so the same loader
-runs on it as on UCF51: ``amidlib.video_data.video_audio_datasets(manifest_path, root)``.
+runs on it as on UCF51: ``amidlib.data.video.datasets.video_audio_datasets(manifest_path, root)``.
 """
 from __future__ import annotations
 
@@ -202,7 +202,7 @@ def make_av_clips(
     manifest = {
         "name": name,
         "title": "Generated audio-visual clips (moving shapes + class tones), UCF101 layout",
-        "generator": {"function": "amidlib.av_clips.make_av_clips", "n_classes": n_classes, "per_class": per_class,
+        "generator": {"function": "amidlib.data.av_tier.make_av_clips", "n_classes": n_classes, "per_class": per_class,
                       "seconds": seconds, "fps": fps, "size": [height, width], "sample_rate": sample_rate,
                       "seed": seed, "test_per_class": test_k, "suffix": suffix, "with_audio": with_audio,
                       **({"b_frames": b_frames} if b_frames else {})},
@@ -232,15 +232,15 @@ def av_tier_datasets(
     expected_rates: tuple[int, ...] | None = (16000, 32000),
     **kwargs,
 ):
-    """(train, test) :class:`~amidlib.video_data.VideoAudioDataset` of a tier written by
+    """(train, test) :class:`~amidlib.data.video.datasets.VideoAudioDataset` of a tier written by
     :func:`make_av_clips` under ``root``: the whole video + audio path (PyAV decode → clip sampling;
     audio track → mono → resampled to 32 kHz → log-mel (torchaudio) → frozen extractor → cache).
 
     ``aux``: ``"logmel_stats"`` (default: parameter-free, so meaningful without any checkpoint),
     ``"cnn14_untrained"`` (the full CNN14, random frozen weights), an
-    :class:`~amidlib.audio.AudioExtractor` (e.g. ``cnn14_untrained(base_channels=8)``), or ``"cnn14"``
+    :class:`~amidlib.data.video.audio.AudioExtractor` (e.g. ``cnn14_untrained(base_channels=8)``), or ``"cnn14"``
     with a checkpoint. ``cache_dir`` defaults to ``root/cache``. Other keyword arguments go to
-    :func:`amidlib.video_data.build_video_datasets` (``on_bad``, ``frame_cache``, ``strict_rate``, ...).
+    :func:`amidlib.data.video.datasets.build_video_datasets` (``on_bad``, ``frame_cache``, ``strict_rate``, ...).
     """
     from amidlib.data.video.datasets import video_audio_datasets
 

@@ -61,7 +61,7 @@ __all__ = [
     "frame_cache_bytes",
 ]
 
-log = logging.getLogger("amidlib.feature_cache")
+log = logging.getLogger("amidlib.data.cache")
 
 #: Process-wide call counters. Keys used by amidlib:
 #: ``video_decode`` (one per container whose frames are decoded), ``audio_decode`` (one per audio
@@ -260,7 +260,7 @@ class FeatureCache:
 
         ``compute(source)`` returns a vector of shape (dim,). An exception of a type in ``catch``
         marks that id as failed (with the reason) instead of stopping the run; the caller decides
-        what a failure means (see :mod:`amidlib.video_data`). Rows are committed every
+        what a failure means (see :mod:`amidlib.data.video.datasets`). Rows are committed every
         ``commit_every`` items, so an interrupted extraction keeps what it finished.
         A tqdm bar shows counts and ETA.
         """

@@ -11,7 +11,7 @@ A table is built in three steps, each a function a notebook calls:
    figures, because the cache key is the *effective* configuration (``alpha1=4.0`` and "no
    override" are the same run), the data, the seed and a fingerprint of the training code.
 3. **summarise**: :func:`summarise` gives the tidy table (one row per table cell: the paper's
-   number from ``data_manifests/paper_results.csv`` via :mod:`amidlib.manifests`, our mean, std
+   number from ``data_manifests/paper_results.csv`` via :mod:`amidlib.data.manifests`, our mean, std
    and n), :func:`to_markdown` the side-by-side view, :func:`write_table` both files.
 
 The tidy csv columns: ``table, setting, paper_setting, data, dataset, row, label, metric, paper, mean,
@@ -77,7 +77,7 @@ def _label(table: str, row: str) -> str:
 
 def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str] | None = None) -> pd.DataFrame:
     """The tidy table: mean, std (ddof 1; 0 for one run), n over seeds (Table 3: folds) per
-    (setting, row, metric), beside the paper's number (``amidlib.manifests.paper_value``).
+    (setting, row, metric), beside the paper's number (``amidlib.data.manifests.paper_value``).
 
     ``data`` maps our setting to a description of the data (for the ``data`` column).
     """

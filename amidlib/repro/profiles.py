@@ -27,13 +27,13 @@ The profiles
     4-6 and the figures on UCF51 (``dataset="activitynet"`` moves them to ActivityNet), Table 3 on
     IEMOCAP (GRU student over DenseNet frame features; wav2vec 2.0 / BERT auxiliary features;
     preset ``paper_iemocap``; 5 leave-one-session-out folds). Needs a CUDA GPU (or an explicit
-    ``device="cpu"``, very slow) and a data root laid out as :mod:`amidlib.paper_data` says
+    ``device="cpu"``, very slow) and a data root laid out as :mod:`amidlib.data.paper_root` says
     (parameter ``data_root`` or environment variable ``AMID_DATA_ROOT``); :func:`check_requirements`
     names every missing file. Every run checkpoints after each epoch in its cache folder.
 
 A second embedded dataset, ``dataset="av_tier"`` (profiles ci / cpu), runs Tables 1, 2, 4-6 and the
 figures through the *video* path of the paper profile on generated audio-visual clips
-(:mod:`amidlib.av_clips`: real mp4 files, PyAV decoding, log-mel audio features, a small 3D-CNN
+(:mod:`amidlib.data.av_tier`: real mp4 files, PyAV decoding, log-mel audio features, a small 3D-CNN
 student): the paper pipeline end to end on a CPU, in minutes. Table 3 stays on UCI.
 
 The pairings of target and auxiliary views (Tables 1, 2 and the figures) and the Table 3
@@ -74,14 +74,14 @@ EXECUTORS = ("local", "ray")
 #: what the video loaders do with a missing, audio-less or undecodable file (None: the profile's choice)
 ON_BAD = ("raise", "skip")
 
-#: Datasets the ci/cpu profiles can use (the paper datasets: amidlib.paper_data.PAPER_DATASETS)
+#: Datasets the ci/cpu profiles can use (the paper datasets: amidlib.data.paper_root.PAPER_DATASETS)
 EMBEDDED_DATASETS = ("uci_mfeat", "av_tier")
 #: what the paper profile's ``dataset`` parameter may choose: the main dataset (Tables 4-6, figures)
 PAPER_MAIN_CHOICES = ("ucf51", "activitynet")
 #: a line per dataset for table headers
 DATASET_TITLES = {
     "uci_mfeat": "UCI Multiple Features",
-    "av_tier": "generated audio-visual clips (amidlib.av_clips)",
+    "av_tier": "generated audio-visual clips (amidlib.data.av_tier)",
     "ucf51": "UCF51 (UCF101 classes with audio, split 1)",
     "activitynet": "ActivityNet v1.3 (videos with audio)",
     "iemocap": "IEMOCAP (4 classes, leave-one-session-out)",
@@ -486,7 +486,7 @@ def check_requirements(prof: Profile, tables=None) -> None:
 
     ``paper`` needs a CUDA GPU when its device is ``cuda`` (the default; ``device="cpu"`` runs the
     same pipelines on the CPU, very slowly) and, for each dataset the tables read, every file of
-    the data-root layout (:func:`amidlib.paper_data.missing_paper_files`): the message lists every
+    the data-root layout (:func:`amidlib.data.paper_root.missing_paper_files`): the message lists every
     missing piece by path. ``ci`` / ``cpu`` need nothing beyond the install (the embedded data are
     checked when loaded; the generated tier is written on first use).
     """

@@ -31,7 +31,7 @@ raises :class:`WeightsNotFoundError` naming the path and what to place there. Mo
 (on the first ``embed``), so a run whose features are all cached never loads them. Each extractor has
 ``name``, ``dim``, ``weights_sha256`` (a hash of its weight, config and tokenizer files: part of the
 feature-cache key) and ``settings()`` (every preprocessing value that changes its output).
-Calls are counted in :data:`amidlib.feature_cache.CALLS` under ``"wav2vec2"``, ``"bert"`` and
+Calls are counted in :data:`amidlib.data.cache.CALLS` under ``"wav2vec2"``, ``"bert"`` and
 ``"densenet"`` (one per utterance embedded).
 """
 from __future__ import annotations

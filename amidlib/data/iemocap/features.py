@@ -133,7 +133,7 @@ def extract_iemocap_features(
 ) -> IemocapFeatures:
     """Run the frozen extractors once per utterance (cached) and return the features.
 
-    ``audio`` / ``text`` / ``video``: an extractor of :mod:`amidlib.text_audio_extractors`, or the
+    ``audio`` / ``text`` / ``video``: an extractor of :mod:`amidlib.data.iemocap.extractors`, or the
     path of its local weights (a wav2vec 2.0 folder, a BERT folder, a DenseNet ``.pth`` — then
     ``densenet_sha256`` verifies it). ``video`` is required (it is the target modality); ``audio`` or
     ``text`` may be None (then the setups that need them are unavailable). ``n_frames``: frames per

@@ -59,7 +59,7 @@ class FrameGRU(nn.Module):
 
 def build_rnn_nets(n_frames: int, frame_dim: int, aux_dim: int, n_classes: int, dim: int = 768,
                    hidden: int = 256, dropout: float = 0.0, rnn_hidden: int | None = None):
-    """:class:`~amidlib.models.CrossModalNets` with :class:`FrameGRU` as the student's extractor
+    """:class:`~amidlib.core.models.CrossModalNets` with :class:`FrameGRU` as the student's extractor
     (the teacher head sees its output, §4.2) and the identity as the frozen auxiliary extractor
     (the auxiliary features are the cached wav2vec 2.0 / BERT vectors)."""
     return CrossModalNets(

@@ -4,7 +4,7 @@ Paper §4.2 (following CCL, its ref. [9]): "a 1D-CNN14 pre-trained on AudioSet a
 extractor", frozen. This module writes the PANNs CNN14 architecture (Kong et al., 2020) in amidlib so
 that its AudioSet checkpoints load as they are, with the front end done by torchaudio:
 
-- waveform: mono, 32 kHz (PANNs' rate; :func:`amidlib.video.load_audio` resamples);
+- waveform: mono, 32 kHz (PANNs' rate; :func:`amidlib.data.video.decode.load_audio` resamples);
 - log-mel (:class:`LogMel`): |STFT|² with n_fft 1024 (Hann window, centred, reflect padding), hop 320
   (10 ms), 64 Slaney-normalised Slaney-scale mel bands from 50 Hz to 14 kHz, then
   10·log10(max(x, 1e-10)) — the settings of PANNs' torchlibrosa front end (ref 1.0, amin 1e-10, no
@@ -22,7 +22,7 @@ frozen pre-trained network must keep the activations its weights were trained wi
 Weights are never downloaded: :func:`load_cnn14` reads a local checkpoint, verifies its sha256 against
 a value the caller passes (or a manifest holds) before loading it, and explains what to download when
 the file is missing. Instead of CNN14, CCL-format pre-extracted features can be used
-(:func:`amidlib.manifests.load_ccl_features`, or ``aux="ccl"`` in :mod:`amidlib.video_data`).
+(:func:`amidlib.data.manifests.load_ccl_features`, or ``aux="ccl"`` in :mod:`amidlib.data.video.datasets`).
 """
 from __future__ import annotations
 
@@ -281,7 +281,7 @@ def load_cnn14(
         raise CheckpointError(
             f"CNN14 checkpoint not found: {path}. amidlib downloads nothing: {what}, put it at that path "
             "and pass its sha256 (sha256sum FILE). Or use CCL-format pre-extracted features instead "
-            "(aux='ccl', see amidlib.manifests.load_ccl_features)."
+            "(aux='ccl', see amidlib.data.manifests.load_ccl_features)."
         )
     pinned = _pinned_sha256(path.name)
     expected = sha256 or _manifest_sha256(manifest, path.name) or pinned

@@ -21,18 +21,18 @@ Pipeline, once per dataset (before any training):
    extraction or training. ``on_bad="skip"``: the bad files are left out and listed in
    ``dataset.bad_inputs`` (a :class:`BadInputReport`; ``as_record()`` goes into the run's record).
 4. **Auxiliary features**: the frozen extractor runs once per file (audio decoded → mono → resampled
-   → extractor) into a :class:`~amidlib.feature_cache.FeatureCache`; later epochs and later runs read
+   → extractor) into a :class:`~amidlib.data.cache.FeatureCache`; later epochs and later runs read
    the memmapped rows (no audio decode, no extractor call). A file whose audio fails to decode here is
    bad too (raise / skip as above). Or CCL-format features (``aux="ccl"``): read from ``ccl_root``.
 5. Optionally (``frame_cache=True``) every video is decoded once at ``clip.resize`` into a
-   :class:`~amidlib.feature_cache.FrameCache` (this full decode also catches corruption past the
+   :class:`~amidlib.data.cache.FrameCache` (this full decode also catches corruption past the
    first frame).
 
 Each item is ``(clip (3, T, H, W) float32, aux feature (D,) float32, label, index)``. Sampling is
 chosen per item: a key ``(index, seed)`` gives a *train* clip (random window, crop, flip from that
 seed), a plain ``index`` the *test* clip (centre window and crop) — so one dataset serves training
 and evaluation. :class:`VideoLoader` turns a dataset into the ``TensorData`` interface of
-:mod:`amidlib.training` (``n``, ``y``, ``batches(batch_size, generator, drop_last)``): batches drawn
+:mod:`amidlib.core.training` (``n``, ``y``, ``batches(batch_size, generator, drop_last)``): batches drawn
 with a generator are training batches, without one evaluation batches.
 """
 from __future__ import annotations
@@ -72,7 +72,7 @@ __all__ = [
     "build_video_datasets",
 ]
 
-log = logging.getLogger("amidlib.video_data")
+log = logging.getLogger("amidlib.data.video.datasets")
 
 VIDEO_SUFFIXES = (".avi", ".mp4", ".mkv", ".webm", ".mov", ".m4v")
 ON_BAD = ("raise", "skip")
@@ -177,7 +177,7 @@ class VideoItem:
 
 
 def manifest_table(manifest: str | dict = "ucf51") -> tuple[pd.DataFrame, list[str]]:
-    """A UCF-style manifest (``amidlib.manifests`` format) as a table for :func:`build_video_datasets`:
+    """A UCF-style manifest (``amidlib.data.manifests`` format) as a table for :func:`build_video_datasets`:
     columns video_id, class_index, split, relstem (``<ClassName>/<video_id>``); plus the class names."""
     from amidlib.data.manifests import class_names, load_manifest, manifest_videos
 
@@ -463,7 +463,7 @@ class _Groups:
 
 
 class VideoLoader:
-    """A :class:`VideoAudioDataset` with the interface of :class:`amidlib.training.TensorData`.
+    """A :class:`VideoAudioDataset` with the interface of :class:`amidlib.core.training.TensorData`.
 
     ``batches(batch_size, generator)`` — training batches (shuffled by ``generator``, per-sample
     augmentation seeds drawn from it, so results do not depend on ``num_workers``);
@@ -765,9 +765,9 @@ def build_video_datasets(
     path under ``video_root`` without suffix; any suffix of ``video_suffixes`` is accepted).
     ``aux``: ``"cnn14"`` (needs ``cnn14_checkpoint`` + sha256), ``"ccl"`` (features at
     ``ccl_root/<relstem>.npy``; the CCL layout is ``<ClassName>/<video_id>.npy``), ``"logmel_stats"``,
-    ``"cnn14_untrained"`` (tests) or an :class:`~amidlib.audio.AudioExtractor`.
+    ``"cnn14_untrained"`` (tests) or an :class:`~amidlib.data.video.audio.AudioExtractor`.
     ``audio_root``: read audio from ``audio_root/<relstem>.wav`` (or .flac/.ogg) instead of the video's
-    own track. ``expected_rates`` / ``strict_rate``: see :func:`amidlib.video.load_audio`.
+    own track. ``expected_rates`` / ``strict_rate``: see :func:`amidlib.data.video.decode.load_audio`.
     ``audio_workers``: processes decoding audio for the one-time extractor pass (None: up to 8 when 64
     or more files are to be extracted, else 0 = in this process). ``on_bad``: ``"raise"`` or ``"skip"``.
     ``table_problems``: bad entries found while building the table (e.g. by :func:`activitynet_table`),

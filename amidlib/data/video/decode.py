@@ -62,7 +62,7 @@ __all__ = [
     "AUDIO_FILE_SUFFIXES",
 ]
 
-log = logging.getLogger("amidlib.video")
+log = logging.getLogger("amidlib.data.video.decode")
 
 #: Kinetics-400 statistics used by torchvision's video models (R(2+1)D-18 included), RGB order.
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)

@@ -2,14 +2,14 @@
 
 - Student S: torchvision's ``r2plus1d_18`` (Tran et al. 2018) with **every ReLU replaced by
   LeakyReLU** ("we change all activation functions to Leaky ReLU for adversarial learning", §4.2;
-  slope :data:`amidlib.models.NEG_SLOPE`) and its ``fc`` removed, so it outputs the 512-d
+  slope :data:`amidlib.core.models.NEG_SLOPE`) and its ``fc`` removed, so it outputs the 512-d
   representation S (the paper's dim 512). Input (B, 3, T, H, W), Kinetics-normalised clips (see
-  :mod:`amidlib.video`). Weights: random by default (the paper does not say the student is
+  :mod:`amidlib.data.video.decode`). Weights: random by default (the paper does not say the student is
   pre-trained); a local torchvision Kinetics-400 file can be loaded, sha256-checked.
 - A tiny 3D CNN (``student="tiny3d"``) for the CPU-sized tier and the tests.
-- Auxiliary extractor: the frozen CNN14 (:mod:`amidlib.audio`). With the feature cache (the default
+- Auxiliary extractor: the frozen CNN14 (:mod:`amidlib.data.video.audio`). With the feature cache (the default
   data path) the nets see cached CNN14 features and the auxiliary extractor inside
-  :class:`~amidlib.models.CrossModalNets` is the identity; passing the extractor itself runs it on
+  :class:`~amidlib.core.models.CrossModalNets` is the identity; passing the extractor itself runs it on
   raw waveforms in every step (no cache).
 """
 from __future__ import annotations
@@ -162,7 +162,7 @@ def build_video_nets(
     """S, M, A and the shared classifier for video + audio (paper Fig 2, §4.2).
 
     ``aux_extractor``: None (default) when the batches carry cached CNN14 features (identity inside
-    the nets); the frozen :class:`~amidlib.audio.AudioExtractor` itself when batches carry waveforms.
+    the nets); the frozen :class:`~amidlib.data.video.audio.AudioExtractor` itself when batches carry waveforms.
     ``aux_feat_dim``: the feature size the teacher head and A's projection receive (512 for
     Cnn14_emb512 / CCL features, 2048 for Cnn14). ``teacher_hidden``: width of M's 2-layer MLP
     (None = ``dim``).
