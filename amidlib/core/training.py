@@ -392,7 +392,7 @@ def mixed_precision(cfg):
 def _check_finite(name: str, value: torch.Tensor, epoch: int, step: int) -> None:
     """Raise :class:`NonFiniteLossError` now if ``value`` is NaN/inf (reads the value: a host sync)."""
     if not torch.isfinite(value).all():
-        _raise_non_finite(name, float(value.detach().float().reshape(-1)[0]) if value.numel() == 1 else value, epoch, step)
+        _raise_non_finite(name, value.item() if value.numel() == 1 else value, epoch, step)
 
 
 def _raise_non_finite(name: str, value, epoch: int, step: int):

@@ -39,8 +39,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
 import os
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -200,8 +204,6 @@ def activitynet_table(annotations: str | os.PathLike | dict, video_root: str | o
     disagreeing segment labels, or with a class absent from training; pass it as ``table_problems``
     so they are reported (raise or skip) with the other bad inputs.
     """
-    import json
-
     if isinstance(annotations, dict):
         db = annotations
     else:
@@ -531,10 +533,6 @@ class VideoLoader:
 
     def _loader(self, train: bool) -> tuple[DataLoader, _Groups, str]:
         if train not in self._loaders:
-            import shutil
-            import tempfile
-            import weakref
-
             groups = _Groups()
             state_dir = tempfile.mkdtemp(prefix="amid-decode-")  # each worker notes its video in hand here
             loader = DataLoader(self.ds, batch_sampler=groups, num_workers=self.num_workers,
@@ -710,8 +708,6 @@ def _use_seekable_copies(items: list[VideoItem], root: Path, report: BadInputRep
     if not marker.is_file():
         raise FileNotFoundError(f"{root} holds no {MARKER}: not a folder of seekable copies. Make them once with "
                                 f"python -m amidlib.data.video.transcode <video folder> {root}")
-    import json
-
     info["frames_root"] = {"dir": str(root), "settings": json.loads(marker.read_text())["settings"]}
     kept = []
     for it in items:
@@ -909,8 +905,6 @@ def build_video_datasets(
                     "audio_source": "files" if audio_root is not None else "video track",
                     "max_audio_seconds": max_audio_seconds}
         if cache_dir is None:
-            import tempfile
-
             cache_dir = tempfile.mkdtemp(prefix="amid-cache-")
         cache = FeatureCache(cache_dir, extractor.name, extractor.weights_sha256, settings, extractor.dim)
         info["aux_cache"] = {"dir": str(cache.dir), "key": cache.key, "extractor": extractor.name,
@@ -998,8 +992,6 @@ def video_audio_datasets(manifest: str | dict, video_root, **kwargs) -> tuple[Vi
 
     m = load_manifest(manifest) if isinstance(manifest, str) and not str(manifest).endswith(".json") else manifest
     if isinstance(m, (str, os.PathLike)):
-        import json
-
         m = json.loads(Path(m).read_text(encoding="utf-8"))
     table, names = manifest_table(m)
     kwargs.setdefault("name", m.get("name", ""))

@@ -31,6 +31,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
+from amidlib.core.experiment import atomic_write_text
 from amidlib.data.video import workers
 from amidlib.data.video.decode import VideoDecodeError, _frame_source, _open
 
@@ -156,9 +157,7 @@ def transcode_folder(src_root: str | os.PathLike, dst_root: str | os.PathLike, n
                "bytes_copies": sum(p.stat().st_size for p in dst_root.rglob("*.mp4")) if dst_root.is_dir() else 0,
                "seconds": round(time.perf_counter() - started, 1)}
     dst_root.mkdir(parents=True, exist_ok=True)
-    tmp = dst_root / f".{MARKER}.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, dst_root / MARKER)
+    atomic_write_text(dst_root / MARKER, json.dumps(summary, indent=1))
     return summary
 
 
