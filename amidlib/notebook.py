@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple
 
+from amidlib.data.splits import ARRAY_DATASETS
 from amidlib.paper import plots
 from amidlib.repro import profiles, runs
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
@@ -61,6 +62,6 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     study = runs.Study(prof)
     # margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
     # and the paper's data the assert cells make structure and range checks only
-    strict = prof.main.dataset == "uci_mfeat"
+    strict = prof.main.dataset in ARRAY_DATASETS
     print(prof.describe())
     return Setup(prof, study, strict)

@@ -36,22 +36,40 @@ def test_gain_is_the_paired_t_interval():
 
 
 def test_the_default_batch_size_reuses_the_tables_runs():
+    """Both proxies are swept (the digit pairs, main, and the 10 digits); at each one's preset batch size (16, 64)
+    the cells carry no batch override, so the main pairing's are the tables' runs."""
     prof = load_profile("cpu")
     cells = regime_cells(prof)
     assert {c.spec.method for c in cells} == {"baseline", "ccl", "amid"}
-    default = [c for c in cells if c.setting == "batch 64"]
-    assert default and all("batch_size" not in dict(c.spec.overrides) for c in default)
-    others = [c for c in cells if c.setting != "batch 64"]
-    assert all(dict(c.spec.overrides)["batch_size"] in (16, 32, 128) for c in others)
+    assert {c.spec.dataset for c in cells} == {"uci_pairs", "uci_mfeat"}
+    defaults = {"uci_pairs": 16, "uci_mfeat": 64}
+    for c in cells:
+        size = int(c.setting.rpartition(" batch ")[2])
+        assert ("batch_size" in dict(c.spec.overrides)) == (size != defaults[c.spec.dataset]), c.setting
+        assert c.spec.effective_config()["batch_size"] == size
+    assert len({c.setting for c in cells}) == 4
     assert len({c.spec.seed for c in cells}) == len(prof.regime_seeds)
 
 
 def test_the_sweep_shares_keys_with_the_tables():
-    """The batch-64 cells are the tables' runs (same key, whether or not a figure draws their curves)."""
+    """The main pairing's batch-16 cells are the tables' runs (same key, whether or not a figure draws their curves)."""
     from amidlib.paper import plans
 
     prof = load_profile("cpu")
     t1 = {(c.row, c.spec.seed): c.spec.key() for c in plans.plan_table1(prof) if c.setting == prof.main.key}
-    for c in regime_cells(prof):
-        if c.setting == "batch 64":
-            assert c.spec.key() == t1[(c.row, c.spec.seed)]
+    shared = [c for c in regime_cells(prof) if c.setting == f"{prof.main.key} batch 16"]
+    assert shared
+    for c in shared:
+        assert c.spec.key() == t1[(c.row, c.spec.seed)]
+
+
+def test_effects_keep_pairings_apart():
+    """Two pairings swept at the same batch size: one row each, named by pairing."""
+    rng = np.random.default_rng(1)
+    a, b = _runs(rng, 1.0), _runs(rng, -1.0)
+    a["setting"] = "p:fou→fac " + a["setting"]
+    b["setting"] = "fou→fac " + b["setting"]
+    eff = regime_effects(pd.concat([a, b]))
+    assert len(eff) == 8 and set(eff["pairing"]) == {"p:fou→fac", "fou→fac"}
+    amid = eff[eff.row == "amid"].set_index(["pairing", "batch_size"])["effect"]
+    assert (amid.loc["p:fou→fac"] > 0).all() and (amid.loc["fou→fac"] < 0).all()

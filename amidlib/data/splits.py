@@ -19,6 +19,9 @@ Datasets and their splits:
   ``("fold", k, fold_seed, i, class_sizes)`` first keeps ``class_sizes[c]`` samples of class c: Table 3's
   IEMOCAP-like imbalance, :func:`imbalanced_sizes`);
   the default MLP nets and tensors;
+- ``uci_pairs`` (:mod:`amidlib.data.digit_pairs`: two embedded digits side by side, 55 classes, the
+  paper's batch regime at batch 16): ``("holdout", test_size, split_seed)``, the digits split as above and
+  each side's pairs drawn from its own digits; the MLP nets and tensors;
 - ``av_tier`` (generated clips, written on first use), ``ucf51``, ``activitynet``: ``("official",)``,
   the dataset's own split; the video nets and the clip loader of :mod:`amidlib.data.video.datasets`;
 - ``iemocap``: ``("fold", 5, seed, i)``, leave-one-session-out (the auxiliary views name the
@@ -38,11 +41,13 @@ from typing import Any, Iterable, Mapping
 from amidlib.data.arrays import k_fold_splits, load_uci_manifest, load_uci_mfeat, stratified_split
 
 __all__ = ["RunData", "run_data", "load_split", "prepare", "class_names", "data_usage", "imbalanced_sizes", "subsample_classes",
-           "DATASETS", "VIDEO_DATASETS",
+           "DATASETS", "VIDEO_DATASETS", "ARRAY_DATASETS",
            "OFFICIAL_SPLIT", "IEMOCAP_SETUPS"]
 
 VIDEO_DATASETS = ("av_tier", "ucf51", "activitynet")
-DATASETS = ("uci_mfeat", *VIDEO_DATASETS, "iemocap")
+#: the embedded feature-array datasets (MLP nets, tensors; seeds can train batched)
+ARRAY_DATASETS = ("uci_mfeat", "uci_pairs")
+DATASETS = (*ARRAY_DATASETS, *VIDEO_DATASETS, "iemocap")
 #: datasets whose split is fixed by the dataset (UCF101 split 1, ActivityNet train/val, the tier's groups)
 OFFICIAL_SPLIT = ("ucf51", "activitynet", "av_tier")
 #: IEMOCAP's Table 3 setups by auxiliary modalities (the student sees the visual frames)
@@ -90,6 +95,10 @@ def load_split(dataset: str, target: Iterable[str], auxiliary: Iterable[str], sp
             raise ValueError(f"IEMOCAP runs use the leave-one-session-out folds, got split {split!r}")
         setup = IEMOCAP_SETUPS[tuple(auxiliary)]
         return iemocap_folds(_iemocap_features(_freeze(options)), setup, student="rnn")[split[3]]
+    if dataset == "uci_pairs":
+        if split[0] != "holdout":
+            raise ValueError(f"uci_pairs runs use a holdout split ('holdout', test_size, split_seed), got {split!r}")
+        return _load_pairs(tuple(target), tuple(auxiliary), float(split[1]), int(split[2]))
     if dataset != "uci_mfeat":
         raise ValueError(f"unknown dataset {dataset!r}; valid: {', '.join(DATASETS)}")
     ds = _load_views(tuple(target), tuple(auxiliary))
@@ -137,6 +146,10 @@ def class_names(dataset: str, options: Mapping[str, Any] | Iterable[tuple[str, A
     """The class names of ``dataset``, in label order."""
     if dataset == "uci_mfeat":
         return list(load_uci_manifest()["classes"])
+    if dataset == "uci_pairs":
+        from amidlib.data.digit_pairs import PAIR_CLASSES
+
+        return [f"{i}-{j}" for i, j in PAIR_CLASSES]
     if dataset == "iemocap":
         return list(_iemocap_features(_freeze(options)).class_names)
     return list(_video_datasets(dataset, _freeze(options))[0].class_names)
@@ -162,6 +175,13 @@ def _freeze(options) -> str:
 @functools.lru_cache(maxsize=32)
 def _load_views(target: tuple, auxiliary: tuple):
     return load_uci_mfeat(target=list(target), auxiliary=list(auxiliary))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_pairs(target: tuple, auxiliary: tuple, test_size: float, split_seed: int):
+    from amidlib.data.digit_pairs import load_uci_pairs
+
+    return load_uci_pairs(target, auxiliary, test_size=test_size, split_seed=split_seed)
 
 
 @functools.lru_cache(maxsize=4)

@@ -352,7 +352,8 @@ def plot_claims(verdicts: pd.DataFrame, title: str = ""):
 
 
 def measured_regime(runs: pd.DataFrame) -> str:
-    """The regime measured in the batches the AMID runs of Table 4 drew (runs.csv), or ""."""
+    """The regime measured in the batches the AMID runs of Table 4 (and of fig_regime, per pairing and batch
+    size) drew (runs.csv), or ""."""
     amid = runs[(runs["source"] == "table4") & (runs["row"] == "amid")]
     if amid.empty or "batch_positives" not in amid or amid["batch_positives"].isna().all():
         return ""
@@ -365,6 +366,12 @@ def measured_regime(runs: pd.DataFrame) -> str:
         label = {"mi_s": "α1·L_MI_s", "mi_a": "α2·L_MI_a", "cls": "L_cls", "jsd": "L_JSD", "adv": "α3·L_adv"}
         text += ("; AMID's objective over the distillation epochs (α = (4, 1.6, 1), the paper's): "
                  + ", ".join(f"{label[t]} {100 * v:.1f} %" for t, v in shares))
+    sweep = runs[(runs["source"] == "fig_regime") & (runs["row"] == "amid")]
+    if not sweep.empty and sweep["batch_positives"].notna().any():
+        measured = sweep.groupby("setting", sort=False)[["batch_positives", "batch_with_partner"]].mean()
+        text += ("; measured in fig_regime's AMID runs: " + ", ".join(
+            f"{setting}: {r.batch_positives:.2f} positives, {100 * r.batch_with_partner:.0f} % partnered"
+            for setting, r in measured.iterrows()))
     return text
 
 

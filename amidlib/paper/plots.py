@@ -189,7 +189,8 @@ def plot_fig3(per_class: pd.DataFrame, data: str):
     bars from 0 in AMID's colour where AMID is ahead, CCL's where CCL is, with the 95 % interval of
     the per-seed differences; ``per_class`` has row, seed, class_name, top1."""
     diff = paired_class_differences(per_class)
-    fig, ax = plt.subplots(figsize=(COLUMN, 2.4))
+    many = len(diff) > 20  # e.g. the 55 digit pairs: a page wide, labels turned
+    fig, ax = plt.subplots(figsize=(PAGE if many else COLUMN, 2.6 if many else 2.4))
     colours = [names.colour("amid") if v >= 0 else names.colour("ccl") for v in diff["diff"].fillna(0)]
     x = np.arange(len(diff))
     ax.bar(x, diff["diff"], color=colours, width=0.7)
@@ -197,8 +198,9 @@ def plot_fig3(per_class: pd.DataFrame, data: str):
         ax.errorbar(x, diff["diff"], yerr=[diff["diff"] - diff["ci_low"], diff["ci_high"] - diff["diff"]],
                     fmt="none", ecolor="0.2", elinewidth=0.8, capsize=2)
     ax.axhline(0, color="0.2", lw=0.8)
-    ax.set_xticks(x, diff["class_name"].astype(str))
-    ax.set(xlabel="class (handwritten digit)", ylabel="AMID − CCL, top-1 (points)")
+    ax.set_xticks(x, diff["class_name"].astype(str), rotation=90 if many else 0, fontsize=5 if many else None)
+    ax.set(xlabel="class (handwritten digit pair)" if many else "class (handwritten digit)",
+           ylabel="AMID − CCL, top-1 (points)")
     n = int(diff["n"].min()) if len(diff) else 0
     ahead = int((diff["diff"] > 0).sum())
     ax.set_title(f"Fig 3 analogue: per-class difference AMID − CCL ({ahead} of {len(diff)} classes ahead)\n{data}; "

@@ -3,18 +3,20 @@
 Eq 8 counts every same-class item of the batch as a positive, and D2 (Eq 12–13) sees only samples with
 a same-class partner in the batch. So the regime is set by batch size over number of classes: the paper's
 UCF51 (batch 16 over 51 classes) gives ≈ 1.3 positives per anchor and ≈ 26 % of samples with a partner;
-our embedded default (batch 64 over 10 classes) ≈ 7.2 and ≈ 100 %. This sweep trains the baseline, CCL
-and AMID on the main pairing at several batch sizes (``Profile.regime_batch_sizes``, the same seeds for
-every arm) and reports, per batch size, the student's gain over the baseline, paired by seed,
+the digit pairs at batch 16 (55 classes, the cpu profile's tables) ≈ 1.3 and ≈ 24 %; the 10 digits at batch
+64 ≈ 7.2 and ≈ 100 %. This sweep trains the baseline, CCL and AMID on each of ``Profile.regime_pairings``
+(default: the main pairing) at several batch sizes (``Profile.regime_batch_sizes``, the same seeds for
+every arm) and reports, per pairing and batch size, the student's gain over the baseline, paired by seed,
 
     gain = mean over seeds of (method − baseline),   95 % CI = gain ∓ t(0.975, n − 1) · sd / √n,
 
-against the positives per anchor measured in the batches drawn. The run at the preset's batch size is
-the tables' run (same cache key), so nothing is trained twice.
+against the positives per anchor measured in the batches drawn. A run at the preset's batch size on the
+main pairing is the tables' run (same cache key), so nothing is trained twice.
 """
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 
 import matplotlib.ticker
@@ -33,25 +35,31 @@ from amidlib.repro.profiles import Profile
 from amidlib.paper.plans import run_spec
 from amidlib.repro.runs import Cell, Study
 
-__all__ = ["REGIME_METHODS", "regime_cells", "regime_effects", "plot_regime", "write_regime"]
+__all__ = ["REGIME_METHODS", "regime_pairings", "regime_cells", "regime_effects", "plot_regime", "write_regime"]
 
 #: the arms of the sweep: the gains of the two strongest distillers over the student alone
 REGIME_METHODS = ("baseline", "ccl", "amid")
-REGIME_COLUMNS = ["batch_size", "row", "n", "positives", "with_partner", "effect", "ci_low", "ci_high"]
+REGIME_COLUMNS = ["pairing", "batch_size", "row", "n", "positives", "with_partner", "effect", "ci_low", "ci_high"]
+
+
+def regime_pairings(prof: Profile) -> tuple:
+    """The pairings the sweep trains on: ``prof.regime_pairings``, or the main pairing."""
+    return tuple(prof.regime_pairings) or (prof.main,)
 
 
 def regime_cells(prof: Profile) -> list[Cell]:
-    """Baseline, CCL and AMID on the main pairing at each of ``prof.regime_batch_sizes``, ``prof.regime_seeds``."""
-    p = prof.main
+    """Baseline, CCL and AMID on each of :func:`regime_pairings` at each of ``prof.regime_batch_sizes``,
+    ``prof.regime_seeds``; setting ``"<pairing key> batch <size>"``."""
     cells = []
-    for batch_size in prof.regime_batch_sizes:
-        for method in REGIME_METHODS:
-            default = make_config(METHODS[method].defaults, preset=prof.preset_for(p.dataset),
-                                  **prof.run_overrides(method, p.dataset))["batch_size"]
-            ov = {} if batch_size == default else {"batch_size": int(batch_size)}  # the default: the tables' runs
-            for seed in prof.regime_seeds:
-                cells.append(Cell("fig_regime", f"batch {batch_size}", p.paper, method,
-                                  run_spec(prof, p, method, seed, **ov)))
+    for p in regime_pairings(prof):
+        for batch_size in prof.regime_batch_sizes:
+            for method in REGIME_METHODS:
+                default = make_config(METHODS[method].defaults, preset=prof.preset_for(p.dataset),
+                                      **prof.run_overrides(method, p.dataset))["batch_size"]
+                ov = {} if batch_size == default else {"batch_size": int(batch_size)}  # the default: the tables' runs
+                for seed in prof.regime_seeds:
+                    cells.append(Cell("fig_regime", f"{p.key} batch {batch_size}", p.paper, method,
+                                      run_spec(prof, p, method, seed, **ov)))
     return cells
 
 
@@ -60,17 +68,18 @@ def regime_effects(runs: pd.DataFrame) -> pd.DataFrame:
     seed with its 95 % t interval, and the regime measured in the batches (means over that batch size's runs)."""
     rows = []
     for setting, grp in runs.groupby("setting", sort=False):
-        batch_size = int(str(setting).split()[-1])
+        pairing, _, batch_size = f" {setting}".rpartition(" batch ")  # "<pairing> batch 16" (or "batch 16")
+        pairing, batch_size = pairing.strip(), int(batch_size)
         base = grp[grp["row"] == "baseline"].set_index("seed")["student_top1"]
         for row in [m for m in REGIME_METHODS if m != "baseline"]:
             arm = grp[grp["row"] == row].set_index("seed")["student_top1"]
             both = pd.concat([arm.rename("a"), base.rename("b")], axis=1, join="inner")
             e = paired_effect(both["a"], both["b"])
-            rows.append({"batch_size": batch_size, "row": row, "n": e.n,
+            rows.append({"pairing": pairing, "batch_size": batch_size, "row": row, "n": e.n,
                          "positives": float(grp["batch_positives"].mean()),
                          "with_partner": float(grp["batch_with_partner"].mean()),
                          "effect": e.effect, "ci_low": e.ci_low, "ci_high": e.ci_high})
-    return pd.DataFrame(rows, columns=REGIME_COLUMNS).sort_values(["row", "batch_size"], kind="stable")
+    return pd.DataFrame(rows, columns=REGIME_COLUMNS).sort_values(["row", "positives"], kind="stable")
 
 
 def _paper_regime() -> tuple[float, float]:
@@ -80,14 +89,18 @@ def _paper_regime() -> tuple[float, float]:
 
 
 def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | None = None):
-    """Student gain over the baseline (95 % CI) against positives per anchor, one line per method."""
+    """Student gain over the baseline (95 % CI) against positives per anchor: one line per method and
+    pairing (solid: the first pairing, dashed: the next), each point labelled with its batch size."""
     fig, ax = plt.subplots(figsize=(4.6, 3.4))
-    for i, (row, grp) in enumerate(effects.groupby("row", sort=False)):
+    pairings = list(dict.fromkeys(effects["pairing"]))
+    for i, ((row, pairing), grp) in enumerate(effects.groupby(["row", "pairing"], sort=False)):
         grp = grp.sort_values("positives")
         # (the methods share each batch's regime: a small horizontal offset keeps their intervals apart)
-        x, y = grp["positives"].to_numpy() * (1 + 0.04 * i), grp["effect"].to_numpy()
+        x, y = grp["positives"].to_numpy() * (1 + 0.04 * (i % 2)), grp["effect"].to_numpy()
         err = np.vstack([y - grp["ci_low"].to_numpy(), grp["ci_high"].to_numpy() - y])
-        ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, lw=1, label=names.legend(row), color=names.colour(row))
+        label = names.legend(row) + (f" ({pairing})" if len(pairings) > 1 else "")
+        ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, lw=1, label=label, color=names.colour(row),
+                    ls=("-", "--", ":")[pairings.index(pairing) % 3])
         for xi, yi, b in zip(x, y, grp["batch_size"]):
             ax.annotate(f"{b}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.4")
     ax.axhline(0, color="0.5", lw=0.8)
@@ -99,7 +112,8 @@ def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | N
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
     ax.set(xlabel="positives per anchor in Eq 8 (measured)", ylabel="student gain over baseline (pp)")
     n = int(effects["n"].max()) if len(effects) else 0
-    ax.set_title(f"Gain vs batch regime (labels: batch size); paired by seed,\n95 % CI, n = {n}. {data}", fontsize=7)
+    caption = textwrap.fill(f"Gain vs batch regime (labels: batch size); paired by seed, 95 % CI, n = {n}. {data}", 80)
+    ax.set_title(caption, fontsize=6)
     ax.legend(fontsize=6, frameon=False)
     fig.tight_layout()
     return fig
@@ -117,7 +131,7 @@ def write_regime(study: Study, prof: Profile, out_dir: str | os.PathLike | None 
     record_runs(out, "fig_regime", runs)
     effects = regime_effects(runs)
     atomic_write_text(out / "fig_regime.csv", effects.to_csv(index=False))
-    fig = plot_regime(effects, prof.main.description, _paper_regime())
+    fig = plot_regime(effects, "; ".join(p.description for p in regime_pairings(prof)), _paper_regime())
     plots.save(fig, out / "fig_regime.png")
     plt.close(fig)
     return effects

@@ -344,10 +344,10 @@ def gap_closed(runs: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def regime(prof: Profile) -> dict[str, float] | None:
-    """The batch regime of the main pairing's AMID runs under ``prof`` (:func:`batch_regime`), or None
-    when the training labels are not at hand."""
-    spec = make_spec(prof, prof.main, "amid", prof.seeds[0])
+def regime(prof: Profile, pairing=None) -> dict[str, float] | None:
+    """The batch regime of the AMID runs on ``pairing`` (default: the main one) under ``prof``
+    (:func:`batch_regime`), or None when the training labels are not at hand."""
+    spec = make_spec(prof, pairing or prof.main, "amid", prof.seeds[0])
     try:
         labels = getattr(load_split(spec)[0], "labels", None)
     except (OSError, ValueError, RuntimeError):
@@ -365,17 +365,28 @@ def paper_regime() -> dict[str, float]:
 
 
 def regime_text(prof: Profile | None) -> str:
-    """One line for table headers and claims.md: our batch composition beside the paper's."""
-    return _regime_line(regime(prof)) if prof is not None else ""
+    """One line for table headers and claims.md: our batch composition beside the paper's; with the
+    regime sweep's other proxies (``Profile.regime_pairings``) at their own batch size too."""
+    if prof is None:
+        return ""
+    line = _regime_line(regime(prof), f"ours ({prof.main.description})")
+    others = [p for p in prof.regime_pairings if p != prof.main and p.dataset != prof.main.dataset]
+    for p in others:
+        other = regime(prof, p)
+        if other is not None and line:
+            line += f"; the regime sweep's other end ({p.description}): {_fmt_regime(other)}"
+    return line
 
 
-def _regime_line(ours: dict[str, float] | None) -> str:
+def _fmt_regime(r: dict[str, float]) -> str:
+    return (f"batch {r['batch']} over {r['classes']} classes: ≈ {r['positives']:.2f} positives per anchor in Eq 8, "
+            f"≈ {100 * r['with_partner']:.0f} % of samples with a same-class partner (D2)")
+
+
+def _regime_line(ours: dict[str, float] | None, what: str = "ours") -> str:
     if ours is None:
         return ""
-    paper = paper_regime()
-    fmt_r = lambda r: (f"batch {r['batch']} over {r['classes']} classes: ≈ {r['positives']:.2f} positives per "  # noqa: E731
-                       f"anchor in Eq 8, ≈ {100 * r['with_partner']:.0f} % of samples with a same-class partner (D2)")
-    return f"ours {fmt_r(ours)}; the paper's UCF51 {fmt_r(paper)} (expected for random batches)"
+    return f"{what}: {_fmt_regime(ours)}; the paper's UCF51 {_fmt_regime(paper_regime())} (expected for random batches)"
 
 
 # --------------------------------------------------------------------------- mean ± std

@@ -16,11 +16,15 @@ The profiles
     contrast scores dominate the cost), two worker processes. Every notebook in under a minute
     on 2 idle cores. Writes to ``figures/ci/`` so it never overwrites the committed figures.
 ``cpu`` (default of ``make reproduce``)
-    Every table and figure on the embedded real data (UCI Multiple Features) in about ten minutes
-    on 2 CPU cores: preset ``embedded`` (60 epochs, 20 of warm-up) on the default 400 / 1,600 split,
-    3 seeds for Tables 1, 2, 4, 5 and the figures, one for Table 6 (each table has an ``n``
-    column), the first of 2 stratified folds for Table 3, two worker processes, CRD/CRCD with fewer negatives (stated in
-    every table). Writes to ``figures/``.
+    Every table and figure on the embedded real data in about ten minutes on 2 CPU cores. Tables 1, 2,
+    4-6 and the figures on the UCI digit pairs (:mod:`amidlib.data.digit_pairs`: 55 classes at batch 16,
+    the paper's batch regime: ≈ 1.3 positives per anchor, ≈ 1/4 of samples partnered; preset
+    ``embedded_pairs``, 24 epochs, 8 of warm-up), Table 3 on the 10 digits (preset ``embedded``, 60 epochs,
+    20 of warm-up, batch 64, IEMOCAP-like class imbalance, both of 2 stratified folds); 10 seeds for
+    every comparison a claim rests on, 3 for Table 6 and CRD / CRCD (each table has an ``n`` column);
+    the batch-regime sweep at batch 16 and 64 on both datasets; two worker processes; CRD / CRCD with
+    fewer negatives (stated in every table). ``dataset="uci_mfeat"`` puts Tables 1, 2, 4-6 back on the
+    10 digits (batch 64: ≈ 7.2 positives per anchor, every sample partnered). Writes to ``figures/``.
 ``paper``
     The paper's settings on the paper's datasets on a GPU: Tables 1 and 2 on UCF51 and ActivityNet
     (R(2+1)D-18 student on 16×112×112 clips, frozen CNN14 audio; preset ``paper_video``), Tables
@@ -31,7 +35,8 @@ The profiles
     (parameter ``data_root`` or environment variable ``AMID_DATA_ROOT``); :func:`check_requirements`
     names every missing file. Every run checkpoints after each epoch in its cache folder.
 
-A second embedded dataset, ``dataset="av_tier"`` (profiles ci / cpu), runs Tables 1, 2, 4-6 and the
+The ``ci`` profile stays on the 10 digits (seconds per notebook). A third embedded dataset,
+``dataset="av_tier"`` (profiles ci / cpu), runs Tables 1, 2, 4-6 and the
 figures through the *video* path of the paper profile on generated audio-visual clips
 (:mod:`amidlib.data.av_tier`: real mp4 files, PyAV decoding, log-mel audio features, a small 3D-CNN
 student): the paper pipeline end to end on a CPU, in minutes. Table 3 stays on UCI.
@@ -75,12 +80,13 @@ EXECUTORS = ("local", "ray")
 ON_BAD = ("raise", "skip")
 
 #: Datasets the ci/cpu profiles can use (the paper datasets: amidlib.data.paper_root.PAPER_DATASETS)
-EMBEDDED_DATASETS = ("uci_mfeat", "av_tier")
+EMBEDDED_DATASETS = ("uci_pairs", "uci_mfeat", "av_tier")
 #: what the paper profile's ``dataset`` parameter may choose: the main dataset (Tables 4-6, figures)
 PAPER_MAIN_CHOICES = ("ucf51", "activitynet")
 #: a line per dataset for table headers
 DATASET_TITLES = {
     "uci_mfeat": "UCI Multiple Features",
+    "uci_pairs": "UCI digit pairs (two digits side by side, 55 classes)",
     "av_tier": "generated audio-visual clips (amidlib.data.av_tier)",
     "ucf51": "UCF51 (UCF101 classes with audio, split 1)",
     "activitynet": "ActivityNet v1.3 (videos with audio)",
@@ -155,6 +161,7 @@ class Profile:
     row_seeds: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # Tables 1/2: fewer seeds for these methods
     regime_batch_sizes: tuple[int, ...] = ()  # fig_regime: the batch sizes swept on the main pairing (() : none)
     regime_seeds: tuple[int, ...] = (0,)      # fig_regime: the seeds of each batch size
+    regime_pairings: tuple[Pairing, ...] = ()  # fig_regime: the pairings swept (() : the main pairing only)
     out_dir: Path | None = None
     cache_dir: Path | None = None
     feature_dir: Path | None = None         # frozen extractors' features (and the generated tier), kept across runs
@@ -206,8 +213,12 @@ class Profile:
         folds = ("leave-one-session-out (5 folds)" if t3 == "iemocap" else f"{self.table3_folds} stratified folds")
         table3 = (f"Table 3 on {t3}: " + ", ".join(f"{s.paper} = {s.key}" for s in self.table3_setups)
                   if self.table3_setups else "no Table 3")
+        others = [f"{d}: preset {p}, {PRESETS[p].get('epochs', BASE['epochs'])} epochs, batch "
+                  f"{PRESETS[p].get('batch_size', BASE['batch_size'])}" for d, p in self.dataset_presets.items()
+                  if d in self.datasets() and p in PRESETS and self.epochs is None]
         lines = [
-            f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, {self.n_jobs} worker process(es)",
+            f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, {self.n_jobs} worker process(es)"
+            + (f" ({'; '.join(others)})" if others else ""),
             f"  seeds {list(self.seeds)} (Tables 1, 2 main pairing, 4, 5, figures); second pairing {list(self.second_seeds)}; "
             f"Table 6 {list(self.table6_seeds)}; Table 3: {folds}"
             + (f" (first {self.table3_max_folds} trained)" if self.table3_max_folds else ""),
@@ -235,8 +246,11 @@ class Profile:
 
 _MAIN = Pairing(("fou",), ("fac",), "UCF51")
 # the second column of Tables 1 and 2 (the paper's ActivityNet): another weak target view with a
-# strong auxiliary view. The lead tunes this choice here.
+# strong auxiliary view
 _SECOND = Pairing(("zer",), ("pix",), "ActivityNet")
+# the same views on the digit pairs (55 classes): at batch 16 the paper's batch regime (amidlib.data.digit_pairs)
+_MAIN_PAIRS = Pairing(("fou",), ("fac",), "UCF51", "uci_pairs")
+_SECOND_PAIRS = Pairing(("zer",), ("pix",), "ActivityNet", "uci_pairs")
 _T3_TARGET = ("fou",)
 _T3_SETUPS = (
     Pairing(_T3_TARGET, ("fac",), "A-V"),
@@ -264,15 +278,20 @@ PROFILES: dict[str, Profile] = {
         note="smoke-test scale: one seed, CRD/CRCD with fewer negatives; numbers are not a reproduction",
     ),
     "cpu": Profile(
-        # 10 seeds for every comparison a claim rests on (Tables 1, 4, 5, the figures; seeds train batched),
-        # 3 for Table 6 and for CRD / CRCD (sampled negatives: they cannot train batched; in no claim), both folds of Table 3
+        # Tables 1, 2, 4-6 and the figures on the digit pairs at batch 16 (the paper's batch regime; preset
+        # embedded_pairs), Table 3 on the 10 digits (IEMOCAP's 4 classes at batch 128 are not a few-positives regime);
+        # 10 seeds for every comparison a claim rests on (seeds train batched), 3 for Table 6 and for CRD / CRCD
+        # (sampled negatives: they cannot train batched; in no claim), both folds of Table 3; fig_regime sweeps
+        # batch 16 and 64 on both proxies: from the paper's ≈ 1.3 positives per anchor to the 10 digits' ≈ 7
         name="cpu", preset="embedded", epochs=None, seeds=tuple(range(10)), second_seeds=tuple(range(10)),
-        table6_seeds=(0, 1, 2), table3_folds=2, table3_fold_seed=0, pairings=(_MAIN, _SECOND), table3_target=_T3_TARGET,
+        dataset="uci_pairs", dataset_presets={"uci_pairs": "embedded_pairs"},
+        table6_seeds=(0, 1, 2), table3_folds=2, table3_fold_seed=0, pairings=(_MAIN_PAIRS, _SECOND_PAIRS),
+        table3_target=_T3_TARGET,
         table3_setups=_T3_SETUPS, table6_grid=dict(PAPER_ALPHA_GRID), n_jobs=2,
         overrides={}, table3_max_folds=None, table3_class_sizes=_T3_SIZES,
         method_overrides={"crd": {"crd_nce_k": 256}, "crcd": {"crcd_nce_k": 64}},
         row_seeds={"crd": (0, 1, 2), "crcd": (0, 1, 2)},
-        regime_batch_sizes=(16, 32, 64, 128), regime_seeds=tuple(range(5)),
+        regime_batch_sizes=(16, 64), regime_seeds=tuple(range(5)), regime_pairings=(_MAIN_PAIRS, _MAIN),
         budget_s=600,
     ),
     "paper": Profile(
@@ -382,6 +401,8 @@ def load_profile(
             upd.setdefault("pairings", tuple(sorted(base.pairings, key=lambda p: p.dataset != dataset)))
         if dataset == "av_tier" and "pairings" not in changes:
             upd.update(_av_tier_changes(base))
+        if dataset in ("uci_pairs", "uci_mfeat") and dataset != base.main.dataset and "pairings" not in changes:
+            upd.update(_array_changes(base, dataset))
     seeds = parse_seeds(seeds)
     if seeds is not None:
         upd.update(seeds=seeds, second_seeds=seeds, table6_seeds=seeds, regime_seeds=seeds, row_seeds={})
@@ -467,6 +488,14 @@ def with_on_bad(data_options: Mapping[str, Mapping[str, Any]], on_bad: str) -> d
     for dataset in ON_BAD_DATASETS:
         out[dataset] = {**out.get(dataset, {}), "on_bad": on_bad}
     return out
+
+
+def _array_changes(base: Profile, dataset: str) -> dict[str, Any]:
+    """Profile changes for ``dataset="uci_mfeat"`` or ``"uci_pairs"``: the same views on the other embedded
+    dataset for Tables 1, 2, 4-6 and the figures (its preset: ``embedded_pairs`` for the pairs)."""
+    pairings = tuple(dataclasses.replace(p, dataset=dataset) for p in base.pairings)
+    presets = {**base.dataset_presets, "uci_pairs": base.dataset_presets.get("uci_pairs", "embedded_pairs")}
+    return {"pairings": pairings, "dataset_presets": presets}
 
 
 def _av_tier_changes(base: Profile) -> dict[str, Any]:

@@ -47,6 +47,7 @@ _NOT_IN_KEY = {"progress", "num_threads", "preset", "checkpoint_dir"}
 _CODE_FILES = ["core", "data/splits.py", "data/arrays.py"]
 _VIDEO_CODE = ["data/video", "data/cache.py", "data/manifests.py"]
 _DATASET_CODE_FILES = {"uci_mfeat": ["data/manifests.py"],
+                       "uci_pairs": ["data/manifests.py", "data/digit_pairs.py"],
                        "av_tier": ["data/av_tier.py", *_VIDEO_CODE],
                        "ucf51": ["data/paper_root.py", *_VIDEO_CODE],
                        "activitynet": ["data/paper_root.py", *_VIDEO_CODE],
@@ -146,7 +147,7 @@ class Cell:
 def data_location(prof: Profile, dataset: str) -> dict[str, str]:
     """Where ``dataset``'s files are under ``prof``: ``root`` (the data root; for the generated tier the
     folder it is written to) and ``cache`` (the frozen extractors' feature cache)."""
-    if dataset == "uci_mfeat":
+    if dataset in splits.ARRAY_DATASETS:
         return {}
     features = Path(prof.feature_dir or Path(prof.cache_dir).parent / "features")
     if dataset == "av_tier":
@@ -176,7 +177,7 @@ def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tu
     # seeds of one configuration train as one batched model where the run allows it (feature arrays, a
     # method without random draws in its step, no checkpoints): K seeds for little more than one's time
     # (``several_seeds=False``: a cell trained with one seed only, e.g. Table 3's one run per fold, trains alone)
-    engine = ("batched" if prof.batch_seeds and several_seeds and dataset == "uci_mfeat" and not prof.checkpoint
+    engine = ("batched" if prof.batch_seeds and several_seeds and dataset in splits.ARRAY_DATASETS and not prof.checkpoint
               and batchable(method, make_config(METHODS[method].defaults, preset=preset, **ov)) else "single")
     return RunSpec(method, tuple(pairing.target), tuple(pairing.auxiliary), int(seed), preset,
                    tuple(split), tuple(sorted(ov.items())), dataset, tuple(sorted(data.items(), key=lambda kv: kv[0])),
