@@ -316,3 +316,22 @@ def test_verify_reads_a_run_folder_holding_figures(tmp_path):
     shutil.copytree(PAIR / "amd_epyc_avx2", tmp_path / "run" / "figures")
     r = V.verify(tmp_path / "run", reference=PAIR / "amd_epyc_avx2", out=lambda line: None)
     assert r.ok and r.runs == 298 and not r.borderline
+
+
+def test_runs_are_identified_as_the_run_cache_identifies_them():
+    """The cpu profile's cells (digit pairs at batch 16, the regime sweep at 16 and 64 on both proxies, Table 3 on
+    the 10 digits): verify's run identity groups runs.csv rows exactly as the spec keys do."""
+    from amidlib.paper.workload import reproduction_cells
+    from amidlib.paper.verify import run_table
+    from amidlib.repro.profiles import load_profile
+
+    cells = reproduction_cells(load_profile("cpu"))
+    keys = [c.spec.key() for c in cells]
+    value = {k: float(i) for i, k in enumerate(dict.fromkeys(keys))}
+    frame = pd.DataFrame([{"source": c.table if c.table != "figure" else "fig4", "setting": c.setting,
+                           "paper_setting": c.paper_setting, "row": c.row, "seed": c.spec.seed, "fold": c.fold,
+                           "method": c.spec.method, "dataset": c.spec.dataset, "student_top1": value[k]}
+                          for c, k in zip(cells, keys)])
+    runs, problems = run_table(frame)
+    assert not problems  # no two different runs share an identity (their values would disagree)
+    assert len(runs) == len(value)

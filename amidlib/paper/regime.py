@@ -110,7 +110,7 @@ def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | N
                     xytext=(3, 0), textcoords="offset points")
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set(xlabel="positives per anchor in Eq 8 (measured)", ylabel="student gain over baseline (pp)")
+    ax.set(xlabel="positives per anchor in Eq 8 (measured)", ylabel="student gain over baseline (points)")
     n = int(effects["n"].max()) if len(effects) else 0
     caption = textwrap.fill(f"Gain vs batch regime (labels: batch size); paired by seed, 95 % CI, n = {n}. {data}", 80)
     ax.set_title(caption, fontsize=6)

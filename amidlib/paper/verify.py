@@ -196,23 +196,43 @@ def _float(text: str):
         return None
 
 
-def _arm(source: str, setting: str, row: str, method: str) -> tuple[str, tuple]:
-    """(method, config switches not at their default) of the run behind a row of runs.csv."""
+def _regime_setting(setting: str) -> tuple[str, int] | None:
+    """fig_regime's setting "<pairing key> batch 16" (or "batch 16", on the main pairing): (pairing, batch size)."""
+    pairing, _, size = f" {setting}".rpartition(" batch ")
+    return (pairing.strip(), int(size)) if size.isdigit() else None
+
+
+def _dataset_batch(dataset: str) -> int | None:
+    """The batch size of the cpu profile's preset for ``dataset`` (the digit pairs: 16; the 10 digits: 64)."""
+    from amidlib.core.config import PRESETS, make_config
+    from amidlib.repro.profiles import PROFILES
+
+    preset = PROFILES["cpu"].preset_for(dataset)
+    return make_config(preset=preset)["batch_size"] if preset in PRESETS else None
+
+
+def _arm(source: str, setting: str, row: str, method: str, dataset: str = "") -> tuple[str, tuple]:
+    """(method, config switches not at their default) of the run behind a row of runs.csv; the batch size is
+    a switch when it is not the dataset's preset's (the regime sweep's other sizes)."""
     from amidlib.core.config import make_config
     from amidlib.core.methods import METHODS
     from amidlib.paper import names
 
     known = names.row(row)
+    regime = _regime_setting(setting) if source == "fig_regime" else None
     if source == "table6" and _float(row) is not None:
         method, overrides = "amid", {setting: float(row)}
-    elif source == "fig_regime" and known is not None and setting.split()[-1].isdigit():
-        method, overrides = known.method, {**known.config, "batch_size": int(setting.split()[-1])}
+    elif regime is not None and known is not None:
+        method, overrides = known.method, {**known.config, "batch_size": regime[1]}
     elif known is not None:
         method, overrides = known.method, known.config
     else:  # a row the registry does not name: itself
         return method, (("row", row),)
     defaults = make_config(METHODS[method].defaults, preset=None) if method in METHODS else {}
-    return method, tuple(sorted((k, v) for k, v in overrides.items() if k not in defaults or defaults[k] != v))
+    switches = {k: v for k, v in overrides.items() if k != "batch_size" and (k not in defaults or defaults[k] != v)}
+    if "batch_size" in overrides and overrides["batch_size"] != _dataset_batch(dataset):
+        switches["batch_size"] = overrides["batch_size"]
+    return method, tuple(sorted(switches.items()))
 
 
 def _arm_name(arm: tuple[str, tuple]) -> str:
@@ -248,11 +268,12 @@ def _runs_and_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], pd.Dat
     cache: dict[tuple, tuple] = {}
     keys, arms, places = [], [], []
     for r in frame[["source", "setting", "row", "method", "dataset", "seed", "fold"]].itertuples(index=False):
-        ident = (r.source if r.source in _ON_MAIN else "", r.setting, r.row, r.method)
+        ident = (r.source if r.source in _ON_MAIN else "", r.setting, r.row, r.method, r.dataset)
         if ident not in cache:
-            cache[ident] = _arm(r.source, r.setting, r.row, r.method)
+            cache[ident] = _arm(r.source, r.setting, r.row, r.method, r.dataset)
         arm = cache[ident]
-        pairing = main if r.source in _ON_MAIN else r.setting
+        regime = _regime_setting(r.setting) if r.source == "fig_regime" else None
+        pairing = (regime[0] or main) if regime else main if r.source in _ON_MAIN else r.setting
         place = pairing + (" (folds)" if r.fold >= 0 else "")
         keys.append(repr((r.dataset, pairing, r.fold >= 0, arm, r.seed, r.fold)))
         arms.append(_arm_name(arm))
