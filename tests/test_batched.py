@@ -92,3 +92,31 @@ def test_evaluating_only_after_the_last_epoch_changes_nothing_in_training(data, 
 def test_eval_every_must_be_a_count():
     with pytest.raises(ValueError, match="eval_every"):
         make_config(METHODS["amid"].defaults, preset="tiny", eval_every=-1)
+
+
+@pytest.mark.parametrize("method,overrides", [("amid", {}), ("amid", {"fixed_teacher": True}), ("ccl", {})])
+def test_a_batched_seed_on_its_own_split_is_the_lone_run_on_that_split(method, overrides):
+    """The split drawn from the seed (Profile.split_from_seed): each seed trains and is evaluated on its own
+    split inside the batched model, as it would alone on that split; a seed trained on another seed's split differs."""
+    from amidlib.data.digit_pairs import load_uci_pairs
+
+    seeds = [0, 3]
+    own = [load_uci_pairs(split_seed=s) for s in seeds]
+    alone = [experiment.run(method, tr, te, seed=s, **KW, **overrides) for s, (tr, te) in zip(seeds, own)]
+    batched = experiment.run_seeds(method, [tr for tr, _ in own], [te for _, te in own], seeds=seeds, **KW, **overrides)
+    for a, b in zip(alone, batched):
+        cols = _loss_columns(a.history)
+        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+        test_cols = [c for c in a.history.columns if c.startswith("test_")]
+        np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
+                                   rtol=1e-3, atol=0.2)
+        for key in ("student_top1", "teacher_top1"):
+            assert b.metrics[key] == pytest.approx(a.metrics[key], abs=0.5, nan_ok=True)
+    shared = experiment.run_seeds(method, *own[0], seeds=seeds, **KW, **overrides)[1]  # seed 3 on seed 0's split
+    assert not np.allclose(shared.history["loss_total"], batched[1].history["loss_total"])
+
+
+def test_seeds_on_splits_of_different_sizes_are_refused():
+    train, test = load_embedded(("fou",), ("fac",))
+    with pytest.raises(ValueError, match="differ in size"):
+        experiment.run_seeds("amid", [train, train.subset(np.arange(300))], [test, test], seeds=[0, 1], **KW)

@@ -80,3 +80,24 @@ def test_the_regime_is_measured_in_the_batches_a_run_draws():
               eval_every=0, progress=False)
     assert res.metrics["batch_positives"] == pytest.approx(1.25, abs=0.1)
     assert 0.15 < res.metrics["batch_with_partner"] < 0.32
+
+
+def test_the_split_is_drawn_from_the_seed_and_its_seeds_still_train_as_one_task():
+    """cpu: each seed's runs use the holdout split of that seed (every arm of a seed the same one); the seeds of
+    one configuration are still one batched task, whose seed k is the lone run on seed k's split."""
+    from amidlib.core.experiment import run
+    from amidlib.repro import runs
+
+    prof = load_profile("cpu", seeds=[0, 2], epochs=2)
+    specs = [runs.make_spec(prof, prof.main, "amid", s) for s in (0, 2)]
+    assert [s.split for s in specs] == [("holdout", 0.8, 0), ("holdout", 0.8, 2)]
+    assert runs.make_spec(prof, prof.main, "ccl", 2).split == specs[1].split  # the arms of a seed share its split
+    assert runs.make_spec(load_profile("ci"), load_profile("ci").main, "amid", 2).split == ("holdout", 0.8, 0)
+    specs = [runs.make_spec(prof, prof.main, "amid", s, batch_size=64) for s in (0, 2)]
+    (task,) = runs.tasks(specs)
+    assert [s.seed for s in task] == [0, 2] and all(s.engine == "batched" for s in task)
+    batched = runs._train_task(task, [None, None])
+    tr, te = load_uci_pairs(split_seed=2)
+    alone = run("amid", tr, te, seed=2, preset="embedded_pairs", progress=False, **specs[1].config_overrides)
+    assert batched[1].metrics["student_top1"] == pytest.approx(alone.metrics["student_top1"], abs=0.5)
+    assert batched[1].history["loss_total"].to_numpy() == pytest.approx(alone.history["loss_total"].to_numpy(), rel=2e-4)

@@ -12,6 +12,9 @@ What keeps each seed its own run, exactly as :func:`amidlib.core.training.train`
 
 - its initial weights (each seed's method is built as ``run`` builds it: same seeding, same pre-training);
 - its batch order (its own generator, seeded ``seed + 1``);
+- its data, when each seed has its own split (``train_data`` / ``test_data`` given as one split per
+  seed, all of one size: the split drawn from the seed); the step then gathers seed k's batch from
+  seed k's split (:class:`SeedSplits`);
 - its dropout masks, drawn from its own torch random stream in the order a lone run draws them, and
   applied inside the vmap as fixed masks (:class:`MaskedDropout`);
 - its λ (AMID's buffers are stacked too) and its ``end_epoch``; its own history and final metrics.
@@ -38,7 +41,7 @@ from amidlib.core.training import (TensorData, _check_finite, eval_splits, batch
                                    set_epoch_lr, split_metrics)
 from amidlib.core.types import Batch, Representations
 
-__all__ = ["batchable", "train_seeds", "MaskedDropout"]
+__all__ = ["batchable", "train_seeds", "MaskedDropout", "SeedSplits"]
 
 _REPS = [f.name for f in fields(Representations)]
 
@@ -47,6 +50,35 @@ def batchable(method_cls: type[Method], cfg) -> bool:
     """Can the seeds of this configuration train as one batched model? The method must opt in, and the
     run must be a plain CPU run (no mixed precision, no checkpoints: those need a lone run's state)."""
     return bool(method_cls.batchable) and str(cfg.device) == "cpu" and not cfg.amp and not cfg.checkpoint_dir
+
+
+class SeedSplits:
+    """K seeds' own splits of one size, stacked: ``x_target`` (K, N, d), ``x_aux``, ``y`` (K, N); seed k's
+    batch ``index[k]`` is gathered from seed k's rows."""
+
+    def __init__(self, splits: list[TensorData], what: str):
+        sizes = {d.n for d in splits}
+        if len(sizes) != 1:
+            raise ValueError(f"the seeds' {what} splits differ in size ({sorted(sizes)}): seeds train batched only "
+                             "on splits of one size")
+        self.x_target = torch.stack([d.x_target for d in splits])
+        self.x_aux = torch.stack([d.x_aux for d in splits])
+        self.y = torch.stack([d.y for d in splits])
+        self.n = splits[0].n
+        self.seeds = torch.arange(len(splits), device=self.y.device)[:, None]
+
+    def gather(self, index: torch.Tensor):
+        return self.x_target[self.seeds, index], self.x_aux[self.seeds, index], self.y[self.seeds, index]
+
+    def batch(self, index: torch.Tensor) -> Batch:  # (one seed's: the template's probe)
+        return Batch(self.x_target[0, index], self.x_aux[0, index], self.y[0, index], index)
+
+
+def _gather(data, index: torch.Tensor):
+    """(x_target, x_aux, y) of the (K, B) batch ``index``: from each seed's own split, or the one shared split."""
+    if isinstance(data, SeedSplits):
+        return data.gather(index)
+    return data.x_target[index], data.x_aux[index], data.y[index]
 
 
 class MaskedDropout(nn.Module):
@@ -121,13 +153,16 @@ def _weights(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {name: t.mT if t.dim() == 3 else t for name, t in stored.items()}
 
 
-def train_seeds(methods: list[Method], train_data: TensorData, test_data: TensorData, cfg, seeds: list[int],
+def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[int],
                 desc: str = "") -> list[pd.DataFrame]:
     """Train ``methods`` (seed k's method, built as :func:`amidlib.core.experiment.run` builds it) for
     ``cfg.epochs`` as one batched model; returns one history per seed, as :func:`train` would.
+    ``train_data`` / ``test_data``: one split shared by every seed, or a list with each seed's own split.
 
     On return each method holds its own trained weights and buffers (views into the stacked tensors)."""
     k_seeds = len(methods)
+    if isinstance(train_data, (list, tuple)):
+        train_data, test_data = SeedSplits(list(train_data), "training"), SeedSplits(list(test_data), "test")
     torch.set_flush_denormal(True)  # as train(): subnormal floats slow CPU arithmetic
     generators, rng_states = [], []
     for seed in seeds:  # each seed's two streams, as train() seeds them: batch order and dropout masks
@@ -174,7 +209,7 @@ def train_seeds(methods: list[Method], train_data: TensorData, test_data: Tensor
         n_batches = 0
         for step, start in enumerate(range(0, stop, batch_size)):
             index = orders[:, start:start + batch_size]
-            x_t, x_a, y = train_data.x_target[index], train_data.x_aux[index], train_data.y[index]
+            x_t, x_a, y = _gather(train_data, index)
             noise = _draw_noise(drops, rng_states, index.shape[1])
             params = _weights(stored)  # fresh views each step: each backward runs through its own
             total, terms, logs, reps = vmap(_forward(calls, epoch))(params, {**buffers, **noise}, x_t, x_a, y, index)
@@ -272,14 +307,15 @@ def _evaluate_seeds(calls: _Calls, params, buffers, method: Method, cfg, epoch: 
     out = {}
     with torch.no_grad():
         for split, data in splits:
-            parts = [_reps_back(vmap(embed, in_dims=(0, 0, None, None))(params, buffers, data.x_target[i:i + 1024],
-                                                                        data.x_aux[i:i + 1024]))
-                     for i in range(0, data.n, 1024)]
+            own = isinstance(data, SeedSplits)  # each seed its own split: (K, N, d), else one (N, d) for all
+            rows = (lambda x, i: x[:, i:i + 1024]) if own else (lambda x, i: x[i:i + 1024])
+            parts = [_reps_back(vmap(embed, in_dims=(0, 0, 0 if own else None, 0 if own else None))(
+                params, buffers, rows(data.x_target, i), rows(data.x_aux, i))) for i in range(0, data.n, 1024)]
             reps = {name: (torch.cat([part[j] for part in parts], dim=1) if parts[0][j] is not None else None)
                     for j, name in enumerate(_REPS)}
             n_seeds = len(reps["student_logits"])  # (K, N, classes): one per seed
             out[split] = [split_metrics({name: (value[k] if value is not None else None) for name, value in reps.items()},
-                                        data.y, method.reports_student) for k in range(n_seeds)]
+                                        data.y[k] if own else data.y, method.reports_student) for k in range(n_seeds)]
     calls.train()
     return out
 

@@ -161,29 +161,41 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
               nets_factory: Callable[[Any, int, Any], CrossModalNets] | None = None,
               loader_factory: Callable[[Any, Any], Any] | None = None,
               record_extra: dict | None = None, keep_model: bool = False, **overrides) -> list[Result]:
-    """:func:`run` for several seeds: one Result per seed, in order. Where the configuration allows it
+    """:func:`run` for several seeds: one Result per seed, in order. ``train_ds`` / ``test_ds``: one split for
+    every seed, or a list with each seed's own (one size; e.g. the split drawn from the seed). Where the configuration allows it
     (:func:`amidlib.core.batched.batchable`: a method that opts in, feature arrays on the CPU, no
     checkpoints) the seeds train as one batched model (:mod:`amidlib.core.batched`), each exactly as it
     would alone up to float rounding, for little more than one run's time; otherwise one after another.
     ``Result.config["engine"]`` says which ("batched: K seeds" or "single")."""
     seeds = [int(s) for s in seeds]
+    per_seed = isinstance(train_ds, (list, tuple))  # each seed its own split (the split drawn from the seed)
+    trains = list(train_ds) if per_seed else [train_ds] * len(seeds)
+    tests = list(test_ds) if per_seed else [test_ds] * len(seeds)
+    if len(trains) != len(seeds) or len(tests) != len(seeds):
+        raise ValueError(f"run_seeds: {len(seeds)} seeds but {len(trains)} training and {len(tests)} test splits")
     cfg = make_config(_method_class(method).defaults, preset=preset, **overrides)
     if nets_factory or loader_factory or not batchable(method, cfg):  # (decided before any data is prepared)
-        return [run(method, train_ds, test_ds, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
-                    record_extra=record_extra, keep_model=keep_model, **overrides) for seed in seeds]
-    setup = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
-    method_cls, cfg, train_data, test_data, n_classes, new_nets = setup
+        return [run(method, tr, te, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
+                    record_extra=record_extra, keep_model=keep_model, **overrides) for seed, tr, te in zip(seeds, trains, tests)]
+    setups = ([_setup(method, tr, te, preset, nets_factory, loader_factory, overrides) for tr, te in zip(trains, tests)]
+              if per_seed else [_setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)] * len(seeds))
+    method_cls, cfg, _, _, _, new_nets = setups[0]
+    n_classes = max(setup[4] for setup in setups)
     started = time.perf_counter()
     models = []
-    for seed in seeds:  # each seed's method built exactly as run() builds it
+    for seed, (_, _, train_data, test_data, _, _) in zip(seeds, setups):  # each seed's method built as run() builds it
         extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
         seed_everything(seed)
         models.append(method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device))
+    if per_seed:
+        train_data, test_data = [setup[2] for setup in setups], [setup[3] for setup in setups]
+    else:
+        train_data, test_data = setups[0][2], setups[0][3]
     histories = batched.train_seeds(models, train_data, test_data, cfg, seeds, desc=f"{method} seeds {seeds}")
     wall = (time.perf_counter() - started) / len(seeds)
     extra = {**(record_extra or {}), "engine": f"batched: {len(seeds)} seeds {seeds}"}
-    return [_result(method, model, history, setup, train_ds, test_ds, seed, wall, extra, keep_model)
-            for seed, model, history in zip(seeds, models, histories)]
+    return [_result(method, model, history, setup, tr, te, seed, wall, extra, keep_model)
+            for seed, model, history, setup, tr, te in zip(seeds, models, histories, setups, trains, tests)]
 
 
 def batchable(method: str, cfg) -> bool:

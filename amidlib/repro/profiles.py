@@ -146,6 +146,7 @@ class Profile:
     device: str = "cpu"
     test_size: float = 0.8                  # as load_embedded: 400 train / 1,600 test digits
     split_seed: int = 0
+    split_from_seed: bool = False           # each seed's runs on its own holdout split (split seed = run seed)
     table3_max_folds: int | None = None     # train only the first folds (ci); None = all k
     table3_class_sizes: tuple[int, ...] | None = None  # embedded Table 3: per-class sizes (IEMOCAP-like imbalance)
     overrides: Mapping[str, Any] = field(default_factory=dict)  # config overrides for every run
@@ -234,6 +235,9 @@ class Profile:
         if self.final_eval_only:
             lines.append("  runs whose per-epoch curves a figure draws are evaluated every epoch (eval_every of the "
                          "preset); the others once, after their last epoch (evaluation changes nothing in training)")
+        if self.split_from_seed:
+            lines.append("  each seed trains and tests on its own holdout split (split seed = run seed; the arms of a "
+                         "comparison share it), so the seed intervals include the split's variance")
         if self.batch_seeds:
             lines.append("  the seeds of one configuration train as one batched model where the method allows it "
                          "(amidlib.core.batched: each seed its lone run up to float rounding)")
@@ -292,6 +296,8 @@ PROFILES: dict[str, Profile] = {
         method_overrides={"crd": {"crd_nce_k": 256}, "crcd": {"crcd_nce_k": 64}},
         row_seeds={"crd": (0, 1, 2), "crcd": (0, 1, 2)},
         regime_batch_sizes=(16, 64), regime_seeds=tuple(range(5)), regime_pairings=(_MAIN_PAIRS, _MAIN),
+        # the holdout split drawn from each seed (the arms of a comparison share it): intervals include split variance
+        split_from_seed=True,
         budget_s=600,
     ),
     "paper": Profile(

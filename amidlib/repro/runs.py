@@ -170,8 +170,9 @@ def make_spec(prof: Profile, pairing: Pairing, method: str, seed: int, split: tu
     ov.update(overrides)
     if not curves and prof.final_eval_only:
         ov.setdefault("eval_every", 0)
-    if split is None:
-        split = ("official",) if dataset in splits.OFFICIAL_SPLIT else ("holdout", prof.test_size, prof.split_seed)
+    if split is None:  # (split_from_seed: each seed its own holdout split, so intervals include the split's variance)
+        split = (("official",) if dataset in splits.OFFICIAL_SPLIT else
+                 ("holdout", prof.test_size, int(seed) if prof.split_from_seed else prof.split_seed))
     data = {**prof.data_options.get(dataset, {}), **data_location(prof, dataset)}
     preset = prof.preset_for(dataset)
     # seeds of one configuration train as one batched model where the run allows it (feature arrays, a
@@ -215,7 +216,12 @@ def _train_task(specs: Sequence[RunSpec], checkpoint_dirs: Sequence[str | None])
     spec = specs[0]
     data = splits.run_data(spec.dataset, spec.target, spec.auxiliary, spec.split, spec.data)
     if spec.engine == "batched":
-        return run_seeds(spec.method, data.train, data.test, seeds=[s.seed for s in specs], preset=spec.preset,
+        if any(s.split != spec.split for s in specs):  # each seed its own split (Profile.split_from_seed)
+            own = [splits.run_data(s.dataset, s.target, s.auxiliary, s.split, s.data) for s in specs]
+            train, test = [d.train for d in own], [d.test for d in own]
+        else:
+            train, test = data.train, data.test
+        return run_seeds(spec.method, train, test, seeds=[s.seed for s in specs], preset=spec.preset,
                          progress=False, **data.run_args, **spec.config_overrides)
     extra = {"checkpoint_dir": checkpoint_dirs[0]} if checkpoint_dirs[0] else {}
     return [run(spec.method, data.train, data.test, seed=spec.seed, preset=spec.preset, progress=False,
@@ -228,8 +234,9 @@ def tasks(specs: Iterable[RunSpec]) -> list[tuple[RunSpec, ...]]:
     groups: dict[RunSpec, list[RunSpec]] = {}
     out: list[tuple[RunSpec, ...]] = []
     for spec in specs:
-        if spec.engine == "batched":
-            groups.setdefault(dataclasses.replace(spec, seed=0), []).append(spec)
+        if spec.engine == "batched":  # (a split drawn from the seed is the same configuration)
+            split = spec.split[:2] + ("seed",) if spec.split[0] == "holdout" and spec.split[2] == spec.seed else spec.split
+            groups.setdefault(dataclasses.replace(spec, seed=0, split=split), []).append(spec)
         else:
             out.append((spec,))
     out += [tuple(sorted(g, key=lambda s: s.seed)) for g in groups.values()]
