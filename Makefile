@@ -33,6 +33,8 @@ test: $(STAMP) browser
 reproduce: $(STAMP)
 	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS)) \
 		$(if $(CACHE_DIR),--cache-dir $(CACHE_DIR))
+	@# the cpu profile writes the committed figures/: the README's results block is generated from them
+	$(if $(filter cpu,$(PROFILE)),$(PY) -m amidlib.paper.readme)
 
 # noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/, each run
 # once, seed by seed, every metric (Fig 4's gap, Fig 5's cosines too): a method's mean shift beyond its cross-CPU margin,

@@ -116,8 +116,8 @@ display(Markdown("**What you should see.** " + " ".join(
 # **Table 3**: several auxiliary setups for one target view, like the paper's A-V, L-V and AL-V on IEMOCAP:
 # each of two auxiliary views alone and both together (V: the student alone). WA = accuracy, UA = mean
 # per-class recall, averaged over stratified folds (the analogue of leave-one-session-out). The embedded proxy
-# is made class-imbalanced like IEMOCAP (largest class 1.58× the smallest), so WA and UA differ as they do in
-# the paper. The paper: AMID is best in every setup, and two auxiliary views help more than one.
+# is made class-imbalanced like IEMOCAP (by the ratio of its largest to smallest class: see `table3.md`), so WA and UA differ as they do
+# in the paper. The paper: AMID is best in every setup, and two auxiliary views help more than one.
 
 # %%
 t3 = tables.build_table(study, "table3")  # empty when its dataset is left out (paper profile, datasets parameter)

@@ -52,9 +52,8 @@ fig, per_class = figures.build_fig3(study)
 
 # %% [markdown]
 # The same numbers as a table (mean over seeds), with AMID − CCL per class (positive where AMID is better) and
-# its interval. On the embedded data the classes are handwritten digits and the auxiliary view (here: profile
-# correlations) separates some digits from their look-alikes better than others: that is where distillation has
-# the most to give.
+# its interval. The auxiliary view separates some classes from their look-alikes better than others, so the
+# classes differ in what a teacher that sees it can pass on; the sentence below says where each method is ahead.
 
 # %%
 from amidlib.data.splits import class_names

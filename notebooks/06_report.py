@@ -16,7 +16,8 @@
 # # 06 · Report
 #
 # Everything in one place: the six tables, the figures, and `claims.md`, where every qualitative claim of the
-# paper is decided **by code from the csv files**: "holds" or "does not hold here", with our numbers
+# paper is decided **by code from the csv files** as *supported*, *inconclusive* or *contradicted* (and *not
+# testable here* where the intervention cannot move the training signal on this data), with our numbers
 # (mean ± std, n seeds) and the paper's. Anything a previous notebook did not write is built here first (from
 # the run cache when it holds the runs).
 
