@@ -33,8 +33,9 @@ test: $(STAMP) browser
 reproduce: $(STAMP)
 	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS)) \
 		$(if $(CACHE_DIR),--cache-dir $(CACHE_DIR))
-	@# the cpu profile writes the committed figures/: the README's results block is generated from them
-	$(if $(filter cpu,$(PROFILE)),$(PY) -m amidlib.paper.readme)
+	@# the cpu profile writes the committed figures/: the README's results block and the executed copies of the
+	@# notebooks (docs/executed/, what readers open without running anything) are regenerated from that run
+	$(if $(filter cpu,$(PROFILE)),$(PY) -m amidlib.paper.readme && $(PY) -m amidlib.paper.executed)
 
 # noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/, each run
 # once, seed by seed, every metric (Fig 4's gap, Fig 5's cosines too): a method's mean shift beyond its cross-CPU margin,
@@ -64,7 +65,7 @@ sync: $(STAMP)
 # outputs and execution counts from notebooks as they are staged (cell ids kept), and the hooks of .pre-commit-config.yaml
 hooks: $(STAMP)
 	$(PY) -m pip install -q -e ".[dev]"
-	$(VENV)/bin/nbstripout --install
+	@# the filter is declared in .gitattributes (committed: it exempts docs/executed/, whose outputs are the point)
 	git config filter.nbstripout.clean '"$(abspath $(PY))" -m nbstripout --keep-id'
 	git config diff.ipynb.textconv '"$(abspath $(PY))" -m nbstripout --keep-id -t'
 	$(VENV)/bin/pre-commit install
@@ -79,7 +80,7 @@ lab: $(STAMP)
 # the executed notebooks of the last reproduction (RUN=folder: another one) as a static HTML site in
 # docs/_build/html (tables and figures inline, check cells hidden); open docs/_build/html/index.html
 docs: $(STAMP)
-	$(PY) docs/build_site.py $(if $(RUN),--run $(RUN))
+	$(PY) docs/build_site.py $(if $(RUN),--run $(RUN))  # default: the committed docs/executed/ and figures/
 
 # Debian's chromium + chromium-driver for tests/test_browser.py: installed with apt-get where we are root
 # (as on CI); elsewhere that test skips, naming what is missing

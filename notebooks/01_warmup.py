@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 01 · The idea: a teacher trained with its student can go weak (Fig 1), and the warm-up
 #
+# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the committed reproduction.*
+#
 # AMID distils what a **teacher M** learns from two views (the *target* view and an *auxiliary* view) into a
 # **student S** that sees only the target view. Teacher and student are trained *together*, and that opens a
 # shortcut (the paper's Fig 1): the term that makes S resemble M can also be lowered by making M *forget* what S

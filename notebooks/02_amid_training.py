@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 02 · AMID against the baselines: Tables 1, 2, 3 (paper §4.3)
 #
+# *Read it without running: [the executed copy](../docs/executed/02_amid_training.ipynb) holds the outputs of the committed reproduction.*
+#
 # 01 showed the idea: a student S that sees only the target view learns from a teacher M that sees both views,
 # trained together with $\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} +
 # \alpha_2 \mathcal{L}_{MI_a} + \alpha_3 \mathcal{L}_{adv}$ (Eq 17). The paper's first claim is that this beats

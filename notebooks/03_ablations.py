@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 03 · Ablations: which term does what (Tables 4, 5, 6, paper §4.4) and the batch regime
 #
+# *Read it without running: [the executed copy](../docs/executed/03_ablations.ipynb) holds the outputs of the committed reproduction.*
+#
 # AMID is one method with switches, not new methods: each row below is the AMID run with one term or one
 # training modification removed (`amidlib.paper.names.VARIANTS`); the weights α1, α2, α3 of Eq 17 are varied
 # one at a time (Table 6). The AMID runs with default settings are the runs of Table 1 (from the run cache).

@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 04 · Per-class accuracy: AMID vs CCL (Fig 3, paper §4.3)
 #
+# *Read it without running: [the executed copy](../docs/executed/04_per_class.ipynb) holds the outputs of the committed reproduction.*
+#
 # Table 1 compares averages over all classes. The paper's Fig 3 looks inside: AMID is better than CCL on most
 # classes, and no better on the classes where the auxiliary modality says little about the class (there is
 # nothing extra for the teacher to pass on). Here: the student's test top-1 per class on the main pairing, from

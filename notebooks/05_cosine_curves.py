@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 05 · Training curves: the teacher–student gap (Fig 4) and within-class cosines (Fig 5)
 #
+# *Read it without running: [the executed copy](../docs/executed/05_cosine_curves.ipynb) holds the outputs of the committed reproduction.*
+#
 # Tables 4 and 5 give final accuracies. The paper's Figs 4 and 5 show *why* the adversarial part helps, from
 # the training histories (test and train, evaluated after every epoch) of the runs of Tables 4 and 5 that the
 # figures draw; the other runs are evaluated once, after their last epoch, which changes nothing in their

@@ -15,6 +15,8 @@
 # %% [markdown]
 # # 06 · Report
 #
+# *Read it without running: [the executed copy](../docs/executed/06_report.ipynb) holds the outputs of the committed reproduction.*
+#
 # Everything in one place: the six tables, the figures, and `claims.md`, where every qualitative claim of the
 # paper is decided **by code from the csv files** as *supported*, *inconclusive* or *contradicted* (and *not
 # testable here* where the intervention cannot move the training signal on this data), with our numbers

@@ -1,14 +1,16 @@
 """`make docs`: the executed notebooks as a static site (docs/build_site.py), opened in headless Chromium.
 
-Built from a reproduction folder made here in a few milliseconds (an executed-looking copy of a
-notebook, with an output and a check cell, and the committed Table 1 and Fig 1), so the test is fast;
-`make docs` builds the same pages from the last `make reproduce`.
+Built from a reproduction folder made here in a few milliseconds (executed-looking copies of two
+notebooks, with an output and a check cell, and the committed Table 1 and Fig 1), so the test is fast;
+`make docs` builds the same pages from the committed executed copies (docs/executed/). The browser
+checks that the equations are typeset (MathJax from the site's own folder), not shown as raw LaTeX.
 """
 from __future__ import annotations
 
 import importlib.util
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -38,6 +40,7 @@ def built(tmp_path):
     first_code.outputs = [nbformat.v4.new_output("stream", name="stdout", text="profile ci: executed output\n")]
     nb.cells.append(nbformat.v4.new_code_cell("assert SECRET_CHECK_MARKER", metadata={"tags": ["checks"]}))
     nbformat.write(nb, run / "02_amid_training.ipynb")
+    shutil.copy(ROOT / "notebooks" / "01_warmup.ipynb", run / "01_warmup.ipynb")  # Eq 7-17 in LaTeX
     (run / "timings.csv").write_text("notebook,seconds\n")
     figs = tmp_path / "figures"
     figs.mkdir()
@@ -54,6 +57,14 @@ def test_the_site_has_every_notebook_without_its_checks(built):
     page = (index.parent / "02_amid_training.html").read_text()
     assert "executed output" in page and "SECRET_CHECK_MARKER" not in page
     assert site.last_run(run.parents[1]) == run
+
+
+def test_make_docs_builds_from_the_committed_executed_notebooks_by_default(tmp_path, monkeypatch):
+    built_from = {}
+    monkeypatch.setattr(site, "build", lambda run, out, figs: built_from.update(run=run, figs=figs) or out / "index.html")
+    assert site.main(["--out", str(tmp_path)]) == 0
+    assert built_from == {"run": site.EXECUTED, "figs": ROOT / "figures"}
+    assert any(site.EXECUTED.glob("[0-9][0-9]_*.ipynb")), "docs/executed/ has no executed notebook"
 
 
 def test_no_reproduction_is_a_clear_error(tmp_path):
@@ -84,5 +95,15 @@ def test_index_in_the_browser_shows_table1_and_fig1(built):
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 500
         driver.find_element(By.LINK_TEXT, "02_amid_training").click()
         assert "executed output" in driver.page_source and "SECRET_CHECK_MARKER" not in driver.page_source
+
+        # the equations: typeset by MathJax (served from the site's folder), no raw LaTeX left in the text
+        driver.get((index.parent / "01_warmup.html").as_uri())
+        deadline = time.time() + 60
+        while time.time() < deadline and not driver.find_elements(By.CSS_SELECTOR, ".MathJax_CHTML, .MathJax"):
+            time.sleep(0.5)
+        typeset = driver.find_elements(By.CSS_SELECTOR, ".MathJax_CHTML, .MathJax")
+        assert len(typeset) >= 5, "MathJax did not typeset the equations of 01_warmup"
+        body = driver.find_element(By.TAG_NAME, "body").text
+        assert "\\mathcal{L}" not in body, "raw LaTeX visible on the page"
     finally:
         driver.quit()
