@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, NamedTuple
 
-from amidlib.data.splits import ARRAY_DATASETS
-from amidlib.paper import plots
+from amidlib.data import datasets
+from amidlib.paper import plans, plots
 from amidlib.repro import profiles, runs
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
 
-__all__ = ["Setup", "setup"]
+__all__ = ["Setup", "setup", "datasets_read"]
 
 
 class Setup(NamedTuple):
@@ -57,11 +57,27 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     values = {name: namespace[name] for name in COMMON_PARAMETERS if namespace is not None and name in namespace}
     values.update(params)
     prof = profiles.load_profile(**values)
-    profiles.check_requirements(prof, tables)  # the paper profile stops here, naming every missing file
+    # the paper profile stops here, naming every missing file of the datasets these tables read
+    profiles.check_requirements(prof, datasets_read(prof, tables))
     plots.set_style()
     study = runs.Study(prof)
     # margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
     # and the paper's data the assert cells make structure and range checks only
-    strict = prof.main.dataset in ARRAY_DATASETS
+    strict = datasets.get(prof.main.dataset).arrays
     print(prof.describe())
     return Setup(prof, study, strict)
+
+
+def datasets_read(prof: Profile, tables: tuple[str, ...] | None) -> list[str] | None:
+    """The datasets the runs of ``tables`` read under ``prof``, in order of first use (None: every table's,
+    so every dataset of the profile). A table's runs are those its plan lists (:data:`amidlib.paper.plans.PLANS`);
+    the figures draw the main pairing's runs."""
+    if tables is None:
+        return None
+    out: list[str] = []
+    for table in tables:
+        if table in plans.PLANS:
+            out += [cell.spec.dataset for cell in plans.PLANS[table](prof)]
+        else:
+            out.append(prof.main.dataset)
+    return list(dict.fromkeys(out))

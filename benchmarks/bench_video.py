@@ -31,7 +31,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from amidlib.core.config import make_config  # noqa: E402
-from amidlib.core.methods import METHODS, REGISTRY, Batch  # noqa: E402
+from amidlib.core.methods import METHODS, Batch  # noqa: E402
+from amidlib.paper import names  # noqa: E402
 from amidlib.data.video.nets import build_video_nets  # noqa: E402
 
 
@@ -128,8 +129,8 @@ def step_ratio(batch_size: int, frames: int, size: int, n: int, warmup: int, dev
         "",
         "| step | median s | all s |",
         "|---|---|---|",
-        f"| {REGISTRY['baseline'].label} | {base:.3f} | {', '.join(f'{t:.2f}' for t in times['baseline'])} |",
-        f"| {REGISTRY['amid'].label}: all terms + discriminators | {amid:.3f} | {', '.join(f'{t:.2f}' for t in times['amid'])} |",
+        f"| {names.table_label('table1', 'baseline')} | {base:.3f} | {', '.join(f'{t:.2f}' for t in times['baseline'])} |",
+        f"| {names.table_label('table1', 'amid')}: all terms + discriminators | {amid:.3f} | {', '.join(f'{t:.2f}' for t in times['amid'])} |",
         "",
         f"**AMID / student-alone = {amid / base:.3f}x** (goal <= 1.15x)",
     ]

@@ -198,9 +198,9 @@ if len(effects):
 
 # %% tags=["checks"]
 # checks: every configuration row, both metrics where the paper has them, values beyond chance, files
-assert list(dict.fromkeys(t4.row)) == [r for r, _, _ in plans.T4_ROWS]
+assert list(dict.fromkeys(t4.row)) == names.table_rows("table4")
 assert set(t4[t4.row == "mi_s"].metric) == {"student_top1", "teacher_top1"}
-assert list(dict.fromkeys(t5.row)) == [r for r, _, _ in plans.T5_ROWS]
+assert list(dict.fromkeys(t5.row)) == names.table_rows("table5")
 assert len(t6) == sum(len(v) for v in prof.table6_grid.values())
 for t in (t4, t5, t6):
     assert t["mean"].between(0, 100).all() and (not strict or (t["mean"] > 10 + 20).all()), t

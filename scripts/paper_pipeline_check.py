@@ -20,7 +20,6 @@ not the paper's: this checks the pipeline.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 import tempfile
 import time
@@ -78,7 +77,7 @@ def main(argv=None) -> int:
             pairings=(ucf51,), overrides=overrides, dataset_overrides={"ucf51": video},
             data_options={"ucf51": {"manifest": str(manifest), "on_bad": "skip"}}, on_bad="skip",
         )
-        profiles.check_requirements(prof, ("table1",))
+        profiles.check_requirements(prof, ("ucf51",))
         out(prof.describe())
         if device == "cuda":
             torch.cuda.reset_peak_memory_stats()
@@ -128,7 +127,7 @@ def _resume_check(prof, tmp: Path, cells, study, out) -> bool:
     the uninterrupted run (on CPU exactly; on CUDA within float noise). Returns whether it resumed."""
     from amidlib.core import training
 
-    again = dataclasses.replace(prof, cache_dir=tmp / "runs/cache_resume", keep_checkpoints=True)
+    again = prof.replace(cache_dir=tmp / "runs/cache_resume", keep_checkpoints=True)
     amid = next(c for c in plans.plan_table1(again) if c.row == "amid")
     saves = []
     real_save = training.save_checkpoint

@@ -1,5 +1,5 @@
-"""The four baselines (CRD, GMC, CRCD, CCL): each loss against a slow loop over its formula,
-the memory-bank machinery, edge cases, one forward/backward per method, and a learning check."""
+"""The baselines (CRD, GMC, CRCD, CCL, and Hinton KD, not in the paper): each loss against a slow loop over
+its formula, the memory-bank machinery, edge cases, one forward/backward per method, and a learning check."""
 from __future__ import annotations
 
 import math
@@ -15,9 +15,10 @@ from amidlib.core.methods.ccl import ccl_contrastive, symmetric_kl
 from amidlib.core.methods.crcd import crcd_relation_loss, gradient_match_loss, relation_logits
 from amidlib.core.methods.crd import NCE_EPS, MemoryBanks, contrast_logits, crd_loss, log_z_from, nce_loss
 from amidlib.core.methods.gmc import gmc_infonce
+from amidlib.core.methods.kd import kd_loss
 from amidlib.core.models import build_nets
 
-BASELINES = ("crd", "gmc", "crcd", "ccl")
+BASELINES = ("crd", "gmc", "crcd", "ccl", "kd")
 SEEDS = (0, 1, 2)
 DT = torch.float64
 
@@ -99,6 +100,19 @@ def ref_sym_kl(lp, lq):
     for a, b in zip(lp.softmax(1).tolist(), lq.softmax(1).tolist()):
         total += sum(p * math.log(p / q) for p, q in zip(a, b)) + sum(q * math.log(q / p) for p, q in zip(a, b))
     return total / lp.shape[0]
+
+
+def ref_kd(student_logits, teacher_logits, temperature):
+    """Hinton et al. (2015) / RepDistiller's DistillKL, one sample and one class at a time:
+    T² · (1/B) Σ_i Σ_c p_t,ic · log(p_t,ic / p_s,ic), with p = softmax(z / T)."""
+    total = 0.0
+    for zs, zt in zip(student_logits.tolist(), teacher_logits.tolist()):
+        es = [math.exp(z / temperature) for z in zs]
+        et = [math.exp(z / temperature) for z in zt]
+        ps = [e / sum(es) for e in es]
+        pt = [e / sum(et) for e in et]
+        total += sum(t * math.log(t / s) for s, t in zip(ps, pt))
+    return temperature ** 2 * total / len(student_logits)
 
 
 # --------------------------------------------------------------------------------------------
@@ -203,6 +217,32 @@ def test_ccl_losses_match_official_formulas(seed):
     assert symmetric_kl(lp, lp).item() == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_kd_loss_matches_hintons_formula(seed):
+    g = torch.Generator().manual_seed(seed)
+    zs, zt = torch.randn(6, 5, generator=g, dtype=DT) * 3, torch.randn(6, 5, generator=g, dtype=DT) * 3
+    for temperature in (1.0, 4.0):
+        assert kd_loss(zs, zt, temperature).item() == pytest.approx(ref_kd(zs, zt, temperature), rel=1e-10)
+    assert kd_loss(zs, zs, 4.0).item() == pytest.approx(0.0, abs=1e-12)
+    assert kd_loss(zs, zt, 4.0).item() != pytest.approx(kd_loss(zt, zs, 4.0).item())  # KL(teacher ‖ student), not the reverse
+
+
+def test_kd_distils_the_online_teachers_logits_into_the_student_only():
+    """The KD term: kd_weight · kd_loss(student logits, detached teacher logits, T); its gradient reaches the
+    student's extractor and the shared classifier, not the teacher's head (the teacher learns from L_cls)."""
+    method = make_method("kd", dropout=0.0, kd_weight=0.5, kd_temperature=2.0)
+    method.train()
+    out = method(random_batch(16), epoch=5)
+    want = 0.5 * kd_loss(out.reps.student_logits, out.reps.teacher_logits, 2.0)
+    torch.testing.assert_close(out.losses["kd"], want)
+    method.zero_grad()
+    out.losses["kd"].backward()
+    assert method.nets.target_extractor[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None or not p.grad.any() for p in method.nets.teacher_head.parameters())
+    assert set(METHODS["kd"].defaults) == {"kd_weight", "kd_temperature"} and METHODS["kd"].batchable
+    assert make_config(METHODS["kd"].defaults, preset="tiny").kd_temperature == 4.0
+
+
 def test_ccl_contrastive_one_class_batch_is_finite():
     g = torch.Generator().manual_seed(0)
     s, c, a = (torch.randn(5, 4, generator=g, dtype=DT) for _ in range(3))
@@ -280,7 +320,8 @@ def random_batch(b, n_train=50, one_class=False, seed=0):
     return Batch(torch.randn(b, 7, generator=g), torch.randn(b, 5, generator=g), y, torch.randperm(n_train, generator=g)[:b])
 
 
-EXPECTED_TERMS = {"crd": {"cls", "crd"}, "gmc": {"cls", "gmc"}, "crcd": {"cls", "crcd", "crcd_grad"}, "ccl": {"cls", "nce", "div"}}
+EXPECTED_TERMS = {"crd": {"cls", "crd"}, "gmc": {"cls", "gmc"}, "crcd": {"cls", "crcd", "crcd_grad"}, "ccl": {"cls", "nce", "div"},
+                  "kd": {"cls", "kd"}}
 
 
 @pytest.mark.parametrize("name", BASELINES)
@@ -312,7 +353,7 @@ def test_forward_backward_finite(name, b, one_class):
 KD_MODULES = {"crd": "embed_s", "gmc": "head", "crcd": "embed_s", "ccl": "compose"}
 
 
-@pytest.mark.parametrize("name", BASELINES)
+@pytest.mark.parametrize("name", [b for b in BASELINES if b in KD_MODULES])  # (KD has no module of its own)
 def test_kd_terms_train_the_heads_and_the_student(name):
     method = make_method(name)
     method.train()
@@ -383,3 +424,23 @@ def test_learns_on_synthetic(name):
     assert res.metrics["student_top1"] > 2.4 * chance, res.metrics  # chance 16.7 %
     assert res.metrics["teacher_top1"] > 2.4 * chance, res.metrics
     assert set(EXPECTED_TERMS[name]) <= {c[len("loss_"):] for c in res.history.columns if c.startswith("loss_")}
+
+
+def test_kd_seeds_train_batched_as_they_train_alone():
+    """KD opts in to the batched engine (no random draw besides dropout, fixed shapes): two seeds trained as one
+    batched model have a lone run's losses, to float tolerance (as tests/test_batched.py checks the others)."""
+    import numpy as np
+
+    from amidlib.core import experiment
+    from amidlib.data.arrays import make_synthetic, stratified_split
+
+    train_ds, test_ds = stratified_split(make_synthetic(seed=0), test_size=0.5, seed=0)
+    kw = dict(preset="tiny", epochs=3, warmup_epochs=1, progress=False)
+    alone = [experiment.run("kd", train_ds, test_ds, seed=s, **kw) for s in (0, 3)]
+    batched = experiment.run_seeds("kd", train_ds, test_ds, seeds=[0, 3], **kw)
+    for a, b in zip(alone, batched):
+        assert b.config["engine"].startswith("batched") and a.config["engine"] == "single"
+        cols = [c for c in a.history.columns if c.startswith("loss_")]
+        assert "loss_kd" in cols and list(b.history.columns) == list(a.history.columns)
+        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+    assert not np.allclose(alone[0].history["loss_total"], alone[1].history["loss_total"])

@@ -1,13 +1,15 @@
 """The run cache key covers the code that decides a run's numbers.
 
-``RunSpec.key()`` hashes ``code_fingerprint(dataset)``: the files ``runs.code_files(dataset)`` lists.
+``RunSpec.key()`` hashes ``code_fingerprint(dataset)``: the files ``specs.code_files(dataset)`` lists (the
+shared run code, the dataset's module and the files it names, ``Dataset.code``).
 A file that decides a run's numbers but is missing from that list would leave stale runs in the
 cache after an edit. So one tiny run per dataset kind (UCI from the ``ci`` profile, the generated
 ``av_tier`` clips, and UCF51, ActivityNet and an IEMOCAP fold on a miniature paper data root) is
 trained in a fresh interpreter under ``sys.setprofile`` (and ``threading.setprofile``), from the
 import of the run engine through loading the split and training; every amidlib source file whose
 code ran (a function called or a module executed) must be in ``code_files(dataset)``, unless
-:data:`BOOKKEEPING` lists it with the reason it cannot change a number.
+:data:`BOOKKEEPING` lists it with the reason it cannot change a number, or it is another dataset's module
+of which only the import-time code ran (its registration: :func:`registration_only`).
 
 Then the key itself: editing any covered file changes the fingerprint (and a spec's key, so the
 run cache trains the run again), editing a file outside the list does not.
@@ -24,8 +26,9 @@ from pathlib import Path
 
 import pytest
 
+from amidlib.data import datasets as registry
 from amidlib.paper import plans
-from amidlib.repro import profiles, runs
+from amidlib.repro import profiles, runs, specs
 from amidlib.testing.paper_root import make_mini_paper_root
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,34 +37,41 @@ REPO = Path(__file__).resolve().parents[1]
 BOOKKEEPING = {
     "__init__.py": "the package's version string, recorded in Result.config (versions), not used by training",
     "repro/__init__.py": "the repro package's docstring and re-exports",
-    "repro/runs.py": "RunSpec, its key, the run cache and the worker loop: _train hands the spec's fields unchanged "
-                     "to data/splits.py (which decides the split, the nets and the loader) and core/experiment.run; "
-                     "make_spec's choices (split, overrides, data options) are fields of the spec, hashed in the key",
-    "repro/profiles.py": "profile definitions (imported by runs.py): a profile reaches a run only through the "
+    "repro/specs.py": "RunSpec and its key: make_spec's choices (split, overrides, data options) are fields of the "
+                      "spec, hashed in the key",
+    "repro/worker.py": "train_task hands the spec's fields unchanged to data/splits.py (which decides the split, the "
+                       "nets and the loader) and core/experiment.run",
+    "repro/store.py": "the run cache: writes a finished run's record, after training",
+    "repro/profiles.py": "profile definitions (imported by specs.py): a profile reaches a run only through the "
                          "RunSpec's fields (config overrides, preset, split, data options), all in the key",
     "data/__init__.py": "re-exports of data/arrays.py (which is covered)",
 }
 
 #: what a child interpreter runs: start the profiler, then unpickle the spec (importing the run
-#: engine: its import-time code is traced too) and train it with runs._train (load_split + run)
+#: engine: its import-time code is traced too) and train it with worker.train (load_split + run). Per
+#: file, whether a function of it ran (a code object with fresh locals) or only its import-time code
+#: (module and class bodies)
 _TRACED_RUN = r"""
-import json, pickle, sys, threading
-seen = set()
+import inspect, json, pickle, sys, threading
+seen, called = set(), set()
 
 def profile(frame, event, arg):
     if event == "call":
-        seen.add(frame.f_code.co_filename)
+        code = frame.f_code
+        seen.add(code.co_filename)
+        if code.co_flags & inspect.CO_NEWLOCALS:
+            called.add(code.co_filename)
 
 sys.setprofile(profile)
 threading.setprofile(profile)
 with open(sys.argv[1], "rb") as f:
     spec = pickle.load(f)
-from amidlib.repro.runs import _train
-res = _train(spec)
+from amidlib.repro.worker import train
+res = train(spec)
 sys.setprofile(None)
 threading.setprofile(None)
 with open(sys.argv[2], "w") as f:
-    json.dump({"files": sorted(seen), "n_epochs": len(res.history)}, f)
+    json.dump({"files": sorted(seen), "called": sorted(called), "n_epochs": len(res.history)}, f)
 """
 
 
@@ -73,13 +83,19 @@ def _package_files(filenames: list[str]) -> set[str]:
         if not path.is_absolute() or path.suffix != ".py":
             continue
         try:
-            out.add(path.resolve().relative_to(runs._PACKAGE).as_posix())
+            out.add(path.resolve().relative_to(specs._PACKAGE).as_posix())
         except ValueError:
             continue
     return out
 
 
-def traced_files(spec: runs.RunSpec, tmp_path: Path) -> set[str]:
+@dataclasses.dataclass(frozen=True)
+class Trace:
+    ran: set[str]      # amidlib files whose code ran (functions, or module / class bodies on import)
+    called: set[str]   # those of which a function ran
+
+
+def traced_files(spec: runs.RunSpec, tmp_path: Path) -> Trace:
     """The amidlib files whose code ran while a fresh interpreter loaded the split of ``spec`` and trained it."""
     spec_file, out_file = tmp_path / "spec.pkl", tmp_path / "trace.json"
     spec_file.write_bytes(pickle.dumps(spec))
@@ -88,18 +104,25 @@ def traced_files(spec: runs.RunSpec, tmp_path: Path) -> set[str]:
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(out_file.read_text())
     assert out["n_epochs"] >= 1
-    return _package_files(out["files"])
+    return Trace(_package_files(out["files"]), _package_files(out["called"]))
 
 
 def covered(dataset: str) -> set[str]:
-    return {p.relative_to(runs._PACKAGE).as_posix() for p in runs.code_files(dataset)}
+    return {p.relative_to(specs._PACKAGE).as_posix() for p in specs.code_files(dataset)}
+
+
+def registration_only(trace: Trace) -> set[str]:
+    """Dataset modules of which only import-time code ran: the package imports every dataset module to
+    register it (a class body, the decorator in base.py), which cannot change another dataset's run; any
+    function of such a module that runs makes it part of the run."""
+    return {f for f in trace.ran - trace.called if f.startswith("data/datasets/")}
 
 
 # --------------------------------------------------------------------------- tiny runs, one per dataset kind
 def _ci_spec(tmp_path: Path, dataset: str = "uci_mfeat", **changes) -> runs.RunSpec:
     prof = profiles.load_profile("ci", dataset=dataset, epochs=2, n_jobs=1, cache_dir=tmp_path / "cache",
                                  feature_dir=tmp_path / "features", out_dir=tmp_path / "figures")
-    prof = dataclasses.replace(prof, **changes)
+    prof = prof.replace(**changes)
     return runs.make_spec(prof, prof.main, "amid", 0)
 
 
@@ -125,28 +148,37 @@ def _paper_spec(paper_root, tmp_path: Path, dataset: str) -> runs.RunSpec:
     return runs.make_spec(prof, pairing, "amid", 0)
 
 
-def _missing(dataset: str, ran: set[str]) -> list[str]:
-    return sorted(ran - covered(dataset) - set(BOOKKEEPING))
+def _missing(dataset: str, trace: Trace) -> list[str]:
+    return sorted(trace.ran - covered(dataset) - set(BOOKKEEPING) - registration_only(trace))
 
 
-def _check(dataset: str, spec: runs.RunSpec, tmp_path: Path) -> set[str]:
+def _check(dataset: str, spec: runs.RunSpec, tmp_path: Path) -> Trace:
     assert spec.dataset == dataset
-    ran = traced_files(spec, tmp_path)
-    assert "core/experiment.py" in ran and "core/training.py" in ran  # the trace saw the training
-    missing = _missing(dataset, ran)
-    assert not missing, (f"code that ran during a {dataset} run is not in runs.code_files({dataset!r}), so the run "
-                         f"cache key ignores edits to it: {missing}. Add it to runs._CODE_FILES / _DATASET_CODE_FILES, "
-                         f"or, if it provably cannot change a number, to BOOKKEEPING with the reason")
-    return ran
+    trace = traced_files(spec, tmp_path)
+    assert "core/experiment.py" in trace.called and "core/training.py" in trace.called  # the trace saw the training
+    assert f"data/datasets/{dataset}.py" in trace.called  # the dataset's own module loaded the split
+    missing = _missing(dataset, trace)
+    assert not missing, (f"code that ran during a {dataset} run is not in specs.code_files({dataset!r}), so the run "
+                         f"cache key ignores edits to it: {missing}. Add it to the dataset's `code` "
+                         f"(amidlib/data/datasets/{dataset}.py) or to specs.SHARED_CODE, or, if it provably cannot "
+                         f"change a number, to BOOKKEEPING with the reason")
+    return trace
 
 
 def test_uci_run_code_is_in_the_key(tmp_path, monkeypatch):
-    ran = _check("uci_mfeat", _ci_spec(tmp_path), tmp_path)
-    # the check can fail: with the lists as they were (core + data/arrays.py), the split's dispatch and
-    # the manifest that checks and describes the embedded files were outside the key
-    monkeypatch.setattr(runs, "_CODE_FILES", ["core"])
-    monkeypatch.setattr(runs, "_DATASET_CODE_FILES", {"uci_mfeat": ["data/arrays.py"]})
-    assert _missing("uci_mfeat", ran) == ["data/manifests.py", "data/splits.py"]
+    trace = _check("uci_mfeat", _ci_spec(tmp_path), tmp_path)
+    # the check can fail: without the split's dispatch and the registry in the shared code, and without the
+    # dataset's own module and the manifest that checks the embedded files, those edits would keep stale runs
+    dispatch = ["data/datasets/__init__.py", "data/datasets/base.py", "data/splits.py"]
+    monkeypatch.setattr(specs, "SHARED_CODE", [f for f in specs.SHARED_CODE if f not in dispatch])
+    monkeypatch.setattr(type(registry.get("uci_mfeat")), "code", ())
+    monkeypatch.setattr(type(registry.get("uci_mfeat")), "module_file", "data/arrays.py")
+    assert _missing("uci_mfeat", trace) == sorted([*dispatch, "data/datasets/uci_mfeat.py", "data/manifests.py"])
+    # another dataset's module that ran a function (not just its registration) counts too
+    called = Trace(trace.ran | {"data/datasets/iemocap.py"}, trace.called | {"data/datasets/iemocap.py"})
+    monkeypatch.undo()
+    assert _missing("uci_mfeat", called) == ["data/datasets/iemocap.py"]
+    assert "data/datasets/iemocap.py" in trace.ran - trace.called  # (it was imported, to register it)
 
 
 def test_generated_video_tier_run_code_is_in_the_key(tmp_path):
@@ -163,25 +195,26 @@ def test_paper_dataset_run_code_is_in_the_key(paper_root, tmp_path, dataset):
 # --------------------------------------------------------------------------- the key follows the code
 @pytest.fixture
 def package_copy(tmp_path, monkeypatch):
-    """runs._PACKAGE pointed at a copy of the package (edited freely); fingerprints recomputed."""
+    """specs._PACKAGE pointed at a copy of the package (edited freely); fingerprints recomputed."""
     copy = tmp_path / "amidlib"
-    shutil.copytree(runs._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(runs, "_PACKAGE", copy)
-    runs.code_fingerprint.cache_clear()
+    shutil.copytree(specs._PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(specs, "_PACKAGE", copy)
+    specs.code_fingerprint.cache_clear()
     yield copy
-    runs.code_fingerprint.cache_clear()
+    specs.code_fingerprint.cache_clear()
 
 
 def _fingerprint(dataset: str) -> str:
-    runs.code_fingerprint.cache_clear()
-    return runs.code_fingerprint(dataset)
+    specs.code_fingerprint.cache_clear()
+    return specs.code_fingerprint(dataset)
 
 
 def test_editing_any_covered_file_changes_the_fingerprint(package_copy):
-    for dataset in ("uci_mfeat", "av_tier", "ucf51", "activitynet", "iemocap"):
+    for dataset in registry.names():
         before = _fingerprint(dataset)
         files = covered(dataset)
-        assert {"core/experiment.py", "core/training.py", "data/splits.py", "data/arrays.py"} <= files
+        assert {"core/experiment.py", "core/training.py", "data/splits.py", "data/arrays.py",
+                f"data/datasets/{dataset}.py"} <= files
         for rel in sorted(files):
             path = package_copy / rel
             original = path.read_bytes()
@@ -193,8 +226,11 @@ def test_editing_any_covered_file_changes_the_fingerprint(package_copy):
 
 def test_editing_code_outside_the_list_keeps_the_key(package_copy):
     before = {d: _fingerprint(d) for d in ("uci_mfeat", "av_tier", "iemocap")}
-    for rel in ("paper/tables.py", "repro/runs.py", "repro/profiles.py"):
+    for rel in ("paper/tables.py", "repro/runs.py", "repro/profiles.py", "data/datasets/ucf51.py"):
         (package_copy / rel).write_text((package_copy / rel).read_text() + "\n# edited\n")
+    assert {d: _fingerprint(d) for d in before} == before
+    # a new dataset module (another dataset's file) leaves the existing datasets' keys as they were
+    (package_copy / "data/datasets/new_one.py").write_text("# a dataset added later\n")
     assert {d: _fingerprint(d) for d in before} == before
 
 
@@ -208,7 +244,7 @@ def test_the_run_cache_trains_again_after_an_edit(tmp_path, package_copy):
     assert (first.trained, again.trained) == (1, 0)
     losses = package_copy / "core/losses.py"
     losses.write_text(losses.read_text() + "\n# edited\n")
-    runs.code_fingerprint.cache_clear()
+    specs.code_fingerprint.cache_clear()
     edited = runs.Study(prof, verbose=False)
     edited.results(cells)
     assert edited.trained == 1

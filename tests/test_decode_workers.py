@@ -30,7 +30,7 @@ SCRIPT = textwrap.dedent('''
 
     from amidlib.data.av_tier import av_tier_datasets, make_av_clips
     from amidlib.data.video import decode, workers
-    from amidlib.data.video.datasets import VideoLoader
+    from amidlib.data.video.loader import VideoLoader
 
     SHARED = VideoReformatter()  # PyAV 19's per-thread scaling context, reused by every later call
 

@@ -10,7 +10,7 @@ import dataclasses
 import pytest
 import torch
 
-from amidlib.data.video.decode import ClipSpec
+from amidlib.data.video.clips import ClipSpec
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def tier(tmp_path_factory):
 
 @pytest.mark.parametrize("workers", [0, 1])
 def test_augmenting_on_the_device_gives_the_workers_batches(tier, workers):
-    from amidlib.data.video.datasets import VideoLoader
+    from amidlib.data.video.loader import VideoLoader
 
     train, test = tier
     for ds, gen in ((train, lambda: torch.Generator().manual_seed(4)), (test, lambda: None)):

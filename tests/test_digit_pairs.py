@@ -65,7 +65,7 @@ def test_splits_and_profile_route_the_dataset():
 
     cfg = make_spec(prof, prof.main, "amid", 0).effective_config()
     assert cfg["batch_size"] == 16
-    assert prof.table3_setups[0].dataset == "uci_mfeat"  # Table 3 stays on the 10 digits
+    assert prof.crossval.setups[0].dataset == "uci_mfeat"  # Table 3 stays on the 10 digits
     mfeat = load_profile("cpu", dataset="uci_mfeat")
     assert {p.dataset for p in mfeat.pairings} == {"uci_mfeat"}
     assert make_spec(mfeat, mfeat.main, "amid", 0).effective_config()["batch_size"] == 64
@@ -96,7 +96,7 @@ def test_the_split_is_drawn_from_the_seed_and_its_seeds_still_train_as_one_task(
     specs = [runs.make_spec(prof, prof.main, "amid", s, batch_size=64) for s in (0, 2)]
     (task,) = runs.tasks(specs)
     assert [s.seed for s in task] == [0, 2] and all(s.engine == "batched" for s in task)
-    batched = runs._train_task(task, [None, None])
+    batched = runs.train_task(task, [None, None])
     tr, te = load_uci_pairs(split_seed=2)
     alone = run("amid", tr, te, seed=2, preset="embedded_pairs", progress=False, **specs[1].config_overrides)
     assert batched[1].metrics["student_top1"] == pytest.approx(alone.metrics["student_top1"], abs=0.5)

@@ -12,7 +12,7 @@ from amidlib.core.experiment import run
 from amidlib.core.methods import METHODS
 from amidlib.core.training import NonFiniteLossError
 
-ALL_METHODS = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
+ALL_METHODS = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid", "kd"]
 
 
 @pytest.fixture(scope="module")
@@ -128,6 +128,8 @@ def test_unknown_method_and_override_are_refused_with_valid_names(synthetic):
         run("amd", train, test)
     with pytest.raises(TypeError, match="unknown config override 'alpha_1'.*Did you mean 'alpha1'"):
         run("amid", train, test, alpha_1=4.0)
+    with pytest.raises(TypeError, match="unknown config override 'alpha1'.*a value of method amid"):
+        run("crd", train, test, alpha1=4.0)  # AMID's value: refused for another method, not silently ignored
     with pytest.raises(ValueError, match="unknown preset"):
         run("amid", train, test, preset="gpu")
 
@@ -188,7 +190,7 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(synthetic, tmp_path, mon
     assert resumed.metrics["student_top1"] == whole.metrics["student_top1"]
     pd.testing.assert_frame_equal(resumed.history, whole.history)
     with pytest.raises(training.CheckpointMismatchError, match="another configuration"):
-        run(method, train, test, checkpoint_dir=str(tmp_path / "ckpt"), **{**kw, "tau": 0.3})
+        run(method, train, test, checkpoint_dir=str(tmp_path / "ckpt"), **{**kw, "lr": 2e-3})
 
 
 def test_the_run_records_its_batch_regime_from_the_batches_drawn():

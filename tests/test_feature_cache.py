@@ -8,7 +8,8 @@ import torch
 
 from amidlib.data.av_tier import av_tier_datasets, class_spec, make_av_clips, write_av_clip
 from amidlib.data.cache import CALLS, CacheCorruptError, FeatureCache, FrameCache
-from amidlib.data.video.datasets import BadInputError, VideoLoader
+from amidlib.data.video.inputs import BadInputError
+from amidlib.data.video.loader import VideoLoader
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +225,8 @@ def test_ccl_features_truncated_npy_and_mismatch_are_reported_by_name(tier, tmp_
 
 def test_activitynet_layout_with_label_problems_reported(tmp_path):
     from amidlib.data.av_tier import _render, _tone
-    from amidlib.data.video.datasets import activitynet_table, build_video_datasets
+    from amidlib.data.video.datasets import build_video_datasets
+    from amidlib.data.video.inputs import activitynet_table
 
     db = {"version": "VERSION 1.3", "database": {}}
     spec = [("aaa", "training", ["Surfing"]), ("bbb", "training", ["Knitting"]), ("ccc", "training", ["Surfing"]),
@@ -240,7 +242,7 @@ def test_activitynet_layout_with_label_problems_reported(tmp_path):
     assert table.set_index("video_id").loc["bbb", "relstem"] == "videos/v_bbb"
     assert {(p.file, p.problem) for p in problems} == {("videos/eee", "labels disagree"),
                                                        ("videos/ggg", "class not in training")}
-    from amidlib.data.video.decode import ClipSpec
+    from amidlib.data.video.clips import ClipSpec
 
     kw = dict(aux="logmel_stats", clip=ClipSpec(clip_len=4, resize=(16, 16), crop=16), cache_dir=tmp_path / "cache",
               progress=False, expected_rates=(16000,), table_problems=problems)

@@ -14,7 +14,7 @@ from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
 from amidlib.data.cache import CALLS
 from amidlib.data.iemocap.extractors import (BertTextExtractor, DenseNetFrameExtractor, Wav2Vec2Extractor,
                                            WeightsMismatchError, WeightsNotFoundError, densenet_num_features)
-from amidlib.data.video.datasets import BadInputError
+from amidlib.data.video.inputs import BadInputError
 
 TINY_DENSENET = {"growth_rate": 8, "block_config": (1, 1, 1, 1), "num_init_features": 16}
 N_FRAMES = 4

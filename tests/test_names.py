@@ -1,24 +1,32 @@
-"""One registry of names: a method registered there (and nowhere else) is a row of the tables and a
-legend entry of the figures; every figure gives a run one label and one colour; the paper's labels,
-row order and claim names are what the tables' and claims' csv files have always held."""
+"""The registries of methods and names: the core trains what is registered (one file per method), the paper
+layer's registry names and colours it and places it in the tables; the methods of the paper's tables are the
+ones data_manifests/paper_results.csv lists; every figure gives a run one label and one colour; the paper's
+labels, row order and claim names are what the tables' and claims' csv files have always held."""
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import pytest
 from matplotlib.colors import to_hex
 
-from amidlib.core.methods import METHODS, REGISTRY, StudentAlone, register, unregister
+from amidlib.core.methods import METHODS, Method, StudentAlone, register, unregister
 from amidlib.paper import claims, names, plans, plots, tables
 from amidlib.repro import profiles, runs
 
-T12 = ["baseline", "crd", "gmc", "crcd", "ccl", "amid", "teacher"]
-T3 = ["baseline", "gmc", "crcd", "ccl", "amid"]
+PAPER_RESULTS = Path(__file__).resolve().parents[1] / "data_manifests" / "paper_results.csv"
 
 
 class Toy(StudentAlone):
     """The student alone under another name: a method that exists only through ``register``."""
 
     name = "toy"
+
+
+def _paper_methods() -> dict[str, list[str]]:
+    """table -> the methods paper_results.csv lists for it (Tables 1-3), in the file's order."""
+    csv = pd.read_csv(PAPER_RESULTS, dtype=str)
+    return {t: list(dict.fromkeys(csv.loc[csv.table == t, "method"])) for t in names.METHOD_TABLES}
 
 
 def _legend(fig) -> dict[str, str]:
@@ -33,18 +41,40 @@ def _legend(fig) -> dict[str, str]:
     return out
 
 
-def test_a_method_registered_only_in_the_registry_is_in_the_tables_and_figures(tmp_path):
+def test_the_methods_of_the_papers_tables_are_registered_and_declared_from_the_csv():
+    """Tables 1-3: the rows the paper has are exactly paper_results.csv's methods, in its order, each trainable;
+    the reference rows (Table 1's teacher, Hinton KD) come after them and are not looked up in the csv."""
+    paper = _paper_methods()
+    for table, methods in paper.items():
+        rows = names.table_rows(table)
+        assert [r for r in rows if names.paper_lists(table, r)] == methods, table
+        assert all(r in METHODS for r in rows), table
+    refs = [r for r in names.table_rows("table1") if not names.paper_lists("table1", r)]
+    assert refs == ["teacher", "kd"] and names.table_rows("table1") == [*paper["table1"], *refs]
+    assert not names.in_paper("kd") and "not in the paper" in names.table_label("table1", "kd")
+    assert "kd" not in set(pd.read_csv(PAPER_RESULTS, dtype=str).method)
+    assert names.figure_references("fig3") == ["kd"]
+    assert "kd" not in names.table_rows("table2") + names.table_rows("table3")
+    # the core lists the paper's methods first, in the order of its Table 1 (teacher after the student alone)
+    assert list(METHODS)[:7] == ["baseline", "teacher", *paper["table1"][1:]]
+
+
+def test_a_method_declared_in_the_paper_registry_is_in_the_tables_and_figures(tmp_path):
     prof = profiles.load_profile("ci", cache_dir=tmp_path / "cache", out_dir=tmp_path / "out", epochs=2, n_jobs=1)
     label, legend, colour = "Toy (student alone, renamed)", "toy (renamed student)", "#123456"
-    assert "toy" not in METHODS and "toy" not in plans.T12_METHODS
+    t1 = names.table_rows("table1")
+    assert "toy" not in METHODS and "toy" not in t1
     assert "toy" not in {c.row for c in plans.plan_table1(prof)} | {c.row for c in plans.plan_table2(prof)}
-    assert tables._label("table1", "toy") == "toy" and legend not in plots.PALETTE
+    assert tables._label("table1", "toy") == "toy" and legend not in names.palette()
 
-    register("toy", Toy, label=label, legend=legend, colour=colour, tables=("table1", "table2"))
+    register(Toy)
+    names.declare("toy", label=label, legend=legend, colour=colour, tables=("table1", "table2"))
     try:
-        # the plans: after the methods, before the reference row (the teacher); Table 2 too, Table 3 not
-        assert plans.T12_METHODS == [*T12[:-1], "toy", "teacher"]
-        assert [c.row for c in plans.plan_table1(prof) if c.setting == prof.main.key] == [*T12[:-1], "toy", "teacher"]
+        # the plans: after the methods, before the reference rows (the teacher, Hinton KD); Table 2 too, Table 3 not
+        methods = [r for r in t1 if names.paper_lists("table1", r)]
+        refs = t1[len(methods):]
+        assert names.table_rows("table1") == [*methods, "toy", *refs]
+        assert [c.row for c in plans.plan_table1(prof) if c.setting == prof.main.key] == [*methods, "toy", *refs]
         assert "toy" in {c.row for c in plans.plan_table2(prof)} and "toy" not in {c.row for c in plans.plan_table3(prof)}
 
         # a table: trained, summarised, written, with its label
@@ -66,33 +96,64 @@ def test_a_method_registered_only_in_the_registry_is_in_the_tables_and_figures(t
                  zip(sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1]),
                      sorted(ours.patches, key=lambda b: -b.get_y()))}
         plt.close(fig)
-        assert shown[legend] == colour and shown[names.legend("baseline")] == REGISTRY["baseline"].colour
+        assert shown[legend] == colour and shown[names.legend("baseline")] == names.colour("baseline") == "#000000"
+    finally:
+        names.undeclare("toy")
+        unregister("toy")
+    assert "toy" not in METHODS and "toy" not in names.table_rows("table1") and legend not in names.palette()
+
+
+def test_a_registered_method_the_paper_does_not_declare_has_a_default_row_and_no_table():
+    register(Toy)
+    try:
+        r = names.row("toy")
+        assert (r.label, r.short, r.legend, r.method) == ("toy", "toy", "toy", "toy")
+        others = {x.colour for n, x in names.rows().items() if n != "toy"}
+        assert r.colour not in others and names.palette()["toy"] == r.colour
+        assert all("toy" not in names.table_rows(t) for t in names.TABLES)
+        assert not names.in_paper("toy") and not names.paper_lists("table1", "toy")
+        assert names.row_spec("toy") == ("toy", {}) and names.reports("toy") == (True, False)
     finally:
         unregister("toy")
-    assert "toy" not in METHODS and "toy" not in plans.T12_METHODS and legend not in plots.PALETTE
+    assert names.row("toy") is None
 
 
-def test_register_refuses_what_it_cannot_use():
+def test_register_and_declare_refuse_what_they_cannot_use():
+    class OtherAmid(StudentAlone):
+        name = "amid"
+
+    class Nameless(StudentAlone):
+        pass
+
     with pytest.raises(ValueError, match="already registered"):
-        register("amid", METHODS["amid"], label="x", colour="#000000")
-    with pytest.raises(ValueError, match="name"):
-        register("toy2", Toy, label="x", colour="#000000")
-    with pytest.raises(ValueError, match="method tables"):
-        register("toy", Toy, label="x", colour="#000000", tables=("table4",))
+        register(OtherAmid)
+    with pytest.raises(ValueError, match="sets no `name`"):
+        register(Nameless)
+    with pytest.raises(TypeError, match="not a subclass"):
+        register(dict)
+    assert METHODS["amid"].__name__ == "AMID" and METHODS["baseline"] is StudentAlone
+    assert register(StudentAlone) is StudentAlone  # registering the same class again is no clash
+    with pytest.raises(ValueError, match="already declared"):
+        names.declare("amid", label="x", colour="#000000")
+    with pytest.raises(ValueError, match="not method tables"):
+        names.declare("toy", label="x", colour="#000000", tables=("table4",))
+    with pytest.raises(ValueError, match="reference=True"):
+        names.declare("toy", label="x", colour="#000000", figures=("fig3",))
     with pytest.raises(ValueError, match="#rrggbb"):
-        register("toy", Toy, label="x", colour="blue")
-    assert "toy" not in METHODS and "toy" not in REGISTRY and "toy2" not in METHODS
+        names.declare("toy", label="x", colour="blue")
+    assert "toy" not in METHODS and names.row("toy") is None and issubclass(Toy, Method)
 
 
 def test_the_papers_rows_labels_and_claim_names_are_unchanged():
     """What the csv files (tables' label column, claims' evidence) and the plans' row order hold."""
-    assert list(METHODS) == ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
-    assert plans.T12_METHODS == T12 and plans.T3_METHODS == T3 and names.table_rows("table2") == T12[:-1]
-    assert [r for r, _, _ in plans.T4_ROWS] == ["student_alone", "teacher_alone", "cls_jsd", "mi_s", "mi_s+mi_a", "amid",
-                                               "amid_nce"]
-    assert [r for r, _, _ in plans.T5_ROWS] == ["amid", "fixed_teacher", "no_warmup", "no_d2", "no_d2_keep_d1",
-                                               "uniform_lambda"]
-    assert dict((r, (m, ov)) for r, m, ov in plans.T4_ROWS + plans.T5_ROWS) == {
+    paper = _paper_methods()
+    assert names.table_rows("table1") == [*paper["table1"], "teacher", "kd"]
+    assert names.table_rows("table2") == paper["table2"] and names.table_rows("table3") == paper["table3"]
+    assert [r for r, _, _ in plans.table_specs("table4")] == ["student_alone", "teacher_alone", "cls_jsd", "mi_s",
+                                                              "mi_s+mi_a", "amid", "amid_nce"]
+    assert [r for r, _, _ in plans.table_specs("table5")] == ["amid", "fixed_teacher", "no_warmup", "no_d2",
+                                                              "no_d2_keep_d1", "uniform_lambda"]
+    assert dict((r, (m, ov)) for r, m, ov in plans.table_specs("table4") + plans.table_specs("table5")) == {
         "student_alone": ("baseline", {}), "teacher_alone": ("teacher", {}),
         "mi_s": ("amid", {"use_mi_a": False, "use_adv": False}), "mi_s+mi_a": ("amid", {"use_adv": False}),
         "amid": ("amid", {}), "amid_nce": ("amid", {"mi_loss": "nce"}), "fixed_teacher": ("amid", {"fixed_teacher": True}),
@@ -100,9 +161,9 @@ def test_the_papers_rows_labels_and_claim_names_are_unchanged():
         "cls_jsd": ("amid", {"use_mi_s": False, "use_mi_a": False, "use_adv": False}),
         "no_d2_keep_d1": ("amid", {"use_d2": False, "d1_weight_without_d2": 0.5}),
         "uniform_lambda": ("amid", {"dynamic_lambda": False})}
-    assert tables.DISPLAY == {
+    assert names.labels() == {
         "baseline": "Baseline (student alone)", "teacher": "Teacher (reference: full modalities)", "crd": "CRD",
-        "gmc": "GMC", "crcd": "CRCD", "ccl": "CCL", "amid": "AMID (ours)",
+        "gmc": "GMC", "crcd": "CRCD", "ccl": "CCL", "amid": "AMID (ours)", "kd": "Hinton KD (reference, not in the paper)",
         "student_alone": "student alone (w/o distillation)", "teacher_alone": "teacher alone (w/o distillation)",
         "mi_s": "L_MI_s", "mi_s+mi_a": "L_MI_s + L_MI_a", "amid_nce": "AMID with L_nce",
         "fixed_teacher": "with fixed teacher", "no_warmup": "w/o warm-up", "no_d2": "w/o D2",
@@ -124,6 +185,16 @@ def test_the_papers_rows_labels_and_claim_names_are_unchanged():
                          for r, v in (("amid", 0.9), ("no_d2", 0.8), ("mi_s+mi_a", 0.7)) for s in range(3)])
     md = claims.claims_markdown(claims.evaluate_claims(fig5_runs))
     assert "AMID > w/o D2 [train cos same class]" in md and "w/o D2 > w/o L_adv [test cos same class]" in md
+
+
+def test_the_module_constants_are_gone_for_functions():
+    """No module-level __getattr__ faking constants: the lists are functions of the registry, called when needed."""
+    for module in (plans, tables, plots):
+        assert "__getattr__" not in vars(module), module.__name__
+    for gone in ("T12_METHODS", "T3_METHODS", "T4_ROWS", "T5_ROWS"):
+        assert not hasattr(plans, gone)
+    assert not hasattr(tables, "DISPLAY") and not hasattr(plots, "LABELS") and not hasattr(plots, "PALETTE")
+    assert names.legends()["mi_s+mi_a"] == names.legend("mi_s+mi_a") and names.palette()["AMID"] == names.colour("amid")
 
 
 def test_one_legend_and_one_colour_per_run_in_every_figure():
@@ -151,3 +222,26 @@ def test_one_legend_and_one_colour_per_run_in_every_figure():
     label = names.legend("mi_s+mi_a")
     assert "L_{adv}" in label and "L_{MI_a}" in label  # "AMID w/o L_adv (L_MI_s + L_MI_a)", in Figs 1, 4 and 5
     assert {name: legend[label] for name, legend in shown.items()} == dict.fromkeys(shown, names.colour("mi_s+mi_a"))
+
+
+def test_fig3_draws_the_reference_rows_beside_amid_minus_ccl():
+    """Hinton KD (not in the paper) as markers of its own difference to CCL per class, in its colour and legend;
+    AMID − CCL's bars as before."""
+    rng = np.random.default_rng(0)
+    per_class = pd.DataFrame([{"row": row, "seed": s, "class_index": c, "class_name": str(c),
+                               "top1": float(rng.uniform(50, 90))}
+                              for row in ("ccl", "amid", "kd") for s in range(3) for c in range(4)])
+    fig = plots.plot_fig3(per_class, "synthetic")
+    ax = fig.axes[0]
+    legend = _legend(fig)
+    kd_label = f"{names.legend('kd')} − {names.legend('ccl')}"
+    assert legend[kd_label] == names.colour("kd") and "not in the paper" in kd_label
+    markers = [line for line in ax.get_lines() if line.get_label() == kd_label][0]
+    want = plots.paired_class_differences(per_class, "kd", "ccl")["diff"].to_numpy()
+    np.testing.assert_allclose(markers.get_ydata(), want)
+    bars = [p.get_height() for p in ax.patches]
+    np.testing.assert_allclose(bars, plots.paired_class_differences(per_class)["diff"].to_numpy())
+    plt.close(fig)
+    fig = plots.plot_fig3(per_class[per_class.row != "kd"], "synthetic")  # without its runs: the paper's figure
+    assert not fig.legends and not [line for line in fig.axes[0].get_lines() if line.get_label() == kd_label]
+    plt.close(fig)

@@ -42,7 +42,7 @@ def test_ucf51_from_a_data_root_checks_every_manifest_video(tmp_path):
 
     from amidlib.data.av_tier import write_av_clip
     from amidlib.data.paper_root import load_paper_dataset
-    from amidlib.data.video.datasets import BadInputError, manifest_table
+    from amidlib.data.video.inputs import BadInputError, manifest_table
 
     table, _ = manifest_table("ucf51")
     first, second = table.iloc[0], table.iloc[1]

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from amidlib.data import manifests
-from amidlib.paper import plans, tables
+from amidlib.paper import names, plans, tables
 from amidlib.repro import profiles, runs
 from amidlib.testing.paper_root import make_mini_paper_root
 from amidlib.data.paper_root import DENSENET_FILE, expected_sha256
@@ -59,7 +59,7 @@ def test_requirements_name_the_gpu_and_every_missing_path(data_root, tmp_path, m
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(RuntimeError) as err:
-        profiles.check_requirements(_profile({**data_root, "root": empty}, tmp_path), ("table3",))
+        profiles.check_requirements(_profile({**data_root, "root": empty}, tmp_path), ("iemocap",))
     for item in ("iemocap/Session1", "iemocap/Session5", "wav2vec2-base", "bert-base-uncased", DENSENET_FILE):
         assert item in str(err.value)
     assert "ucf51" not in str(err.value)  # Table 3 reads IEMOCAP only
@@ -76,8 +76,9 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
     study = runs.Study(prof, verbose=False)
     t1 = tables.build_table(study, "table1")
     gap, t1 = t1[t1.metric == "gap_closed"], t1[t1.metric != "gap_closed"]
-    assert set(gap.row) == set(plans.T12_METHODS) - {"baseline", "teacher"} and len(gap) == 10
-    assert set(t1.row) == set(plans.T12_METHODS) and t1["mean"].between(0, 100).all() and len(t1) == 14
+    rows1, rows3 = names.table_rows("table1"), names.table_rows("table3")
+    assert set(gap.row) == set(rows1) - {"baseline", "teacher"} and len(gap) == 2 * (len(rows1) - 2)
+    assert set(t1.row) == set(rows1) and t1["mean"].between(0, 100).all() and len(t1) == 2 * len(rows1)
     assert set(zip(t1.dataset, t1.paper_setting)) == {("ucf51", "UCF51"), ("activitynet", "ActivityNet")}
     for setting, value in (("UCF51", 73.8), ("ActivityNet", None)):
         amid = t1[(t1.row == "amid") & (t1.paper_setting == setting)].iloc[0]
@@ -88,14 +89,15 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
     assert "paper UCF51 top-1" in md and "paper ActivityNet top-1" in md
 
     t3 = tables.build_table(study, "table3")
-    assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"} and set(t3.row) == set(plans.T3_METHODS)
+    assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"} and set(t3.row) == set(rows3)
     assert set(t3.metric) == {"wa", "ua"} and t3["mean"].between(0, 100).all() and (t3.dataset == "iemocap").all()
     assert t3[(t3.paper_setting == "AL-V") & (t3.row == "amid") & (t3.metric == "wa")].paper.iloc[0] == pytest.approx(
         manifests.paper_value("table3", "AL-V", "amid", "WA"))
 
     # every run: its preset, its data record, and a checkpoint after every epoch
     cells = plans.plan_table1(prof) + plans.plan_table3(prof)
-    assert study.trained == len({c.spec.key() for c in cells}) == 2 * 7 + 13
+    # Table 1: each method on both datasets; Table 3: V (the baseline) and each other method on 3 setups, 1 fold
+    assert study.trained == len({c.spec.key() for c in cells}) == 2 * len(rows1) + 1 + 3 * (len(rows3) - 1)
     for cell, res in zip(cells, study.results(cells)):
         spec = cell.spec
         assert res.config["preset"] == ("paper_iemocap" if spec.dataset == "iemocap" else "paper_video")
@@ -103,7 +105,7 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
         ckpt = prof.cache_dir / ".checkpoints" / spec.key() / "last.pt"
         # checkpointed every epoch; a finished run's checkpoint is deleted once its record is cached
         # (profile option keep_checkpoints keeps it)
-        assert ckpt.is_file() == getattr(prof, "keep_checkpoints", True), ckpt
+        assert ckpt.is_file() == prof.execution.keep_checkpoints, ckpt
         if spec.dataset in ("ucf51", "activitynet"):
             assert res.config["data"]["train"] and res.config["video_student"] == "tiny3d"
             # the paper clip (CCL's crop, K test clips) and how many listed videos were used
@@ -126,7 +128,12 @@ def test_unknown_paper_dataset_choice_is_refused():
         profiles.load_profile("paper", dataset="ucf5")
     prof = profiles.load_profile("paper", dataset="activitynet")
     assert prof.main.dataset == "activitynet" and [p.dataset for p in prof.pairings] == ["activitynet", "ucf51"]
-    assert prof.datasets(("table4",)) == ["activitynet"] and prof.datasets(("table3",)) == ["iemocap"]
+    # what a notebook's tables read, from the paper layer's plans: what its requirements are checked for
+    from amidlib.notebook import datasets_read
+
+    assert datasets_read(prof, ("table4",)) == ["activitynet"] and datasets_read(prof, ("table3",)) == ["iemocap"]
+    assert datasets_read(prof, ("table1", "figures")) == ["activitynet", "ucf51"]
+    assert prof.datasets() == ["activitynet", "ucf51", "iemocap"]
 
 
 def test_paper_plans_cover_the_papers_settings():
@@ -134,7 +141,7 @@ def test_paper_plans_cover_the_papers_settings():
     t1 = plans.plan_table1(prof)
     assert {(c.setting, c.paper_setting) for c in t1} == {("ucf51:video→audio", "UCF51"),
                                                           ("activitynet:video→audio", "ActivityNet")}
-    assert len(t1) == 2 * len(plans.T12_METHODS) * 3 and {c.spec.preset for c in t1} == {"paper_video"}
+    assert len(t1) == 2 * len(names.table_rows("table1")) * 3 and {c.spec.preset for c in t1} == {"paper_video"}
     t3 = plans.plan_table3(prof)
     assert {c.paper_setting for c in t3} == {"V", "A-V", "L-V", "AL-V"} and {c.fold for c in t3} == set(range(5))
     assert {c.spec.preset for c in t3} == {"paper_iemocap"} and {c.spec.dataset for c in t3} == {"iemocap"}
@@ -161,7 +168,7 @@ def test_the_prepared_gpu_pipeline_check_runs_in_its_cpu_mode(tmp_path):
     assert module.main(["--cpu", "--classes", "2", "--per-class", "3", "--epochs", "2", "--out", str(report)]) == 0
     text = report.read_text()
     assert "| amid |" in text and "every loss finite: True" in text and "preset paper_video" in text
-    assert text.count("| True |") == len(plans.T12_METHODS)  # finite losses, every run
+    assert text.count("| True |") == len(names.table_rows("table1"))  # finite losses, every run
     # the B-frame AVIs' missing and corrupt video: left out, in the run record and the table header
     assert "run record: used 4 of 6 videos (left out: 1 missing, 1 corrupt video)" in text
     assert "- ucf51: used 4 of 6 videos" in text
@@ -184,7 +191,7 @@ def test_with_only_ucf101_at_hand_table1s_ucf51_column_runs_and_the_rest_is_name
     assert plans.plan_table3(prof) == [] and {c.spec.dataset for c in plans.plan_table1(prof)} == {"ucf51"}
     study = runs.Study(prof, verbose=False)
     t1 = tables.build_table(study, "table1")
-    assert set(t1.paper_setting) == {"UCF51"} and set(t1.row) == set(plans.T12_METHODS)
+    assert set(t1.paper_setting) == {"UCF51"} and set(t1.row) == set(names.table_rows("table1"))
     assert "paper UCF51 top-1" in (prof.out_dir / "table1.md").read_text()
     assert tables.build_table(study, "table3").empty
     assert (prof.out_dir / "table3.md").read_text() == (
@@ -196,3 +203,32 @@ def test_with_only_ucf101_at_hand_table1s_ucf51_column_runs_and_the_rest_is_name
     with pytest.raises(ValueError, match="profile cpu has one"):
         profiles.load_profile("cpu", datasets=["ucf51"])
     assert profiles.load_profile("paper", datasets="ucf51,iemocap").skipped == ("activitynet",)
+
+
+def test_a_profile_is_data_its_name_decides_nothing(monkeypatch):
+    """The paper profile's values under another name load, choose datasets and check requirements the same way
+    (the check can fail: load_profile and check_requirements once branched on the name "paper")."""
+    import dataclasses
+
+    monkeypatch.setitem(profiles.PROFILES, "mine", dataclasses.replace(profiles.PROFILES["paper"], name="mine"))
+    kw = dict(dataset="activitynet", datasets=["activitynet", "iemocap"], data_root="/nonexistent", seeds=[0])
+    mine, paper = profiles.load_profile("mine", **kw), profiles.load_profile("paper", **kw)
+    assert mine.replace(name="paper") == paper and mine.skipped == ("ucf51",)
+    with pytest.raises(ValueError, match="unknown dataset for profile mine 'uci_pairs'"):
+        profiles.load_profile("mine", dataset="uci_pairs")
+    with pytest.raises(RuntimeError, match="profile 'mine' .*data root /nonexistent does not exist"):
+        profiles.check_requirements(mine)
+
+
+def test_replace_takes_records_whole_as_dicts_or_by_short_names():
+    prof = profiles.load_profile("ci")
+    assert prof.replace(checkpoint=True).execution.checkpoint is True
+    assert prof.replace(execution={"checkpoint": True}) == prof.replace(checkpoint=True)
+    assert prof.replace(table3_folds=5).crossval.folds == 5 and prof.crossval.folds == 2
+    changed = prof.replace(data_options={"ucf51": {"on_bad": "raise"}})
+    assert changed.options_for("ucf51") == {"on_bad": "raise"} and changed.options_for("av_tier") == {}
+    assert changed.preset_for("uci_pairs") == "embedded_pairs"  # the other parts of the dataset settings stay
+    with pytest.raises(TypeError, match="unknown profile field 'table3_fold'"):
+        prof.replace(table3_fold=5)
+    with pytest.raises(TypeError, match="not a setting"):
+        profiles.load_profile("ci", name="cpu")

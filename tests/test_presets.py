@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from amidlib.core.config import BASE, PRESETS, make_config
+from amidlib.core.methods import METHODS
 
 PAPER = Path(__file__).resolve().parents[2] / "shared" / "seed" / "000_ac9601c179f4155d.txt"
 
@@ -20,7 +21,8 @@ SECTION_4_2 = {
 
 @pytest.mark.parametrize("preset,name", sorted(SECTION_4_2))
 def test_paper_presets_match_section_4_2(preset, name):
-    assert make_config(preset=preset)[name] == SECTION_4_2[(preset, name)]
+    # τ, α, β are AMID's values (AMID.defaults): the preset sets them for AMID's runs
+    assert make_config(METHODS["amid"].defaults, preset=preset)[name] == SECTION_4_2[(preset, name)]
 
 
 def test_transcription_matches_the_paper_text():
@@ -49,9 +51,13 @@ def test_paper_presets_use_leaky_relu_and_the_paper_architecture():
 
 
 def test_every_preset_names_known_values():
+    """A preset value applies only where the run has the name: a name no method has would silently do nothing."""
+    known = set(BASE).union(*(cls.defaults for cls in METHODS.values()))
     for name, preset in PRESETS.items():
-        unknown = set(preset) - set(BASE) - {"crcd_nce_k"}
+        unknown = set(preset) - known
         assert not unknown, (name, unknown)
+    for cls in METHODS.values():  # a method's own values per preset name presets that exist
+        assert set(getattr(cls.defaults, "presets", {})) <= set(PRESETS), cls.name
 
 
 def test_no_name_is_both_a_preset_and_a_profile():
@@ -61,3 +67,23 @@ def test_no_name_is_both_a_preset_and_a_profile():
     assert not set(PRESETS) & set(PROFILES)
     with pytest.raises(ValueError, match="now called 'tiny'"):
         make_config(preset="ci")
+
+
+def test_a_methods_own_values_are_its_own():
+    """AMID's τ, α, switches are AMID's (not a baseline's); CRCD's K per preset is CRCD's; an override naming
+    another method's value is refused, naming that method; a value outside its choices is refused."""
+    amid, crd, crcd = (METHODS[m].defaults for m in ("amid", "crd", "crcd"))
+    assert "tau" not in make_config(crd, preset="paper_iemocap") and "alpha1" not in BASE
+    assert make_config(amid, preset="paper_iemocap")["tau"] == 0.6 and make_config(amid, preset=None)["tau"] == 0.5
+    with pytest.raises(TypeError, match="'alpha1' is a value of method amid"):
+        make_config(crd, preset="tiny", alpha1=1.0)
+    with pytest.raises(TypeError, match="unknown config override 'crd_nce_k'"):
+        make_config(amid, preset="tiny", crd_nce_k=5)
+    for preset, k in (("tiny", 64), ("embedded", 64), ("embedded_pairs", 64), ("paper_video", 500), (None, 500)):
+        assert make_config(crcd, preset=preset)["crcd_nce_k"] == k, preset
+    assert make_config(crcd, preset="tiny", crcd_nce_k=32)["crcd_nce_k"] == 32  # an override wins over the preset's
+    assert "crcd_nce_k" not in make_config(crd, preset="tiny")
+    with pytest.raises(ValueError, match="mi_loss must be 'mi' or 'nce'"):
+        make_config(amid, preset="tiny", mi_loss="jsd")
+    with pytest.raises(ValueError, match="optimizer must be"):
+        make_config(crd, preset="tiny", optimizer="lamb")

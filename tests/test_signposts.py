@@ -50,3 +50,19 @@ def test_the_check_sees_a_dead_path():
     text = "see amidlib.video_data.VideoAudioDataset, amidlib.data.cache.CALLS and amidlib.data.cache.NOPE"
     found = {m.group(0) for m in NAME.finditer(text)}
     assert {n for n in found if not _exists(n)} == {"amidlib.video_data.VideoAudioDataset", "amidlib.data.cache.NOPE"}
+
+
+def test_split_rooms_keep_their_old_import_paths():
+    """Modules split into rooms of a readable size (docs/design.md, "Module map and sizes") still give
+    every name at the path code and records use, as the very object of its new home."""
+    from amidlib.data import arrays, container
+    from amidlib.data.video import clips, datasets, decode, inputs, loader
+
+    assert arrays.MultimodalArrays is container.MultimodalArrays
+    for name in clips.__all__:
+        assert getattr(decode, name) is getattr(clips, name), name
+    for room in (inputs, loader):
+        for name in set(room.__all__) & set(datasets.__all__):
+            assert getattr(datasets, name) is getattr(room, name), name
+    assert {"VideoAudioDataset", "VideoLoader", "BadInputError", "video_run_args", "videos_used"} \
+        <= set(datasets.__all__)

@@ -1,5 +1,5 @@
 """Table assembly: the paper column comes from the csv, ours is mean ± std over seeds, claims are decided by code."""
-import dataclasses
+import re
 import shutil
 
 import numpy as np
@@ -52,6 +52,22 @@ def test_paper_column_is_read_from_the_csv(tmp_path, monkeypatch, fresh_paper_ca
     assert tidy2[tidy2.row == "amid"].iloc[0].paper == 12.3
     assert tidy2[tidy2.row == "baseline"].iloc[0].paper == tidy[tidy.row == "baseline"].iloc[0].paper
     assert "12.3" in tables.to_markdown(tidy2)
+
+
+def test_a_reference_row_not_in_the_paper_has_no_paper_number():
+    """Hinton KD in Table 1: our numbers, its label saying it is not the paper's, "—" in the paper column (the csv
+    has no such row), named in the header; the paper's rows keep their numbers."""
+    rows = ["baseline", "amid", "teacher", "kd"]
+    runs = _runs("table1", rows, {r: [70.0 + i, 72.0 + i] for i, r in enumerate(rows)})
+    tidy = tables.summarise(runs, "table1")
+    kd = tidy[tidy.row == "kd"].iloc[0]
+    assert kd.label == "Hinton KD (reference, not in the paper)" and np.isnan(kd.paper) and kd["mean"] == 74.0
+    assert tidy[tidy.row == "amid"].iloc[0].paper == manifests.paper_value("table1", "UCF51", "amid", "top1")
+    assert np.isnan(tidy[tidy.row == "teacher"].iloc[0].paper)
+    assert re.search(r"\| Hinton KD \(reference, not in the paper\) +\| — +\| 74\.0 ± 1\.4 +\|", tables.to_markdown(tidy))
+    head = tables.header("table1", None, tidy)
+    assert "not in the paper (a reference of ours, no paper number): Hinton KD (reference, not in the paper)" in head
+    assert "not in the paper" not in tables.header("table1", None, tidy[tidy.row != "kd"])
 
 
 def test_mean_std_and_n_over_seeds():
@@ -300,7 +316,7 @@ def test_only_the_runs_a_figure_draws_curves_of_are_evaluated_every_epoch():
     assert set(plans.CURVE_ROWS) == {"amid", "no_warmup", "mi_s", "mi_s+mi_a", "no_d2"}
     # switched off: every run evaluated every epoch
     assert all("eval_every" not in dict(c.spec.overrides)
-               for c in plans.plan_table4(dataclasses.replace(prof, final_eval_only=False)))
+               for c in plans.plan_table4(prof.replace(final_eval_only=False)))
 
 
 def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path):

@@ -9,9 +9,9 @@ import soundfile as sf
 import torch
 from torch import nn
 
-from amidlib.data.video import audio, decode as video
+from amidlib.data.video import audio, clips, decode as video
 from amidlib.data.av_tier import class_spec, make_av_clips, write_av_clip
-from amidlib.data.video.decode import ClipSpec, KINETICS_MEAN, KINETICS_STD
+from amidlib.data.video.clips import ClipSpec, KINETICS_MEAN, KINETICS_STD
 
 
 @pytest.fixture(scope="module")
@@ -65,13 +65,13 @@ def test_the_shape_moves_in_its_class_direction(tier):
 
 
 def test_clip_sampling_train_random_test_centre():
-    assert video.sample_clip_indices(100, 16, train=False).tolist() == list(range(42, 58))
+    assert clips.sample_clip_indices(100, 16, train=False).tolist() == list(range(42, 58))
     rng = np.random.default_rng(0)
-    starts = {int(video.sample_clip_indices(100, 16, train=True, rng=rng)[0]) for _ in range(20)}
+    starts = {int(clips.sample_clip_indices(100, 16, train=True, rng=rng)[0]) for _ in range(20)}
     assert len(starts) > 5 and min(starts) >= 0 and max(starts) <= 84
-    short = video.sample_clip_indices(5, 16, train=True, rng=rng)  # short video: spread, frames repeat
+    short = clips.sample_clip_indices(5, 16, train=True, rng=rng)  # short video: spread, frames repeat
     assert len(short) == 16 and short[0] == 0 and short[-1] == 4
-    assert (video.sample_clip_indices(100, 4, stride=3, train=False) == 45 + 3 * np.arange(4)).all()
+    assert (clips.sample_clip_indices(100, 4, stride=3, train=False) == 45 + 3 * np.arange(4)).all()
 
 
 def test_clip_transform_crop_flip_and_kinetics_normalisation():
@@ -256,7 +256,7 @@ def test_generated_tier_trains_a_few_amid_steps(tier):
     from amidlib.core.config import make_config
     from amidlib.core.methods import METHODS
     from amidlib.core.training import train
-    from amidlib.data.video.datasets import VideoLoader
+    from amidlib.data.video.loader import VideoLoader
     from amidlib.data.video.nets import build_video_nets
 
     train_ds, test_ds = av_tier_datasets(tier)
@@ -281,7 +281,7 @@ def test_experiment_run_takes_the_generated_tier_with_the_video_arguments(tier):
     that the data layer gives for video datasets (run itself does not inspect the dataset)."""
     from amidlib.data.av_tier import av_tier_datasets
     from amidlib.core.experiment import run
-    from amidlib.data.video.datasets import video_loader, video_nets, video_run_args
+    from amidlib.data.video.loader import video_loader, video_nets, video_run_args
 
     train_ds, test_ds = av_tier_datasets(tier)
     args = video_run_args(train_ds, test_ds)

@@ -12,8 +12,10 @@ pytest.importorskip("av")
 
 from amidlib.data import cache as cache_mod
 from amidlib.data.cache import CALLS
-from amidlib.data.video.datasets import VideoLoader, activitynet_table, build_video_datasets, videos_used
-from amidlib.data.video.decode import ClipSpec
+from amidlib.data.video.clips import ClipSpec
+from amidlib.data.video.datasets import build_video_datasets
+from amidlib.data.video.inputs import activitynet_table
+from amidlib.data.video.loader import VideoLoader, videos_used
 from amidlib.testing.indexed_video import read_index, write_indexed_video
 
 FPS, N = 25, 250  # 10 s videos
@@ -94,7 +96,7 @@ def test_randomresizedcrop_varies_the_area_and_keeps_the_output_size():
 
 
 def test_a_video_failing_mid_decode_is_recorded_replaced_and_left_out_next_time(anet, tmp_path, monkeypatch):
-    from amidlib.data.video import datasets as dmod
+    from amidlib.data.video import loader as dmod
 
     root, ann = anet
     clip = ClipSpec(clip_len=8, resize=(64, 96), crop=48)
@@ -131,7 +133,7 @@ def test_a_video_failing_mid_decode_is_recorded_replaced_and_left_out_next_time(
 
 
 def test_mid_decode_failure_with_on_bad_raise_names_the_file(anet, tmp_path, monkeypatch):
-    from amidlib.data.video import datasets as dmod
+    from amidlib.data.video import loader as dmod
 
     root, ann = anet
     train, _ = _build(root, ann, tmp_path, ClipSpec(clip_len=8, resize=(64, 96), crop=48))
@@ -141,7 +143,7 @@ def test_mid_decode_failure_with_on_bad_raise_names_the_file(anet, tmp_path, mon
 
 
 def test_probes_are_cached_per_data_root(anet, tmp_path, monkeypatch):
-    from amidlib.data.video import datasets as dmod
+    from amidlib.data.video import inputs as dmod
 
     root, ann = anet
     clip = ClipSpec(clip_len=8, resize=(64, 96), crop=48)
@@ -175,7 +177,7 @@ def test_audio_for_the_extractor_decoded_by_worker_processes_gives_the_same_feat
 def test_per_epoch_evaluation_reads_one_centre_clip_and_the_final_metrics_all_k(anet, tmp_path):
     """video_loader: the per-epoch evaluation decodes 1 clip per video (1/K of the decoding); final() all K."""
     from amidlib.core.config import make_config
-    from amidlib.data.video.datasets import video_loader
+    from amidlib.data.video.loader import video_loader
 
     root, ann = anet
     clip = ClipSpec(clip_len=8, resize=(64, 96), crop=48, test_clips=3)

@@ -7,7 +7,8 @@ import pytest
 pytest.importorskip("av")
 
 from amidlib.data.cache import CALLS
-from amidlib.data.video.decode import ClipSpec, probe_video, read_frames
+from amidlib.data.video.clips import ClipSpec
+from amidlib.data.video.decode import probe_video, read_frames
 from amidlib.testing.indexed_video import read_index, write_indexed_video
 
 N = 300

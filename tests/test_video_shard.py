@@ -27,7 +27,7 @@ def _epoch(root, seed: int, shard: bool) -> tuple[list, int]:
     from amidlib.core import distributed
     from amidlib.data.av_tier import av_tier_datasets
     from amidlib.data.cache import CALLS
-    from amidlib.data.video.datasets import VideoLoader
+    from amidlib.data.video.loader import VideoLoader
 
     train, _ = av_tier_datasets(root, cache_dir=root / "cache")
     loader = VideoLoader(train)
@@ -84,7 +84,7 @@ def test_two_ranks_read_the_single_process_global_batches_and_decode_half_each(t
 
 def test_a_global_batch_that_does_not_divide_is_refused_by_name(tier):
     from amidlib.data.av_tier import av_tier_datasets
-    from amidlib.data.video.datasets import VideoLoader
+    from amidlib.data.video.loader import VideoLoader
 
     train, _ = av_tier_datasets(tier, cache_dir=tier / "cache")
     with pytest.raises(ValueError, match="batch of 3 clips does not divide by the 2 ranks"):

@@ -36,7 +36,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
-from amidlib.core.methods.base import Method, StepOutput
+from amidlib.core.method import Method, StepOutput
 from amidlib.core.training import (TensorData, _check_finite, eval_splits, batch_regime, epoch_row, make_optimizers,
                                    set_epoch_lr, split_metrics)
 from amidlib.core.types import Batch, Representations

@@ -1,8 +1,12 @@
 """Configuration: one flat set of named values, presets, and override validation.
 
-A run's config = ``BASE`` + the method's own defaults (e.g. CRD's memory-bank size) + a preset
-+ the user's overrides. Unknown names are refused with the list of valid ones, so a typo never
-silently trains with a default.
+A run's config = ``BASE`` (what every method and the training loop read) + the method's own
+defaults (``Method.defaults``, in the method's file: AMID's τ, α, β and ablation switches, CRD's
+memory-bank size, …) + a preset + the user's overrides. A preset may tune a method's value (the paper
+presets set AMID's τ, α and β): it applies only where that name exists, i.e. to the methods that have
+it; a method may give its own values per preset (``Defaults.presets``: CRCD's K on the CPU presets).
+An override must name a value of the run: an unknown name, or one of another method (``alpha1`` for
+CRD), is refused with the list of valid ones, so a typo never silently trains with a default.
 """
 from __future__ import annotations
 
@@ -24,25 +28,12 @@ BASE: dict[str, Any] = {
     "dim": 128,
     "hidden": 256,
     "dropout": 0.3,
+    # discriminators (AMID's D1, D2): the training loop gives any method's discriminators their own
+    # optimizer, and the profiles scale this width with dim and hidden for every method's runs
     "d_hidden": 128,            # discriminator width
     "d_lr": 1e-3,               # discriminator learning rate
-    # AMID (§3, §4.2)
-    "tau": 0.5,                 # temperature of Eq 7
-    "alpha1": 4.0,              # weight of L_MI_s (Eq 17)
-    "alpha2": 1.6,              # weight of L_MI_a
-    "alpha3": 1.0,              # weight of L_adv
-    "warmup_epochs": 20,        # T_start: epochs of L_cls + L_JSD only
-    "beta": 0.9,                # moving-average smoothing of Eq 14
-    # AMID ablation switches (Tables 4, 5): config switches, not new methods
-    "use_mi_s": True,
-    "use_mi_a": True,
-    "use_adv": True,
-    "use_d2": True,
-    "dynamic_lambda": True,     # False: uniform λ = (½, ½)
-    "mi_loss": "mi",            # "mi": Eq 8/9; "nce": CCL's L_nce ("AMID with L_nce")
-    "fixed_teacher": False,     # True: teacher pre-trained alone, then frozen (Table 5)
-    "teacher_pretrain_epochs": None,  # for fixed_teacher; None = same as epochs
-    "use_jsd": True,
+    "warmup_epochs": 20,        # T_start (§4.2): epochs of the classification terms only (AMID: + L_JSD), every method
+    # (AMID's own values, τ, α1-α3, β and its ablation switches: AMID.defaults, amidlib/core/methods/amid.py)
     # video path (UCF51, ActivityNet, the generated audio-visual tier)
     "video_student": "r2plus1d_18",  # or "tiny3d" for the CPU-sized tier
     "num_workers": 0,           # DataLoader workers for decoding clips
@@ -63,17 +54,15 @@ PRESETS: dict[str, dict[str, Any]] = {
     # tiny: smallest that still learns; seconds per run on 2 CPU cores (tests, the teaching notebook;
     # the ci profile runs it with 8 epochs)
     # (one thread: these networks are tiny, and intra-op threads only add overhead on 2 cores)
-    "tiny": {"epochs": 12, "warmup_epochs": 4, "batch_size": 64, "dim": 64, "hidden": 128, "d_hidden": 64, "num_threads": 1,
-           "crcd_nce_k": 64},
+    # (a method's own values under a preset are the method's: CRCD's K = 64 on tiny, embedded and
+    # embedded_pairs is in CRCD.defaults)
+    "tiny": {"epochs": 12, "warmup_epochs": 4, "batch_size": 64, "dim": 64, "hidden": 128, "d_hidden": 64, "num_threads": 1},
     # embedded: the default, for the embedded real data on a laptop CPU
-    # CRCD scores B(B−1)(K+1) relations per step: K = 64 instead of its code's 500 keeps it to seconds
-    "embedded": {"epochs": 60, "warmup_epochs": 20, "batch_size": 64, "dim": 128, "hidden": 256, "num_threads": 1,
-            "crcd_nce_k": 64},
+    "embedded": {"epochs": 60, "warmup_epochs": 20, "batch_size": 64, "dim": 128, "hidden": 256, "num_threads": 1},
     # embedded_pairs: the digit pairs (amidlib.data.digit_pairs, 55 classes) at the paper's batch size, 16, so
     # that a batch has the paper's ≈ 1.3 positives per anchor; 41 steps an epoch, so fewer epochs (measured:
     # the student alone levels off at ≈ 55 % by epoch 10; the warm-up is a third, as in "embedded")
-    "embedded_pairs": {"epochs": 24, "warmup_epochs": 8, "batch_size": 16, "dim": 128, "hidden": 256, "num_threads": 1,
-                       "crcd_nce_k": 64},
+    "embedded_pairs": {"epochs": 24, "warmup_epochs": 8, "batch_size": 16, "dim": 128, "hidden": 256, "num_threads": 1},
     # the paper's values for the video tasks (UCF51, ActivityNet), §4.2, exactly; what §4.2 leaves to
     # "following [9]" is CCL's published run script (scripts/run_ccl_audio.sh and opts.py of
     # github.com/yanbeic/CCL): SGD, momentum 0.9, lr 1e-3, weight decay 5e-4, 300 epochs, lr x0.1 at
@@ -81,7 +70,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # spec of the data (amidlib.data.video.decode.PAPER_CLIP). Adam: optimizer="adam" as an override.
     # The training split is not re-evaluated during training (eval_train False: +~30 % decoding); the test
     # split (10 clips per video, ~4 epochs of decoding each time) every 25 epochs; 12 decode workers
-    # (decoding, not the GPU, bounds a 16-core machine: docs/paper_profile.md).
+    # (decoding, not the GPU, bounds a 16-core machine: docs/paper_profile.md). τ, α1-α3, β are AMID's values:
+    # they apply to the runs of AMID (a preset value applies where the run has the name).
     "paper_video": {
         "dim": 512, "batch_size": 16, "tau": 0.5, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,
         "warmup_epochs": 20, "beta": 0.9, "device": "cuda", "amp": "bf16", "num_workers": 12,
@@ -122,28 +112,39 @@ def unknown_name_message(kind: str, name: str, valid) -> str:
 
 
 def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | None = "embedded", **overrides) -> Config:
-    """Merge BASE, the method's defaults, a preset and overrides; refuse unknown names."""
+    """Merge BASE, the method's defaults, a preset (then the method's own values under it) and the
+    overrides; refuse unknown names, and values outside a name's choices."""
+    method_defaults = method_defaults or {}
     cfg = Config(BASE)
-    cfg.update(method_defaults or {})
+    cfg.update(method_defaults)
     if preset is not None:
         if preset in RENAMED_PRESETS:
             raise ValueError(f"preset {preset!r} is now called {RENAMED_PRESETS[preset]!r} (the profile of that "
                              f"name is a different value set); valid presets: {', '.join(PRESETS)}")
         if preset not in PRESETS:
             raise ValueError(unknown_name_message("preset", preset, PRESETS))
-        # a preset may tune a method's own value (e.g. CRCD's K); it applies only where that name exists
-        cfg.update({k: v for k, v in PRESETS[preset].items() if k in cfg or k in BASE})
+        # a preset may tune a method's value (the paper's τ, α, β are AMID's): only where the name exists
+        cfg.update({k: v for k, v in PRESETS[preset].items() if k in cfg})
+        cfg.update(getattr(method_defaults, "presets", {}).get(preset, {}))
     for key, value in overrides.items():
         if key not in cfg:
-            raise TypeError(unknown_name_message("config override", key, cfg))
+            raise TypeError(unknown_name_message("config override", key, cfg) + _owners(key))
         cfg[key] = value
-    if cfg["mi_loss"] not in ("mi", "nce"):
-        raise ValueError(f"mi_loss must be 'mi' or 'nce', got {cfg['mi_loss']!r}")
-    if cfg["optimizer"] not in ("adam", "sgd"):
-        raise ValueError(f"optimizer must be 'adam' or 'sgd', got {cfg['optimizer']!r}")
+    choices = {"optimizer": ("adam", "sgd"), **getattr(method_defaults, "choices", {})}
+    for key, allowed in choices.items():
+        if cfg[key] not in allowed:
+            raise ValueError(f"{key} must be {' or '.join(map(repr, allowed))}, got {cfg[key]!r}")
     if not isinstance(cfg["eval_every"], int) or isinstance(cfg["eval_every"], bool) or cfg["eval_every"] < 0:
         raise ValueError(f"eval_every must be an int >= 0 (0: evaluate only after the last epoch), got {cfg['eval_every']!r}")
     if cfg["warmup_epochs"] < 0 or cfg["epochs"] < 1:
         raise ValueError(f"need epochs >= 1 and warmup_epochs >= 0, got {cfg['epochs']} and {cfg['warmup_epochs']}")
     cfg["preset"] = preset
     return cfg
+
+
+def _owners(key: str) -> str:
+    """" ('alpha1' is a value of method amid, not of this run's method)", or "" for a name no method has."""
+    from amidlib.core.methods import METHODS  # (only for the message: the config itself needs no method)
+
+    owners = [name for name, cls in METHODS.items() if key in cls.defaults]
+    return f" ({key!r} is a value of method {', '.join(owners)}, not of this run's method)" if owners else ""

@@ -21,7 +21,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ import torch
 from amidlib import __version__
 from amidlib.core import batched, distributed, metrics
 from amidlib.core.config import make_config, unknown_name_message
+from amidlib.core.files import atomic_write_text, readable_as_usual  # noqa: F401  (re-exported: older import path)
 from amidlib.core.methods import METHODS
 from amidlib.core.models import CrossModalNets, build_nets
 from amidlib.core.training import TensorData, embed_all, mixed_precision, seed_everything, train
@@ -63,35 +63,6 @@ class Result:
         atomic_write_text(path / "history.csv", self.history.to_csv(index=False))
         atomic_write_text(path / "metrics.json", json.dumps(self.metrics, indent=2, default=_json_default))
         return path
-
-
-def atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write to a temporary file in the same folder, then rename: a reader never sees half a file."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        readable_as_usual(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _current_umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_UMASK = _current_umask()
-
-
-def readable_as_usual(path: str | os.PathLike) -> None:
-    """Give a ``tempfile.mkstemp`` file (private, 0600) the mode a plain ``open`` would (0666 minus the
-    umask), so results in a shared cache or figures folder are readable by the group as usual."""
-    os.chmod(path, 0o666 & ~_UMASK)
 
 
 def _json_default(value):
@@ -127,7 +98,8 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
         record_extra: dict | None = None, keep_model: bool = False, **overrides) -> Result:
     """Train ``method`` on ``train_ds`` and evaluate on ``test_ds``.
 
-    ``method``: one of baseline, teacher, crd, gmc, crcd, ccl, amid. ``preset``: tiny, embedded (default),
+    ``method``: a registered method (:data:`amidlib.core.methods.METHODS`: baseline, teacher, crd, gmc,
+    crcd, ccl, amid, kd, and any module added to ``amidlib/core/methods/``). ``preset``: tiny, embedded (default),
     paper_video, paper_iemocap (see :mod:`amidlib.core.config`). Any config value can be overridden by
     name; an unknown method or override name is refused with the list of valid ones.
 

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from amidlib.core import distributed
-from amidlib.core.methods.base import Method
+from amidlib.core.method import Method
 from amidlib.core.types import Batch
 
 

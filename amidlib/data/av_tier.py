@@ -21,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from amidlib.core.files import atomic_path
 from amidlib.data.cache import atomic_write_json
-from amidlib.data.video.decode import ClipSpec
+from amidlib.data.video.clips import ClipSpec
 
 __all__ = ["make_av_clips", "write_av_clip", "av_tier_datasets", "TIER_CLIP", "class_spec"]
 
@@ -105,8 +106,7 @@ def write_av_clip(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: 
     if h % 2 or w % 2:
         raise ValueError(f"frame size {h}×{w} must be even")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         with av.open(str(tmp), "w", format=fmt) as out:
             vcodec = "libx264" if fmt != "avi" and "libx264" in av.codecs_available else "mpeg4"
             vs = out.add_stream(vcodec, rate=int(fps))
@@ -145,10 +145,6 @@ def write_av_clip(path: str | os.PathLike, frames: np.ndarray, fps: int, audio: 
                         out.mux(packet)
                 for packet in astream.encode():
                     out.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -232,7 +228,7 @@ def av_tier_datasets(
     expected_rates: tuple[int, ...] | None = (16000, 32000),
     **kwargs,
 ):
-    """(train, test) :class:`~amidlib.data.video.datasets.VideoAudioDataset` of a tier written by
+    """(train, test) :class:`~amidlib.data.video.loader.VideoAudioDataset` of a tier written by
     :func:`make_av_clips` under ``root``: the whole video + audio path (PyAV decode → clip sampling;
     audio track → mono → resampled to 32 kHz → log-mel (torchaudio) → frozen extractor → cache).
 

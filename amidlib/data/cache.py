@@ -16,9 +16,10 @@ Layout of a feature cache (one folder per extractor *configuration*)::
 
 ``key`` = sha256 of (extractor name, weights sha256, preprocessing settings), so changing the weights,
 the sample rate, the mel settings, ... gives a new folder, never a silently stale feature. Every write
-is atomic (a temporary file in the same folder, then ``os.replace``); the index is written after the
-array and is the commit point: a row exists only once the index names it, so an interrupted
-extraction resumes where it stopped and never exposes half-written rows.
+is atomic (:func:`amidlib.core.files.atomic_path`: a temporary ``.<name>.<random>.tmp`` in the same
+folder, then ``os.replace``); the index is written after the array and is the commit point: a row
+exists only once the index names it, so an interrupted extraction resumes where it stopped and never
+exposes half-written rows.
 
 The frame cache (:class:`FrameCache`) stores each video's decoded, resized frames as one uint8 ``.npy``
 (T, H, W, 3), so the student's data path only crops and normalises. It is optional: at UCF101 sizes
@@ -31,7 +32,6 @@ import json
 import logging
 import os
 import re
-import tempfile
 import time
 import warnings
 from collections import Counter
@@ -42,7 +42,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 from tqdm.auto import tqdm
 
-from amidlib.core.experiment import readable_as_usual
+from amidlib.core.files import atomic_path, atomic_write_text
 
 __all__ = [
     "CALLS",
@@ -82,38 +82,21 @@ def settings_hash(settings: Any) -> str:
 
 
 # --------------------------------------------------------------------------- atomic writes
-def _tmp_in(folder: Path, name: str) -> Path:
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
-    os.close(fd)
-    readable_as_usual(tmp)  # (mkstemp: 0600) a shared cache must be readable as any file
-    return Path(tmp)
-
-
+# (amidlib.core.files does the writing; these two add the formats and create the folder. Temporary
+# files are named ``.<name>.<random>.tmp``, as they always were in a cache folder.)
 def atomic_save_npy(path: str | os.PathLike, array: np.ndarray) -> None:
     """``np.save`` to a temporary file beside ``path``, then ``os.replace``: never half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_in(path.parent, path.name)
-    try:
-        with open(tmp, "wb") as f:
-            np.save(f, np.ascontiguousarray(array), allow_pickle=False)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(array), allow_pickle=False)
 
 
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     """JSON to a temporary file beside ``path``, then ``os.replace``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_in(path.parent, path.name)
-    try:
-        tmp.write_text(json.dumps(obj, indent=1, default=str), encoding="utf-8")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, json.dumps(obj, indent=1, default=str))
 
 
 # --------------------------------------------------------------------------- feature cache
@@ -142,14 +125,11 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 class FeatureCache:
     """Features of one frozen extractor configuration, one memmapped ``.npy`` per split.
 
-    Parameters
-    ----------
-    root : folder that holds every cache (e.g. ``runs/cache``); created if missing.
-    extractor_name : e.g. ``"cnn14_emb512"``.
-    weights_sha256 : sha256 of the extractor's weights file (``"none"`` for a parameter-free one).
-    settings : every preprocessing value that changes the features (sample rate, mel settings,
-        mono, audio source, ...): part of the key.
-    dim : feature dimension.
+    ``root``: the folder that holds every cache (e.g. ``runs/cache``); created if missing.
+    ``extractor_name``: e.g. ``"cnn14_emb512"``. ``weights_sha256``: of the extractor's weights file
+    (``"none"`` for a parameter-free one). ``settings``: every preprocessing value that changes the
+    features (sample rate, mel settings, mono, audio source, ...): part of the key. ``dim``: the
+    feature dimension.
     """
 
     def __init__(self, root: str | os.PathLike, extractor_name: str, weights_sha256: str, settings: dict, dim: int):
@@ -229,18 +209,13 @@ class FeatureCache:
         arr_path, idx_path = self._paths(split)
         old_n = len(index)
         old = self._array(split, old_n)
-        tmp = _tmp_in(self.dir, arr_path.name)
-        try:
+        with atomic_path(arr_path, suffix=".tmp") as tmp:
             out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=(old_n + len(new_ids), self.dim))
             if old_n:
                 out[:old_n] = old[:old_n]
             out[old_n:] = np.stack(new_rows)
             out.flush()
-            del out, old
-            os.replace(tmp, arr_path)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+            del out, old  # the maps closed before the file is renamed over the old array
         ids = sorted(index, key=index.get) + list(new_ids)
         atomic_write_json(idx_path, {"ids": ids})
         return {vid: row for row, vid in enumerate(ids)}

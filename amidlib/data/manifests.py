@@ -133,24 +133,7 @@ def build_ucf51_manifest(tarball: str | Path, verify_arrays: bool = True) -> dic
     """
     tarball = Path(tarball)
     feature_dir = "audiocnn14embed512_features"
-    found: list[tuple[str, str, int]] = []  # (class_name, video_id, group)
-    with tarfile.open(tarball, "r:*") as tar:
-        for member in tar:
-            parts = member.name.split("/")
-            if not member.isfile() or _IGNORED_NAMES.match(parts[-1]):
-                continue
-            if len(parts) != 3 or parts[0] != feature_dir or not parts[2].endswith(".npy"):
-                raise ValueError(f"unexpected member in {tarball.name}: {member.name}")
-            cls, video_id = parts[1], parts[2][: -len(".npy")]
-            match = _UCF_VIDEO_ID.match(video_id)
-            if match is None or match["cls"].lower() != cls.lower():
-                raise ValueError(f"file name does not match its class folder: {member.name}")
-            if verify_arrays:
-                arr = np.load(io.BytesIO(tar.extractfile(member).read()), allow_pickle=False)
-                if arr.dtype != np.float32 or arr.shape != (512,) or not np.isfinite(arr).all():
-                    raise ValueError(f"{member.name}: {arr.dtype} {arr.shape}, expected finite float32 (512,)")
-            found.append((cls, video_id, int(match["group"])))
-
+    found = _archived_videos(tarball, feature_dir, verify_arrays)
     names = sorted({cls for cls, _, _ in found})
     index = {name: i for i, name in enumerate(names)}
     test_groups = list(range(1, 8))
@@ -219,6 +202,29 @@ def build_ucf51_manifest(tarball: str | Path, verify_arrays: bool = True) -> dic
         "video_columns": ["video_id", "class_index", "group"],
         "videos": rows,
     }
+
+
+def _archived_videos(tarball: Path, feature_dir: str, verify_arrays: bool) -> list[tuple[str, str, int]]:
+    """``(class name, video id, group)`` of every feature file in CCL's archive, in archive order;
+    anything else in it (but macOS ``._*`` files) is refused, by name."""
+    found: list[tuple[str, str, int]] = []
+    with tarfile.open(tarball, "r:*") as tar:
+        for member in tar:
+            parts = member.name.split("/")
+            if not member.isfile() or _IGNORED_NAMES.match(parts[-1]):
+                continue
+            if len(parts) != 3 or parts[0] != feature_dir or not parts[2].endswith(".npy"):
+                raise ValueError(f"unexpected member in {tarball.name}: {member.name}")
+            cls, video_id = parts[1], parts[2][: -len(".npy")]
+            match = _UCF_VIDEO_ID.match(video_id)
+            if match is None or match["cls"].lower() != cls.lower():
+                raise ValueError(f"file name does not match its class folder: {member.name}")
+            if verify_arrays:
+                arr = np.load(io.BytesIO(tar.extractfile(member).read()), allow_pickle=False)
+                if arr.dtype != np.float32 or arr.shape != (512,) or not np.isfinite(arr).all():
+                    raise ValueError(f"{member.name}: {arr.dtype} {arr.shape}, expected finite float32 (512,)")
+            found.append((cls, video_id, int(match["group"])))
+    return found
 
 
 # --------------------------------------------------------------------------- paper numbers

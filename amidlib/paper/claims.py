@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from amidlib.core.experiment import atomic_write_text
+from amidlib.core.files import atomic_write_text
 from amidlib.data import manifests
 from amidlib.paper import names, plots
 from amidlib.paper.records import read_runs

@@ -11,11 +11,10 @@ second call with the same arguments trains nothing.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import time
 from pathlib import Path
 
-from amidlib.core.experiment import atomic_write_text
+from amidlib.core.files import atomic_write_text
 from amidlib.core.methods import METHODS
 from amidlib.paper.tables import format_table, mean_std
 from amidlib.repro.profiles import Pairing, Profile, load_profile
@@ -31,7 +30,7 @@ def compare_profile(preset: str, seeds, target, auxiliary, epochs: int | None = 
     prof = load_profile("cpu", seeds=list(seeds), epochs=epochs, n_jobs=n_jobs,
                         cache_dir=cache_dir or "runs/compare/cache")
     pairing = Pairing(tuple(target), tuple(auxiliary), "compare")
-    return dataclasses.replace(prof, preset=preset, pairings=(pairing, pairing), method_overrides={})
+    return prof.replace(preset=preset, pairings=(pairing, pairing), method_overrides={})
 
 
 def compare_cells(prof: Profile, methods) -> list[Cell]:

@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from amidlib.core.experiment import atomic_write_text
-from amidlib.paper import plots
+from amidlib.core.files import atomic_write_text
+from amidlib.paper import names, plots
 from amidlib.paper.plans import CURVE_FIGURES, figure_cells, plan_table1
 from amidlib.paper.records import record_runs
 from amidlib.repro.runs import Study, class_names
@@ -90,15 +90,17 @@ def build_fig1(study: Study):
 
 
 def build_fig3(study: Study):
-    """fig3.png/.csv: per-class student top-1 of AMID and CCL (Table 1's runs, main pairing)."""
+    """fig3.png/.csv: per-class student top-1 of AMID and CCL (Table 1's runs, main pairing), and of the
+    reference rows the registry of names adds to Fig 3 (Hinton KD, not in the paper)."""
     prof = study.prof
-    cells = [c for c in plan_table1(prof, ["ccl", "amid"]) if c.setting == prof.main.key]
-    names = class_names(cells[0].spec)
+    shown = ["ccl", "amid", *names.figure_references("fig3")]
+    cells = [c for c in plan_table1(prof, shown) if c.setting == prof.main.key]
+    classes = class_names(cells[0].spec)
     rows = []
     for cell, res in zip(cells, study.results(cells)):
         for i, acc in enumerate(res.metrics["per_class_student_top1"]):
             rows.append({"row": cell.row, "seed": cell.spec.seed, "class_index": i,
-                         "class_name": names[i] if i < len(names) else str(i), "top1": acc})
+                         "class_name": classes[i] if i < len(classes) else str(i), "top1": acc})
     frame = pd.DataFrame(rows)
     _write_csv(frame, prof.out_dir / "fig3.csv")
     record_runs(prof.out_dir, "fig3", study.runs(cells))
@@ -123,7 +125,6 @@ def build_loss_shares(out_dir: str | os.PathLike):
     """fig_loss_shares.png/.pdf (+ .csv): what each AMID arm of Tables 4 and 5 optimises, as the share of each
     weighted term (Eq 17, α as configured) in its objective over the distillation epochs, mean over seeds,
     from ``runs.csv`` (each run records its shares). A term of a few percent barely moves training."""
-    from amidlib.paper import names
     from amidlib.paper.records import read_runs
 
     runs = read_runs(out_dir)

@@ -1,35 +1,51 @@
-"""The one registry of the paper's row names: every row's table label, short name, legend and colour.
+"""The paper layer's registry of names: every row's table label, short name, legend and colour, and
+which of the paper's tables and figures list a method.
 
-A *row* is a paper_results.csv method key: a method (``baseline`` … ``amid``, ``teacher``; from the
-method registry :data:`amidlib.core.methods.REGISTRY`, so a method registered there is a row here
-with no other edit) or a variant of one, i.e. a method with config switches (:data:`VARIANTS`:
-Table 4 and 5 rows and the figures' runs, ``mi_s``, ``mi_s+mi_a``, ``no_d2`` …).
+A *row* is a paper_results.csv method key: a method (``baseline`` … ``amid``, ``teacher``) or a
+variant of one, i.e. a method with config switches (:data:`VARIANTS`: Table 4 and 5 rows and the
+figures' runs, ``mi_s``, ``mi_s+mi_a``, ``no_d2`` …).
+
+The core registers what can be trained (:data:`amidlib.core.methods.METHODS`, one file per method);
+how the paper shows a method is declared here, once, with :func:`declare` (label, colour, tables,
+figures, reference row or not, in the paper or not). A registered method that is not declared (a
+user's new file) is a row too: its name is its label, it gets a colour no declared row uses, and no
+table or figure lists it until it is declared.
 
 Every list of names, labels and colours of the paper layer is derived from here, at call time (so
-:func:`amidlib.core.methods.register` takes effect at once):
+:func:`declare` takes effect at once):
 
-- :func:`table_rows`: the rows of each table in order (Tables 1-3 from the method registry,
-  Tables 4-5 from :data:`ABLATION_TABLES`), :func:`row_spec`: the method and config of a row
-  (amidlib.paper.plans);
-- :func:`table_label`: a row's label in a table (amidlib.paper.tables; the ``label`` column of
-  the tables' csvs), with :data:`TABLE_LABELS` for the rows a table labels its own way;
+- :func:`table_rows`: the rows of each table in order (Tables 1-3 from the declarations, Tables
+  4-5 from :data:`ABLATION_TABLES`), :func:`figure_references`: the reference rows a figure adds,
+  :func:`row_spec`: the method and config of a row (amidlib.paper.plans);
+- :func:`table_label`, :func:`labels`: a row's label in a table (amidlib.paper.tables; the
+  ``label`` column of the tables' csvs), with :data:`TABLE_LABELS` for the rows a table labels its
+  own way; :func:`paper_lists`: whether the paper's table has a row (its number to print beside ours);
 - :func:`short_name`: a row's name in the claims' evidence (amidlib.paper.claims), with
   :data:`SHORT_NAMES_IN` per claim source;
-- :func:`legend`, :func:`colour`, :func:`palette`: one legend label and one colour per row in
-  every figure (amidlib.paper.plots);
+- :func:`legend`, :func:`legends`, :func:`colour`, :func:`palette`: one legend label and one colour
+  per row in every figure (amidlib.paper.plots);
 - :data:`METRIC_NAMES`: the scalar metrics and their display names (from
   :data:`amidlib.core.metrics.SCALAR_METRICS`, which amidlib.repro.runs reads too).
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from amidlib.core.methods import METHOD_TABLES, METHODS, REGISTRY, table_methods
+from amidlib.core.methods import METHODS
 from amidlib.core.metrics import SCALAR_METRICS
 
-__all__ = ["Row", "VARIANTS", "ABLATION_TABLES", "TABLE_LABELS", "SHORT_NAMES_IN", "METRIC_NAMES", "rows", "row",
-           "row_spec", "table_rows", "table_label", "short_name", "legend", "colour", "palette", "reports", "TABLES"]
+__all__ = ["Row", "MethodEntry", "declare", "undeclare", "METHOD_TABLES", "REFERENCE_FIGURES", "VARIANTS",
+           "ABLATION_TABLES", "TABLE_LABELS", "SHORT_NAMES_IN", "METRIC_NAMES", "rows", "row", "row_spec", "table_rows",
+           "figure_references", "in_paper", "paper_lists", "table_label", "labels", "short_name", "legend", "legends",
+           "colour", "palette", "reports", "TABLES"]
+
+#: the paper's tables whose rows are methods (Tables 4 and 5 are AMID's variants: :data:`ABLATION_TABLES`)
+METHOD_TABLES = ("table1", "table2", "table3")
+#: the figures that draw a declared method's runs beside the paper's (Fig 3: per-class differences to CCL)
+REFERENCE_FIGURES = ("fig3",)
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
 @dataclass(frozen=True)
@@ -50,9 +66,85 @@ class Row:
         return dict(self.overrides)
 
 
+@dataclass(frozen=True)
+class MethodEntry:
+    """How the paper shows one method (:func:`declare`): its :class:`Row` names, the method tables that
+    list it (``tables``), the figures that draw it as a reference (``figures``), whether it is a
+    ``reference`` row (listed after the methods, no paper number beside it) and whether the paper has
+    it at all (``in_paper``)."""
+
+    row: Row
+    tables: tuple[str, ...] = ()
+    figures: tuple[str, ...] = ()
+    reference: bool = False
+    in_paper: bool = True
+
+
+#: name -> MethodEntry, in declaration order (the order of the tables' rows)
+_DECLARED: dict[str, MethodEntry] = {}
+
+
+def declare(name: str, *, label: str, colour: str, tables=(), figures=(), short: str | None = None,
+            legend: str | None = None, reference: bool = False, in_paper: bool = True,
+            replace: bool = False) -> MethodEntry:
+    """Say how the paper's tables and figures show method ``name``: ``label`` (its row in a table),
+    ``short`` (claims' evidence; default ``label``), ``legend`` (figures; default ``short``), ``colour``
+    (#rrggbb, every figure), the method ``tables`` (:data:`METHOD_TABLES`) that list it, the ``figures``
+    (:data:`REFERENCE_FIGURES`) that draw it beside the paper's rows (a reference row only), ``reference``
+    (after the methods, no paper number) and ``in_paper`` (False: a row of ours the paper does not have;
+    say so in its label). The method itself is trained from :data:`amidlib.core.methods.METHODS` (its
+    file): declaring does not register it. A name already declared is refused unless ``replace``
+    (which keeps its place in the order)."""
+    if name in _DECLARED and not replace:
+        raise ValueError(f"method {name!r} is already declared (replace=True to redefine it)")
+    tables = (tables,) if isinstance(tables, str) else tuple(tables)
+    figures = (figures,) if isinstance(figures, str) else tuple(figures)
+    unknown = [t for t in tables if t not in METHOD_TABLES] + [f for f in figures if f not in REFERENCE_FIGURES]
+    if unknown:
+        raise ValueError(f"{unknown} are not method tables or reference figures; choose from "
+                         f"{list(METHOD_TABLES + REFERENCE_FIGURES)}")
+    if figures and not reference:
+        raise ValueError(f"figures {list(figures)} add reference rows beside the paper's: declare {name!r} with reference=True")
+    if not _COLOUR.match(colour):
+        raise ValueError(f"colour {colour!r} is not of the form #rrggbb")
+    short = short or label
+    entry = MethodEntry(Row(name, label, short, legend or short, colour, name), tables, figures, bool(reference),
+                        bool(in_paper))
+    _DECLARED[name] = entry
+    return entry
+
+
+def undeclare(name: str) -> MethodEntry:
+    """Undo :func:`declare` (e.g. at the end of a test); returns what was declared."""
+    if name not in _DECLARED:
+        raise KeyError(f"method {name!r} is not declared")
+    return _DECLARED.pop(name)
+
+
+# The paper's methods, in the order of its tables. Table 1: baseline, crd, gmc, crcd, ccl, amid, then the
+# reference rows: the teacher and Hinton's KD (ours, not the paper's); Table 2: the methods of Table 1 (the
+# references have no retrieval row of the paper); Table 3: baseline, gmc, crcd, ccl, amid.
+declare("baseline", label="Baseline (student alone)", short="baseline", legend="baseline (student alone)",
+        colour="#000000", tables=("table1", "table2", "table3"))
+declare("crd", label="CRD", colour="#56b4e9", tables=("table1", "table2"))
+declare("gmc", label="GMC", colour="#882255", tables=("table1", "table2", "table3"))
+declare("crcd", label="CRCD", colour="#332288", tables=("table1", "table2", "table3"))
+declare("ccl", label="CCL", colour="#e69f00", tables=("table1", "table2", "table3"))
+declare("amid", label="AMID (ours)", short="AMID", legend="AMID", colour="#009e73", tables=("table1", "table2", "table3"))
+declare("teacher", label="Teacher (reference: full modalities)", short="teacher", legend="teacher (full modalities)",
+        colour="#555555", tables=("table1",), reference=True)
+# the logit-distillation baseline every KD codebase ships (amidlib/core/methods/kd.py): beside Table 1's
+# methods and in Fig 3's per-class view, to place AMID and CCL against it; the paper has no such row
+declare("kd", label="Hinton KD (reference, not in the paper)", short="Hinton KD", legend="Hinton KD (not in the paper)",
+        colour="#661100", tables=("table1",), figures=("fig3",), reference=True, in_paper=False)
+
+#: colours for a registered method no declaration names (a user's new file), in METHODS order
+_SPARE_COLOURS = ("#88ccee", "#44aa99", "#6699cc", "#f0e442", "#117799", "#997700", "#bbbbbb", "#7f7f7f")
+
+
 def _variant(name: str, method: str, label: str, short: str, legend: str, colour: str | None = None, **overrides) -> Row:
     """A variant row; ``colour`` None: the colour of ``method`` (the same run, e.g. ``student_alone``)."""
-    return Row(name, label, short, legend, colour or REGISTRY[method].colour, method, tuple(sorted(overrides.items())))
+    return Row(name, label, short, legend, colour or _DECLARED[method].row.colour, method, tuple(sorted(overrides.items())))
 
 
 #: The variants: a method with config switches (Tables 4 and 5, the figures). Their labels are the
@@ -94,14 +186,21 @@ SHORT_NAMES_IN: dict[str, dict[str, str]] = {"fig5": {"mi_s+mi_a": "w/o L_adv"}}
 METRIC_NAMES: dict[str, str] = SCALAR_METRICS
 
 
-def _method_row(name: str) -> Row:
-    info = REGISTRY[name]
-    return Row(name, info.label, info.short, info.legend, info.colour, name)
+
+def _method_rows() -> dict[str, Row]:
+    """The method rows, now: the declared ones (declaration order), then every registered method no
+    declaration names (METHODS order), named after itself in a spare colour of its own."""
+    out = {name: entry.row for name, entry in _DECLARED.items()}
+    used = {r.colour for r in out.values()} | {r.colour for r in VARIANTS.values()}
+    spare = [c for c in _SPARE_COLOURS if c not in used] or ["#7f7f7f"]
+    for i, name in enumerate(n for n in METHODS if n not in out):
+        out[name] = Row(name, name, name, name, spare[i % len(spare)], name)
+    return out
 
 
 def rows() -> dict[str, Row]:
-    """Every row, now: the registered methods (registry order), then the variants."""
-    out = {name: _method_row(name) for name in REGISTRY}
+    """Every row, now: the methods (:func:`_method_rows`), then the variants."""
+    out = _method_rows()
     out.update(VARIANTS)
     return out
 
@@ -110,7 +209,9 @@ def row(name: str) -> Row | None:
     """The row ``name`` (None for a row not named here, e.g. a Table 6 α value)."""
     if name in VARIANTS:
         return VARIANTS[name]
-    return _method_row(name) if name in REGISTRY else None
+    if name in _DECLARED:
+        return _DECLARED[name].row
+    return _method_rows().get(name) if name in METHODS else None
 
 
 def row_spec(name: str) -> tuple[str, dict[str, Any]]:
@@ -122,10 +223,36 @@ def row_spec(name: str) -> tuple[str, dict[str, Any]]:
 
 
 def table_rows(table: str) -> list[str]:
-    """The rows of ``table`` (table1 … table5) in the paper's order."""
+    """The rows of ``table`` (table1 … table5) in the paper's order: Tables 1-3 the declared methods
+    that list it, reference rows last; Tables 4-5 :data:`ABLATION_TABLES`."""
     if table in ABLATION_TABLES:
         return list(ABLATION_TABLES[table])
-    return table_methods(table)
+    if table not in METHOD_TABLES:
+        raise ValueError(f"{table!r} is not a table with named rows; choose from {list(TABLES)}")
+    names = [n for n, e in _DECLARED.items() if table in e.tables]
+    return [n for n in names if not _DECLARED[n].reference] + [n for n in names if _DECLARED[n].reference]
+
+
+def figure_references(figure: str) -> list[str]:
+    """The reference rows ``figure`` (:data:`REFERENCE_FIGURES`) draws beside the paper's, in order."""
+    if figure not in REFERENCE_FIGURES:
+        raise ValueError(f"{figure!r} draws no reference rows; figures that do: {list(REFERENCE_FIGURES)}")
+    return [n for n, e in _DECLARED.items() if figure in e.figures and e.reference]
+
+
+def in_paper(name: str) -> bool:
+    """Is row ``name`` the paper's? Not Hinton KD (declared ``in_paper=False``), nor a registered method
+    this registry does not declare (a user's new file); every variant and α value is."""
+    entry = _DECLARED.get(name)
+    return entry.in_paper if entry is not None else name not in METHODS
+
+
+def paper_lists(table: str, name: str) -> bool:
+    """Does the paper's ``table`` have row ``name``, so that its number is looked up beside ours? Not for
+    a reference row of a method table (Table 1's teacher, Hinton KD) nor for a row that is not the paper's
+    (:func:`in_paper`); every other row is looked up (and has "—" where the paper gives no number)."""
+    entry = _DECLARED.get(name)
+    return in_paper(name) and not (entry is not None and entry.reference and table in METHOD_TABLES)
 
 
 def table_label(table: str | None, name: str) -> str:
@@ -137,6 +264,11 @@ def table_label(table: str | None, name: str) -> str:
         return special[name]
     r = row(name)
     return r.label if r else name
+
+
+def labels() -> dict[str, str]:
+    """row -> its label in the tables (their own labels aside, :data:`TABLE_LABELS`), for every row."""
+    return {name: r.label for name, r in rows().items()}
 
 
 def short_name(name: str, source: str | None = None) -> str:
@@ -152,6 +284,11 @@ def legend(name: str) -> str:
     """The legend label of row ``name``: the same in every figure."""
     r = row(name)
     return r.legend if r else name
+
+
+def legends() -> dict[str, str]:
+    """row -> legend label, for every row."""
+    return {name: r.legend for name, r in rows().items()}
 
 
 def colour(name: str) -> str | None:

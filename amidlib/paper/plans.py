@@ -17,29 +17,15 @@ from amidlib.paper import names
 from amidlib.repro.profiles import Pairing, Profile
 from amidlib.repro.runs import Cell, RunSpec, make_spec
 
-__all__ = ["CURVE_FIGURES", "CURVE_ROWS", "run_spec", "plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5", "plan_table6", "PLANS",
-           "T12_METHODS", "T3_METHODS", "T4_ROWS", "T5_ROWS", "figure_cells", "table_specs"]
+__all__ = ["CURVE_FIGURES", "CURVE_ROWS", "run_spec", "plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5",
+           "plan_table6", "PLANS", "figure_cells", "table_specs"]
 
 
 def table_specs(table: str) -> list[tuple[str, str, dict]]:
     """(row, method, config overrides) of every row of ``table`` (table1 … table5), in order, from
-    the registry of names (:mod:`amidlib.paper.names`)."""
+    the registry of names (:mod:`amidlib.paper.names`; the rows alone: :func:`amidlib.paper.names.table_rows`).
+    Called when needed, so a method declared later is in it (Table 4's rows: ``table_specs("table4")``)."""
     return [(row, *names.row_spec(row)) for row in names.table_rows(table)]
-
-
-def __getattr__(attr: str):
-    """``T12_METHODS`` (Tables 1/2: baseline, crd, gmc, crcd, ccl, amid, teacher), ``T3_METHODS``
-    (baseline, gmc, crcd, ccl, amid), ``T4_ROWS`` / ``T5_ROWS`` ((row, method, overrides)): read
-    from the registry when asked, so a method registered later is in them."""
-    if attr == "T12_METHODS":
-        return names.table_rows("table1")
-    if attr == "T3_METHODS":
-        return names.table_rows("table3")
-    if attr == "T4_ROWS":
-        return table_specs("table4")
-    if attr == "T5_ROWS":
-        return table_specs("table5")
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
 #: the figures that draw per-epoch curves, with the rows (main pairing, every seed) whose histories they draw

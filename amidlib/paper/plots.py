@@ -12,7 +12,6 @@ L_MI_a)" in Figs 1, 4 and 5 alike.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -25,22 +24,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from amidlib.core.experiment import readable_as_usual
+from amidlib.core.files import atomic_path
 from amidlib.paper import names  # noqa: E402
 
 __all__ = [
-    "set_style", "save", "LABELS", "PALETTE", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4",
+    "set_style", "save", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4",
     "plot_fig5", "plot_warmup", "distill_means", "plot_table1", "plot_table6", "paired_class_differences", "COLUMN", "PAGE",
 ]
 
-def __getattr__(attr: str):
-    """``LABELS`` (row -> legend label) and ``PALETTE`` (legend label -> colour) for every row of
-    :mod:`amidlib.paper.names`, read when asked (a method registered later is in them)."""
-    if attr == "LABELS":
-        return {name: r.legend for name, r in names.rows().items()}
-    if attr == "PALETTE":
-        return names.palette()
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
+# Each row's legend label and colour: amidlib.paper.names (legend, legends, colour, palette), read when a
+# figure is drawn, so a method declared later is in it.
 
 
 def _palette(labels) -> dict[str, str]:
@@ -68,16 +61,9 @@ def set_style() -> None:
 
 
 def _atomic_savefig(fig, path: Path, fmt: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=f".{fmt}.tmp")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=f".{fmt}.tmp") as tmp:
         # no creation date in the pdf: the same numbers give the same bytes, so a rerun leaves git clean
         fig.savefig(tmp, format=fmt, bbox_inches="tight", **({"metadata": {"CreationDate": None}} if fmt == "pdf" else {}))
-        readable_as_usual(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save(fig, path: str | os.PathLike) -> Path:
@@ -184,28 +170,41 @@ def paired_class_differences(per_class: pd.DataFrame, a: str = "amid", b: str = 
     return pd.DataFrame(out)
 
 
-def plot_fig3(per_class: pd.DataFrame, data: str):
+def plot_fig3(per_class: pd.DataFrame, data: str, references: Sequence[str] | None = None):
     """Per-class top-1 of AMID vs CCL (paper Fig 3) as the paired difference AMID − CCL per class:
     bars from 0 in AMID's colour where AMID is ahead, CCL's where CCL is, with the 95 % interval of
-    the per-seed differences; ``per_class`` has row, seed, class_name, top1."""
+    the per-seed differences; ``per_class`` has row, seed, class_name, top1.
+
+    Reference rows (``references``; default: :func:`amidlib.paper.names.figure_references` of fig3, e.g.
+    Hinton KD, not in the paper) that ``per_class`` holds are drawn as markers of their own mean
+    difference to CCL per class, in their colour, so AMID's bar can be read against them."""
     diff = paired_class_differences(per_class)
+    present = set(per_class["row"])
+    refs = [r for r in (names.figure_references("fig3") if references is None else references) if r in present]
     many = len(diff) > 20  # e.g. the 55 digit pairs: a page wide, labels turned
     fig, ax = plt.subplots(figsize=(PAGE if many else COLUMN, 2.6 if many else 2.4))
     colours = [names.colour("amid") if v >= 0 else names.colour("ccl") for v in diff["diff"].fillna(0)]
     x = np.arange(len(diff))
-    ax.bar(x, diff["diff"], color=colours, width=0.7)
+    ax.bar(x, diff["diff"], color=colours, width=0.7, label=f"{names.legend('amid')} − {names.legend('ccl')}")
     if diff["ci_low"].notna().any():
         ax.errorbar(x, diff["diff"], yerr=[diff["diff"] - diff["ci_low"], diff["ci_high"] - diff["diff"]],
                     fmt="none", ecolor="0.2", elinewidth=0.8, capsize=2)
+    for ref in refs:  # the same classes in the same order (paired_class_differences sorts by class)
+        ref_diff = paired_class_differences(per_class, ref, "ccl")
+        ax.plot(x, ref_diff["diff"], ls="none", marker="D", ms=3, mec="white", mew=0.4, color=names.colour(ref),
+                label=f"{names.legend(ref)} − {names.legend('ccl')}")
     ax.axhline(0, color="0.2", lw=0.8)
     ax.set_xticks(x, diff["class_name"].astype(str), rotation=90 if many else 0, fontsize=5 if many else None)
     ax.set(xlabel="class (handwritten digit pair)" if many else "class (handwritten digit)",
-           ylabel="AMID − CCL, top-1 (points)")
+           ylabel="top-1 − CCL's (points)" if refs else "AMID − CCL, top-1 (points)")
     n = int(diff["n"].min()) if len(diff) else 0
     ahead = int((diff["diff"] > 0).sum())
     ax.set_title(f"Fig 3 analogue: per-class difference AMID − CCL ({ahead} of {len(diff)} classes ahead)\n{data}; "
                  + (f"mean over {n} seeds, 95 % interval" if n > 1 else "1 seed (no interval)"), fontsize=7.5)
-    fig.tight_layout()
+    if refs:  # below the axes: the bars and intervals fill the panel
+        fig.legend(*ax.get_legend_handles_labels(), loc="lower center", ncol=2, frameon=False, fontsize=6,
+                   bbox_to_anchor=(0.5, 0.0))
+    fig.tight_layout(rect=(0, 0.07 if refs else 0, 1, 1))
     return fig
 
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from amidlib.core.experiment import atomic_write_text
+from amidlib.core.files import atomic_write_text
 
 __all__ = ["SOURCE_ORDER", "record_runs", "read_runs"]
 

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from amidlib.core.config import make_config
-from amidlib.core.experiment import atomic_write_text
+from amidlib.core.files import atomic_write_text
 from amidlib.core.methods import METHODS
 from amidlib.paper import names, plots
 from amidlib.paper.records import record_runs

@@ -27,7 +27,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from amidlib.core.experiment import atomic_write_text
+from amidlib.core.files import atomic_write_text
 from amidlib.data import manifests
 from amidlib.data.paper_root import PAPER_DATASETS
 from amidlib.paper import names
@@ -37,17 +37,11 @@ from amidlib.paper.stats import batch_regime, ratio_effect
 from amidlib.repro.profiles import DATASET_TITLES, SKIPPED_TABLES, SKIPPED_WHAT, Profile
 from amidlib.repro.runs import Study, load_split, make_spec
 
-__all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "DISPLAY", "PAPER_METRIC",
-           "fmt", "mean_std", "format_table"]
+__all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "PAPER_METRIC", "fmt", "mean_std",
+           "format_table"]
 
-# Row labels, their order and the metric names come from the one registry, amidlib.paper.names.
-def __getattr__(attr: str):
-    """``DISPLAY``: row -> label as the paper's tables print it, for every row of
-    :mod:`amidlib.paper.names` (read when asked, so a method registered later is in it)."""
-    if attr == "DISPLAY":
-        return {name: r.label for name, r in names.rows().items()}
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
-
+# Row labels (amidlib.paper.names.labels), their order and the metric names come from the one registry of
+# names, amidlib.paper.names, read when a table is built (so a method declared later is in it).
 
 #: ours metric -> paper metric, per table
 PAPER_METRIC = {
@@ -88,10 +82,9 @@ def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str]
         for metric in _metric_rows(table, row):
             vals = grp[metric].astype(float).dropna()
             paper_metric = PAPER_METRIC[table][metric]
-            paper_method = row
-            if table == "table1" and row == "teacher":
-                paper_method = None  # the paper's Table 1 has no teacher row
-            paper = manifests.paper_value(table, paper_setting, paper_method, paper_metric) if paper_method else None
+            # a reference row (Table 1's teacher, Hinton KD) or a method the paper does not have: no paper number
+            paper = (manifests.paper_value(table, paper_setting, row, paper_metric) if names.paper_lists(table, row)
+                     else None)
             out.append({
                 "table": table, "setting": setting, "paper_setting": paper_setting,
                 "data": (data or {}).get(setting, ""),
@@ -234,6 +227,9 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
             lines.append("- w/o D2: here nearly every sample has a same-class partner in its batch (the paper's UCF51: "
                          f"≈ {100 * paper_regime()['with_partner']:.0f} %), so this row tests D2 in a regime the paper's "
                          "main dataset does not have; no effect here says little about D2 there")
+    ours_only = [names.table_label(table, r) for r in dict.fromkeys(tidy["row"].astype(str)) if not names.in_paper(r)]
+    if ours_only:
+        lines.append(f"- not in the paper (a reference of ours, no paper number): {', '.join(ours_only)}")
     if table == "table1" and "gap_closed" in set(tidy["metric"]):
         lines.append("- gap closed: (method − baseline) / (teacher − baseline) in %, seed by seed, mean and 95 % "
                      "interval: the share of the teacher–student gap a method closes")

@@ -4,13 +4,13 @@ the default; Ray is not needed) or the tasks of a Ray cluster (``ray``).
 A *task* is a tuple of specs (:func:`amidlib.repro.runs.tasks`): the seeds of one batched configuration,
 or one spec. Both executors end the same way, so the tables cannot tell which one ran a run: each run's
 record lands in the run cache under the key the driver computed, written atomically
-(:meth:`RunCache.put`), and the Study hears of it through ``on_done(task, reports)``.
+(:meth:`~amidlib.repro.store.RunCache.put`), and the Study hears of it through ``on_done(task, reports)``.
 
-- **local**: ``prof.n_jobs`` spawned processes, each running :func:`amidlib.repro.runs._worker`
-  (which writes the cache itself, atomically), as before.
+- **local**: ``execution.n_jobs`` spawned processes, each running :func:`amidlib.repro.worker.work`
+  (which trains and writes the cache itself, atomically, :func:`amidlib.repro.store.store_task`).
 - **ray**: one Ray task per task, asking for what a run needs (1 GPU when the run's device is CUDA,
-  else 1 CPU). The task trains (:func:`_ray_train`) and returns the records; the **driver** writes
-  them to the cache, so the workers need not see the cache folder (they do need the data and, to
+  else 1 CPU). The task trains (:func:`amidlib.repro.worker.timed_train`) and returns the records; the
+  **driver** writes them to the cache (the same :func:`~amidlib.repro.store.store_task`), so the workers need not see the cache folder (they do need the data and, to
   resume, the checkpoint folder: put both on a shared filesystem). A task whose worker dies (node
   lost, process killed, out of memory) is retried by Ray (``max_retries``) and resumes from its last
   checkpoint when the profile checkpoints (``<cache_dir>/.checkpoints/<key>/last.pt``). A run whose
@@ -25,51 +25,47 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import shutil
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Sequence
 
+from amidlib.repro.profiles import EXECUTORS, Profile
+from amidlib.repro.store import Reports, RunCache, store_task
+from amidlib.repro.worker import timed_train, work
+
 __all__ = ["EXECUTORS", "run_tasks", "connect", "ray_resources", "RAY_MAX_RETRIES"]
 
-EXECUTORS = ("local", "ray")
 #: the address every process of the private one-machine Ray instance listens on
 PRIVATE_RAY_HOST = "127.0.0.1"
 #: how often Ray re-runs a task whose worker died (system failures only; an exception in training is not retried)
 RAY_MAX_RETRIES = 3
 
-Reports = list  # per run: (key, wall seconds, CPU seconds, {"student_top1": .., "teacher_top1": ..})
-
-
-def run_tasks(work: Sequence[tuple], cache, prof, on_done: Callable[[tuple, Reports], None],
+def run_tasks(tasks: Sequence[tuple], cache: RunCache, prof: Profile, on_done: Callable[[tuple, Reports], None],
               log: Callable[[str], None] = print) -> None:
-    """Train every task of ``work`` with ``prof.executor``; ``on_done(task, reports)`` after each."""
-    executor = getattr(prof, "executor", "local") or "local"
-    if executor not in EXECUTORS:
-        raise ValueError(f"unknown executor {executor!r}; valid: {', '.join(EXECUTORS)}")
-    opts = dict(checkpoint=bool(prof.checkpoint), keep_checkpoints=bool(prof.keep_checkpoints))
-    if executor == "ray":
-        _run_ray(work, cache, prof, on_done, log, **opts)
+    """Train every task of ``tasks`` with ``prof.execution.executor``; ``on_done(task, reports)`` after each."""
+    ex = prof.execution
+    if ex.executor not in EXECUTORS:
+        raise ValueError(f"unknown executor {ex.executor!r}; valid: {', '.join(EXECUTORS)}")
+    opts = dict(checkpoint=bool(ex.checkpoint), keep_checkpoints=bool(ex.keep_checkpoints))
+    if ex.executor == "ray":
+        _run_ray(tasks, cache, prof, on_done, log, **opts)
     else:
-        _run_local(work, cache, prof, on_done, log, **opts)
+        _run_local(tasks, cache, prof, on_done, log, **opts)
 
 
 # --------------------------------------------------------------------------- local processes
-def _run_local(work, cache, prof, on_done, log, checkpoint: bool, keep_checkpoints: bool) -> None:
-    from amidlib.repro.runs import _worker
-
-    n_jobs = max(1, min(int(prof.n_jobs), len(work)))
+def _run_local(tasks, cache, prof, on_done, log, checkpoint: bool, keep_checkpoints: bool) -> None:
+    n_jobs = max(1, min(int(prof.execution.n_jobs), len(tasks)))
     log(f"executor local: {n_jobs} process(es)")
     args = (str(cache.folder),)
     opts = dict(checkpoint=checkpoint, keep_checkpoints=keep_checkpoints)
     if n_jobs == 1:
-        for task in work:
-            on_done(task, _worker(task, *args, [s.key() for s in task], **opts))
+        for task in tasks:
+            on_done(task, work(task, *args, [s.key() for s in task], **opts))
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_worker, task, *args, [s.key() for s in task], **opts): task for task in work}
+        futures = {pool.submit(work, task, *args, [s.key() for s in task], **opts): task for task in tasks}
         for fut in as_completed(futures):
             on_done(futures[fut], fut.result())
 
@@ -191,23 +187,18 @@ def _ray_train(specs: Sequence, keys: Sequence[str], cache_dir: str, checkpoint:
     """The body of one Ray task: train the specs (resuming from their checkpoints when there are
     some) and return (results, wall seconds per run, CPU seconds per run). Nothing is written to the
     run cache here: the driver stores the results."""
-    from amidlib.repro.runs import _train_task
-
-    started, cpu = time.perf_counter(), time.process_time()
-    ckpts = [str(Path(cache_dir) / ".checkpoints" / key) if checkpoint else None for key in keys]
-    results = _train_task(specs, ckpts)
+    results, wall, cpu = timed_train(specs, keys, cache_dir, checkpoint)
     for res in results:  # what goes back to the driver: the record only
         res.model, res.extras = None, {}
-    n = len(specs)
-    return results, (time.perf_counter() - started) / n, (time.process_time() - cpu) / n
+    return results, wall, cpu
 
 
-def _run_ray(work, cache, prof, on_done, log, checkpoint: bool, keep_checkpoints: bool) -> None:
-    ray = connect(getattr(prof, "address", None), num_cpus=max(1, int(prof.n_jobs)))
+def _run_ray(tasks, cache, prof, on_done, log, checkpoint: bool, keep_checkpoints: bool) -> None:
+    ray = connect(prof.execution.address, num_cpus=max(1, int(prof.execution.n_jobs)))
     remote = ray.remote(_ray_train)
     cache_dir = str(Path(cache.folder).resolve())
     refs = {}
-    for task in work:
+    for task in tasks:
         keys = [s.key() for s in task]
         ref = remote.options(**ray_resources(task), max_retries=RAY_MAX_RETRIES, retry_exceptions=False,
                              name=f"amid-run:{task[0].method}:{keys[0][:8]}").remote(task, keys, cache_dir, checkpoint)
@@ -228,20 +219,8 @@ def _run_ray(work, cache, prof, on_done, log, checkpoint: bool, keep_checkpoints
                 except ray.exceptions.RayError as exc:  # the worker died more than max_retries times
                     raise RuntimeError(f"Ray task for {task[0].describe()} failed after {RAY_MAX_RETRIES} "
                                        f"retries: {type(exc).__name__}: {exc}") from exc
-                on_done(task, _store(cache, task, keys, results, wall, cpu, checkpoint, keep_checkpoints))
+                on_done(task, store_task(cache, task, keys, results, wall, cpu, checkpoint, keep_checkpoints))
     finally:
         for ref in pending:  # a failure stops the Study: do not leave its other tasks running
             ray.cancel(ref, force=True)
 
-
-def _store(cache, task, keys, results, wall: float, cpu: float, checkpoint: bool, keep_checkpoints: bool) -> Reports:
-    """The driver's side of a finished Ray task: each record into the cache (atomically, under the key
-    the driver computed), then its spent checkpoint deleted; the reports of :func:`runs._worker`."""
-    out = []
-    for spec, key, res in zip(task, keys, results):
-        cache.put(spec, res, key=key)
-        ckpt = Path(cache.folder) / ".checkpoints" / key
-        if checkpoint and not keep_checkpoints and ckpt.is_dir():
-            shutil.rmtree(ckpt, ignore_errors=True)
-        out.append((key, wall, cpu, {k: res.metrics.get(k) for k in ("student_top1", "teacher_top1")}))
-    return out

@@ -32,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from amidlib.repro.profiles import COMMON_PARAMETERS, PROFILES, repo_root
+from amidlib.repro.profiles import COMMON_PARAMETERS, EXECUTORS, PROFILES, repo_root, resolve_path
 
 #: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
 KERNEL = "amid-repro"
@@ -172,7 +172,7 @@ def main(argv=None) -> int:
     p.add_argument("--cache-dir", type=Path, default=None,
                    help="run cache shared by the notebooks (default: <run folder>/cache, fresh every time)")
     p.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds (default: none)")
-    p.add_argument("--executor", choices=("local", "ray"), default=None,
+    p.add_argument("--executor", choices=EXECUTORS, default=None,
                    help="where the runs train: local worker processes (default) or the tasks of a Ray cluster")
     p.add_argument("--address", default=None,
                    help="with --executor ray: the cluster ('auto': the one this machine joined; host:port: its head; "
@@ -266,7 +266,7 @@ def main(argv=None) -> int:
     # once the workload is trained the notebooks only read the cache and draw: those between the first (data
     # preparation) and the report, which reads every table, run side by side, one per worker
     waves = notebook_waves(selected, parallel=trained_before is not None and not failed,
-                           jobs=args.jobs or PROFILES[args.profile].n_jobs)
+                           jobs=args.jobs or PROFILES[args.profile].execution.n_jobs)
     index = {nb: i for i, nb in enumerate(selected, 1)}
     for wave in waves if not failed else []:
         if len(wave) == 1:
@@ -303,9 +303,9 @@ def main(argv=None) -> int:
     print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(timings)} notebook(s){load}; "
           f"executed notebooks in {run_folder}")
     if not failed:
-        _print_headline(Path(given.get("out_dir") or root / ("figures" if args.profile == "cpu" else f"figures/{args.profile}")),
+        _print_headline(resolve_path(given.get("out_dir"), PROFILES[args.profile].paths.out_dir, root),
                         since=time.time() - total)
-    budget = PROFILES[args.profile].budget_s
+    budget = PROFILES[args.profile].execution.budget_s
     if budget and not failed and not args.only and total > budget:
         print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
     if failed:
@@ -398,7 +398,7 @@ def _children_cpu() -> float:
 def _write_timings(run_folder: Path, timings: list[dict], total: float, total_cpu: float, profile: str, given: dict) -> None:
     import pandas as pd
 
-    from amidlib.core.experiment import atomic_write_text
+    from amidlib.core.files import atomic_write_text
 
     frame = pd.DataFrame(timings + [{"notebook": "TOTAL", "seconds": round(total, 1), "cpu_seconds": round(total_cpu, 1), "status": ""}])
     atomic_write_text(run_folder / "timings.csv", frame.to_csv(index=False))
@@ -439,7 +439,7 @@ def environment_record() -> str:
 
 
 def _write_environment(run_folder: Path) -> None:
-    from amidlib.core.experiment import atomic_write_text
+    from amidlib.core.files import atomic_write_text
 
     atomic_write_text(run_folder / "environment.txt", environment_record())
 

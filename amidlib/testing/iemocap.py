@@ -73,62 +73,11 @@ def make_mini_iemocap(
         raise ValueError(f"size must be even, got {size}")
     root = Path(root).expanduser()
     rng = np.random.default_rng(seed)
-    all_utts, excluded = [], Counter()
+    all_utts: list[dict] = []
     for s in range(1, 6):
-        sdir = root / f"Session{s}"
-        dialog = f"Ses0{s}F_impro01"
-        labels = [_KEPT_CYCLE[(i + s) % len(_KEPT_CYCLE)] for i in range(utterances_per_session)]
-        for e in range(excluded_per_session):
-            labels.insert(min(len(labels), 2 + 3 * e), excluded_labels[(e + s) % len(excluded_labels)])
-        t = gap
-        spk_count = {"F": 0, "M": 0}
-        emo = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
-        trans = []
-        utts = []
-        for j, code in enumerate(labels):
-            spk = "F" if j % 2 == 0 else "M"
-            utt = f"{dialog}_{spk}{spk_count[spk]:03d}"
-            spk_count[spk] += 1
-            start, end = round(t, 4), round(t + seconds, 4)
-            t = end + gap
-            words = rng.choice(_WORDS[code], size=3)
-            text = " ".join(words).capitalize() + rng.choice([".", "!", "?"])
-            v, a, d = (float(x) for x in rng.integers(1, 6, size=3))
-            emo += [f"[{start:.4f} - {end:.4f}]\t{utt}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]",
-                    f"C-E1:\t{code.capitalize()};\t()", f"C-E2:\t{code.capitalize()};\t()",
-                    f"A-E1:\tval {int(v)}; act {int(a)}; dom  {int(d)};\t()", ""]
-            trans.append(f"{utt} [{start:08.4f}-{end:08.4f}]: {text}")
-            if j == 1:
-                trans.append(f"{dialog}_MXX0 [{start:08.4f}-{end:08.4f}]: [LAUGHTER]")
-            kept = code in LABEL_MAP
-            label = LABEL_MAP.get(code, -1)
-            n = int(round(seconds * sample_rate))
-            tt = np.arange(n) / sample_rate
-            tone = _TONES.get(label, 450.0) * rng.uniform(0.97, 1.03)
-            wave = (0.3 * np.sin(2 * np.pi * tone * tt) + rng.normal(0, 0.02, n)).astype(np.float32)
-            wav = sdir / "sentences" / "wav" / dialog / f"{utt}.wav"
-            wav.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(str(wav), wave, sample_rate, subtype="PCM_16")
-            utts.append({"utterance": utt, "session": s, "source_label": code, "label": label,
-                         "start": start, "end": end, "text": text})
-            if not kept:
-                excluded[code] += 1
-        for sub, lines in (("EmoEvaluation", emo), ("transcriptions", trans)):
-            p = sdir / "dialog" / sub / f"{dialog}.txt"
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        n_frames = int(math.ceil(t * fps)) + 1
-        h, w = size
-        frames = np.empty((n_frames, h, w, 3), np.uint8)
-        for f in range(n_frames):
-            colour = (60, 60, 60)
-            for u in utts:
-                if u["start"] <= f / fps < u["end"] and u["label"] >= 0:
-                    colour = _COLOURS[u["label"]]
-            noise = rng.normal(0, 10, (h, w, 1))
-            frames[f] = np.clip(np.asarray(colour, np.float32) + noise, 0, 255).astype(np.uint8)
-        write_av_clip(sdir / "dialog" / "avi" / "DivX" / f"{dialog}.avi", frames, fps)
-        all_utts += utts
+        all_utts += _write_session(root, s, rng, utterances_per_session, excluded_per_session, excluded_labels,
+                                   seconds=seconds, gap=gap, fps=fps, size=size, sample_rate=sample_rate)
+    excluded = Counter(u["source_label"] for u in all_utts if u["label"] < 0)
     kept = [u for u in all_utts if u["label"] >= 0]
     per_session = Counter(f"Session{u['session']}" for u in kept)
     per_class = Counter(CLASS_NAMES[u["label"]] for u in kept)
@@ -141,3 +90,61 @@ def make_mini_iemocap(
     }
     atomic_write_json(root / "mini_iemocap.json", info)
     return info
+
+
+def _write_session(root: Path, s: int, rng: np.random.Generator, utterances_per_session: int,
+                   excluded_per_session: int, excluded_labels: Sequence[str], *, seconds: float, gap: float,
+                   fps: int, size: tuple[int, int], sample_rate: int) -> list[dict]:
+    """Session ``s``'s dialog: its wavs, EmoEvaluation and transcription files and its video; returns
+    its utterances (``label`` -1 for an excluded one). Draws from ``rng`` in file order."""
+    sdir = root / f"Session{s}"
+    dialog = f"Ses0{s}F_impro01"
+    labels = [_KEPT_CYCLE[(i + s) % len(_KEPT_CYCLE)] for i in range(utterances_per_session)]
+    for e in range(excluded_per_session):
+        labels.insert(min(len(labels), 2 + 3 * e), excluded_labels[(e + s) % len(excluded_labels)])
+    t = gap
+    spk_count = {"F": 0, "M": 0}
+    emo = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+    trans = []
+    utts = []
+    for j, code in enumerate(labels):
+        spk = "F" if j % 2 == 0 else "M"
+        utt = f"{dialog}_{spk}{spk_count[spk]:03d}"
+        spk_count[spk] += 1
+        start, end = round(t, 4), round(t + seconds, 4)
+        t = end + gap
+        words = rng.choice(_WORDS[code], size=3)
+        text = " ".join(words).capitalize() + rng.choice([".", "!", "?"])
+        v, a, d = (float(x) for x in rng.integers(1, 6, size=3))
+        emo += [f"[{start:.4f} - {end:.4f}]\t{utt}\t{code}\t[{v:.4f}, {a:.4f}, {d:.4f}]",
+                f"C-E1:\t{code.capitalize()};\t()", f"C-E2:\t{code.capitalize()};\t()",
+                f"A-E1:\tval {int(v)}; act {int(a)}; dom  {int(d)};\t()", ""]
+        trans.append(f"{utt} [{start:08.4f}-{end:08.4f}]: {text}")
+        if j == 1:
+            trans.append(f"{dialog}_MXX0 [{start:08.4f}-{end:08.4f}]: [LAUGHTER]")
+        label = LABEL_MAP.get(code, -1)
+        n = int(round(seconds * sample_rate))
+        tt = np.arange(n) / sample_rate
+        tone = _TONES.get(label, 450.0) * rng.uniform(0.97, 1.03)
+        wave = (0.3 * np.sin(2 * np.pi * tone * tt) + rng.normal(0, 0.02, n)).astype(np.float32)
+        wav = sdir / "sentences" / "wav" / dialog / f"{utt}.wav"
+        wav.parent.mkdir(parents=True, exist_ok=True)
+        sf.write(str(wav), wave, sample_rate, subtype="PCM_16")
+        utts.append({"utterance": utt, "session": s, "source_label": code, "label": label,
+                     "start": start, "end": end, "text": text})
+    for sub, lines in (("EmoEvaluation", emo), ("transcriptions", trans)):
+        p = sdir / "dialog" / sub / f"{dialog}.txt"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    n_frames = int(math.ceil(t * fps)) + 1
+    h, w = size
+    frames = np.empty((n_frames, h, w, 3), np.uint8)
+    for f in range(n_frames):
+        colour = (60, 60, 60)
+        for u in utts:
+            if u["start"] <= f / fps < u["end"] and u["label"] >= 0:
+                colour = _COLOURS[u["label"]]
+        noise = rng.normal(0, 10, (h, w, 1))
+        frames[f] = np.clip(np.asarray(colour, np.float32) + noise, 0, 255).astype(np.uint8)
+    write_av_clip(sdir / "dialog" / "avi" / "DivX" / f"{dialog}.avi", frames, fps)
+    return utts

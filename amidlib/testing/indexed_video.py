@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from amidlib.core.files import atomic_path
+
 __all__ = ["BITS", "index_frame", "read_index", "write_indexed_video"]
 
 #: bars per frame: indices up to 2**BITS - 1
@@ -53,8 +55,7 @@ def write_indexed_video(path: str | os.PathLike, n_frames: int, *, fps: int = 25
     path = Path(path)
     fmt = {".avi": "avi", ".mp4": "mp4", ".mkv": "matroska"}[path.suffix.lower()]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with av.open(str(tmp), "w", format=fmt) as out:
+    with atomic_path(path) as tmp, av.open(str(tmp), "w", format=fmt) as out:
         vs = out.add_stream(codec, rate=int(fps))
         vs.width, vs.height, vs.pix_fmt = width, height, "yuv420p"
         vs.codec_context.gop_size = int(gop)
@@ -86,5 +87,4 @@ def write_indexed_video(path: str | os.PathLike, n_frames: int, *, fps: int = 25
                     out.mux(packet)
             for packet in astream.encode():
                 out.mux(packet)
-    os.replace(tmp, path)
     return path

@@ -16,18 +16,40 @@ import torch
 import torch.nn.functional as F
 
 from amidlib.core import losses
+from amidlib.core.method import Batch, Defaults, Method, StepOutput, register
 from amidlib.core.models import CrossModalNets, discriminator
+from amidlib.core.training import seed_everything, train
 from amidlib.core.types import Representations
-from amidlib.core.methods.base import Batch, Method, StepOutput
 from amidlib.core.methods.single import TeacherAlone
 
 
+@register
 class AMID(Method):
     name = "amid"
     batchable = True
-    #: "w/o D2" (Table 5): λ = (d1_weight_without_d2, 0). 1.0 (default): D1 also takes D2's weight, our reading
-    #: of the paper's ablation; 0.5: D1 keeps its weight, so the ablation removes D2 and nothing else
-    defaults = {"d1_weight_without_d2": 1.0}
+    # AMID's own values (§3, §4.2); the paper presets set τ, α and β for each task. The warm-up length
+    # T_start (warmup_epochs) and the discriminators' width and learning rate (d_hidden, d_lr) are the
+    # shared config's: every method warms up, and the training loop trains any method's discriminators
+    defaults = Defaults({
+        "tau": 0.5,                 # temperature of Eq 7
+        "alpha1": 4.0,              # weight of L_MI_s (Eq 17)
+        "alpha2": 1.6,              # weight of L_MI_a
+        "alpha3": 1.0,              # weight of L_adv
+        "beta": 0.9,                # moving-average smoothing of Eq 14
+        # ablation switches (Tables 4, 5): config switches, not new methods
+        "use_mi_s": True,
+        "use_mi_a": True,
+        "use_adv": True,
+        "use_d2": True,
+        "dynamic_lambda": True,     # False: uniform λ = (½, ½)
+        "mi_loss": "mi",            # "mi": Eq 8/9; "nce": CCL's L_nce ("AMID with L_nce")
+        "fixed_teacher": False,     # True: teacher pre-trained alone, then frozen (Table 5)
+        "teacher_pretrain_epochs": None,  # for fixed_teacher; None = same as epochs
+        "use_jsd": True,
+        # "w/o D2" (Table 5): λ = (d1_weight_without_d2, 0). 1.0 (default): D1 also takes D2's weight, our
+        # reading of the paper's ablation; 0.5: D1 keeps its weight, so the ablation removes D2 and nothing else
+        "d1_weight_without_d2": 1.0,
+    }, choices={"mi_loss": ("mi", "nce")})
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int, pretrained_teacher: CrossModalNets | None = None):
         super().__init__(nets, cfg, n_classes, n_train)
@@ -50,8 +72,6 @@ class AMID(Method):
         to the constructor, which freezes them. Without ``fixed_teacher``: nothing."""
         if not cfg.fixed_teacher:
             return {}
-        from amidlib.core.training import seed_everything, train  # (training imports the methods)
-
         seed_everything(seed)
         teacher = TeacherAlone(new_nets(), cfg, n_classes, train_data.n).to(cfg.device)
         pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs,

@@ -36,7 +36,7 @@ from torch import nn
 
 from amidlib.core import losses
 from amidlib.core.types import Representations
-from amidlib.core.methods.base import Batch, Method, StepOutput
+from amidlib.core.method import Batch, Method, StepOutput, register
 
 
 def symmetric_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:
@@ -51,6 +51,7 @@ def ccl_contrastive(s: torch.Tensor, c: torch.Tensor, a: torch.Tensor, labels: t
             + losses.ccl_nce_loss(c, a, labels, tau))
 
 
+@register
 class CCL(Method):
     name = "ccl"
     batchable = True

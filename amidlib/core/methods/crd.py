@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from amidlib.core import losses
-from amidlib.core.methods.base import Batch, Method, StepOutput
+from amidlib.core.method import Batch, Method, StepOutput, register
 
 NCE_EPS = 1e-7  # RepDistiller's eps in the NCE denominators
 
@@ -139,6 +139,7 @@ class MemoryBanks(nn.Module):
             setattr(self, name, bank.index_copy(0, index, rows))
 
 
+@register
 class CRD(Method):
     name = "crd"
     defaults = {"crd_weight": 0.8, "crd_feat_dim": 128, "crd_nce_k": 16384, "crd_nce_t": 0.07, "crd_momentum": 0.5}

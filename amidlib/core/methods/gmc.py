@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from amidlib.core import losses
 from amidlib.core.models import mlp
-from amidlib.core.methods.base import Batch, Method, StepOutput
+from amidlib.core.method import Batch, Method, StepOutput, register
 
 
 def gmc_infonce(z_joint: torch.Tensor, z_mod: torch.Tensor, tau: float) -> torch.Tensor:
@@ -39,6 +39,7 @@ def gmc_infonce(z_joint: torch.Tensor, z_mod: torch.Tensor, tau: float) -> torch
     return (log_denominator - positive.repeat(2)).mean()
 
 
+@register
 class GMC(Method):
     name = "gmc"
     batchable = True

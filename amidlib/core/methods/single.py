@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import torch.nn.functional as F
 
-from amidlib.core.methods.base import Batch, Method, StepOutput
+from amidlib.core.method import Batch, Method, StepOutput, register
 
 
+@register
 class StudentAlone(Method):
     """``baseline``: the target-modality network trained by cross-entropy only (Table 1 "Baseline")."""
 
@@ -18,6 +19,7 @@ class StudentAlone(Method):
         return StepOutput(reps, {"ce_student": F.cross_entropy(reps.student_logits, batch.y)})
 
 
+@register
 class TeacherAlone(Method):
     """``teacher``: the full-modality teacher M (shared target extractor + 2-layer MLP) by cross-entropy."""
 

@@ -18,19 +18,20 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
 
-from amidlib.data.arrays import MultimodalArrays
-from amidlib.core.experiment import readable_as_usual
+from amidlib.core.files import atomic_path
 from amidlib.data.cache import FeatureCache
+from amidlib.data.container import MultimodalArrays
 from amidlib.data.iemocap.parse import (CLASS_NAMES, ON_BAD, SETUPS, IemocapIndex, IemocapUtterance, _probe_avi,
                                         scan_iemocap, utterance_frame_indices)
-from amidlib.data.video.datasets import BadInputError, BadInputReport
+from amidlib.data.video.decode import SequentialFrameReader, read_audio, resample
+from amidlib.data.video.inputs import BadInputError, BadInputReport
 
 __all__ = ["IemocapFeatures", "extract_iemocap_features", "load_iemocap"]
 
@@ -81,17 +82,10 @@ class IemocapFeatures:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"ids": self.ids, "n_frames": self.n_frames, "frame_dim": self.frame_dim,
                 "class_names": self.class_names, "extractors": self.extractors, "record": self.record}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, sessions=self.sessions, labels=self.labels,
-                         meta=np.array(json.dumps(meta, default=str)),
-                         **{f"modality_{k}": v for k, v in self.modalities.items()})
-            readable_as_usual(tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path, suffix=".tmp") as tmp, open(tmp, "wb") as f:
+            np.savez(f, sessions=self.sessions, labels=self.labels,
+                     meta=np.array(json.dumps(meta, default=str)),
+                     **{f"modality_{k}": v for k, v in self.modalities.items()})
         return path
 
     @classmethod
@@ -151,20 +145,44 @@ def extract_iemocap_features(
         raise ValueError(f"n_frames must be >= 1, got {n_frames}")
     audio, text, video = (_resolve("audio", audio, device), _resolve("text", text, device),
                           _resolve("video", video, device, densenet_sha256))
-    from amidlib.data.video.decode import SequentialFrameReader, read_audio, resample
-
-    # one decode of each dialog video for all its utterances (they come sorted by start time); AVI frames
-    # are numbered in decoder output order (DivX with B-frames: timestamps are one frame late)
-    reader = SequentialFrameReader()
-
     report = BadInputReport(root=str(index.root), on_bad=on_bad)
     report.notes.extend(index.report.notes)
     utts = list(index.utterances)
     by_session: dict[int, list[IemocapUtterance]] = {}
     for u in utts:
         by_session.setdefault(u.session, []).append(u)
-    failed: set[str] = set()
-    caches: dict[str, FeatureCache] = {}
+    jobs = _extraction_jobs(index, audio, text, video, n_frames)
+    caches, failed = _run_extractors(jobs, by_session, cache_dir, progress, report)
+    if failed and on_bad == "raise":
+        raise BadInputError(report)
+    keep = [u for u in utts if u.utterance not in failed]
+    if not keep:
+        raise ValueError(f"no utterance left after extraction:\n{report.describe(limit=20)}")
+    modalities = {modality: _cached_rows(cache, keep, by_session) for modality, cache in caches.items()}
+    frames = modalities.pop("visual_frames")
+    modalities["visual"] = frames.reshape(len(keep), n_frames, video.dim).mean(axis=1)
+    if keep_frames:
+        modalities["visual_frames"] = frames
+    record = index.as_record()
+    record["extraction"] = report.as_record()
+    return IemocapFeatures(
+        ids=[u.utterance for u in keep], sessions=np.array([u.session for u in keep], np.int64),
+        labels=np.array([u.label for u in keep], np.int64), modalities=modalities, n_frames=int(n_frames),
+        frame_dim=int(video.dim),
+        extractors={m: {**ext.describe(), "cache": str(caches[m].dir)} for m, ext in
+                    (("audio", audio), ("text", text), ("visual_frames", video)) if m in caches},
+        record=record, report=report)
+
+
+#: one extractor's pass: (modality, extractor, settings beyond its own, feature dim, utterance -> feature)
+_Job = tuple[str, object, dict, int, Callable[[IemocapUtterance], np.ndarray]]
+
+
+def _extraction_jobs(index: IemocapIndex, audio, text, video, n_frames: int) -> list[_Job]:
+    """What each given extractor computes per utterance (audio, text, then the visual frames)."""
+    # one decode of each dialog video for all its utterances (they come sorted by start time); AVI frames
+    # are numbered in decoder output order (DivX with B-frames: timestamps are one frame late)
+    reader = SequentialFrameReader()
 
     def wave_of(u: IemocapUtterance) -> np.ndarray:
         wave, rate = read_audio(u.wav)
@@ -181,7 +199,7 @@ def extract_iemocap_features(
         idx = utterance_frame_indices(u.start, u.end, info["fps"], info["n_frames"], n_frames)
         return reader.read(u.avi, idx, size=video.image_size)
 
-    jobs = []
+    jobs: list[_Job] = []
     if audio is not None:
         jobs.append(("audio", audio, {"resample": "torchaudio.functional.resample", "mono": "mean of channels"},
                      audio.dim, lambda u: audio.embed(wave_of(u))))
@@ -191,7 +209,15 @@ def extract_iemocap_features(
     jobs.append(("visual_frames", video,
                  {"n_frames": int(n_frames), "frame_sampling": "centres of n equal parts of [start, end]",
                   "decode": "PyAV"}, n_frames * video.dim, lambda u: video.embed_frames(frames_of(u)).reshape(-1)))
+    return jobs
 
+
+def _run_extractors(jobs: list[_Job], by_session: dict[int, list[IemocapUtterance]], cache_dir, progress: bool,
+                    report: BadInputReport) -> tuple[dict[str, FeatureCache], set[str]]:
+    """Each job's features of every utterance not cached yet, session by session, into its cache;
+    returns the caches by modality and the utterances whose extraction failed (reported)."""
+    failed: set[str] = set()
+    caches: dict[str, FeatureCache] = {}
     for modality, ext, extra, dim, compute in jobs:
         cache = FeatureCache(cache_dir, ext.name, ext.weights_sha256, {**ext.settings(), **extra}, dim)
         caches[modality] = cache
@@ -205,32 +231,17 @@ def extract_iemocap_features(
             for utt, reason in rep.failed:
                 report.add(utt, f"{modality} extraction failed", reason)
                 failed.add(utt)
-    if failed and on_bad == "raise":
-        raise BadInputError(report)
-    keep = [u for u in utts if u.utterance not in failed]
-    if not keep:
-        raise ValueError(f"no utterance left after extraction:\n{report.describe(limit=20)}")
-    modalities: dict[str, np.ndarray] = {}
-    for modality, cache in caches.items():
-        parts = []
-        for s in sorted(by_session):
-            ids = [u.utterance for u in keep if u.session == s]
-            if ids:
-                parts.append(cache.load(f"Session{s}", ids))
-        modalities[modality] = np.concatenate(parts)
-    frames = modalities.pop("visual_frames")
-    modalities["visual"] = frames.reshape(len(keep), n_frames, video.dim).mean(axis=1)
-    if keep_frames:
-        modalities["visual_frames"] = frames
-    record = index.as_record()
-    record["extraction"] = report.as_record()
-    return IemocapFeatures(
-        ids=[u.utterance for u in keep], sessions=np.array([u.session for u in keep], np.int64),
-        labels=np.array([u.label for u in keep], np.int64), modalities=modalities, n_frames=int(n_frames),
-        frame_dim=int(video.dim),
-        extractors={m: {**ext.describe(), "cache": str(caches[m].dir)} for m, ext in
-                    (("audio", audio), ("text", text), ("visual_frames", video)) if m in caches},
-        record=record, report=report)
+    return caches, failed
+
+
+def _cached_rows(cache: FeatureCache, keep: list[IemocapUtterance], by_session: dict) -> np.ndarray:
+    """The cached features of the kept utterances, session by session (index order)."""
+    parts = []
+    for s in sorted(by_session):
+        ids = [u.utterance for u in keep if u.session == s]
+        if ids:
+            parts.append(cache.load(f"Session{s}", ids))
+    return np.concatenate(parts)
 
 
 def load_iemocap(root, cache_dir, *, wav2vec2_dir, bert_dir, densenet_weights, densenet_sha256=None,

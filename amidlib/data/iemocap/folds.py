@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from amidlib.data.arrays import MultimodalArrays
+from amidlib.data.container import MultimodalArrays
 from amidlib.data.iemocap.features import IemocapFeatures
 from amidlib.data.iemocap.parse import _MANIFEST
 

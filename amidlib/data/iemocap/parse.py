@@ -45,7 +45,8 @@ import numpy as np
 import pandas as pd
 
 from amidlib.data.manifests import load_manifest
-from amidlib.data.video.datasets import BadInputError, BadInputReport
+from amidlib.data.video.decode import probe_video
+from amidlib.data.video.inputs import BadInputError, BadInputReport
 
 __all__ = ["CLASS_NAMES", "LABEL_MAP", "DROPPED_LABELS", "SESSIONS", "SETUPS", "ON_BAD", "CountMismatchError",
            "IemocapUtterance", "IemocapIndex", "parse_emo_evaluation", "parse_transcription",
@@ -225,8 +226,6 @@ def _compare_counts(found: dict, expected: dict) -> list[str]:
 
 
 def _probe_avi(path: Path) -> dict:
-    from amidlib.data.video.decode import probe_video
-
     info = probe_video(path, decode_check=True)
     return {"fps": float(info.fps), "n_frames": int(info.n_frames), "duration_s": float(info.duration_s)}
 
@@ -257,124 +256,17 @@ def scan_iemocap(
         raise FileNotFoundError(
             f"IEMOCAP root {root} does not exist: pass the IEMOCAP_full_release folder (it holds Session1 ... "
             "Session5; the data are licensed by USC SAIL and not shipped with amid-repro)")
-    if isinstance(expected, str):
-        if expected != "manifest":
-            raise ValueError(f"expected must be 'manifest', a dict or None, got {expected!r}")
-        expected = {k: _MANIFEST["counts"][k] for k in ("utterances", "per_session", "per_class")}
-    report = BadInputReport(root=str(root), on_bad=on_bad)
-    labelled: list[IemocapUtterance] = []
-    excluded: Counter = Counter()
-    excluded_ids: list[str] = []
-    bad_utts: set[str] = set()
-
-    def bad(utt: str, problem: str, detail: str = "") -> None:
-        report.add(utt, problem, detail)
-        bad_utts.add(utt)
-
-    def rel(p: Path) -> str:
-        try:
-            return p.relative_to(root).as_posix()
-        except ValueError:
-            return str(p)
-
-    for sname in SESSIONS:
-        snum = int(sname[len("Session"):])
-        sdir = root / sname
-        if not sdir.is_dir():
-            report.add(sname, "missing session folder", str(sdir))
-            continue
-        emo_dir, trans_dir = sdir / "dialog" / "EmoEvaluation", sdir / "dialog" / "transcriptions"
-        for d in (emo_dir, trans_dir):
-            if not d.is_dir():
-                report.add(rel(d), "missing folder")
-        labels: dict[str, dict] = {}
-        for f in sorted(p for p in emo_dir.glob("*.txt") if not p.name.startswith(".")) if emo_dir.is_dir() else []:
-            rows, unparsed = parse_emo_evaluation(f)
-            for n, line in unparsed:
-                report.add(f"{rel(f)}:{n}", "unparseable EmoEvaluation line", line[:100])
-            for r in rows:
-                if _UTT.match(r["utterance"]) is None:
-                    report.add(f"{rel(f)}", "not an utterance id in an EmoEvaluation line", r["utterance"])
-                    continue
-                if r["utterance"] in labels:
-                    bad(r["utterance"], "duplicate EmoEvaluation line", f"{rel(f)} and {labels[r['utterance']]['file']}")
-                    continue
-                labels[r["utterance"]] = {**r, "file": rel(f)}
-        texts: dict[str, dict] = {}
-        for f in sorted(p for p in trans_dir.glob("*.txt") if not p.name.startswith(".")) if trans_dir.is_dir() else []:
-            rows, other = parse_transcription(f)
-            if other:
-                report.note(rel(f), "lines without an utterance id skipped", f"{len(other)} (e.g. line {other[0][0]})")
-            for r in rows:
-                texts[r["utterance"]] = {**r, "file": rel(f)}
-        for utt, t in texts.items():
-            if utt not in labels:
-                # never used (only labelled utterances are): a note, not a reason to stop
-                report.note(utt, "transcription without a label (unused)",
-                            f"line in {t['file']}, no EmoEvaluation line")
-        for utt, lab in labels.items():
-            code = lab["label"]
-            if code not in LABEL_MAP:
-                excluded[code] += 1
-                excluded_ids.append(utt)
-                if code not in DROPPED_LABELS:
-                    report.note(utt, "unknown label excluded", f"{code!r} in {lab['file']}")
-                continue
-            m = _UTT.match(utt)
-            if int(m["session"]) != snum:
-                bad(utt, "utterance of another session", f"listed in {lab['file']}")
-                continue
-            dialog = m["dialog"]
-            text = texts.get(utt, {}).get("text")
-            u = IemocapUtterance(
-                utterance=utt, session=snum, dialog=dialog, speaker=m["speaker"], start=lab["start"],
-                end=lab["end"], source_label=code, label=LABEL_MAP[code], text=text,
-                wav=sdir / "sentences" / "wav" / dialog / f"{utt}.wav",
-                avi=sdir / "dialog" / "avi" / "DivX" / f"{dialog}.avi", vad=lab["vad"])
-            if text is None:
-                bad(utt, "no transcription", f"labelled in {lab['file']}, no line in transcriptions/{dialog}.txt")
-            labelled.append(u)
-
+    expected = _expected_counts(expected)
+    scan = _Scan(root, BadInputReport(root=str(root), on_bad=on_bad))
+    labelled = [u for sname in SESSIONS for u in scan.session(sname)]
     labelled.sort(key=lambda u: (u.session, u.dialog, u.start, u.utterance))
-    video_info: dict[str, dict] = {}
-    if check_media:
-        import soundfile as sf
+    video_info = scan.check_media(labelled, sample_rate) if check_media else {}
 
-        avi_problem: dict[str, tuple[str, str] | None] = {}
-        for u in labelled:
-            if not u.wav.is_file():
-                bad(u.utterance, "missing wav", rel(u.wav))
-            else:
-                try:
-                    info = sf.info(str(u.wav))
-                except Exception as exc:  # soundfile.LibsndfileError, RuntimeError, ...
-                    bad(u.utterance, "unreadable wav", f"{rel(u.wav)}: {type(exc).__name__}: {exc}")
-                else:
-                    if info.frames <= 0:
-                        bad(u.utterance, "empty wav", rel(u.wav))
-                    elif int(info.samplerate) != int(sample_rate):
-                        report.note(u.utterance, "sample rate",
-                                    f"{rel(u.wav)}: {info.samplerate} Hz, expected {sample_rate} Hz; resampled at extraction")
-            key = str(u.avi)
-            if key not in avi_problem:
-                if not u.avi.is_file():
-                    avi_problem[key] = ("missing video", rel(u.avi))
-                else:
-                    try:
-                        video_info[key] = _probe_avi(u.avi)
-                        avi_problem[key] = None
-                    except ValueError as exc:  # VideoDecodeError
-                        avi_problem[key] = ("corrupt video", f"{rel(u.avi)}: {getattr(exc, 'reason', exc)}")
-            if avi_problem[key] is not None:
-                bad(u.utterance, *avi_problem[key])
-            elif u.start >= video_info[key]["duration_s"] + 1.0 / video_info[key]["fps"]:
-                bad(u.utterance, "window past the end of the video",
-                    f"[{u.start}, {u.end}] s, {rel(u.avi)} lasts {video_info[key]['duration_s']:.2f} s")
-
+    report, excluded = scan.report, scan.excluded
     found = _counts(labelled)
     mismatches = _compare_counts(found, expected) if expected else []
-    usable = [u for u in labelled if u.utterance not in bad_utts] if on_bad == "skip" else labelled
-    index = IemocapIndex(root=root, utterances=usable, excluded=dict(excluded), excluded_ids=excluded_ids,
+    usable = [u for u in labelled if u.utterance not in scan.bad_utts] if on_bad == "skip" else labelled
+    index = IemocapIndex(root=root, utterances=usable, excluded=dict(excluded), excluded_ids=scan.excluded_ids,
                          found=found, expected=expected, mismatches=mismatches, allow_mismatch=allow_mismatch,
                          report=report, video_info=video_info)
     if report.bad and on_bad == "raise":
@@ -392,3 +284,146 @@ def scan_iemocap(
     if not usable:
         raise ValueError(f"no usable IEMOCAP utterance under {root}:\n{report.describe(limit=20)}")
     return index
+
+
+def _expected_counts(expected: dict | str | None) -> dict | None:
+    """``expected`` as counts: ``"manifest"`` → those of ``data_manifests/iemocap.json``."""
+    if isinstance(expected, str):
+        if expected != "manifest":
+            raise ValueError(f"expected must be 'manifest', a dict or None, got {expected!r}")
+        expected = {k: _MANIFEST["counts"][k] for k in ("utterances", "per_session", "per_class")}
+    return expected
+
+
+class _Scan:
+    """One pass of :func:`scan_iemocap` over a release tree: its report, the utterances found bad, and
+    the utterances of other labels (counted by label)."""
+
+    def __init__(self, root: Path, report: BadInputReport):
+        self.root, self.report = root, report
+        self.bad_utts: set[str] = set()
+        self.excluded: Counter = Counter()
+        self.excluded_ids: list[str] = []
+
+    def bad(self, utt: str, problem: str, detail: str = "") -> None:
+        self.report.add(utt, problem, detail)
+        self.bad_utts.add(utt)
+
+    def rel(self, p: Path) -> str:
+        """``p`` as reported: relative to the root where it lies under it."""
+        try:
+            return p.relative_to(self.root).as_posix()
+        except ValueError:
+            return str(p)
+
+    def session(self, sname: str) -> list[IemocapUtterance]:
+        """The labelled utterances of the 4 classes in one session folder (other labels are counted,
+        transcriptions without a label noted, problems reported)."""
+        snum = int(sname[len("Session"):])
+        sdir = self.root / sname
+        if not sdir.is_dir():
+            self.report.add(sname, "missing session folder", str(sdir))
+            return []
+        emo_dir, trans_dir = sdir / "dialog" / "EmoEvaluation", sdir / "dialog" / "transcriptions"
+        for d in (emo_dir, trans_dir):
+            if not d.is_dir():
+                self.report.add(self.rel(d), "missing folder")
+        labels, texts = self._labels(emo_dir), self._texts(trans_dir)
+        for utt, t in texts.items():
+            if utt not in labels:
+                # never used (only labelled utterances are): a note, not a reason to stop
+                self.report.note(utt, "transcription without a label (unused)",
+                                 f"line in {t['file']}, no EmoEvaluation line")
+        labelled = []
+        for utt, lab in labels.items():
+            code = lab["label"]
+            if code not in LABEL_MAP:
+                self.excluded[code] += 1
+                self.excluded_ids.append(utt)
+                if code not in DROPPED_LABELS:
+                    self.report.note(utt, "unknown label excluded", f"{code!r} in {lab['file']}")
+                continue
+            m = _UTT.match(utt)
+            if int(m["session"]) != snum:
+                self.bad(utt, "utterance of another session", f"listed in {lab['file']}")
+                continue
+            dialog = m["dialog"]
+            text = texts.get(utt, {}).get("text")
+            u = IemocapUtterance(
+                utterance=utt, session=snum, dialog=dialog, speaker=m["speaker"], start=lab["start"],
+                end=lab["end"], source_label=code, label=LABEL_MAP[code], text=text,
+                wav=sdir / "sentences" / "wav" / dialog / f"{utt}.wav",
+                avi=sdir / "dialog" / "avi" / "DivX" / f"{dialog}.avi", vad=lab["vad"])
+            if text is None:
+                self.bad(utt, "no transcription", f"labelled in {lab['file']}, no line in transcriptions/{dialog}.txt")
+            labelled.append(u)
+        return labelled
+
+    def _labels(self, emo_dir: Path) -> dict[str, dict]:
+        """Utterance id → its EmoEvaluation summary line (and file), over a session's EmoEvaluation files."""
+        labels: dict[str, dict] = {}
+        for f in sorted(p for p in emo_dir.glob("*.txt") if not p.name.startswith(".")) if emo_dir.is_dir() else []:
+            rows, unparsed = parse_emo_evaluation(f)
+            for n, line in unparsed:
+                self.report.add(f"{self.rel(f)}:{n}", "unparseable EmoEvaluation line", line[:100])
+            for r in rows:
+                if _UTT.match(r["utterance"]) is None:
+                    self.report.add(f"{self.rel(f)}", "not an utterance id in an EmoEvaluation line", r["utterance"])
+                    continue
+                if r["utterance"] in labels:
+                    self.bad(r["utterance"], "duplicate EmoEvaluation line",
+                             f"{self.rel(f)} and {labels[r['utterance']]['file']}")
+                    continue
+                labels[r["utterance"]] = {**r, "file": self.rel(f)}
+        return labels
+
+    def _texts(self, trans_dir: Path) -> dict[str, dict]:
+        """Utterance id → its transcription line (and file), over a session's transcription files."""
+        texts: dict[str, dict] = {}
+        for f in sorted(p for p in trans_dir.glob("*.txt") if not p.name.startswith(".")) if trans_dir.is_dir() else []:
+            rows, other = parse_transcription(f)
+            if other:
+                self.report.note(self.rel(f), "lines without an utterance id skipped",
+                                 f"{len(other)} (e.g. line {other[0][0]})")
+            for r in rows:
+                texts[r["utterance"]] = {**r, "file": self.rel(f)}
+        return texts
+
+    def check_media(self, labelled: list[IemocapUtterance], sample_rate: int) -> dict[str, dict]:
+        """Check every utterance's wav (header) and dialog video (opened, first frame decoded, window
+        inside it); returns the videos' ``{path: fps, n_frames, duration_s}``."""
+        import soundfile as sf
+
+        rel, bad = self.rel, self.bad
+        video_info: dict[str, dict] = {}
+        avi_problem: dict[str, tuple[str, str] | None] = {}
+        for u in labelled:
+            if not u.wav.is_file():
+                bad(u.utterance, "missing wav", rel(u.wav))
+            else:
+                try:
+                    info = sf.info(str(u.wav))
+                except Exception as exc:  # soundfile.LibsndfileError, RuntimeError, ...
+                    bad(u.utterance, "unreadable wav", f"{rel(u.wav)}: {type(exc).__name__}: {exc}")
+                else:
+                    if info.frames <= 0:
+                        bad(u.utterance, "empty wav", rel(u.wav))
+                    elif int(info.samplerate) != int(sample_rate):
+                        self.report.note(u.utterance, "sample rate", f"{rel(u.wav)}: {info.samplerate} Hz, "
+                                         f"expected {sample_rate} Hz; resampled at extraction")
+            key = str(u.avi)
+            if key not in avi_problem:
+                if not u.avi.is_file():
+                    avi_problem[key] = ("missing video", rel(u.avi))
+                else:
+                    try:
+                        video_info[key] = _probe_avi(u.avi)
+                        avi_problem[key] = None
+                    except ValueError as exc:  # VideoDecodeError
+                        avi_problem[key] = ("corrupt video", f"{rel(u.avi)}: {getattr(exc, 'reason', exc)}")
+            if avi_problem[key] is not None:
+                bad(u.utterance, *avi_problem[key])
+            elif u.start >= video_info[key]["duration_s"] + 1.0 / video_info[key]["fps"]:
+                bad(u.utterance, "window past the end of the video",
+                    f"[{u.start}, {u.end}] s, {rel(u.avi)} lasts {video_info[key]['duration_s']:.2f} s")
+        return video_info

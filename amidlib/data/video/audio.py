@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -283,6 +284,15 @@ def load_cnn14(
             "and pass its sha256 (sha256sum FILE). Or use CCL-format pre-extracted features instead "
             "(aux='ccl', see amidlib.data.manifests.load_ccl_features)."
         )
+    ckpt, actual = _verified_checkpoint(path, sha256, manifest, allow_unverified)
+    net, emb = _cnn14_of(ckpt, path, embedding_dim, logmel)
+    name = "cnn14" if emb == 2048 else f"cnn14_emb{emb}"
+    return AudioExtractor(net, name, actual, emb, net.sample_rate)
+
+
+def _verified_checkpoint(path: Path, sha256: str | None, manifest, allow_unverified: bool) -> tuple[Any, str]:
+    """The checkpoint's contents and sha256, once the hash is checked (see :func:`load_cnn14`): read with
+    ``weights_only=True``, or in full only when its sha256 is the one pinned in the repository."""
     pinned = _pinned_sha256(path.name)
     expected = sha256 or _manifest_sha256(manifest, path.name) or pinned
     actual = sha256_file(path)
@@ -292,7 +302,7 @@ def load_cnn14(
                 f"no sha256 to verify {path} against: pass sha256=... (or a manifest holding "
                 f"checkpoints[{path.name!r}].sha256), or allow_unverified=True. Its sha256 is {actual}."
             )
-        warnings.warn(f"loading {path} unverified (sha256 {actual})", stacklevel=2)
+        warnings.warn(f"loading {path} unverified (sha256 {actual})", stacklevel=3)  # load_cnn14's caller
     elif actual.lower() != expected.lower():
         raise CheckpointError(f"sha256 mismatch for {path}: expected {expected}, file has {actual}; "
                               "the file is corrupt, incomplete or a different checkpoint")
@@ -311,6 +321,11 @@ def load_cnn14(
                 "torch.save({'model': ckpt['model']}, OUT)) and record the new file's sha256."
             ) from None
         ckpt = torch.load(path, map_location="cpu", weights_only=False)  # sha256 pinned in amidlib: hash verified above
+    return ckpt, actual
+
+
+def _cnn14_of(ckpt, path: Path, embedding_dim: int | None, logmel: dict) -> tuple[CNN14, int]:
+    """The CNN14 of a PANNs checkpoint's state dict (its sizes read from the weights) and its embedding size."""
     state = ckpt.get("model", ckpt) if isinstance(ckpt, dict) else None
     if not isinstance(state, dict) or "fc1.weight" not in state:
         raise CheckpointError(f"{path}: not a PANNs CNN14 checkpoint (no 'model' state dict with fc1.weight)")
@@ -325,8 +340,7 @@ def load_cnn14(
     missing = [k for k in missing if not k.startswith("logmel.")]
     if missing or unexpected:
         raise CheckpointError(f"{path}: does not fit CNN14 (missing {missing[:5]}, unexpected {unexpected[:5]})")
-    name = "cnn14" if emb == 2048 else f"cnn14_emb{emb}"
-    return AudioExtractor(net, name, actual, emb, net.sample_rate)
+    return net, emb
 
 
 def cnn14_untrained(embedding_dim: int = 512, base_channels: int = 64, seed: int = 0, **logmel) -> AudioExtractor:

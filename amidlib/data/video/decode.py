@@ -1,26 +1,13 @@
-"""Video and audio decoding with PyAV, and the clip sampling of the student's data path.
+"""Video and audio decoding with PyAV: headers, frames, audio tracks.
 
 Decoding: PyAV (``av``, which bundles FFmpeg). ``torchvision.io.read_video`` is gone from recent
 torchvision and ``torchaudio.load`` needs torchcodec plus a system FFmpeg, so neither is used.
 wav/flac/ogg files are read with soundfile.
 
-Clip sampling for R(2+1)D-18 (paper §4.2; the spatial recipe is torchvision's for its video models):
-
-- every frame is resized to ``resize`` = (128, 171) (H, W) when decoded (UCF101's 320×240 keeps its
-  4:3 aspect);
-- **train**: a random temporal window of ``clip_len`` = 16 frames (``stride`` 1, i.e. consecutive
-  frames), a random 112×112 crop and a random horizontal flip (p = 0.5), drawn per sample per epoch;
-- **train** with ``train_scale`` (the paper profile, CCL's recipe): RandomResizedCrop instead of the
-  plain crop: an area share in [0.25, 1] of the 128×171 frame, aspect 3/4–4/3, resized to 112×112;
-- **test** (and every evaluation): the centre window and the centre 112×112 crop, no flip; with
-  ``test_clips`` = K > 1, K windows spread evenly from the first frame to the last (the student's
-  features are averaged over them, :class:`amidlib.data.video.nets.MultiClip`);
-- ``segments`` (ActivityNet's annotated ``[start, end]`` intervals, as frame ranges): training windows
-  and test clips lie inside them;
-- a video shorter than the window gives ``clip_len`` indices spread evenly over all its frames
-  (frames repeat), so every video yields a clip;
-- pixels are scaled to [0, 1] and normalised with the Kinetics-400 mean/std that torchvision's video
-  models expect (:data:`KINETICS_MEAN`, :data:`KINETICS_STD`); the clip tensor is (3, T, H, W).
+Frames: :func:`read_frames` (any window of a file), :class:`SequentialFrameReader` (window after
+window of long videos, each decoded once). Which frames make the student's clip, and its crop, flip
+and normalisation: :mod:`amidlib.data.video.clips` (its names are re-exported here, the path most
+code imports them from).
 
 Audio: the video's own track (or a separate audio file) → float32 → mono (mean of the channels) →
 resampled to the extractor's rate with ``torchaudio.functional.resample``. A source rate the caller
@@ -30,7 +17,8 @@ with a logged note, or refused with ``strict=True``.
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, dataclass
+from collections import deque
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Sequence
@@ -39,8 +27,12 @@ import numpy as np
 import torch
 
 from amidlib.data.cache import count
+from amidlib.data.video.clips import (KINETICS_MEAN, KINETICS_STD, PAPER_CLIP, ClipSpec, sample_clip_indices,
+                                      spread_clip_indices)
 from amidlib.data.video.workers import in_worker
 
+# the clip names (KINETICS_*, ClipSpec, PAPER_CLIP, *_clip_indices) live in clips.py; listed here because
+# code and docs import them from this module
 __all__ = [
     "KINETICS_MEAN",
     "KINETICS_STD",
@@ -64,9 +56,6 @@ __all__ = [
 
 log = logging.getLogger("amidlib.data.video.decode")
 
-#: Kinetics-400 statistics used by torchvision's video models (R(2+1)D-18 included), RGB order.
-KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
-KINETICS_STD = (0.22803, 0.22145, 0.216989)
 #: Suffixes read with soundfile; anything else goes through PyAV.
 AUDIO_FILE_SUFFIXES = (".wav", ".flac", ".ogg")
 
@@ -221,9 +210,9 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
     IEMOCAP's DivX, with B-frames) the position in the decoder's output, from the start; for other
     containers (mp4, mkv, webm) the timestamp, after a seek that is verified to land before the
     first wanted frame (see :func:`_frame_source`). A wanted index past the last decodable frame
-    (a header that over-counts by a few) gets the last frame, but a file
-    that stops decoding well before its header's frame count raises "truncated"; a wanted index missing inside the video (a gap
-    in the timestamps) gets the nearest decoded frame with a logged warning; both are counted in
+    (a header that over-counts by a few) gets the last frame, but a file that stops decoding well
+    before its header's frame count raises "truncated"; a wanted index missing inside the video (a
+    gap in the timestamps) gets the nearest decoded frame with a logged warning; both are counted in
     :data:`amidlib.data.cache.CALLS` (``frames_past_end``, ``frames_substituted``).
     ``size``: (H, W) to resize to while converting (swscale), None = native size.
     Raises :class:`VideoDecodeError` naming the file on any decoding failure.
@@ -232,51 +221,69 @@ def read_frames(path, indices: Sequence[int] | None = None, size: tuple[int, int
     wanted = None if indices is None else [int(i) for i in indices]
     if wanted is not None and (not wanted or min(wanted) < 0):
         raise ValueError(f"indices must be non-empty and >= 0, got {wanted}")
-    frames: dict[int, np.ndarray] = {}
-    ordered: list[np.ndarray] = []
     h, w = (size if size is not None else (None, None))
-    last_idx = -1
     with _open(path) as container:
         if not container.streams.video:
             raise VideoDecodeError(path, "no video stream")
         stream = container.streams.video[0]
         _set_threads(stream)
         header_frames = int(stream.frames or 0)
-        need = set(wanted) if wanted is not None else None
-        last = max(wanted) if wanted is not None else None
-        first = min(wanted) if wanted is not None else 0
-        latest = None  # the most recent decoded frame, for wanted indices past the end
+        source = _frame_source(container, stream, path, min(wanted) if wanted is not None else 0)
         try:
-            for idx, frame in _frame_source(container, stream, path, first):
-                latest, last_idx = frame, max(last_idx, idx)
-                if need is None:
-                    ordered.append(_to_rgb(frame, h, w))
-                    continue
-                if idx in need and idx not in frames:
-                    frames[idx] = _to_rgb(frame, h, w)
-                if idx >= last and len(frames) == len(need):
-                    break
-                if idx > last + 64:  # far past the window (timestamps jumped): stop
-                    break
+            if wanted is None:
+                every = [_to_rgb(frame, h, w) for _, frame in source]
+            else:
+                frames, latest, last_idx = _decode_window(source, wanted, h, w)
         except VideoDecodeError:
             raise
         except Exception as exc:
             raise VideoDecodeError(path, f"decoding failed ({type(exc).__name__}: {exc})") from None
-        fallback = _to_rgb(latest, h, w) if (need is not None and latest is not None) else None
-    if need is None:
-        if not ordered:
-            raise VideoDecodeError(path, "the video stream has no frames")
-        return np.stack(ordered)
-    if not frames and fallback is None:
-        raise VideoDecodeError(path, "the video stream has no frames")
-    have = sorted(frames)
-    # a file that ends long before its header says (truncated download or copy) is corrupt, not short:
-    # a window there would be the last frame repeated 16 times
+        if wanted is None:
+            if not every:
+                raise VideoDecodeError(path, "the video stream has no frames")
+            return np.stack(every)
+        # the latest frame, converted while its container is open: what indices past the last decodable frame get
+        fallback = _to_rgb(latest, h, w) if latest is not None else None
+    return _assemble(path, wanted, frames, fallback, last_idx, header_frames)
+
+
+def _decode_window(source, wanted: list[int], h: int | None, w: int | None) -> tuple[dict, object, int]:
+    """Decode from ``source`` (:func:`_frame_source`) until every wanted index is in hand, the stream
+    ends, or it runs far past the window: ``({index: RGB frame}, the latest decoded frame, the largest
+    index decoded)``."""
+    need, last = set(wanted), max(wanted)
+    frames: dict[int, np.ndarray] = {}
+    latest, last_idx = None, -1
+    for idx, frame in source:
+        latest, last_idx = frame, max(last_idx, idx)
+        if idx in need and idx not in frames:
+            frames[idx] = _to_rgb(frame, h, w)
+        if idx >= last and len(frames) == len(need):
+            break
+        if idx > last + 64:  # far past the window (timestamps jumped): stop
+            break
+    return frames, latest, last_idx
+
+
+def _refuse_truncated(path, wanted: list[int], last_idx: int, header_frames: int) -> None:
+    """Raise when a wanted frame lies between the last decodable one and the header's count (less a
+    tolerance for headers that over-count by a few): a file that ends long before its header says
+    (truncated download or copy) is corrupt, not short; a window there would be the last frame
+    repeated 16 times."""
     tolerance = max(3, int(0.02 * header_frames))
     lost = [i for i in wanted if last_idx < i < header_frames - tolerance]
     if lost:
         raise VideoDecodeError(path, f"truncated: the header lists {header_frames} frames, only {last_idx + 1} "
                                      f"decode (frame {lost[0]} was asked for)")
+
+
+def _assemble(path, wanted: list[int], frames: dict, fallback, last_idx: int, header_frames: int) -> np.ndarray:
+    """The wanted frames in order, from those decoded: past the end the last decodable frame, in a gap
+    of the timestamps the nearest decoded one (both counted; a gap is also logged)."""
+    if not frames and fallback is None:
+        raise VideoDecodeError(path, "the video stream has no frames")
+    have = sorted(frames)
+    _refuse_truncated(path, wanted, last_idx, header_frames)
     out, past_end, holes = [], 0, []
     for i in wanted:
         if i in frames:
@@ -314,8 +321,6 @@ class SequentialFrameReader:
     def _reset(self):
         if self.container is not None:
             self.container.close()
-        from collections import deque
-
         self.container, self.path, self.source = None, None, None
         self.buf, self.pos, self.done, self.header_frames = deque(), -1, False, 0
 
@@ -355,11 +360,7 @@ class SequentialFrameReader:
         if not self.buf:
             raise VideoDecodeError(path, "the video stream has no frames")
         have = {i: f for i, f in self.buf}
-        tolerance = max(3, int(0.02 * self.header_frames))
-        lost = [i for i in wanted if self.pos < i < self.header_frames - tolerance]
-        if lost:
-            raise VideoDecodeError(path, f"truncated: the header lists {self.header_frames} frames, only "
-                                         f"{self.pos + 1} decode (frame {lost[0]} was asked for)")
+        _refuse_truncated(path, wanted, self.pos, self.header_frames)
         h, w = (size if size is not None else (None, None))
         out = []
         keys = sorted(have)
@@ -386,169 +387,6 @@ def _to_rgb(frame, h: int | None, w: int | None) -> np.ndarray:
     if threads:
         return frame.reformat(format="rgb24", **threads).to_ndarray()
     return frame.to_ndarray(format="rgb24")
-
-
-def _allowed_starts(n_frames: int, span: int, segments) -> np.ndarray:
-    """Window starts whose ``span`` frames lie inside the video and inside one of ``segments``
-    (``[(first, end)]`` frame ranges, end exclusive; None = the whole video). A segment shorter than
-    the window gets the window centred on it (clipped to the video)."""
-    last = n_frames - span
-    if not segments:
-        return np.arange(0, last + 1, dtype=np.int64)
-    parts = []
-    for first, end in segments:
-        first, end = max(0, int(first)), min(n_frames, int(end))
-        if end <= first:
-            continue
-        if end - first >= span:
-            parts.append(np.arange(first, end - span + 1, dtype=np.int64))
-        else:
-            parts.append(np.array([min(max(0, first + (end - first - span) // 2), last)], np.int64))
-    return np.unique(np.concatenate(parts)) if parts else np.arange(0, last + 1, dtype=np.int64)
-
-
-def sample_clip_indices(n_frames: int, clip_len: int, stride: int = 1, train: bool = True,
-                        rng: np.random.Generator | None = None, segments=None) -> np.ndarray:
-    """Frame indices of one clip: random window (train) or centre window (test); see module doc.
-    ``segments``: annotated ``(first, end)`` frame ranges the window must lie in (ActivityNet)."""
-    if n_frames < 1 or clip_len < 1 or stride < 1:
-        raise ValueError(f"need n_frames, clip_len, stride >= 1, got {n_frames}, {clip_len}, {stride}")
-    span = (clip_len - 1) * stride + 1
-    if n_frames < span:  # short video: spread over all frames (frames repeat)
-        return np.floor(np.linspace(0, n_frames - 1, clip_len)).astype(np.int64)
-    starts = _allowed_starts(n_frames, span, segments)
-    if train:
-        rng = rng if rng is not None else np.random.default_rng()
-        start = int(starts[int(rng.integers(0, len(starts)))])
-    else:
-        start = int(starts[(len(starts) - 1) // 2]) if segments else (n_frames - span) // 2
-    return start + stride * np.arange(clip_len, dtype=np.int64)
-
-
-def spread_clip_indices(n_frames: int, clip_len: int, k: int, stride: int = 1, segments=None) -> np.ndarray:
-    """(k, clip_len) frame indices of ``k`` test clips spread evenly over the video (or over its
-    annotated ``segments``): the first starts at the first frame, the last ends at the last one;
-    k = 1 is the centre clip. Short videos repeat the one spread clip."""
-    if k < 1:
-        raise ValueError(f"need k >= 1 test clips, got {k}")
-    if k == 1:
-        return sample_clip_indices(n_frames, clip_len, stride, train=False, segments=segments)[None]
-    span = (clip_len - 1) * stride + 1
-    if n_frames < span:
-        one = sample_clip_indices(n_frames, clip_len, stride, train=False)
-        return np.repeat(one[None], k, axis=0)
-    starts = _allowed_starts(n_frames, span, segments)
-    chosen = starts[np.round(np.linspace(0, len(starts) - 1, k)).astype(np.int64)]
-    return chosen[:, None] + stride * np.arange(clip_len, dtype=np.int64)[None]
-
-
-@dataclass(frozen=True)
-class ClipSpec:
-    """The student's clip: ``clip_len`` frames, ``stride`` apart, resized to ``resize`` (H, W) at
-    decode, cropped to ``crop``×``crop``; Kinetics mean/std normalisation.
-
-    ``test_clips``: K clips spread over each test video, whose student features are averaged
-    (:class:`amidlib.data.video.nets.MultiClip`); 1 = the centre clip. ``train_scale``: None = a plain
-    random ``crop``×``crop`` crop; ``(lo, hi)`` = RandomResizedCrop: a random area share in [lo, hi]
-    of the resized frame with an aspect ratio in ``train_ratio``, resized to ``crop``×``crop`` (CCL's
-    run script: (0.25, 1), ratio 3/4 to 4/3). The paper profile: :data:`PAPER_CLIP`.
-    """
-
-    clip_len: int = 16
-    stride: int = 1
-    resize: tuple[int, int] = (128, 171)
-    crop: int = 112
-    hflip: bool = True
-    test_clips: int = 1
-    train_scale: tuple[float, float] | None = None
-    train_ratio: tuple[float, float] = (3 / 4, 4 / 3)
-
-    def __post_init__(self):
-        if self.crop > min(self.resize):
-            raise ValueError(f"crop {self.crop} is larger than the resized frame {self.resize}")
-        if int(self.test_clips) < 1:
-            raise ValueError(f"test_clips must be >= 1, got {self.test_clips}")
-        if self.train_scale is not None and not (0 < self.train_scale[0] <= self.train_scale[1] <= 1):
-            raise ValueError(f"train_scale must be (lo, hi) with 0 < lo <= hi <= 1, got {self.train_scale}")
-
-    def settings(self) -> dict:
-        return asdict(self)
-
-    def indices(self, n_frames: int, train: bool, rng: np.random.Generator | None = None, segments=None) -> np.ndarray:
-        return sample_clip_indices(n_frames, self.clip_len, self.stride, train, rng, segments)
-
-    def test_indices(self, n_frames: int, segments=None) -> np.ndarray:
-        """(test_clips, clip_len) indices of the test clips (see :func:`spread_clip_indices`)."""
-        return spread_clip_indices(n_frames, self.clip_len, int(self.test_clips), self.stride, segments)
-
-    def _resized_crop_box(self, h: int, w: int, rng: np.random.Generator) -> tuple[int, int, int, int]:
-        """(top, left, height, width) of a RandomResizedCrop box (torchvision's sampling rule)."""
-        import math
-
-        area = h * w
-        lo, hi = self.train_ratio
-        for _ in range(10):
-            target = area * rng.uniform(*self.train_scale)
-            ratio = math.exp(rng.uniform(math.log(lo), math.log(hi)))
-            cw, ch = int(round(math.sqrt(target * ratio))), int(round(math.sqrt(target / ratio)))
-            if 0 < cw <= w and 0 < ch <= h:
-                return int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1)), ch, cw
-        side = min(h, w)  # fallback: the centre square
-        return (h - side) // 2, (w - side) // 2, side, side
-
-    def draw(self, h: int, w: int, train: bool, rng: np.random.Generator | None = None) -> tuple[int, int, int, int, int]:
-        """The augmentation of one clip of ``h``×``w`` frames: ``(top, left, height, width, flip)`` of the
-        crop box (random, or RandomResizedCrop's, and a random flip for training; the centre for test)."""
-        c = self.crop
-        if h < c or w < c:
-            raise ValueError(f"frames of {h}×{w} are smaller than the crop {c}")
-        if not train:
-            return (h - c) // 2, (w - c) // 2, c, c, 0
-        rng = rng if rng is not None else np.random.default_rng()
-        if self.train_scale is not None:
-            top, left, ch, cw = self._resized_crop_box(h, w, rng)
-        else:
-            top, left, ch, cw = int(rng.integers(0, h - c + 1)), int(rng.integers(0, w - c + 1)), c, c
-        return top, left, ch, cw, int(self.hflip and bool(rng.random() < 0.5))
-
-    def apply(self, frames: torch.Tensor, box) -> torch.Tensor:
-        """uint8 (T, H, W, 3) on any device and a :meth:`draw` box → normalised float32 (3, T, crop, crop)
-        there: crop, flip, scale to [0, 1], resize a RandomResizedCrop box to crop×crop, Kinetics mean/std."""
-        top, left, ch, cw, flip = (int(v) for v in box)
-        c = self.crop
-        x = frames[:, top:top + ch, left:left + cw]
-        if flip:
-            x = x.flip(2)
-        x = x.permute(3, 0, 1, 2).float().div_(255.0)  # (3, T, ch, cw)
-        if (ch, cw) != (c, c):
-            x = torch.nn.functional.interpolate(x.transpose(0, 1), size=(c, c), mode="bilinear",
-                                                align_corners=False, antialias=True).transpose(0, 1).contiguous()
-        mean = torch.tensor(KINETICS_MEAN, device=x.device).view(3, 1, 1, 1)
-        std = torch.tensor(KINETICS_STD, device=x.device).view(3, 1, 1, 1)
-        return x.sub_(mean).div_(std)
-
-    def transform(self, frames: np.ndarray, train: bool, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """uint8 (T, H, W, 3) → normalised float32 (3, T, crop, crop): random (resized) crop + flip
-        (train) or centre crop (test). Frames of another size than ``resize`` are cropped all the same."""
-        t, h, w, _ = frames.shape
-        return self.apply(torch.from_numpy(np.ascontiguousarray(frames)), self.draw(h, w, train, rng))
-
-    def transform_test_clips(self, frames: np.ndarray) -> torch.Tensor:
-        """uint8 (K·T, H, W, 3) of :meth:`test_indices` → (K, 3, T, crop, crop) centre crops
-        ((3, T, crop, crop) when K = 1)."""
-        return self.apply_test_clips(torch.from_numpy(np.ascontiguousarray(frames)))
-
-    def apply_test_clips(self, frames: torch.Tensor) -> torch.Tensor:
-        """:meth:`transform_test_clips` of a uint8 tensor on any device."""
-        k, (_, h, w, _) = int(self.test_clips), frames.shape
-        box = self.draw(h, w, train=False)
-        clips = [self.apply(frames[i * self.clip_len:(i + 1) * self.clip_len], box) for i in range(k)]
-        return clips[0] if k == 1 else torch.stack(clips)
-
-
-#: the paper profile's clip (UCF51, ActivityNet): 16 consecutive frames at 128×171, 112×112 crops; CCL's
-#: RandomResizedCrop (area 0.25–1) for training and 10 test clips spread over the video, averaged
-PAPER_CLIP = ClipSpec(test_clips=10, train_scale=(0.25, 1.0))
 
 
 # --------------------------------------------------------------------------- audio

@@ -31,7 +31,7 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from amidlib.core.experiment import atomic_write_text
+from amidlib.core.files import atomic_path, atomic_write_text
 from amidlib.data.video import workers
 from amidlib.data.video.decode import VideoDecodeError, _frame_source, _open
 
@@ -62,9 +62,8 @@ def transcode_file(src: str | os.PathLike, dst: str | os.PathLike, settings: Tra
 
     src, dst = Path(src), Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
     n = 0
-    try:
+    with atomic_path(dst) as tmp:
         with _open(src) as container, av.open(str(tmp), "w", format="mp4") as out:
             if not container.streams.video:
                 raise VideoDecodeError(src, "no video stream")
@@ -94,10 +93,7 @@ def transcode_file(src: str | os.PathLike, dst: str | os.PathLike, settings: Tra
                 raise VideoDecodeError(src, f"decoding failed ({type(exc).__name__}: {exc})") from None
         if n == 0:
             raise VideoDecodeError(src, "the video stream has no frames")
-        os.replace(tmp, dst)
-        return n
-    finally:
-        tmp.unlink(missing_ok=True)
+    return n
 
 
 def _job(args) -> tuple[str, int, int, str | None]:
