@@ -73,7 +73,8 @@ def _verify_altered(committed, tmp_path, alter):
 def test_the_committed_figures_against_themselves_pass(committed, tmp_path):
     report, lines = _verify_altered(committed, tmp_path, lambda f: None)
     assert report.ok and not report.failures and not report.borderline, report.failures[:3]
-    assert report.runs == 318 and report.placements == 574           # 574 rows of tables, 318 distinct runs
+    # every row of runs.csv placed once; the distinct runs are fewer (a run listed by several tables counts once)
+    assert report.placements == len(committed[0]) and report.runs < report.placements
     assert {"test_gap", "train_cos_same_class", "test_cos_same_class"} <= set(report.metrics)
     assert all(s["mean"] == 0 for s in report.shifts) and len(report.effects) >= 20
     assert lines[-1].endswith("\nverify: PASS")
@@ -81,12 +82,12 @@ def test_the_committed_figures_against_themselves_pass(committed, tmp_path):
 
 def test_half_a_point_off_every_amid_student_top1_fails_naming_amid(committed, tmp_path):
     def alter(f):
-        f.loc[_same_runs(f, (f["row"] == "amid") & f["source"].isin(["table1", "table3"])), "student_top1"] -= 0.5
+        f.loc[_same_runs(f, f["row"] == "amid"), "student_top1"] -= 0.5
 
     report, lines = _verify_altered(committed, tmp_path, alter)
     assert not report.ok and lines[-1].endswith("\nverify: FAIL")
     shifted = [f for f in report.failures if f.startswith("method shifted: amid, student_top1")]
-    assert shifted and "-0.5 over 26 run(s)" in shifted[0], report.failures[:5]
+    assert shifted and "mean paired difference -0.5 over" in shifted[0], report.failures[:5]
     assert not any(f.startswith("method shifted:") and ", student_top1" not in f for f in report.failures)
 
 
@@ -128,14 +129,17 @@ def test_fig5_cosines_of_one_method_shifted_fail_naming_it_and_the_claim(committ
 
 
 def test_one_run_moved_grossly_fails_naming_it(committed, tmp_path):
+    runs, _ = committed
+    second = list(dict.fromkeys(runs.loc[runs["source"] == "table1", "setting"]))[1]  # Table 1's second column
+
     def alter(f):
-        one = (f["source"] == "table1") & (f["row"] == "ccl") & (f["seed"] == 3) & (f["setting"] == "zer→pix")
+        one = (f["source"] == "table1") & (f["row"] == "ccl") & (f["seed"] == 3) & (f["setting"] == second)
         f.loc[_same_runs(f, one), "student_top1"] -= 4.0
 
     report, _ = _verify_altered(committed, tmp_path, alter)
-    moved = [f for f in report.failures if f.startswith("table1/zer→pix/ccl/student_top1 seed 3: run moved")]
+    moved = [f for f in report.failures if f.startswith(f"table1/{second}/ccl/student_top1 seed 3: run moved")]
     assert len(moved) == 1, report.failures
-    assert moved[0].endswith("the run: ccl on zer→pix seed 3, here in table1, table2")
+    assert moved[0].endswith(f"the run: ccl on {second} seed 3, here in table1, table2")
 
 
 def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reported():
