@@ -37,6 +37,7 @@ def _legend(fig) -> dict[str, str]:
             continue
         for text, handle in zip(leg.get_texts(), leg.legend_handles):
             colour = handle.get_color() if hasattr(handle, "get_color") else handle.get_facecolor()
+            colour = colour[0] if np.ndim(colour) == 2 else colour
             out[text.get_text()] = to_hex(colour)
     return out
 
@@ -216,9 +217,13 @@ def test_one_legend_and_one_colour_per_run_in_every_figure():
     for plot, rows_in in ((plots.plot_fig1_diagnostic, ["mi_s", "mi_s+mi_a", "amid"]),
                           (plots.plot_fig4, ["mi_s+mi_a", "amid"]), (plots.plot_fig5, ["amid", "no_d2", "mi_s+mi_a"])):
         fig = plot(hist[hist.row.isin(rows_in)], "synthetic", 1)
-        shown[plot.__name__] = _legend(fig)
+        # (Figs 4 and 5 also name their difference panels' curves "AMID − <arm>": in that arm's colour)
+        shown[plot.__name__] = {k: v for k, v in _legend(fig).items() if " − " not in k}
+        diffs = {k: v for k, v in _legend(fig).items() if " − " in k}
         plt.close(fig)
         assert shown[plot.__name__] == {names.legend(r): names.colour(r) for r in rows_in}
+        assert diffs == {f"{names.legend('amid')} − {names.legend(r)}": names.colour(r)
+                         for r in rows_in if r != "amid" and plot is not plots.plot_fig1_diagnostic}
     label = names.legend("mi_s+mi_a")
     assert "L_{adv}" in label and "L_{MI_a}" in label  # "AMID w/o L_adv (L_MI_s + L_MI_a)", in Figs 1, 4 and 5
     assert {name: legend[label] for name, legend in shown.items()} == dict.fromkeys(shown, names.colour("mi_s+mi_a"))
@@ -243,5 +248,9 @@ def test_fig3_draws_the_reference_rows_beside_amid_minus_ccl():
     np.testing.assert_allclose(bars, plots.paired_class_differences(per_class)["diff"].to_numpy())
     plt.close(fig)
     fig = plots.plot_fig3(per_class[per_class.row != "kd"], "synthetic")  # without its runs: the paper's figure
-    assert not fig.legends and not [line for line in fig.axes[0].get_lines() if line.get_label() == kd_label]
+    assert kd_label not in _legend(fig)
+    assert not [line for line in fig.axes[0].get_lines() if line.get_label() == kd_label]
+    # the bars' colours are named either way: AMID's where AMID is ahead, CCL's where CCL is
+    legend = _legend(fig)
+    assert {legend[k] for k in legend if "ahead" in k} == {names.colour("amid"), names.colour("ccl")}
     plt.close(fig)

@@ -2,7 +2,8 @@
 
 ``build_fig1`` / ``build_fig3`` / ``build_fig4`` / ``build_fig5`` / ``build_warmup`` run (or reuse)
 what a figure needs, write ``<out_dir>/figN.png`` and the numbers behind it as ``figN.csv`` (per run
-and epoch), and return the figure and the frame.
+and epoch), and return the figure and the frame. Each figure's caption is ``fig.caption`` (and in the
+png's metadata: :func:`amidlib.paper.plots.read_caption`); a notebook prints it under the figure.
 """
 from __future__ import annotations
 
@@ -64,13 +65,13 @@ def _curve_figure(study: Study, name: str, rows: Sequence[str], columns: Sequenc
     cells = figure_cells(prof, rows)
     hist = study.histories(cells)
     cols = ["row", "seed", "epoch", "phase", *columns]
-    _write_csv(hist[cols], prof.out_dir / f"{name}.csv")
+    _write_csv(hist[cols], prof.paths.out_dir / f"{name}.csv")
     runs = study.runs(cells)
     for col in claim_columns:  # per run: the mean over its distillation epochs (what the claims compare)
         runs = runs.merge(plots.distill_means(hist, col), on=["row", "seed"], how="left")
-    record_runs(prof.out_dir, name, runs)
+    record_runs(prof.paths.out_dir, name, runs)
     fig = plot(hist, prof.main.description, _warmup_epochs(study, hist), **plot_kw)
-    plots.save(fig, prof.out_dir / f"{name}.png")
+    plots.save(fig, prof.paths.out_dir / f"{name}.png")
     return fig, hist[cols]
 
 
@@ -83,7 +84,7 @@ def build_fig1(study: Study):
     """fig1_diagnostic.png/.pdf/.csv: teacher test accuracy and the L_MI_s, L_MI_a values per epoch, with
     the teacher trained alone as the reference (its final test top-1 per seed: fig1_teacher_alone.csv)."""
     ref = teacher_alone(study)
-    _write_csv(ref, study.prof.out_dir / "fig1_teacher_alone.csv")
+    _write_csv(ref, study.prof.paths.out_dir / "fig1_teacher_alone.csv")
     return _curve_figure(study, "fig1_diagnostic", CURVE_FIGURES["fig1_diagnostic"],
                          ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic,
                          teacher_alone=ref["teacher_top1"])
@@ -102,10 +103,10 @@ def build_fig3(study: Study):
             rows.append({"row": cell.row, "seed": cell.spec.seed, "class_index": i,
                          "class_name": classes[i] if i < len(classes) else str(i), "top1": acc})
     frame = pd.DataFrame(rows)
-    _write_csv(frame, prof.out_dir / "fig3.csv")
-    record_runs(prof.out_dir, "fig3", study.runs(cells))
+    _write_csv(frame, prof.paths.out_dir / "fig3.csv")
+    record_runs(prof.paths.out_dir, "fig3", study.runs(cells))
     fig = plots.plot_fig3(frame, prof.main.description)
-    plots.save(fig, prof.out_dir / "fig3.png")
+    plots.save(fig, prof.paths.out_dir / "fig3.png")
     return fig, frame
 
 

@@ -23,7 +23,9 @@ Every list of names, labels and colours of the paper layer is derived from here,
 - :func:`short_name`: a row's name in the claims' evidence (amidlib.paper.claims), with
   :data:`SHORT_NAMES_IN` per claim source;
 - :func:`legend`, :func:`legends`, :func:`colour`, :func:`palette`: one legend label and one colour
-  per row in every figure (amidlib.paper.plots);
+  per row in every figure (amidlib.paper.plots); :func:`linestyle`, :func:`marker`, :func:`style`: one line
+  style and one marker per row too, so a row is drawn the same way in every figure (a run's teacher and
+  student curves differ in the marker's fill: :data:`TEACHER_FILL`, :data:`STUDENT_FILL`);
 - :data:`METRIC_NAMES`: the scalar metrics and their display names (from
   :data:`amidlib.core.metrics.SCALAR_METRICS`, which amidlib.repro.runs reads too).
 """
@@ -39,19 +41,27 @@ from amidlib.core.metrics import SCALAR_METRICS
 __all__ = ["Row", "MethodEntry", "declare", "undeclare", "METHOD_TABLES", "REFERENCE_FIGURES", "VARIANTS",
            "ABLATION_TABLES", "TABLE_LABELS", "SHORT_NAMES_IN", "METRIC_NAMES", "rows", "row", "row_spec", "table_rows",
            "figure_references", "in_paper", "paper_lists", "table_label", "labels", "short_name", "legend", "legends",
-           "colour", "palette", "reports", "TABLES"]
+           "colour", "palette", "reports", "TABLES", "linestyle", "marker", "style", "LINESTYLES", "MARKERS",
+           "TEACHER_FILL", "STUDENT_FILL"]
 
 #: the paper's tables whose rows are methods (Tables 4 and 5 are AMID's variants: :data:`ABLATION_TABLES`)
 METHOD_TABLES = ("table1", "table2", "table3")
 #: the figures that draw a declared method's runs beside the paper's (Fig 3: per-class differences to CCL)
 REFERENCE_FIGURES = ("fig3",)
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+#: the line styles a row may have (matplotlib's names or (offset, (on, off, ...)) dash patterns)
+LINESTYLES = ("-", "--", ":", "-.", (0, (5, 1.5, 1, 1.5, 1, 1.5)), (0, (1, 1)), (0, (6, 2)), (0, (3, 1, 1, 1, 1, 1)))
+#: the markers a row may have
+MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">", "p", "h", "d", "H", "8")
+#: a run's teacher curve: its row's marker filled; its student curve: the marker open (white inside)
+TEACHER_FILL, STUDENT_FILL = "full", "none"
 
 
 @dataclass(frozen=True)
 class Row:
     """One row: ``label`` as the paper's tables print it, ``short`` (claims' evidence), ``legend``
-    (figures), ``colour`` (#rrggbb, every figure), and the run: ``method`` with config ``overrides``."""
+    (figures), ``colour`` (#rrggbb), ``linestyle`` and ``marker`` (every figure), and the run: ``method``
+    with config ``overrides``."""
 
     name: str
     label: str
@@ -60,6 +70,8 @@ class Row:
     colour: str
     method: str
     overrides: tuple[tuple[str, Any], ...] = ()
+    linestyle: Any = "-"
+    marker: str = "o"
 
     @property
     def config(self) -> dict[str, Any]:
@@ -86,10 +98,12 @@ _DECLARED: dict[str, MethodEntry] = {}
 
 def declare(name: str, *, label: str, colour: str, tables=(), figures=(), short: str | None = None,
             legend: str | None = None, reference: bool = False, in_paper: bool = True,
-            replace: bool = False) -> MethodEntry:
+            replace: bool = False, linestyle: Any = None, marker: str | None = None) -> MethodEntry:
     """Say how the paper's tables and figures show method ``name``: ``label`` (its row in a table),
     ``short`` (claims' evidence; default ``label``), ``legend`` (figures; default ``short``), ``colour``
-    (#rrggbb, every figure), the method ``tables`` (:data:`METHOD_TABLES`) that list it, the ``figures``
+    (#rrggbb, every figure), ``linestyle`` and ``marker`` (every figure; default: the first of
+    :data:`LINESTYLES` / :data:`MARKERS` no other row has), the method ``tables`` (:data:`METHOD_TABLES`) that
+    list it, the ``figures``
     (:data:`REFERENCE_FIGURES`) that draw it beside the paper's rows (a reference row only), ``reference``
     (after the methods, no paper number) and ``in_paper`` (False: a row of ours the paper does not have;
     say so in its label). The method itself is trained from :data:`amidlib.core.methods.METHODS` (its
@@ -108,10 +122,18 @@ def declare(name: str, *, label: str, colour: str, tables=(), figures=(), short:
     if not _COLOUR.match(colour):
         raise ValueError(f"colour {colour!r} is not of the form #rrggbb")
     short = short or label
-    entry = MethodEntry(Row(name, label, short, legend or short, colour, name), tables, figures, bool(reference),
-                        bool(in_paper))
+    taken = [e.row for n, e in _DECLARED.items() if n != name] + list(globals().get("VARIANTS", {}).values())
+    linestyle = _free(LINESTYLES, [r.linestyle for r in taken]) if linestyle is None else linestyle
+    marker = _free(MARKERS, [r.marker for r in taken]) if marker is None else marker
+    entry = MethodEntry(Row(name, label, short, legend or short, colour, name, (), linestyle, marker), tables, figures,
+                        bool(reference), bool(in_paper))
     _DECLARED[name] = entry
     return entry
+
+
+def _free(choices, used) -> Any:
+    """The first of ``choices`` used least often (so a new row looks unlike the others)."""
+    return min(choices, key=lambda c: (sum(u == c for u in used), choices.index(c)))
 
 
 def undeclare(name: str) -> MethodEntry:
@@ -125,26 +147,34 @@ def undeclare(name: str) -> MethodEntry:
 # reference rows: the teacher and Hinton's KD (ours, not the paper's); Table 2: the methods of Table 1 (the
 # references have no retrieval row of the paper); Table 3: baseline, gmc, crcd, ccl, amid.
 declare("baseline", label="Baseline (student alone)", short="baseline", legend="baseline (student alone)",
-        colour="#000000", tables=("table1", "table2", "table3"))
-declare("crd", label="CRD", colour="#56b4e9", tables=("table1", "table2"))
-declare("gmc", label="GMC", colour="#882255", tables=("table1", "table2", "table3"))
-declare("crcd", label="CRCD", colour="#332288", tables=("table1", "table2", "table3"))
-declare("ccl", label="CCL", colour="#e69f00", tables=("table1", "table2", "table3"))
-declare("amid", label="AMID (ours)", short="AMID", legend="AMID", colour="#009e73", tables=("table1", "table2", "table3"))
+        colour="#000000", tables=("table1", "table2", "table3"), linestyle=":", marker="o")
+declare("crd", label="CRD", colour="#56b4e9", tables=("table1", "table2"), linestyle="-.", marker="v")
+declare("gmc", label="GMC", colour="#882255", tables=("table1", "table2", "table3"), linestyle=(0, (6, 2)), marker="P")
+declare("crcd", label="CRCD", colour="#332288", tables=("table1", "table2", "table3"), linestyle=(0, (1, 1)),
+        marker="X")
+declare("ccl", label="CCL", colour="#e69f00", tables=("table1", "table2", "table3"), linestyle="--", marker="s")
+declare("amid", label="AMID (ours)", short="AMID", legend="AMID", colour="#009e73",
+        tables=("table1", "table2", "table3"), linestyle="-", marker="o")
 declare("teacher", label="Teacher (reference: full modalities)", short="teacher", legend="teacher (full modalities)",
-        colour="#555555", tables=("table1",), reference=True)
+        colour="#555555", tables=("table1",), reference=True, linestyle=(0, (3, 1, 1, 1, 1, 1)), marker="*")
 # the logit-distillation baseline every KD codebase ships (amidlib/core/methods/kd.py): beside Table 1's
 # methods and in Fig 3's per-class view, to place AMID and CCL against it; the paper has no such row
 declare("kd", label="Hinton KD (reference, not in the paper)", short="Hinton KD", legend="Hinton KD (not in the paper)",
-        colour="#661100", tables=("table1",), figures=("fig3",), reference=True, in_paper=False)
+        colour="#661100", tables=("table1",), figures=("fig3",), reference=True, in_paper=False,
+        linestyle=(0, (5, 1.5, 1, 1.5, 1, 1.5)), marker="D")
 
 #: colours for a registered method no declaration names (a user's new file), in METHODS order
 _SPARE_COLOURS = ("#88ccee", "#44aa99", "#6699cc", "#f0e442", "#117799", "#997700", "#bbbbbb", "#7f7f7f")
 
 
-def _variant(name: str, method: str, label: str, short: str, legend: str, colour: str | None = None, **overrides) -> Row:
-    """A variant row; ``colour`` None: the colour of ``method`` (the same run, e.g. ``student_alone``)."""
-    return Row(name, label, short, legend, colour or _DECLARED[method].row.colour, method, tuple(sorted(overrides.items())))
+def _variant(name: str, method: str, label: str, short: str, legend: str, colour: str | None = None,
+             style: tuple[Any, str] | None = None, **overrides) -> Row:
+    """A variant row; ``colour`` None: the colour of ``method`` (the same run, e.g. ``student_alone``);
+    ``style`` (line style, marker) None: those of ``method`` too."""
+    base = _DECLARED[method].row
+    linestyle, marker = style or (base.linestyle, base.marker)
+    return Row(name, label, short, legend, colour or base.colour, method, tuple(sorted(overrides.items())), linestyle,
+               marker)
 
 
 #: The variants: a method with config switches (Tables 4 and 5, the figures). Their labels are the
@@ -153,19 +183,22 @@ VARIANTS: dict[str, Row] = {r.name: r for r in (
     _variant("student_alone", "baseline", "student alone (w/o distillation)", "student alone", "student alone"),
     _variant("teacher_alone", "teacher", "teacher alone (w/o distillation)", "teacher alone", "teacher alone"),
     _variant("cls_jsd", "amid", "L_cls + L_JSD only (no MI or adversarial term)", "L_cls+L_JSD", r"$L_{cls} + L_{JSD}$ only",
-             "#117733", use_mi_s=False, use_mi_a=False, use_adv=False),
-    _variant("mi_s", "amid", "L_MI_s", "L_MI_s", r"$L_{MI_s}$ alone", "#d55e00", use_mi_a=False, use_adv=False),
+             "#117733", ("-.", "^"), use_mi_s=False, use_mi_a=False, use_adv=False),
+    _variant("mi_s", "amid", "L_MI_s", "L_MI_s", r"$L_{MI_s}$ alone", "#d55e00", (":", "v"),
+             use_mi_a=False, use_adv=False),
     _variant("mi_s+mi_a", "amid", "L_MI_s + L_MI_a", "L_MI_s+L_MI_a",
-             r"AMID w/o $L_{adv}$ ($L_{MI_s} + L_{MI_a}$)", "#0072b2", use_adv=False),
-    _variant("amid_nce", "amid", "AMID with L_nce", "AMID with L_nce", r"AMID with $L_{nce}$", "#999933", mi_loss="nce"),
+             r"AMID w/o $L_{adv}$ ($L_{MI_s} + L_{MI_a}$)", "#0072b2", ("--", "s"), use_adv=False),
+    _variant("amid_nce", "amid", "AMID with L_nce", "AMID with L_nce", r"AMID with $L_{nce}$", "#999933",
+             ((0, (6, 2)), "P"), mi_loss="nce"),
     _variant("fixed_teacher", "amid", "with fixed teacher", "fixed teacher", "AMID with fixed teacher", "#ddcc77",
-             fixed_teacher=True),
-    _variant("no_warmup", "amid", "w/o warm-up", "w/o warm-up", "AMID w/o warm-up", "#999999", warmup_epochs=0),
-    _variant("no_d2", "amid", "w/o D2", "w/o D2", r"AMID w/o $D_2$", "#cc79a7", use_d2=False),
+             ((0, (1, 1)), "X"), fixed_teacher=True),
+    _variant("no_warmup", "amid", "w/o warm-up", "w/o warm-up", "AMID w/o warm-up", "#999999",
+             ((0, (3, 1, 1, 1, 1, 1)), "<"), warmup_epochs=0),
+    _variant("no_d2", "amid", "w/o D2", "w/o D2", r"AMID w/o $D_2$", "#cc79a7", ("-.", "D"), use_d2=False),
     _variant("no_d2_keep_d1", "amid", "w/o D2, D1's weight kept (ours)", "w/o D2 (λ1 = ½)", r"AMID w/o $D_2$, $\lambda_1 = ½$",
-             "#aa4499", use_d2=False, d1_weight_without_d2=0.5),
+             "#aa4499", ((0, (5, 1.5, 1, 1.5, 1, 1.5)), ">"), use_d2=False, d1_weight_without_d2=0.5),
     _variant("uniform_lambda", "amid", "w/o dynamic weight", "w/o dynamic weight", "AMID w/o dynamic weight", "#cc6677",
-             dynamic_lambda=False),
+             ((0, (6, 2)), "h"), dynamic_lambda=False),
 )}
 
 #: Tables 4 and 5 (the ablations on the main pairing): their rows in the paper's order
@@ -194,7 +227,9 @@ def _method_rows() -> dict[str, Row]:
     used = {r.colour for r in out.values()} | {r.colour for r in VARIANTS.values()}
     spare = [c for c in _SPARE_COLOURS if c not in used] or ["#7f7f7f"]
     for i, name in enumerate(n for n in METHODS if n not in out):
-        out[name] = Row(name, name, name, name, spare[i % len(spare)], name)
+        taken = list(out.values()) + list(VARIANTS.values())
+        out[name] = Row(name, name, name, name, spare[i % len(spare)], name, (),
+                        _free(LINESTYLES, [r.linestyle for r in taken]), _free(MARKERS, [r.marker for r in taken]))
     return out
 
 
@@ -295,6 +330,32 @@ def colour(name: str) -> str | None:
     """The colour of row ``name``: the same in every figure (None for a row not named here)."""
     r = row(name)
     return r.colour if r else None
+
+
+def linestyle(name: str) -> Any:
+    """The line style of row ``name``: the same in every figure ("-" for a row not named here)."""
+    r = row(name)
+    return r.linestyle if r else "-"
+
+
+def marker(name: str) -> str:
+    """The marker of row ``name``: the same in every figure ("o" for a row not named here)."""
+    r = row(name)
+    return r.marker if r else "o"
+
+
+def style(name: str, part: str | None = None) -> dict[str, Any]:
+    """matplotlib keywords drawing row ``name`` as every figure does: ``color``, ``linestyle``, ``marker``
+    (and ``label``, its legend). ``part``: "teacher" (marker filled) or "student" (marker open) for a run's
+    two curves; None: filled."""
+    r = row(name)
+    out = {"color": (r.colour if r else "#7f7f7f"), "linestyle": linestyle(name), "marker": marker(name),
+           "label": legend(name)}
+    if part == "student":
+        out.update(fillstyle=STUDENT_FILL)
+    elif part not in (None, "teacher"):
+        raise ValueError(f"part is 'teacher', 'student' or None, not {part!r}")
+    return out
 
 
 def palette() -> dict[str, str]:

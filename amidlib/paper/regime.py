@@ -4,8 +4,8 @@ Eq 8 counts every same-class item of the batch as a positive, and D2 (Eq 12–13
 a same-class partner in the batch. So the regime is set by batch size over number of classes: the paper's
 UCF51 (batch 16 over 51 classes) gives ≈ 1.3 positives per anchor and ≈ 26 % of samples with a partner;
 the digit pairs at batch 16 (55 classes, the cpu profile's tables) ≈ 1.3 and ≈ 24 %; the 10 digits at batch
-64 ≈ 7.2 and ≈ 100 %. This sweep trains the baseline, CCL and AMID on each of ``Profile.regime_pairings``
-(default: the main pairing) at several batch sizes (``Profile.regime_batch_sizes``, the same seeds for
+64 ≈ 7.2 and ≈ 100 %. This sweep trains the baseline, CCL and AMID on each of ``Profile.sweeps.batch_pairings``
+(default: the main pairing) at several batch sizes (``Profile.sweeps.batch_sizes``, the same seeds for
 every arm) and reports, per pairing and batch size, the student's gain over the baseline, paired by seed,
 
     gain = mean over seeds of (method − baseline),   95 % CI = gain ∓ t(0.975, n − 1) · sd / √n,
@@ -16,7 +16,6 @@ main pairing is the tables' run (same cache key), so nothing is trained twice.
 from __future__ import annotations
 
 import os
-import textwrap
 from pathlib import Path
 
 import matplotlib.ticker
@@ -43,21 +42,21 @@ REGIME_COLUMNS = ["pairing", "batch_size", "row", "n", "positives", "with_partne
 
 
 def regime_pairings(prof: Profile) -> tuple:
-    """The pairings the sweep trains on: ``prof.regime_pairings``, or the main pairing."""
-    return tuple(prof.regime_pairings) or (prof.main,)
+    """The pairings the sweep trains on: ``prof.sweeps.batch_pairings``, or the main pairing."""
+    return tuple(prof.sweeps.batch_pairings) or (prof.main,)
 
 
 def regime_cells(prof: Profile) -> list[Cell]:
-    """Baseline, CCL and AMID on each of :func:`regime_pairings` at each of ``prof.regime_batch_sizes``,
-    ``prof.regime_seeds``; setting ``"<pairing key> batch <size>"``."""
+    """Baseline, CCL and AMID on each of :func:`regime_pairings` at each of ``prof.sweeps.batch_sizes``,
+    ``prof.seed_sets.regime``; setting ``"<pairing key> batch <size>"``."""
     cells = []
     for p in regime_pairings(prof):
-        for batch_size in prof.regime_batch_sizes:
+        for batch_size in prof.sweeps.batch_sizes:
             for method in REGIME_METHODS:
                 default = make_config(METHODS[method].defaults, preset=prof.preset_for(p.dataset),
                                       **prof.run_overrides(method, p.dataset))["batch_size"]
                 ov = {} if batch_size == default else {"batch_size": int(batch_size)}  # the default: the tables' runs
-                for seed in prof.regime_seeds:
+                for seed in prof.seed_sets.regime:
                     cells.append(Cell("fig_regime", f"{p.key} batch {batch_size}", p.paper, method,
                                       run_spec(prof, p, method, seed, **ov)))
     return cells
@@ -90,17 +89,19 @@ def _paper_regime() -> tuple[float, float]:
 
 def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | None = None):
     """Student gain over the baseline (95 % CI) against positives per anchor: one line per method and
-    pairing (solid: the first pairing, dashed: the next), each point labelled with its batch size."""
-    fig, ax = plt.subplots(figsize=(4.6, 3.4))
+    pairing, each method in its style from the registry (:func:`amidlib.paper.names.style`; pairings after
+    the first: open markers), each point labelled with its batch size. The caption is ``fig.caption``."""
+    fig, ax = plt.subplots(figsize=(plots.COLUMN + 1.2, 3.2))
     pairings = list(dict.fromkeys(effects["pairing"]))
     for i, ((row, pairing), grp) in enumerate(effects.groupby(["row", "pairing"], sort=False)):
         grp = grp.sort_values("positives")
         # (the methods share each batch's regime: a small horizontal offset keeps their intervals apart)
         x, y = grp["positives"].to_numpy() * (1 + 0.04 * (i % 2)), grp["effect"].to_numpy()
         err = np.vstack([y - grp["ci_low"].to_numpy(), grp["ci_high"].to_numpy() - y])
-        label = names.legend(row) + (f" ({pairing})" if len(pairings) > 1 else "")
-        ax.errorbar(x, y, yerr=err, marker="o", ms=3, capsize=2, lw=1, label=label, color=names.colour(row),
-                    ls=("-", "--", ":")[pairings.index(pairing) % 3])
+        st = names.style(row)
+        label = st.pop("label") + (f" ({pairing})" if len(pairings) > 1 else "")
+        ax.errorbar(x, y, yerr=err, ms=3.5, capsize=2, lw=1, label=label,
+                    fillstyle="full" if pairings.index(pairing) == 0 else "none", **st)
         for xi, yi, b in zip(x, y, grp["batch_size"]):
             ax.annotate(f"{b}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.4")
     ax.axhline(0, color="0.5", lw=0.8)
@@ -110,20 +111,25 @@ def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | N
                     xytext=(3, 0), textcoords="offset points")
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.set(xlabel="positives per anchor in Eq 8 (measured)", ylabel="student gain over baseline (points)")
-    n = int(effects["n"].max()) if len(effects) else 0
-    caption = textwrap.fill(f"Gain vs batch regime (labels: batch size); paired by seed, 95 % CI, n = {n}. {data}", 80)
-    ax.set_title(caption, fontsize=6)
+    ax.set(xlabel="positives per anchor in Eq 8 (measured; log scale)", ylabel="student gain over baseline (points)")
+    ax.set_title("Gain over the baseline vs batch regime")
     ax.legend(fontsize=6, frameon=False)
     fig.tight_layout()
-    return fig
+    n = int(effects["n"].max()) if len(effects) else 0
+    return plots.set_caption(fig, "Each method's student top-1 gain over the baseline (points), paired by seed, with "
+                             f"its 95 % t interval (n = {n}), against the positives per anchor of Eq 8 measured in the "
+                             "batches drawn (log scale); the number beside a point is its batch size"
+                             + (f"; dashed line: the paper's UCF51 ({paper[0]:.1f} positives per anchor)"
+                                if paper else "")
+                             + (f"; open markers: {', '.join(pairings[1:])}" if len(pairings) > 1 else "")
+                             + f". {data}.")
 
 
 def write_regime(study: Study, prof: Profile, out_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """Train (or reuse) the sweep, record its runs in runs.csv (source ``fig_regime``), write
     ``fig_regime.png/.pdf`` and ``fig_regime.csv`` (one row per batch size and method); returns the effects.
-    A profile without a sweep (``regime_batch_sizes=()``) writes nothing and returns an empty frame."""
-    out = Path(out_dir or prof.out_dir)
+    A profile without a sweep (``sweeps.batch_sizes == ()``) writes nothing and returns an empty frame."""
+    out = Path(out_dir or prof.paths.out_dir)
     cells = regime_cells(prof)
     if not cells:
         return pd.DataFrame(columns=REGIME_COLUMNS)
