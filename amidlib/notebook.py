@@ -12,19 +12,36 @@ A notebook's first code cell is its papermill ``parameters`` cell (the names in
 here (the ``paper`` profile stops at this point, naming every missing file), sets the plot style,
 opens the run cache (:class:`~amidlib.repro.runs.Study`) and prints the profile.
 
+Two modes (the ``mode`` parameter): ``explore``, the committed default, is a notebook opened by hand: its
+tables and figures go under ``runs/explore/<profile>/`` (ignored by git), never into the committed ``figures/``,
+and it reads its runs from the last reproduction's run cache of that profile when there is one
+(``runs/<profile>/<time>/cache``), so a notebook opened after ``make reproduce`` trains nothing; the committed
+reproduction's numbers are in ``figures/`` and its executed notebooks in ``docs/executed/``. ``run`` is what
+``python -m amidlib.repro`` (``make reproduce``) passes: the profile's own ``out_dir`` (``figures/`` for cpu)
+and cache. Either way a run the cache lacks is trained: nothing is read from ``runs.csv`` in place of a run,
+since the curves, per-class and embedding figures need what only a run's record holds.
+
 This module sits on top of the layer stack (core <- data <- repro <- paper <- notebook): nothing in
 amidlib imports it.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
+from amidlib.core.config import unknown_name_message
 from amidlib.data import datasets
 from amidlib.paper import plans, plots
 from amidlib.repro import profiles, runs
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
+from amidlib.repro.reproduction_files import read_reproduction_record
 
-__all__ = ["Setup", "setup", "datasets_read"]
+__all__ = ["Setup", "setup", "datasets_read", "MODES", "EXPLORE_DIR", "explore_parameters", "mode_lines"]
+
+#: ``explore``: opened by hand, writes outside the tracked tree; ``run``: a reproduction (``make reproduce``)
+MODES = ("explore", "run")
+#: where explore mode writes tables and figures (``<EXPLORE_DIR>/<profile>/``), from the repository root
+EXPLORE_DIR = Path("runs") / "explore"
 
 
 class Setup(NamedTuple):
@@ -48,14 +65,21 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     ``namespace``: where to read the parameters from (a notebook passes ``globals()``): the names in
     :data:`~amidlib.repro.profiles.COMMON_PARAMETERS` it holds; other names are ignored.
     ``params``: the same names given directly (they win over ``namespace``); a name left out keeps
-    :func:`~amidlib.repro.profiles.load_profile`'s default.
+    :func:`~amidlib.repro.profiles.load_profile`'s default. ``mode`` (:data:`MODES`; default ``run``, what a
+    caller outside a notebook gets): ``explore`` moves the default ``out_dir`` and ``cache_dir``
+    (:func:`explore_parameters`).
     """
-    unknown = sorted(set(params) - set(COMMON_PARAMETERS))
+    unknown = sorted(set(params) - set(COMMON_PARAMETERS) - {"mode"})
     if unknown:
-        raise TypeError(f"setup() takes the notebook parameters {', '.join(COMMON_PARAMETERS)}; "
+        raise TypeError(f"setup() takes mode and the notebook parameters {', '.join(COMMON_PARAMETERS)}; "
                         f"unknown: {', '.join(unknown)}")
-    values = {name: namespace[name] for name in COMMON_PARAMETERS if namespace is not None and name in namespace}
+    values = {name: namespace[name] for name in (*COMMON_PARAMETERS, "mode") if namespace is not None and name in namespace}
     values.update(params)
+    mode = values.pop("mode", None) or "run"
+    if mode not in MODES:
+        raise ValueError(unknown_name_message("mode", mode, MODES))
+    if mode == "explore":
+        values = explore_parameters(values)
     prof = profiles.load_profile(**values)
     # the paper profile stops here, naming every missing file of the datasets these tables read
     profiles.check_requirements(prof, datasets_read(prof, tables))
@@ -64,8 +88,49 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     # margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
     # and the paper's data the assert cells make structure and range checks only
     strict = datasets.get(prof.main.dataset).arrays
+    print("\n".join(mode_lines(mode, prof)))
     print(prof.describe())
     return Setup(prof, study, strict)
+
+
+def explore_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of explore mode: ``out_dir`` None becomes ``runs/explore/<profile>/`` (the committed
+    ``figures/`` stays as the reproduction left it); ``cache_dir`` None becomes the run cache of the last
+    reproduction of that profile on this machine (the newest ``runs/<profile>/<time>/cache``), when there is one,
+    so its runs are read, not trained again (a run's cache key is its configuration, data and code, so a cache
+    of older code only misses)."""
+    out = dict(values)
+    profile = out.get("profile") or "ci"
+    root = profiles.repo_root()
+    if out.get("out_dir") in (None, ""):
+        out["out_dir"] = str(root / EXPLORE_DIR / profile)
+    if out.get("cache_dir") in (None, ""):
+        last = last_reproduction_cache(root / "runs" / profile)
+        if last is not None:
+            out["cache_dir"] = str(last)
+    return out
+
+
+def last_reproduction_cache(folder: Path) -> Path | None:
+    """The newest ``<folder>/<time>/cache`` holding a run (the folders :mod:`amidlib.repro.reproduce` makes)."""
+    found = sorted((p for p in folder.glob("*/cache") if any(p.glob("*/metrics.json"))), key=lambda p: p.parent.name)
+    return found[-1] if found else None
+
+
+def mode_lines(mode: str, prof: Profile) -> list[str]:
+    """What the first output of a notebook says: its mode, where its files go, where the committed numbers are
+    and how long a fresh reproduction takes (``figures/reproduction.json``, when the last one recorded it)."""
+    root = profiles.repo_root()
+    committed = root / "figures"
+    record = read_reproduction_record(committed)
+    took = (f"{record['wall_s'] / 60:.1f} min wall for {record['runs']} runs on {record['machine']} "
+            f"(profile {record.get('profile', 'cpu')}, figures/reproduction.json)" if record else "see README.md")
+    if mode == "run":
+        return [f"mode run: tables and figures into {prof.paths.out_dir}; run cache {prof.paths.cache_dir}"]
+    return [f"mode explore (a notebook opened by hand): tables and figures into {prof.paths.out_dir}, not the "
+            f"committed figures/; runs read from {prof.paths.cache_dir} (what it lacks is trained here)",
+            "  the committed reproduction: its numbers in figures/, every notebook executed in docs/executed/; "
+            f"a fresh one (make reproduce, mode run): {took}"]
 
 
 def datasets_read(prof: Profile, tables: tuple[str, ...] | None) -> list[str] | None:

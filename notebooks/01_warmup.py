@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 01 · The idea: a teacher trained with its student can go weak (Fig 1), and the warm-up
 #
-# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the committed reproduction.*
+# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # AMID distils what a **teacher M** learns from two views (the *target* view and an *auxiliary* view) into a
 # **student S** that sees only the target view. Teacher and student are trained *together*, and that opens a
@@ -30,13 +30,18 @@
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+batch_n = 8          # the small batch on which every loss term is evaluated below (change it: 2 or more)
+batch_seed = 0
+
+# advanced (None: the profile's value)
 dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -44,14 +49,11 @@ on_bad = None       # video data: "skip" or "raise" on a missing / audio-less / 
 frames_root = None  # UCF51 clips from seekable copies (python -m amidlib.data.video.transcode); None: the AVIs
 datasets = None     # paper profile: the datasets you have, e.g. ["ucf51"] (the others' tables left out); None: all
 
-batch_n = 8          # the small batch on which every loss term is evaluated below (change it: 2 or more)
-batch_seed = 0
-
 # %%
 from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
-from amidlib.paper import figures
+from amidlib.paper import figures, plots
 
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
 prof, study, strict = setup(("figures",), globals())
@@ -150,6 +152,7 @@ display({k: round(float(v), 4) for k, v in terms.items() if k.startswith(("L_cls
 
 # %%
 fig1, diag = figures.build_fig1(study)
+plots.show(fig1)
 ref = figures.teacher_alone(study)
 last = diag[diag.epoch == diag.epoch.max()].groupby("row")[["test_teacher_top1", "mi_a_value"]].mean()
 alone = float(ref.teacher_top1.mean())
@@ -175,7 +178,8 @@ display(Markdown(
 # without warm-up (grey band: the warm-up, drawn only for the run that has one).
 
 # %%
-fig, hist = figures.build_warmup(study, save_to=prof.out_dir / "warmup.png")
+fig, hist = figures.build_warmup(study, save_to=prof.paths.out_dir / "warmup.png")
+plots.show(fig)
 
 # %% [markdown]
 # The grey band is the warm-up. A rising same-sample cosine inside it is the "preliminary alignment" the paper
@@ -183,8 +187,6 @@ fig, hist = figures.build_warmup(study, save_to=prof.out_dir / "warmup.png")
 # epoch, for AMID (with warm-up) and for AMID *without* warm-up (all terms from epoch 1, Table 5).
 
 # %%
-import pandas as pd
-
 warm = int((hist[(hist.row == "amid") & (hist.seed == hist.seed.min())].phase == "warmup").sum())
 cols = ["test_cos_same_sample", "test_cos_same_class", "test_student_top1", "test_teacher_top1"]
 at = hist[hist.epoch.isin([1, warm])].groupby(["row", "epoch"])[cols].mean().round(3)
@@ -207,9 +209,12 @@ assert amid[["test_cos_same_sample", "test_cos_same_class"]].abs().le(1 + 1e-6).
 last_warm = amid[amid.epoch == warm]
 assert last_warm[["test_student_top1", "test_teacher_top1"]].stack().between(0, 100).all()
 assert not strict or ((last_warm.test_student_top1 > 10 + 20).all() and (last_warm.test_teacher_top1 > 10 + 20).all())
-assert (prof.out_dir / "warmup.png").stat().st_size > 10_000
+assert (prof.paths.out_dir / "warmup.png").stat().st_size > 10_000
 # the loss terms on the small batch are finite; Eq 14's weights sum to 1; Fig 1 and its reference were written
 assert all(torch.isfinite(torch.as_tensor(v)).all() for v in terms.values()), terms
 assert abs(float(lambdas.sum()) - 1) < 1e-6
 assert set(diag.row) == {"mi_s", "mi_s+mi_a", "amid"} and len(ref) == len(prof.seeds)
-assert (prof.out_dir / "fig1_diagnostic.png").is_file() and (prof.out_dir / "fig1_diagnostic.pdf").is_file()
+assert (prof.paths.out_dir / "fig1_diagnostic.png").is_file() and (prof.paths.out_dir / "fig1_diagnostic.pdf").is_file()
+
+# %% [markdown]
+# Previous: [00 · Data preparation](00_data_prep.ipynb) · Next: [02 · AMID against the baselines](02_amid_training.ipynb)

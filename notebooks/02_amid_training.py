@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 02 · AMID against the baselines: Tables 1, 2, 3 (paper §4.3)
 #
-# *Read it without running: [the executed copy](../docs/executed/02_amid_training.ipynb) holds the outputs of the committed reproduction.*
+# *Read it without running: [the executed copy](../docs/executed/02_amid_training.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # 01 showed the idea: a student S that sees only the target view learns from a teacher M that sees both views,
 # trained together with $\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} +
@@ -34,13 +34,16 @@
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+
+# advanced (None: the profile's value)
 dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -81,7 +84,7 @@ display(Markdown(tables.to_markdown(t1)))
 
 # %%
 top1 = t1[t1.metric.isin(["student_top1", "teacher_top1"])]
-order = evaluate_claims(read_runs(prof.out_dir), [c for c in CLAIMS if c.id == "amid_ccl_baseline"])
+order = evaluate_claims(read_runs(prof.paths.out_dir), [c for c in CLAIMS if c.id == "amid_ccl_baseline"])
 lines = []
 for setting, f in top1.groupby("setting", sort=False):
     mean = f[(f.metric == "student_top1") | (f.row == "teacher")].set_index("row")["mean"]
@@ -107,7 +110,7 @@ t2 = tables.build_table(study, "table2")
 display(Markdown(tables.to_markdown(t2)))
 
 # %%
-r1 = evaluate_claims(read_runs(prof.out_dir), [Claim("r1", "AMID's R@1 ≥ the baseline's", "table2",
+r1 = evaluate_claims(read_runs(prof.paths.out_dir), [Claim("r1", "AMID's R@1 ≥ the baseline's", "table2",
                                                      (("amid", ">=", "baseline", "student_r1"),), per_setting=True)])
 best_r1 = t2[t2.metric == "student_r1"].sort_values("mean").groupby("setting", sort=False).tail(1)
 display(Markdown("**What you should see.** " + " ".join(
@@ -123,7 +126,7 @@ display(Markdown("**What you should see.** " + " ".join(
 
 # %%
 t3 = tables.build_table(study, "table3")  # empty when its dataset is left out (paper profile, datasets parameter)
-display(Markdown(tables.to_markdown(t3) if len(t3) else (prof.out_dir / "table3.md").read_text()))
+display(Markdown(tables.to_markdown(t3) if len(t3) else (prof.paths.out_dir / "table3.md").read_text()))
 
 # %%
 if len(t3):
@@ -151,13 +154,13 @@ if strict:  # the embedded data: chance is 100 / classes (10 digits, 55 digit pa
     chance = 100 / len(class_names(prof.main.dataset))
     assert (t1["mean"] > chance + 30).all(), t1
     assert (t2["mean"] > chance + 30).all(), t2
-if prof.table3_setups and prof.table3_setups[0].dataset == "uci_mfeat":
+if prof.crossval.setups and prof.crossval.setups[0].dataset == "uci_mfeat":
     assert (t3["mean"] > 100 / 10 + 30).all(), t3
-if prof.table3_setups:
+if prof.crossval.setups:
     assert set(t3.row) == set(names.table_rows("table3"))
     assert set(t3.paper_setting) == {"V", "A-V", "L-V", "AL-V"}
 else:  # left out: said so where the table would be
-    assert "Not reproduced" in (prof.out_dir / "table3.md").read_text()
+    assert "Not reproduced" in (prof.paths.out_dir / "table3.md").read_text()
 amid_main = t1[(t1.row == "amid") & (t1.setting == prof.main.key)].iloc[0]
 assert amid_main.paper == manifests.paper_value("table1", prof.main.paper, "amid", "top1")
 assert t1[t1.row == "teacher"].paper.isna().all()
@@ -166,4 +169,7 @@ assert set(gap.row) == set(names.table_rows("table1")) - {"baseline", "teacher"}
 with_ci = gap[gap.n >= 2]
 assert ((with_ci.ci_low <= with_ci["mean"]) & (with_ci["mean"] <= with_ci.ci_high)).all(), gap
 for t in ("table1", "table2", "table3"):
-    assert (prof.out_dir / f"{t}.md").is_file() and (prof.out_dir / f"{t}.csv").is_file()
+    assert (prof.paths.out_dir / f"{t}.md").is_file() and (prof.paths.out_dir / f"{t}.csv").is_file()
+
+# %% [markdown]
+# Previous: [01 · The idea and the warm-up](01_warmup.ipynb) · Next: [03 · Ablations](03_ablations.ipynb)

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 03 · Ablations: which term does what (Tables 4, 5, 6, paper §4.4) and the batch regime
 #
-# *Read it without running: [the executed copy](../docs/executed/03_ablations.ipynb) holds the outputs of the committed reproduction.*
+# *Read it without running: [the executed copy](../docs/executed/03_ablations.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # AMID is one method with switches, not new methods: each row below is the AMID run with one term or one
 # training modification removed (`amidlib.paper.names.VARIANTS`); the weights α1, α2, α3 of Eq 17 are varied
@@ -26,13 +26,16 @@
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+
+# advanced (None: the profile's value)
 dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -44,7 +47,7 @@ datasets = None     # paper profile: the datasets you have, e.g. ["ucf51"] (the 
 from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
-from amidlib.paper import plans, tables
+from amidlib.paper import plans, plots, tables
 
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
 prof, study, strict = setup(("table4", "table5", "table6"), globals())
@@ -86,7 +89,7 @@ t4 = tables.build_table(study, "table4")
 display(Markdown(tables.to_markdown(t4)))
 
 # %%
-c4 = claims_of(prof.out_dir, "table4")
+c4 = claims_of(prof.paths.out_dir, "table4")
 display(Markdown("**What you should see.**\n" + "\n".join(
     f"- {r.claim}: {comparison_sentence(r)}." for r in c4.itertuples())))
 
@@ -113,8 +116,8 @@ t5 = tables.build_table(study, "table5")
 display(Markdown(tables.to_markdown(t5)))
 
 # %%
-c5 = claims_of(prof.out_dir, "table5")
-runs = read_runs(prof.out_dir)
+c5 = claims_of(prof.paths.out_dir, "table5")
+runs = read_runs(prof.paths.out_dir)
 amid5 = runs[(runs.source == "table5") & (runs.row == "amid")]
 lam = (f" In AMID's runs λ1 stayed within [{amid5.lambda1_min.min():.3f}, {amid5.lambda1_max.max():.3f}]"
        + (", close to the uniform 1/2, so dynamic λ has little room to differ from uniform λ here."
@@ -164,10 +167,11 @@ from amidlib.paper.regime import write_regime
 
 effects = write_regime(study, prof)
 if len(effects):
-    display(Image(filename=str(prof.out_dir / "fig_regime.png"), width=520))
+    display(Image(filename=str(prof.paths.out_dir / "fig_regime.png"), width=520),
+            Markdown(plots.read_caption(prof.paths.out_dir / "fig_regime.png")))
     display(effects.round(2))
 else:
-    print(f"profile {prof.name} has no batch-regime sweep (regime_batch_sizes is empty)")
+    print(f"profile {prof.name} has no batch-regime sweep (its sweeps.batch_sizes is empty)")
 
 # %%
 if len(effects):
@@ -201,19 +205,22 @@ if len(effects):
 assert list(dict.fromkeys(t4.row)) == names.table_rows("table4")
 assert set(t4[t4.row == "mi_s"].metric) == {"student_top1", "teacher_top1"}
 assert list(dict.fromkeys(t5.row)) == names.table_rows("table5")
-assert len(t6) == sum(len(v) for v in prof.table6_grid.values())
+assert len(t6) == sum(len(v) for v in prof.sweeps.grid.values())
 for t in (t4, t5, t6):
     assert t["mean"].between(0, 100).all() and (not strict or (t["mean"] > 10 + 20).all()), t
     assert t["paper"].notna().sum() >= len(t) - 2  # the paper has a number for (almost) every cell
 for name in ("table4", "table5", "table6"):
-    assert (prof.out_dir / f"{name}.md").is_file() and (prof.out_dir / f"{name}.csv").is_file()
+    assert (prof.paths.out_dir / f"{name}.md").is_file() and (prof.paths.out_dir / f"{name}.csv").is_file()
 # the AMID default runs are shared: Table 5's AMID row equals Table 4's student number
 assert abs(t5[t5.row == "amid"]["mean"].iloc[0] - t4[(t4.row == "amid") & (t4.metric == "student_top1")]["mean"].iloc[0]) < 1e-9
 # the batch-regime sweep: one row per batch size and distiller, positives grow with the batch size
 if len(effects):
-    assert set(effects.row) == {"ccl", "amid"} and set(effects.batch_size) == set(prof.regime_batch_sizes)
+    assert set(effects.row) == {"ccl", "amid"} and set(effects.batch_size) == set(prof.sweeps.batch_sizes)
     for _, f in effects[effects.row == "amid"].groupby("pairing"):  # within a pairing, positives grow with the batch
         assert f.sort_values("batch_size").positives.is_monotonic_increasing
     assert effects.with_partner.between(0, 1).all()
-    assert (prof.out_dir / "fig_regime.png").stat().st_size > 10_000 and (prof.out_dir / "fig_regime.pdf").is_file()
-    assert "fig_regime" in set(read_runs(prof.out_dir).source)
+    assert (prof.paths.out_dir / "fig_regime.png").stat().st_size > 10_000 and (prof.paths.out_dir / "fig_regime.pdf").is_file()
+    assert "fig_regime" in set(read_runs(prof.paths.out_dir).source)
+
+# %% [markdown]
+# Previous: [02 · AMID against the baselines](02_amid_training.ipynb) · Next: [04 · Per-class accuracy](04_per_class.ipynb)

@@ -15,7 +15,7 @@
 # %% [markdown]
 # # 06 · Report
 #
-# *Read it without running: [the executed copy](../docs/executed/06_report.ipynb) holds the outputs of the committed reproduction.*
+# *Read it without running: [the executed copy](../docs/executed/06_report.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # Everything in one place: the six tables, the figures, and `claims.md`, where every qualitative claim of the
 # paper is decided **by code from the csv files** as *supported*, *inconclusive* or *contradicted* (and *not
@@ -26,13 +26,16 @@
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+
+# advanced (None: the profile's value)
 dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: figures/ (cpu) or figures/<profile>/ (ci, paper); relative paths start at the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: runs/<profile>/cache (python -m amidlib.repro uses a fresh one per reproduction)
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -45,7 +48,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
-from amidlib.paper import claims, figures, tables
+from amidlib.paper import claims, figures, plots, tables
 from amidlib.paper.regime import write_regime
 
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
@@ -55,17 +58,17 @@ prof, study, strict = setup(None, globals())
 builders = {f"table{i}": (lambda name=f"table{i}": tables.build_table(study, name)) for i in range(1, 7)}
 builders.update({"fig1_diagnostic": lambda: figures.build_fig1(study), "fig3": lambda: figures.build_fig3(study),
                  "fig4": lambda: figures.build_fig4(study), "fig5": lambda: figures.build_fig5(study)})
-swept = bool(prof.regime_batch_sizes)   # 03's batch-regime sweep (fig_regime); the paper profile has none
+swept = bool(prof.sweeps.batch_sizes)   # 03's batch-regime sweep (fig_regime); the paper profile has none
 if swept:
     builders["fig_regime"] = lambda: write_regime(study, prof)
-recorded = set(pd.read_csv(prof.out_dir / "runs.csv")["source"]) if (prof.out_dir / "runs.csv").is_file() else set()
-missing = [name for name in builders if not (prof.out_dir / f"{name}.csv").is_file() or name not in recorded
-           or (name.startswith("fig") and not (prof.out_dir / f"{name}.pdf").is_file())]
+recorded = set(pd.read_csv(prof.paths.out_dir / "runs.csv")["source"]) if (prof.paths.out_dir / "runs.csv").is_file() else set()
+missing = [name for name in builders if not (prof.paths.out_dir / f"{name}.csv").is_file() or name not in recorded
+           or (name.startswith("fig") and not (prof.paths.out_dir / f"{name}.pdf").is_file())]
 print("building what is missing:", missing or "nothing")
 for name in missing:
     builders[name]()
-figures.build_table_figures(prof.out_dir)   # fig_table1 (paper vs ours) and fig_table6 (the α sweep as heatmaps)
-figures.build_loss_shares(prof.out_dir)     # fig_loss_shares: each AMID arm's objective split into its terms
+figures.build_table_figures(prof.paths.out_dir)   # fig_table1 (paper vs ours) and fig_table6 (the α sweep as heatmaps)
+figures.build_loss_shares(prof.paths.out_dir)     # fig_loss_shares: each AMID arm's objective split into its terms
 import matplotlib.pyplot as plt
 plt.close("all")
 
@@ -73,18 +76,18 @@ plt.close("all")
 # **The claims.** The arms of each comparison share seeds, so each claim is judged on the per-seed
 # differences a − b: their mean and its 95 % Student-t interval. *Supported* when the interval excludes 0 in
 # the paper's direction, *contradicted* when it excludes 0 the other way, *inconclusive* otherwise.
-# `fig_claims.png` draws every interval beside the paper's effect.
+# `fig_claims.png` draws every interval beside the paper's effect, turned so that right of 0 is the paper's direction.
 
 # %%
-verdicts = claims.write_claims(prof.out_dir, prof, regime=tables.regime_text(prof))
-display(Markdown((prof.out_dir / "claims.md").read_text()))
+verdicts = claims.write_claims(prof.paths.out_dir, prof, regime=tables.regime_text(prof))
+display(Markdown((prof.paths.out_dir / "claims.md").read_text()))
 
 # %% [markdown]
 # **The tables**, as written to the output folder.
 
 # %%
 for i in range(1, 7):
-    display(Markdown((prof.out_dir / f"table{i}.md").read_text()))
+    display(Markdown((prof.paths.out_dir / f"table{i}.md").read_text()))
 
 # %% [markdown]
 # **The figures.**
@@ -93,16 +96,21 @@ for i in range(1, 7):
 from IPython.display import Image
 
 for name in [f for f in figures.FIGURES if swept or f != "fig_regime"]:
-    display(Markdown(f"`{name}.png` (and `{name}.pdf`)"), Image(filename=str(prof.out_dir / f"{name}.png"), width=700))
+    png = prof.paths.out_dir / f"{name}.png"
+    display(Markdown(f"`{name}.png` (and `{name}.pdf`)"), Image(filename=str(png), width=700),
+            Markdown(plots.read_caption(png)))
 
 # %% tags=["checks"]
 # checks: every output exists, every claim was decided from the csvs
-missing = [f for f in figures.missing_outputs(prof.out_dir) if swept or not f.startswith("fig_regime")]
+missing = [f for f in figures.missing_outputs(prof.paths.out_dir) if swept or not f.startswith("fig_regime")]
 assert missing == [], missing
 assert set(verdicts.id) == {c.id for c in claims.CLAIMS}
 assert verdicts.verdict.isin(["supported", "inconclusive", "contradicted"]).all(), verdicts[["id", "a", "b", "verdict"]]
 with_ci = verdicts[verdicts.n >= 2]   # one seed (profile ci) has no interval: inconclusive by rule
 assert ((with_ci.ci_low <= with_ci.effect) & (with_ci.effect <= with_ci.ci_high)).all()
 assert (verdicts.n >= 1).all() and verdicts.loc[verdicts.n < 2, "verdict"].eq("inconclusive").all()
-text = (prof.out_dir / "claims.md").read_text()
+text = (prof.paths.out_dir / "claims.md").read_text()
 assert all(c.text.split(" (")[0][:30] in text for c in claims.CLAIMS)
+
+# %% [markdown]
+# Previous: [05 · Training curves](05_cosine_curves.ipynb) · Next: [07 · Teaching](07_teaching.ipynb)

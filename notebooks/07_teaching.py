@@ -276,7 +276,7 @@ display(Markdown(
 # <details><summary><b>Solution</b></summary>
 #
 # Look at the per-seed differences printed below: if they have both signs, one seed could have told either story,
-# and the paired interval then contains zero (its verdict is not "supported"). Compare the standard deviation of a
+# and the paired interval then contains zero (so no verdict in either direction). Compare the standard deviation of a
 # single row over seeds with the mean difference: when the spread is the larger of the two, a one-run comparison
 # says nothing. That is why the panel below trains five seeds by default and shows every seed as a point, and why
 # the reproduction reports intervals over seeds (its Table 4 has a column "n seeds").
@@ -477,3 +477,6 @@ assert {("M", "L_MI_s"), ("S", "L_MI_s"), ("M", "L_MI_a"), ("A", "L_MI_a"), ("S"
 assert all((term, "L") in edges for term in ("L_cls", "L_JSD", "L_MI_s", "L_MI_a", "L_adv"))
 assert all(callable(getattr(losses, f.rsplit(".", 1)[1])) for f in terms["function"])
 print(f"checks passed; the panel holds {len(panel.runs)} run(s)")
+
+# %% [markdown]
+# Previous: [06 · Report](06_report.ipynb)

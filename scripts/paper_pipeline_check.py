@@ -95,7 +95,7 @@ def main(argv=None) -> int:
             # NaN: a term that does not run in that epoch (warm-up); a NaN loss would have stopped training
             finite = not np.isinf(res.history[loss_cols].to_numpy(dtype=float)).any()
             all_finite &= finite
-            ckpt = (prof.cache_dir / ".checkpoints" / cell.spec.key() / "last.pt").is_file()
+            ckpt = (prof.paths.cache_dir / ".checkpoints" / cell.spec.key() / "last.pt").is_file()
             top1 = res.metrics.get("teacher_top1" if cell.row == "teacher" else "student_top1")
             out(f"| {cell.row} | {top1:.1f} | {res.config['wall_seconds']:.1f} | {len(res.history)} | {finite} | {ckpt} |")
         peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan")
@@ -112,7 +112,7 @@ def main(argv=None) -> int:
         all_finite &= rel <= set(skipped)  # both bad files reported
         all_finite &= _resume_check(prof, tmp, cells, study, out)
         out()
-        md = (prof.out_dir / "table1.md").read_text()
+        md = (prof.paths.out_dir / "table1.md").read_text()
         out(md[:md.index("\n|")].strip())  # the header, with the line of videos used
         out()
         out(tables.to_markdown(t1))

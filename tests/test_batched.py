@@ -96,7 +96,7 @@ def test_eval_every_must_be_a_count():
 
 @pytest.mark.parametrize("method,overrides", [("amid", {}), ("amid", {"fixed_teacher": True}), ("ccl", {})])
 def test_a_batched_seed_on_its_own_split_is_the_lone_run_on_that_split(method, overrides):
-    """The split drawn from the seed (Profile.split_from_seed): each seed trains and is evaluated on its own
+    """The split drawn from the seed (the profile's split.from_seed): each seed trains and is evaluated on its own
     split inside the batched model, as it would alone on that split; a seed trained on another seed's split differs."""
     from amidlib.data.digit_pairs import load_uci_pairs
 

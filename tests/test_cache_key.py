@@ -34,6 +34,8 @@ from amidlib.testing.paper_root import make_mini_paper_root
 REPO = Path(__file__).resolve().parents[1]
 
 #: amidlib files that run during a run but do not decide its numbers (paths under amidlib/), and why.
+_PROFILE_REACHES_A_RUN = ("a profile reaches a run only through the RunSpec's fields (config overrides, preset, split, "
+                          "data options), all in the key")
 BOOKKEEPING = {
     "__init__.py": "the package's version string, recorded in Result.config (versions), not used by training",
     "repro/__init__.py": "the repro package's docstring and re-exports",
@@ -42,8 +44,11 @@ BOOKKEEPING = {
     "repro/worker.py": "train_task hands the spec's fields unchanged to data/splits.py (which decides the split, the "
                        "nets and the loader) and core/experiment.run",
     "repro/store.py": "the run cache: writes a finished run's record, after training",
-    "repro/profiles.py": "profile definitions (imported by specs.py): a profile reaches a run only through the "
-                         "RunSpec's fields (config overrides, preset, split, data options), all in the key",
+    "repro/profiles.py": "profile definitions (imported by specs.py): " + _PROFILE_REACHES_A_RUN,
+    "repro/profile_record.py": "the Profile record and its groups (imported by specs.py): " + _PROFILE_REACHES_A_RUN,
+    "repro/profile_values.py": "the three profiles as data: " + _PROFILE_REACHES_A_RUN,
+    "repro/profile_loading.py": "notebook parameters to a profile: " + _PROFILE_REACHES_A_RUN,
+    "repro/requirements.py": "check_requirements: stops before training, changes nothing in a run",
     "data/__init__.py": "re-exports of data/arrays.py (which is covered)",
 }
 

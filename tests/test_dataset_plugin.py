@@ -34,7 +34,7 @@ print(json.dumps({
     "same_data": bool(np.array_equal(tr.modalities["fou"], tr0.modalities["fou"]) and np.array_equal(te.labels, te0.labels)),
     "class_names": splits.class_names("my_digits") == splits.class_names("uci_mfeat"),
     "code": sorted(p.name for p in specs.code_files("my_digits")),
-    "engine_batchable": runs.make_spec(prof.replace(batch_seeds=True), pairing, "baseline", 0).engine,
+    "engine_batchable": runs.make_spec(prof.replace(execution={"batch_seeds": True}), pairing, "baseline", 0).engine,
     "key_differs": spec.key() != runs.make_spec(prof, prof.main, "baseline", 0).key(),
     "pairing_key": pairing.key,
     "describe": spec.describe(),

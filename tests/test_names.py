@@ -83,7 +83,7 @@ def test_a_method_declared_in_the_paper_registry_is_in_the_tables_and_figures(tm
         study = runs.Study(prof, verbose=False)
         tidy = tables.summarise(study.runs(cells), "table1", tables.data_descriptions(prof))
         assert set(tidy[tidy.row == "toy"].label) == {label} and (tidy[tidy.row == "toy"]["mean"] > 10).all()
-        md, csv = tables.write_table(tidy, prof.out_dir, prof)
+        md, csv = tables.write_table(tidy, prof.paths.out_dir, prof)
         assert f"| {label} " in md.read_text() and label in set(pd.read_csv(csv).label)
 
         # a figure: Table 1's picture names it (its legend label), in its colour

@@ -175,7 +175,7 @@ def copy(tmp_path):
 
 def test_an_edit_of_the_py_pair_alone_is_caught(copy):
     py = copy / "01_warmup.py"
-    py.write_text(py.read_text().replace("save_to=prof.out_dir", "save_to=prof.cache_dir"))
+    py.write_text(py.read_text().replace("save_to=prof.paths.out_dir", "save_to=prof.paths.cache_dir"))
     assert any("differ from cell" in p for p in pair_problems(copy))
 
 
@@ -222,12 +222,43 @@ def test_setup_reads_the_common_parameters_from_the_namespace(tmp_path, capsys):
     got = setup(("figures",), namespace, n_jobs=1)
     assert isinstance(got, Setup) and isinstance(got.study, runs.Study)
     prof, study, strict = got
-    assert prof.name == "ci" and tuple(prof.seeds) == (3,) and prof.epochs == 2 and prof.n_jobs == 1
-    assert prof.out_dir == tmp_path / "out" and study.prof is prof
+    assert prof.name == "ci" and tuple(prof.seeds) == (3,) and prof.epochs == 2 and prof.execution.n_jobs == 1
+    assert prof.paths.out_dir == tmp_path / "out" and study.prof is prof
     assert strict is (prof.main.dataset == "uci_mfeat")
     assert prof.describe() in capsys.readouterr().out
     with pytest.raises(TypeError, match="unknown: alpha1"):
         setup((), alpha1=1.0)
+
+
+def test_explore_mode_writes_outside_the_tracked_tree_and_reads_the_last_reproductions_cache(tmp_path, monkeypatch, capsys):
+    """A notebook opened by hand (mode explore): out_dir under runs/explore/<profile>/, never figures/; the run
+    cache of the newest reproduction of that profile when it holds a run; the first lines say so. Mode run (what
+    the reproduction driver passes) keeps the profile's folders."""
+    from amidlib import notebook
+    from amidlib.repro import profiles
+
+    monkeypatch.setattr(profiles, "repo_root", lambda start=None: tmp_path)
+    for stamp, with_run in (("20260101-000000", True), ("20260102-000000", True), ("20260103-000000", False)):
+        cache = tmp_path / "runs" / "cpu" / stamp / "cache"
+        (cache / "somekey").mkdir(parents=True)
+        if with_run:
+            (cache / "somekey" / "metrics.json").write_text("{}")
+    got = notebook.explore_parameters({"profile": "cpu", "out_dir": None, "cache_dir": None})
+    assert got["out_dir"] == str(tmp_path / "runs" / "explore" / "cpu")
+    assert got["cache_dir"] == str(tmp_path / "runs" / "cpu" / "20260102-000000" / "cache")  # the newest with a run
+    assert notebook.explore_parameters({"profile": "ci", "out_dir": "x", "cache_dir": "y"}) == {
+        "profile": "ci", "out_dir": "x", "cache_dir": "y"}  # given folders win
+    assert "cache_dir" not in notebook.explore_parameters({"profile": "ci"})  # no reproduction: the profile's cache
+    prof = profiles.load_profile("ci", out_dir=tmp_path / "o", cache_dir=tmp_path / "c")
+    lines = notebook.mode_lines("explore", prof)
+    assert lines[0].startswith("mode explore") and "see README.md" in lines[1]
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures" / "reproduction.json").write_text(json.dumps(
+        {"runs": 318, "wall_s": 630.0, "cpu_s": 1200.0, "machine": "AMD EPYC, 2 cores", "profile": "cpu"}))
+    assert "10.5 min wall for 318 runs on AMD EPYC, 2 cores" in notebook.mode_lines("explore", prof)[1]
+    assert notebook.mode_lines("run", prof)[0].startswith("mode run")
+    with pytest.raises(ValueError, match="mode"):
+        notebook.setup((), mode="look")
 
 
 def test_nothing_in_amidlib_imports_amidlib_notebook():

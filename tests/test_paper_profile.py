@@ -84,7 +84,7 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
         amid = t1[(t1.row == "amid") & (t1.paper_setting == setting)].iloc[0]
         expected = manifests.paper_value("table1", setting, "amid", "top1")
         assert amid.paper == pytest.approx(expected) and (value is None or expected == value)  # from the csv
-    md = (prof.out_dir / "table1.md").read_text()
+    md = (prof.paths.out_dir / "table1.md").read_text()
     assert md.startswith("# Table 1: top-1") and "embedded analogue" not in md
     assert "paper UCF51 top-1" in md and "paper ActivityNet top-1" in md
 
@@ -102,7 +102,7 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
         spec = cell.spec
         assert res.config["preset"] == ("paper_iemocap" if spec.dataset == "iemocap" else "paper_video")
         assert res.config["epochs"] == 2
-        ckpt = prof.cache_dir / ".checkpoints" / spec.key() / "last.pt"
+        ckpt = prof.paths.cache_dir / ".checkpoints" / spec.key() / "last.pt"
         # checkpointed every epoch; a finished run's checkpoint is deleted once its record is cached
         # (profile option keep_checkpoints keeps it)
         assert ckpt.is_file() == prof.execution.keep_checkpoints, ckpt
@@ -186,15 +186,14 @@ def test_with_only_ucf101_at_hand_table1s_ucf51_column_runs_and_the_rest_is_name
         profiles.check_requirements(_profile(ucf, tmp_path))
     prof = _profile(ucf, tmp_path, datasets=["ucf51"])
     profiles.check_requirements(prof)  # nothing else is asked for
-    assert "SKIPPED (not in the datasets parameter): ActivityNet (Tables 1-2's ActivityNet column); IEMOCAP (Table 3)" \
-        in prof.describe()
+    assert "SKIPPED (not in the datasets parameter): activitynet, iemocap" in prof.describe()
     assert plans.plan_table3(prof) == [] and {c.spec.dataset for c in plans.plan_table1(prof)} == {"ucf51"}
     study = runs.Study(prof, verbose=False)
     t1 = tables.build_table(study, "table1")
     assert set(t1.paper_setting) == {"UCF51"} and set(t1.row) == set(names.table_rows("table1"))
-    assert "paper UCF51 top-1" in (prof.out_dir / "table1.md").read_text()
+    assert "paper UCF51 top-1" in (prof.paths.out_dir / "table1.md").read_text()
     assert tables.build_table(study, "table3").empty
-    assert (prof.out_dir / "table3.md").read_text() == (
+    assert (prof.paths.out_dir / "table3.md").read_text() == (
         "# Table 3\n\nNot reproduced: IEMOCAP (Table 3) left out (the datasets parameter).\n")
     with pytest.raises(ValueError, match="leaves out ucf51, the dataset of Tables 4-6"):
         profiles.load_profile("paper", datasets="activitynet")

@@ -55,7 +55,7 @@ def test_study_on_ray_gives_the_tables_of_the_local_executor(tmp_path, ray_clust
         assert study.trained == len(cells)
         # the cache written by the driver (ray) holds the same files as the workers' (local)
         for cell in cells:
-            folder = prof.cache_dir / cell.spec.key()
+            folder = prof.paths.cache_dir / cell.spec.key()
             assert sorted(p.name for p in folder.iterdir()) == ["config.json", "history.csv", "metrics.json", "spec.json"]
     pd.testing.assert_frame_equal(out["local"][0], out["ray"][0])
     pd.testing.assert_frame_equal(out["local"][1], out["ray"][1])
@@ -98,7 +98,7 @@ def test_a_killed_ray_worker_is_retried_and_resumes_from_its_checkpoint(tmp_path
 
     cells = _cells(ray_prof, methods)
     key = cells[0].spec.key()
-    ckpt = ray_prof.cache_dir / ".checkpoints" / key / "last.pt"
+    ckpt = ray_prof.paths.cache_dir / ".checkpoints" / key / "last.pt"
     study = runs.Study(ray_prof, verbose=False)
     box: dict = {}
 

@@ -48,7 +48,7 @@ def test_the_default_batch_size_reuses_the_tables_runs():
         assert ("batch_size" in dict(c.spec.overrides)) == (size != defaults[c.spec.dataset]), c.setting
         assert c.spec.effective_config()["batch_size"] == size
     assert len({c.setting for c in cells}) == 4
-    assert len({c.spec.seed for c in cells}) == len(prof.regime_seeds)
+    assert len({c.spec.seed for c in cells}) == len(prof.seed_sets.regime)
 
 
 def test_the_sweep_shares_keys_with_the_tables():

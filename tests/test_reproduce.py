@@ -226,3 +226,30 @@ def test_notebook_kernels_use_unix_sockets_so_two_started_at_once_never_share_a_
            for _ in range(2)]
     assert {km.transport for km in kms} == {"ipc"}
     assert kms[0].ip != kms[1].ip and all(os.path.isabs(km.ip) for km in kms)
+
+
+def test_a_whole_reproduction_into_figures_leaves_its_record(tmp_path):
+    """figures/reproduction.json: runs, wall and CPU seconds, machine, profile, finish time (the README and the
+    notebooks' explore mode read it); written atomically, read back by read_reproduction_record."""
+    import json
+
+    from amidlib.repro import reproduction_files
+
+    path = reproduction_files.write_reproduction_record(tmp_path, runs=318, wall_s=630.04, cpu_s=1200.0, profile="cpu")
+    record = json.loads(path.read_text())
+    assert path.name == "reproduction.json" and set(record) == {"runs", "wall_s", "cpu_s", "machine", "profile", "finished"}
+    assert record["runs"] == 318 and record["wall_s"] == 630.0 and record["profile"] == "cpu"
+    assert record["machine"].endswith(" cores") and record["finished"][:4].isdigit()
+    assert reproduction_files.read_reproduction_record(tmp_path) == record
+    assert reproduction_files.read_reproduction_record(tmp_path / "none") is None
+
+
+def test_the_driver_passes_mode_run_to_every_notebook_that_declares_it():
+    """The notebooks' committed mode is explore (opened by hand); the reproduction runs them in mode run, so
+    the cpu profile writes the committed figures/."""
+    params = {nb.name: reproduce.notebook_parameters(nb)
+              for nb in reproduce.list_notebooks(reproduce.notebooks_dir()) if nb.name[:2] in {f"0{i}" for i in range(7)}}
+    assert params and all(p["mode"]["default"].strip("'\"") == "explore" for p in params.values())
+    from pathlib import Path
+
+    assert '"mode": "run"' in Path(reproduce.__file__).read_text()

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from amidlib.data import manifests
-from amidlib.paper import claims, figures, plans, tables
+from amidlib.paper import claims, plans, tables
 from amidlib.repro import profiles, runs
 
 
@@ -115,7 +115,7 @@ def test_the_default_amid_run_is_shared_by_tables_1_4_5_6():
     t6 = plans.plan_table6(prof)
     # alpha1 = 4.0, alpha2 = 1.6, alpha3 = 1.0 are the defaults: the same run
     assert key(t6, "4.0") == key(t6, "1.6") == key(t6, "1.0") == {c.spec.key() for c in plans.plan_table1(prof)
-                                                                   if c.row == "amid" and c.spec.seed in prof.table6_seeds
+                                                                   if c.row == "amid" and c.spec.seed in prof.seed_sets.sweep
                                                                    and c.setting == prof.main.key}
     assert len(t1) == len(prof.seeds)
     assert key(plans.plan_table4(prof), "mi_s+mi_a") == key(plans.figure_cells(prof, ["mi_s+mi_a"]), "mi_s+mi_a")
@@ -137,11 +137,11 @@ def test_run_cache_trains_once(tmp_path):
 
 def test_profiles_resolve_paths_and_refuse_unknown_names(tmp_path):
     ci = profiles.load_profile("ci")
-    assert ci.out_dir == profiles.repo_root() / "figures" / "ci"
-    assert profiles.load_profile("cpu").out_dir == profiles.repo_root() / "figures"
+    assert ci.paths.out_dir == profiles.repo_root() / "figures" / "ci"
+    assert profiles.load_profile("cpu").paths.out_dir == profiles.repo_root() / "figures"
     assert profiles.load_profile("ci", seeds="0, 1").seeds == (0, 1)
-    assert profiles.load_profile("ci", seeds=[3]).table6_seeds == (3,)
-    assert profiles.load_profile("ci", out_dir="figures/x").out_dir == profiles.repo_root() / "figures" / "x"
+    assert profiles.load_profile("ci", seeds=[3]).seed_sets.sweep == (3,)
+    assert profiles.load_profile("ci", out_dir="figures/x").paths.out_dir == profiles.repo_root() / "figures" / "x"
     with pytest.raises(ValueError, match="cpu"):
         profiles.load_profile("cpux")
     with pytest.raises(ValueError, match="uci_mfeat"):
@@ -290,7 +290,7 @@ def test_table3_proxy_is_imbalanced_like_iemocap():
     cells = plans.plan_table3(prof)
     train, test = runs.load_split(cells[0].spec)
     counts = np.bincount(np.concatenate([train.labels, test.labels]))
-    assert tuple(counts) == sizes == prof.table3_class_sizes
+    assert tuple(counts) == sizes == prof.crossval.class_sizes
     # a classifier that is better on the large classes: WA and UA now differ
     from amidlib.core import metrics
     y = test.labels
@@ -316,7 +316,7 @@ def test_only_the_runs_a_figure_draws_curves_of_are_evaluated_every_epoch():
     assert set(plans.CURVE_ROWS) == {"amid", "no_warmup", "mi_s", "mi_s+mi_a", "no_d2"}
     # switched off: every run evaluated every epoch
     assert all("eval_every" not in dict(c.spec.overrides)
-               for c in plans.plan_table4(prof.replace(final_eval_only=False)))
+               for c in plans.plan_table4(prof.replace(execution={"final_eval_only": False})))
 
 
 def test_a_figure_saved_twice_gives_the_same_bytes(tmp_path):
@@ -361,3 +361,12 @@ def test_not_testable_here_is_computed_from_the_runs_and_named():
     assert counts["not testable here"] == 2
     md = claims.claims_markdown(v.reset_index())
     assert "**not testable here** (raw supported; Holm" in md and "- not testable here: 100 % of samples" in md
+
+
+def test_table3s_recipe_line_is_the_preset_its_own_runs_use():
+    """Table 3 runs on its cross-validated setups' dataset at that dataset's preset (cpu: the 10 digits, preset
+    embedded, batch 64, 60 epochs), not the main pairing's (cpu: the digit pairs at batch 16, 24 epochs)."""
+    prof = profiles.load_profile("cpu")
+    assert "batch 64, 60 epochs (20 of warm-up)" in tables.recipe_text(prof, "table3")
+    assert "batch 16, 24 epochs (8 of warm-up)" in tables.recipe_text(prof, "table1")
+    assert tables.recipe_text(prof) == tables.recipe_text(prof, "table4")

@@ -82,6 +82,6 @@ def test_the_frames_root_parameter_reaches_ucf51s_loader_options():
     from amidlib.repro.profiles import load_profile
 
     prof = load_profile("paper", frames_root="/data/ucf51/videos_seekable", on_bad="raise")
-    assert prof.data_options["ucf51"] == {"on_bad": "raise", "frames_root": "/data/ucf51/videos_seekable"}
-    assert "frames_root" not in prof.data_options["activitynet"]
-    assert "frames_root" not in load_profile("paper").data_options.get("ucf51", {})
+    assert prof.config.dataset("ucf51").options == {"on_bad": "raise", "frames_root": "/data/ucf51/videos_seekable"}
+    assert "frames_root" not in prof.config.dataset("activitynet").options
+    assert "frames_root" not in load_profile("paper").config.dataset("ucf51").options

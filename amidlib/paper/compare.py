@@ -30,7 +30,7 @@ def compare_profile(preset: str, seeds, target, auxiliary, epochs: int | None = 
     prof = load_profile("cpu", seeds=list(seeds), epochs=epochs, n_jobs=n_jobs,
                         cache_dir=cache_dir or "runs/compare/cache")
     pairing = Pairing(tuple(target), tuple(auxiliary), "compare")
-    return prof.replace(preset=preset, pairings=(pairing, pairing), method_overrides={})
+    return prof.replace(preset=preset, pairings=(pairing, pairing), config={"per_method": {}})
 
 
 def compare_cells(prof: Profile, methods) -> list[Cell]:
@@ -60,7 +60,7 @@ def main(argv=None) -> None:
     cells = compare_cells(prof, args.methods)
     train, test = load_split(cells[0].spec)
     print(f"UCI Multiple Features: target {args.target} → auxiliary {args.auxiliary}; {len(train)} train / "
-          f"{len(test)} test; run cache {prof.cache_dir}")
+          f"{len(test)} test; run cache {prof.paths.cache_dir}")
     started = time.perf_counter()
     study = Study(prof)
     runs = study.runs(cells)

@@ -5,7 +5,7 @@ Runs are shared between tables: the AMID runs with default settings serve Tables
 the figures, because a run's cache key is its *effective* configuration.
 
 Only the runs whose per-epoch curves a figure draws (:data:`CURVE_FIGURES`) are evaluated every
-epoch; every other run is evaluated once, after its last epoch (``Profile.final_eval_only``). On the
+epoch; every other run is evaluated once, after its last epoch (``Profile.execution.final_eval_only``). On the
 embedded data a per-epoch evaluation (2,000 samples) costs about as much arithmetic as the epoch's
 training, and evaluation changes nothing in what a run trains, so its final numbers are the same.
 """
@@ -62,9 +62,9 @@ def plan_table1(prof: Profile, methods: Sequence[str] | None = None) -> list[Cel
     both pairings (the paper's UCF51 / ActivityNet columns); seeds per pairing."""
     methods = names.table_rows("table1") if methods is None else methods
     cells = []
-    for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.second_seeds)):
+    for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.seed_sets.second)):
         for m in methods:
-            for s in prof.row_seeds.get(m, seeds):  # (a few methods: fewer seeds under a profile, for cost)
+            for s in prof.seed_sets.per_method.get(m, seeds):  # (a few methods: fewer seeds under a profile, for cost)
                 cells.append(Cell("table1", pairing.key, pairing.paper, m, run_spec(prof, pairing, m, s)))
     return cells
 
@@ -78,17 +78,17 @@ def plan_table3(prof: Profile) -> list[Cell]:
     """The auxiliary setups (A-V, L-V, AL-V analogues), k stratified folds; V: the baseline."""
     methods = [m for m in names.table_rows("table3") if m != "baseline"]
     cells = []
-    k, fseed = prof.table3_folds, prof.table3_fold_seed
-    if not prof.table3_setups:  # its dataset left out (the paper profile's datasets parameter)
+    k, fseed = prof.crossval.folds, prof.crossval.fold_seed
+    if not prof.crossval.setups:  # its dataset left out (the paper profile's datasets parameter)
         return []
-    first = prof.table3_setups[0]
-    for i in range(min(k, prof.table3_max_folds or k)):
-        split = ("fold", k, fseed, i) + ((tuple(prof.table3_class_sizes),) if prof.table3_class_sizes else ())
-        v = Pairing(tuple(prof.table3_target), tuple(first.auxiliary), "V", first.dataset)
+    first = prof.crossval.setups[0]
+    for i in range(min(k, prof.crossval.max_folds or k)):
+        split = ("fold", k, fseed, i) + ((tuple(prof.crossval.class_sizes),) if prof.crossval.class_sizes else ())
+        v = Pairing(tuple(prof.crossval.target), tuple(first.auxiliary), "V", first.dataset)
         # one run per fold (seed 0): nothing to batch with
         cells.append(Cell("table3", "V", "V", "baseline", run_spec(prof, v, "baseline", 0, split, several_seeds=False),
                           fold=i))
-        for setup in prof.table3_setups:
+        for setup in prof.crossval.setups:
             for m in methods:
                 cells.append(Cell("table3", setup.key, setup.paper, m,
                                   run_spec(prof, setup, m, 0, split, several_seeds=False), fold=i))
@@ -113,9 +113,9 @@ def plan_table6(prof: Profile) -> list[Cell]:
     """α1, α2, α3 one at a time, the others at the paper's (4, 1.6, 1)."""
     p = prof.main
     cells = []
-    for name, values in prof.table6_grid.items():
+    for name, values in prof.sweeps.grid.items():
         for value in values:
-            for s in prof.table6_seeds:
+            for s in prof.seed_sets.sweep:
                 cells.append(Cell("table6", name, name, f"{float(value):.1f}", run_spec(prof, p, "amid", s, **{name: float(value)})))
     return cells
 

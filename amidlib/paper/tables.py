@@ -28,17 +28,16 @@ import numpy as np
 import pandas as pd
 
 from amidlib.core.files import atomic_write_text
-from amidlib.data import manifests
-from amidlib.data.paper_root import PAPER_DATASETS
+from amidlib.data import datasets, manifests
 from amidlib.paper import names
 from amidlib.paper.plans import PLANS
 from amidlib.paper.records import record_runs
 from amidlib.paper.stats import batch_regime, ratio_effect
-from amidlib.repro.profiles import DATASET_TITLES, SKIPPED_TABLES, SKIPPED_WHAT, Profile
+from amidlib.repro.profiles import Profile
 from amidlib.repro.runs import Study, load_split, make_spec
 
 __all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "PAPER_METRIC", "fmt", "mean_std",
-           "format_table"]
+           "format_table", "SKIPPED_WHAT", "SKIPPED_TABLES"]
 
 # Row labels (amidlib.paper.names.labels), their order and the metric names come from the one registry of
 # names, amidlib.paper.names, read when a table is built (so a method declared later is in it).
@@ -52,6 +51,14 @@ PAPER_METRIC = {
     "table5": {"student_top1": "top1"},
     "table6": {"student_top1": "top1"},
 }
+
+
+#: what leaving a paper dataset out of the ``datasets`` parameter leaves out of the tables (the "Not reproduced"
+#: line of a table whose every run is on left-out datasets)
+SKIPPED_WHAT = {"ucf51": "UCF51 (Tables 1-2's UCF51 column)", "activitynet": "ActivityNet (Tables 1-2's ActivityNet column)",
+                "iemocap": "IEMOCAP (Table 3)"}
+#: the tables a paper dataset has runs in, beside Tables 4-6 and the figures of the main dataset
+SKIPPED_TABLES = {"ucf51": ("table1", "table2"), "activitynet": ("table1", "table2"), "iemocap": ("table3",)}
 
 
 # --------------------------------------------------------------------------- summaries
@@ -88,7 +95,7 @@ def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str]
             out.append({
                 "table": table, "setting": setting, "paper_setting": paper_setting,
                 "data": (data or {}).get(setting, ""),
-                "dataset": grp["dataset"].iloc[0] if "dataset" in grp else "uci_mfeat", "row": row, "label": _label(table, row), "metric": metric,
+                "dataset": grp["dataset"].iloc[0] if "dataset" in grp else datasets.DEFAULT, "row": row, "label": _label(table, row), "metric": metric,
                 "paper": np.nan if paper is None else paper,
                 "mean": float(vals.mean()) if len(vals) else np.nan,
                 "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
@@ -193,7 +200,7 @@ TITLES = {
 
 def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     title = TITLES[table]
-    paper_data = "dataset" in tidy and set(tidy["dataset"]) <= set(PAPER_DATASETS)
+    paper_data = "dataset" in tidy and all(datasets.get(d).paper for d in set(tidy["dataset"]))
     if paper_data:
         title = title.replace(" (embedded analogue)", "")
     lines = [f"# {title}", ""]
@@ -207,7 +214,7 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
         lines.append(f"- data: {tidy['data'].iloc[0]}" + ("" if paper_data else " (stands for the paper's UCF51)"))
     n_what = "folds (one run per fold)" if table == "table3" else "seeds"
     if table == "table3" and not paper_data:
-        sizes = prof.table3_class_sizes if prof is not None else None
+        sizes = prof.crossval.class_sizes if prof is not None else None
         if sizes:
             lines.append(f"- made class-imbalanced like IEMOCAP (largest class 1.58× the smallest: 1,708 neutral vs "
                          f"1,084 sad utterances): {max(sizes)} down to {min(sizes)} digits per class, {sum(sizes)} in all, "
@@ -236,16 +243,18 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
     lines += data_usage_lines(prof, tidy)
     if prof is not None:
         lines.append(f"- profile {prof.name}: " + prof.describe().splitlines()[0].split(": ", 1)[1])
-        lines.append(f"- recipe: {recipe_text(prof)}")
-        for method, ov in prof.method_overrides.items():
+        lines.append(f"- recipe: {recipe_text(prof, table)}")
+        for method, ov in prof.config.per_method.items():
             lines.append(f"- {method} runs with {dict(ov)} under this profile (cost), not its paper default")
     return "\n".join(lines) + "\n\n"
 
 
-def recipe_text(prof: Profile) -> str:
-    """The optimisation recipe of the main pairing's AMID runs, from their effective configuration:
-    "Adam, lr 0.001, weight decay 0.0001, batch 64, 60 epochs (20 of warm-up), constant lr"."""
-    cfg = make_spec(prof, prof.main, "amid", prof.seeds[0]).effective_config()
+def recipe_text(prof: Profile, table: str | None = None) -> str:
+    """The optimisation recipe of the AMID runs of ``table`` (Table 3: its cross-validated setups, which may
+    run on another dataset at another preset; the others and None: the main pairing), from their effective
+    configuration: "Adam, lr 0.001, weight decay 0.0001, batch 64, 60 epochs (20 of warm-up), constant lr"."""
+    pairing = prof.crossval.setups[0] if table == "table3" and prof.crossval.setups else prof.main
+    cfg = make_spec(prof, pairing, "amid", prof.seeds[0]).effective_config()
     opt = "SGD (momentum {})".format(cfg["momentum"]) if cfg["optimizer"] == "sgd" else "Adam"
     drops = (f"lr × {cfg['lr_gamma']:g} after epochs {', '.join(str(m) for m in cfg['lr_milestones'])}"
              if cfg["lr_milestones"] else "constant lr")
@@ -255,15 +264,16 @@ def recipe_text(prof: Profile) -> str:
 
 # ---- how many of the listed videos the runs used (the data layer's line; issue 10) ----------------------
 def data_usage_lines(prof: Profile | None, tidy: pd.DataFrame) -> list[str]:
-    """'- ucf51: used 6,8xx of 6,837 videos (left out: …)' for each video dataset of the paper profile in ``tidy``."""
-    if prof is None or prof.name != "paper" or "dataset" not in tidy:
+    """'- ucf51: used 6,8xx of 6,837 videos (left out: …)' for each of the paper's video datasets in ``tidy``
+    (a real copy lacks some videos; the generated clips have them all, so they get no line)."""
+    if prof is None or "dataset" not in tidy:
         return []
     from amidlib.data import splits
-    from amidlib.repro.runs import make_spec
 
     out = []
     for p in prof.pairings:
-        if p.dataset in set(tidy["dataset"]) and p.dataset in splits.VIDEO_DATASETS:
+        ds = datasets.get(p.dataset)
+        if p.dataset in set(tidy["dataset"]) and ds.paper and ds.kind == "video":
             out.append(f"- {p.dataset}: {splits.data_usage(p.dataset, make_spec(prof, p, 'baseline', 0).data)}")
     return out
 
@@ -289,11 +299,11 @@ def read_table(out_dir: str | os.PathLike, table: str) -> pd.DataFrame:
 
 def data_descriptions(prof: Profile) -> dict[str, str]:
     """Our setting -> a description of its data."""
-    out = {s.key: s.description for s in prof.table3_setups}
+    out = {s.key: s.description for s in prof.crossval.setups}
     out.update({p.key: p.description for p in prof.pairings})
-    t3 = prof.table3_setups[0].dataset if prof.table3_setups else "uci_mfeat"
-    out["V"] = f"{DATASET_TITLES.get(t3, t3)}, target {'+'.join(prof.table3_target)} alone (no auxiliary view)"
-    for name in prof.table6_grid:
+    t3 = prof.crossval.setups[0].dataset if prof.crossval.setups else datasets.DEFAULT
+    out["V"] = f"{datasets.get(t3).title}, target {'+'.join(prof.crossval.target)} alone (no auxiliary view)"
+    for name in prof.sweeps.grid:
         out[name] = prof.main.description
     return out
 
@@ -304,7 +314,7 @@ def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
     cells = PLANS[table](prof)
     if not cells:  # every dataset of this table left out: say so where the table would be
         if write:
-            atomic_write_text(Path(prof.out_dir) / f"{table}.md", f"# {TITLES[table].split(' (')[0]}\n\nNot reproduced: "
+            atomic_write_text(Path(prof.paths.out_dir) / f"{table}.md", f"# {TITLES[table].split(' (')[0]}\n\nNot reproduced: "
                               + "; ".join(SKIPPED_WHAT[d] for d in prof.skipped if table in SKIPPED_TABLES[d])
                               + " left out (the datasets parameter).\n")
         return pd.DataFrame(columns=["table", "setting", "paper_setting", "data", "dataset", "row", "label", "metric",
@@ -314,8 +324,8 @@ def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
     if table == "table1":
         tidy = pd.concat([tidy, gap_closed(runs, tidy)], ignore_index=True)
     if write:
-        write_table(tidy, prof.out_dir, prof)
-        record_runs(prof.out_dir, table, runs)
+        write_table(tidy, prof.paths.out_dir, prof)
+        record_runs(prof.paths.out_dir, table, runs)
     return tidy
 
 
@@ -362,11 +372,11 @@ def paper_regime() -> dict[str, float]:
 
 def regime_text(prof: Profile | None) -> str:
     """One line for table headers and claims.md: our batch composition beside the paper's; with the
-    regime sweep's other proxies (``Profile.regime_pairings``) at their own batch size too."""
+    regime sweep's other proxies (``Profile.sweeps.batch_pairings``) at their own batch size too."""
     if prof is None:
         return ""
     line = _regime_line(regime(prof), f"ours ({prof.main.description})")
-    others = [p for p in prof.regime_pairings if p != prof.main and p.dataset != prof.main.dataset]
+    others = [p for p in prof.sweeps.batch_pairings if p != prof.main and p.dataset != prof.main.dataset]
     for p in others:
         other = regime(prof, p)
         if other is not None and line:

@@ -352,7 +352,19 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: Verif
     new, new_problems, new_rows = _runs_and_rows(candidate)
     report.placements = len(reference)
     report.failures += [f"reference: {p}" for p in ref_problems] + [f"reproduction: {p}" for p in new_problems]
-    # structure: runs and the rows that list them
+    _compare_structure(report, reference, candidate, ref, new)
+    metrics = _compare_metric_columns(report, reference, candidate, ref)
+    common = ref.index.intersection(new.index, sort=False)
+    report.runs = len(common)
+    ref_c, new_c = ref.loc[common], new.loc[common]
+    diffs = _paired_differences(report, metrics, ref_c, new_c)
+    _check_shifts(report, diffs, ref_c)
+    _check_moves(report, metrics, new_rows[new_rows["_key"].isin(set(common))], ref_c)
+    return report
+
+
+def _compare_structure(report: VerifyReport, reference: pd.DataFrame, candidate: pd.DataFrame, ref, new) -> None:
+    """Runs, and the table rows that list them, missing from the reproduction (or only in it)."""
     for line in _grouped_runs(ref, ref.index.difference(new.index, sort=False)):
         report.failures.append(f"missing in the reproduction: {line}")
     for line in _grouped_runs(new, new.index.difference(ref.index, sort=False)):
@@ -361,7 +373,11 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: Verif
         return set(zip(f["source"].astype(str), f["setting"].fillna("").astype(str), f["row"].astype(str)))
     for source, setting, row in sorted(place(reference) - place(candidate)):
         report.failures.append(f"missing in the reproduction: {source} {setting} row {row} (its rows of runs.csv)")
-    # metrics
+
+
+def _compare_metric_columns(report: VerifyReport, reference: pd.DataFrame, candidate: pd.DataFrame, ref) -> list[str]:
+    """The metrics both hold (a reference metric the reproduction lacks fails; one of its own is noted), with
+    their tolerances set on ``report``."""
     ref_metrics = [m for m in metric_columns(reference) if reference[m].notna().any()]
     new_metrics = set(metric_columns(candidate))
     for m in ref_metrics:
@@ -374,9 +390,11 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: Verif
     metrics = [m for m in ref_metrics if m in new_metrics]
     report.metrics = metrics
     report.tolerances = tolerances(metrics, ref)
-    common = ref.index.intersection(new.index, sort=False)
-    report.runs = len(common)
-    ref_c, new_c = ref.loc[common], new.loc[common]
+    return metrics
+
+
+def _paired_differences(report: VerifyReport, metrics: list[str], ref_c, new_c) -> dict[str, pd.Series]:
+    """Per metric, reproduction minus reference of every run both have it for (a value lost fails)."""
     diffs = {}
     for m in metrics:
         a, b = ref_c[m].astype(float), new_c[m].astype(float)
@@ -388,7 +406,12 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: Verif
             report.notes.append(f"{m}: {int(gained.sum())} run(s) have it in the reproduction only")
         both = a.notna() & b.notna()
         diffs[m] = (b - a)[both]
-    # a method shifted: its mean paired difference over all its runs, and per pairing where it has several
+    return diffs
+
+
+def _check_shifts(report: VerifyReport, diffs: dict[str, pd.Series], ref_c) -> None:
+    """A method shifted: its mean paired difference over all its runs, and per pairing where it has several,
+    beyond its family-wise interval and margin."""
     groups = []
     for m, d in diffs.items():
         arm, place = ref_c.loc[d.index, "arm"], ref_c.loc[d.index, "place"]
@@ -414,9 +437,11 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: Verif
                 f"method shifted: {name}, {m}: mean paired difference {mean:+.4g} over {n} run(s) (sd {sd_own:.3g}), "
                 f"family-wise {100 * CONFIDENCE:g} % interval ({mean - half:+.4g}, {mean + half:+.4g}), beyond the "
                 f"margin ±{tol.margin:.4g} (s of {m})")
-    # a run moved grossly: every value the reproduction's rows give a run (one, unless its tables disagree),
-    # named by the first table cell showing it
-    rows = new_rows[new_rows["_key"].isin(set(common))]
+
+
+def _check_moves(report: VerifyReport, metrics: list[str], rows: pd.DataFrame, ref_c) -> None:
+    """A run moved grossly: every value the reproduction's rows give a run (one, unless its tables disagree),
+    named by the first table cell showing it."""
     for m in metrics:
         bound = report.tolerances[m].gross
         listed = rows.loc[rows[m].notna(), ["_key", "source", "setting", "row", m]]
@@ -435,7 +460,6 @@ def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: Verif
                     f"{before:.6g} → {value:.6g} ({d:+.4g}, beyond the per-run bound ±{bound:.4g} = "
                     f"{GROSS_SDS:g} s); "
                     f"the run: {ref_c.at[key, 'label']}, here in {', '.join(dict.fromkeys(grp['source']))}")
-    return report
 
 
 _CLAIM_KEY = ["id", "setting", "a", "op", "b", "metric"]

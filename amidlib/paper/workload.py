@@ -34,7 +34,7 @@ def reproduction_cells(prof: Profile) -> list[Cell]:
     for plan in PLANS.values():
         cells += plan(prof)
     cells += figure_cells(prof, (*CURVE_ROWS, "teacher_alone"))
-    if prof.regime_batch_sizes:
+    if prof.sweeps.batch_sizes:
         cells += regime_cells(prof)
     return cells
 

@@ -26,13 +26,15 @@ import argparse
 import datetime as _dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from amidlib.repro.profiles import COMMON_PARAMETERS, EXECUTORS, PROFILES, repo_root, resolve_path
+from amidlib.repro.reproduction_files import (children_cpu, cpu_name, environment_record, write_environment,  # noqa: F401
+                                              write_reproduction_record, write_timings)
 
 #: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
 KERNEL = "amid-repro"
@@ -51,6 +53,8 @@ def kernel_name() -> str:
     print(f"note: kernel '{KERNEL}' is not registered here (make setup registers it); using this interpreter's "
           f"python3 kernel ({sys.executable})", flush=True)
     return "python3"
+
+
 #: parameters the command line sets itself (not via -p)
 RESERVED = {"profile": "--profile", "cache_dir": "--cache-dir"}
 
@@ -161,7 +165,7 @@ def _fmt_s(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def main(argv=None) -> int:
+def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m amidlib.repro", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="cpu", choices=sorted(PROFILES), help="ci | cpu (default) | paper")
@@ -183,139 +187,194 @@ def main(argv=None) -> int:
     p.add_argument("--jobs", type=int, default=None, metavar="N",
                    help="after the workload, how many notebooks run side by side (default: the profile's n_jobs; 1: one by one)")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
+    return p
+
+
+@dataclass
+class _Command:
+    """A checked command line: the notebooks chosen, their parameters, and which notebook gets which -p."""
+
+    args: argparse.Namespace
+    root: Path
+    folder: Path
+    selected: list[Path]
+    per_notebook: dict[str, dict]
+    given: dict
+    routing: dict[str, set]
+
+
+def _read_command(argv) -> _Command:
+    """The command line checked before anything runs (a :class:`UsageError` names what is wrong)."""
+    args = _parser().parse_args(argv)
+    root = repo_root()
+    folder = notebooks_dir(root)
+    selected = select(list_notebooks(folder), args.only)
+    per_notebook = {nb.name: notebook_parameters(nb) for nb in selected}
+    given = {}
+    for name, value in args.parameter:
+        if name in given:
+            raise UsageError(f"-p {name} given twice")
+        given[name] = parse_value(value)
+    routing = check_parameters(given, per_notebook) if not args.list else {}
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs {args.jobs}: give 1 or more")
+    if args.address and args.executor != "ray":
+        raise UsageError("--address names a Ray cluster: give --executor ray with it")
+    for name in ("executor", "address"):
+        if name in given and getattr(args, name) is not None:
+            raise UsageError(f"--{name} and -p {name} both given: use one")
+    return _Command(args, root, folder, selected, per_notebook, given, routing)
+
+
+def main(argv=None) -> int:
     try:
-        args = p.parse_args(argv)
-        root = repo_root()
-        folder = notebooks_dir(root)
-        selected = select(list_notebooks(folder), args.only)
-        per_notebook = {nb.name: notebook_parameters(nb) for nb in selected}
-        if args.list:
-            for name, params in per_notebook.items():
-                print(f"{name}: " + ", ".join(f"{k}={v.get('default')}" for k, v in params.items()))
-            return 0
-        given = {}
-        for name, value in args.parameter:
-            if name in given:
-                raise UsageError(f"-p {name} given twice")
-            given[name] = parse_value(value)
-        routing = check_parameters(given, per_notebook)
-        if args.jobs is not None and args.jobs < 1:
-            raise UsageError(f"--jobs {args.jobs}: give 1 or more")
-        if args.address and args.executor != "ray":
-            raise UsageError("--address names a Ray cluster: give --executor ray with it")
-        for name in ("executor", "address"):
-            if name in given and getattr(args, name) is not None:
-                raise UsageError(f"--{name} and -p {name} both given: use one")
+        cmd = _read_command(argv)
     except UsageError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 2
+    if cmd.args.list:
+        for name, params in cmd.per_notebook.items():
+            print(f"{name}: " + ", ".join(f"{k}={v.get('default')}" for k, v in params.items()))
+        return 0
+    return _Reproduction(cmd).run()
 
-    import papermill
 
-    from amidlib.repro.notebook_engine import ENGINE  # papermill's engine without nbclient's widget echo (its docstring)
+class _Reproduction:
+    """One reproduction: the workload (every run, one pool), then the notebooks, then the timings and report."""
 
-    runs_dir = (args.runs_dir or root / "runs").resolve()
-    run_folder = new_run_folder(runs_dir, args.profile)
-    cache_dir = (args.cache_dir or run_folder / "cache").resolve()
-    print(f"profile {args.profile}: {len(selected)} notebook(s) -> {run_folder}")
-    _write_environment(run_folder)
-    if given:
-        print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in given.items()))
-    timings, failed = [], None
-    kernel = kernel_name()
-    total_start = time.perf_counter()
-    stream = _RunLines(sys.stdout)
-    trained_before = None
-    if args.workload or (args.workload is None and not args.only):  # every run first, in one pool (the notebooks then read the cache)
+    def __init__(self, cmd: _Command):
+        self.cmd, self.args = cmd, cmd.args
+        self.run_folder = new_run_folder((self.args.runs_dir or cmd.root / "runs").resolve(), self.args.profile)
+        self.cache_dir = (self.args.cache_dir or self.run_folder / "cache").resolve()
+        self.timings: list[dict] = []
+        self.failed: tuple | None = None
+        self.stream = _RunLines(sys.stdout)
+        self.trained_before: int | None = None
+        self.cluster = {k: v for k, v in (("executor", self.args.executor), ("address", self.args.address)) if v is not None}
+
+    def run(self) -> int:
+        cmd, args = self.cmd, self.args
+        print(f"profile {args.profile}: {len(cmd.selected)} notebook(s) -> {self.run_folder}")
+        write_environment(self.run_folder)
+        if cmd.given:
+            print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in cmd.given.items()))
+        self.kernel = kernel_name()
+        start = time.perf_counter()
+        if args.workload or (args.workload is None and not args.only):  # every run first, in one pool (the notebooks then read the cache)
+            self.train_workload()
+        if not self.failed:
+            self.run_notebooks()
+        return self.finish(time.perf_counter() - start)
+
+    def train_workload(self) -> None:
+        """``python -m amidlib.paper.workload`` in its own process (it sits in a layer above this one)."""
         print("workload: every run the notebooks read, trained in one pool (python -m amidlib.paper.workload)", flush=True)
-        common = {k: v for k, v in given.items() if k in COMMON_PARAMETERS}
-        common.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
-        start, cpu_start = time.perf_counter(), _children_cpu()
-        code = _stream([sys.executable, "-m", "amidlib.paper.workload", "--profile", args.profile,
-                        "--cache-dir", str(cache_dir), "--params", json.dumps(common)], stream, cwd=root)
-        secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+        common = {k: v for k, v in self.cmd.given.items() if k in COMMON_PARAMETERS}
+        common.update(self.cluster)
+        start, cpu_start = time.perf_counter(), children_cpu()
+        code = _stream([sys.executable, "-m", "amidlib.paper.workload", "--profile", self.args.profile,
+                        "--cache-dir", str(self.cache_dir), "--params", json.dumps(common)], self.stream, cwd=self.cmd.root)
+        secs, cpu = time.perf_counter() - start, children_cpu() - cpu_start
         status = "ok" if code == 0 else "failed"
-        timings.append({"notebook": WORKLOAD, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1), "status": status})
+        self.timings.append({"notebook": WORKLOAD, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1), "status": status})
         print(f"  workload: {status} in {_fmt_s(secs)} (CPU time of it and its workers: {cpu:.0f} s)", flush=True)
         if code != 0:
-            failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} (its output is above)"))
-        trained_before = cached_runs(cache_dir)
+            self.failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} (its output is above)"))
+        self.trained_before = cached_runs(self.cache_dir)
 
-    def run_notebook(i: int, nb: Path, out_stream, alone: bool = True) -> tuple[dict, tuple | None]:
-        # alone: no other notebook runs meanwhile, so the children's CPU time in this window is this notebook's
-        params = {"profile": args.profile, "cache_dir": str(cache_dir)}
-        params.update({k: given[k] for k in routing[nb.name]})
-        params.update({k: v for k, v in (("executor", args.executor), ("address", args.address)) if v is not None})
-        params = {k: v for k, v in params.items() if k in per_notebook[nb.name]}
-        print(f"notebook {i} of {len(selected)}: {nb.name} (parameters: {', '.join(f'{k}={v!r}' for k, v in params.items() if k != 'cache_dir')})", flush=True)
-        start, cpu_start, error = time.perf_counter(), _children_cpu(), None
+    def run_notebook(self, i: int, nb: Path, out_stream, alone: bool = True) -> tuple[dict, tuple | None]:
+        """One notebook through papermill, in ``mode`` run (it trains what the cache lacks and writes its
+        ``out_dir``). ``alone``: no other notebook runs meanwhile, so the children's CPU time in this window is
+        this notebook's."""
+        import papermill
+
+        from amidlib.repro.notebook_engine import ENGINE  # papermill's engine without nbclient's widget echo (its docstring)
+
+        cmd = self.cmd
+        params = {"profile": self.args.profile, "mode": "run", "cache_dir": str(self.cache_dir)}
+        params.update({k: cmd.given[k] for k in cmd.routing[nb.name]})
+        params.update(self.cluster)
+        params = {k: v for k, v in params.items() if k in cmd.per_notebook[nb.name]}
+        shown = ", ".join(f"{k}={v!r}" for k, v in params.items() if k != "cache_dir")
+        print(f"notebook {i} of {len(cmd.selected)}: {nb.name} (parameters: {shown})", flush=True)
+        start, cpu_start, error = time.perf_counter(), children_cpu(), None
         try:
-            papermill.execute_notebook(str(nb), str(run_folder / nb.name), parameters=params, kernel_name=kernel,
-                                       cwd=str(folder), progress_bar=False, execution_timeout=args.timeout,
+            papermill.execute_notebook(str(nb), str(self.run_folder / nb.name), parameters=params, kernel_name=self.kernel,
+                                       cwd=str(cmd.folder), progress_bar=False, execution_timeout=self.args.timeout,
                                        stdout_file=out_stream,  # the kernel's stdout: the run engine's one line per run
                                        engine_name=ENGINE)
         except Exception as exc:  # PapermillExecutionError (a cell raised), a kernel that died, a timeout, ...
             error = (nb.name, exc)
-        secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
+        secs, cpu = time.perf_counter() - start, children_cpu() - cpu_start
         status = "failed" if error else "ok"
         print(f"  {nb.name}: {status} in {_fmt_s(secs)}"
               + (f" (CPU time of the kernel and its workers: {cpu:.0f} s)" if alone else ""), flush=True)
         return {"notebook": nb.name, "seconds": round(secs, 1),
                 "cpu_seconds": round(cpu, 1) if alone else None, "status": status}, error
 
-    # once the workload is trained the notebooks only read the cache and draw: those between the first (data
-    # preparation) and the report, which reads every table, run side by side, one per worker
-    waves = notebook_waves(selected, parallel=trained_before is not None and not failed,
-                           jobs=args.jobs or PROFILES[args.profile].execution.n_jobs)
-    index = {nb: i for i, nb in enumerate(selected, 1)}
-    for wave in waves if not failed else []:
-        if len(wave) == 1:
-            timing, error = run_notebook(index[wave[0]], wave[0], stream)
-            timings.append(timing)
-        else:
-            from concurrent.futures import ThreadPoolExecutor
+    def run_notebooks(self) -> None:
+        """The notebooks in waves: once the workload is trained they only read the cache and draw, so those
+        between the first (data preparation) and the report, which reads every table, run side by side."""
+        selected = self.cmd.selected
+        waves = notebook_waves(selected, parallel=self.trained_before is not None,
+                               jobs=self.args.jobs or PROFILES[self.args.profile].execution.n_jobs)
+        index = {nb: i for i, nb in enumerate(selected, 1)}
+        for wave in waves:
+            if len(wave) == 1:
+                timing, error = self.run_notebook(index[wave[0]], wave[0], self.stream)
+                self.timings.append(timing)
+            else:
+                error = self.run_side_by_side(wave, index, waves.jobs)
+            if error:
+                self.failed = error
+                break
 
-            names = ", ".join(nb.stem.split("_")[0] for nb in wave)
-            print(f"notebooks {names}: side by side "
-                  f"({min(len(wave), waves.jobs)} at a time; they only read the run cache)", flush=True)
-            start, cpu_start = time.perf_counter(), _children_cpu()
-            with ThreadPoolExecutor(max_workers=waves.jobs) as pool:
-                results = list(pool.map(lambda nb: run_notebook(index[nb], nb, _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] "), alone=False),
-                                        wave))
-            error = next((e for _, e in results if e), None)
-            timings += [t for t, _ in results]
-            secs, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
-            timings.append({"notebook": f"notebooks {names} (side by side)",
-                            "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
-                            "status": "failed" if error else "ok"})
-            print(f"  side by side: {_fmt_s(secs)} (CPU time of the kernels and their workers: {cpu:.0f} s)", flush=True)
-        if error:
-            failed = error
-            break
-    total = time.perf_counter() - total_start
-    total_cpu = sum(t["cpu_seconds"] or 0 for t in timings)  # a side-by-side wave: its own row holds the CPU time
-    if trained_before is not None and not failed:
-        extra = cached_runs(cache_dir) - trained_before
-        print(f"the notebooks trained {extra} run(s) beyond the workload"
-              + (" (amidlib.paper.workload.reproduction_cells misses them: they trained cell by cell)" if extra else ""))
-    _write_timings(run_folder, timings, total, total_cpu, args.profile, given)
-    load = f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
-    print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(timings)} notebook(s){load}; "
-          f"executed notebooks in {run_folder}")
-    if not failed:
-        _print_headline(resolve_path(given.get("out_dir"), PROFILES[args.profile].paths.out_dir, root),
-                        since=time.time() - total)
-    budget = PROFILES[args.profile].execution.budget_s
-    if budget and not failed and not args.only and total > budget:
-        print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
-    if failed:
-        name, exc = failed
-        ename = getattr(exc, "ename", type(exc).__name__)
-        evalue = getattr(exc, "evalue", str(exc))
-        print(f"\nerror: {name} stopped: {ename}: {evalue}\n(the executed notebook with the traceback: "
-              f"{run_folder / name})", file=sys.stderr)
-        return 1
-    return 0
+    def run_side_by_side(self, wave: list[Path], index: dict[Path, int], jobs: int) -> tuple | None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        names = ", ".join(nb.stem.split("_")[0] for nb in wave)
+        print(f"notebooks {names}: side by side ({min(len(wave), jobs)} at a time; they only read the run cache)", flush=True)
+        start, cpu_start = time.perf_counter(), children_cpu()
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            results = list(pool.map(lambda nb: self.run_notebook(index[nb], nb, _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] "),
+                                                                 alone=False), wave))
+        error = next((e for _, e in results if e), None)
+        self.timings += [t for t, _ in results]
+        secs, cpu = time.perf_counter() - start, children_cpu() - cpu_start
+        self.timings.append({"notebook": f"notebooks {names} (side by side)", "seconds": round(secs, 1),
+                             "cpu_seconds": round(cpu, 1), "status": "failed" if error else "ok"})
+        print(f"  side by side: {_fmt_s(secs)} (CPU time of the kernels and their workers: {cpu:.0f} s)", flush=True)
+        return error
+
+    def finish(self, total: float) -> int:
+        """Timings, the closing lines, and (a whole reproduction into the committed figures/) its record."""
+        args, cmd = self.args, self.cmd
+        total_cpu = sum(t["cpu_seconds"] or 0 for t in self.timings)  # a side-by-side wave: its own row holds the CPU time
+        if self.trained_before is not None and not self.failed:
+            extra = cached_runs(self.cache_dir) - self.trained_before
+            print(f"the notebooks trained {extra} run(s) beyond the workload"
+                  + (" (amidlib.paper.workload.reproduction_cells misses them: they trained cell by cell)" if extra else ""))
+        write_timings(self.run_folder, self.timings, total, total_cpu, args.profile, cmd.given)
+        load = f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
+        print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(self.timings)} notebook(s){load}; "
+              f"executed notebooks in {self.run_folder}")
+        out_dir = resolve_path(cmd.given.get("out_dir"), PROFILES[args.profile].paths.out_dir, cmd.root)
+        if not self.failed:
+            _print_headline(out_dir, since=time.time() - total)
+            if not args.only and out_dir == (cmd.root / "figures").resolve():
+                write_reproduction_record(out_dir, runs=cached_runs(self.cache_dir), wall_s=total, cpu_s=total_cpu,
+                                          profile=args.profile)
+        budget = PROFILES[args.profile].execution.budget_s
+        if budget and not self.failed and not args.only and total > budget:
+            print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
+        if self.failed:
+            name, exc = self.failed
+            ename = getattr(exc, "ename", type(exc).__name__)
+            evalue = getattr(exc, "evalue", str(exc))
+            print(f"\nerror: {name} stopped: {ename}: {evalue}\n(the executed notebook with the traceback: "
+                  f"{self.run_folder / name})", file=sys.stderr)
+            return 1
+        return 0
 
 
 #: the row of timings.csv for the workload step
@@ -387,61 +446,6 @@ def _print_headline(out_dir: Path, since: float) -> None:
             if name == "claims.md":  # the verdict table, not the numbers section
                 text = text.split("## The numbers")[0]
             print(f"\n--- {path} ---\n{text.rstrip()}")
-
-
-def _children_cpu() -> float:
-    """User + system CPU seconds of finished child processes (kernels and their worker processes)."""
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
-
-
-def _write_timings(run_folder: Path, timings: list[dict], total: float, total_cpu: float, profile: str, given: dict) -> None:
-    import pandas as pd
-
-    from amidlib.core.files import atomic_write_text
-
-    frame = pd.DataFrame(timings + [{"notebook": "TOTAL", "seconds": round(total, 1), "cpu_seconds": round(total_cpu, 1), "status": ""}])
-    atomic_write_text(run_folder / "timings.csv", frame.to_csv(index=False))
-    atomic_write_text(run_folder / "command.txt",
-                      f"profile={profile}\nparameters={given!r}\ncpu_count={os.cpu_count()}\n"
-                      f"loadavg={os.getloadavg() if hasattr(os, 'getloadavg') else 'n/a'}\n")
-
-
-def cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo), else what :mod:`platform` knows."""
-    import platform
-
-    try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name")) or platform.processor()
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
-
-
-def environment_record() -> str:
-    """What decides a run's numbers beyond the code: the frozen package set (``pip freeze``), the CPU
-    capability torch dispatches to (vector instructions: training drifts between capabilities), the
-    machine. Written as ``environment.txt`` into every run folder."""
-    import platform
-    import subprocess
-
-    import torch
-
-    try:
-        freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
-                                timeout=120).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        freeze = f"(pip freeze failed: {exc})\n"
-    return (f"python={sys.version.split()[0]}\nplatform={platform.platform()}\nprocessor={cpu_name()}\n"
-            f"cpu_count={os.cpu_count()}\ntorch={torch.__version__}\n"
-            f"torch_cpu_capability={torch.backends.cpu.get_cpu_capability()}\n"
-            f"torch_num_threads={torch.get_num_threads()}\n\n# pip freeze --all\n{freeze}")
-
-
-def _write_environment(run_folder: Path) -> None:
-    from amidlib.core.files import atomic_write_text
-
-    atomic_write_text(run_folder / "environment.txt", environment_record())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,99 @@
+"""The files a reproduction leaves beside its executed notebooks (``timings.csv``, ``command.txt``,
+``environment.txt`` in its run folder) and, for a whole reproduction into the committed ``figures/``, its
+record ``figures/reproduction.json`` (runs, wall and CPU seconds, machine): what the README and the notebooks'
+explore mode say a fresh run costs.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+import resource
+import sys
+from pathlib import Path
+
+from amidlib.core.files import atomic_write_text
+
+__all__ = ["RECORD", "write_reproduction_record", "read_reproduction_record", "machine_line", "cpu_name",
+           "environment_record", "write_environment", "write_timings", "children_cpu"]
+
+
+#: the committed record of the last reproduction into figures/ (read by amidlib.paper.readme and the notebooks'
+#: explore mode: how long a fresh run takes); not a figure
+RECORD = "reproduction.json"
+
+
+def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: float, profile: str) -> Path:
+    """``<out_dir>/reproduction.json``: how many runs the reproduction trained or found in its cache, its wall
+    and CPU seconds, the machine, the profile and when it finished (written atomically)."""
+    record = {"runs": int(runs), "wall_s": round(float(wall_s), 1), "cpu_s": round(float(cpu_s), 1),
+              "machine": machine_line(), "profile": profile,
+              "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    path = Path(out_dir) / RECORD
+    atomic_write_text(path, json.dumps(record, indent=2) + "\n")
+    print(f"reproduction record: {path}")
+    return path
+
+
+def machine_line() -> str:
+    """"AMD EPYC 7B13, 2 cores": the CPU's model name and how many cores this process sees."""
+    return f"{cpu_name()}, {os.cpu_count()} cores"
+
+
+def read_reproduction_record(out_dir: Path) -> dict | None:
+    """The record :func:`write_reproduction_record` left in ``out_dir`` (None: none, or unreadable)."""
+    try:
+        return json.loads((Path(out_dir) / RECORD).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def children_cpu() -> float:
+    """User + system CPU seconds of finished child processes (kernels and their worker processes)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def write_timings(run_folder: Path, timings: list[dict], total: float, total_cpu: float, profile: str, given: dict) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(timings + [{"notebook": "TOTAL", "seconds": round(total, 1), "cpu_seconds": round(total_cpu, 1), "status": ""}])
+    atomic_write_text(run_folder / "timings.csv", frame.to_csv(index=False))
+    atomic_write_text(run_folder / "command.txt",
+                      f"profile={profile}\nparameters={given!r}\ncpu_count={os.cpu_count()}\n"
+                      f"loadavg={os.getloadavg() if hasattr(os, 'getloadavg') else 'n/a'}\n")
+
+
+def cpu_name() -> str:
+    """The CPU's model name (/proc/cpuinfo), else what :mod:`platform` knows."""
+    import platform
+
+    try:
+        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name")) or platform.processor()
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
+def environment_record() -> str:
+    """What decides a run's numbers beyond the code: the frozen package set (``pip freeze``), the CPU
+    capability torch dispatches to (vector instructions: training drifts between capabilities), the
+    machine. Written as ``environment.txt`` into every run folder."""
+    import platform
+    import subprocess
+
+    import torch
+
+    try:
+        freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--all"], capture_output=True, text=True,
+                                timeout=120).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        freeze = f"(pip freeze failed: {exc})\n"
+    return (f"python={sys.version.split()[0]}\nplatform={platform.platform()}\nprocessor={cpu_name()}\n"
+            f"cpu_count={os.cpu_count()}\ntorch={torch.__version__}\n"
+            f"torch_cpu_capability={torch.backends.cpu.get_cpu_capability()}\n"
+            f"torch_num_threads={torch.get_num_threads()}\n\n# pip freeze --all\n{freeze}")
+
+
+def write_environment(run_folder: Path) -> None:
+    atomic_write_text(run_folder / "environment.txt", environment_record())
