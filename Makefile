@@ -25,6 +25,7 @@ $(STAMP): pyproject.toml Makefile
 # the unit/integration tests, then every notebook executed by nbval at profile ci (its committed defaults);
 # tests/test_browser.py drives Debian's chromium (installed here when missing and we are root with apt-get)
 test: $(STAMP) browser
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
 
 # on a Ray cluster: make reproduce PROFILE=paper EXECUTOR=ray ADDRESS=auto (docs/cluster.md)

@@ -73,7 +73,8 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     if unknown:
         raise TypeError(f"setup() takes mode and the notebook parameters {', '.join(COMMON_PARAMETERS)}; "
                         f"unknown: {', '.join(unknown)}")
-    values = {name: namespace[name] for name in (*COMMON_PARAMETERS, "mode") if namespace is not None and name in namespace}
+    values = {name: namespace[name] for name in (*COMMON_PARAMETERS, "mode")
+              if namespace is not None and name in namespace}
     values.update(params)
     mode = values.pop("mode", None) or "run"
     if mode not in MODES:

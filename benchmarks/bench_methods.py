@@ -30,7 +30,8 @@ def time_steps(method_name: str, train_ds, preset: str, steps: int, warmup_steps
     torch.set_num_threads(cfg.num_threads or torch.get_num_threads())
     data = TensorData(train_ds, "cpu")
     generator = seed_everything(0)
-    model = cls(build_nets(train_ds.target_dim, train_ds.aux_dim, train_ds.n_classes, cfg.dim, cfg.hidden, cfg.dropout), cfg, train_ds.n_classes, data.n)
+    model = cls(build_nets(train_ds.target_dim, train_ds.aux_dim, train_ds.n_classes, cfg.dim, cfg.hidden, cfg.dropout),
+                cfg, train_ds.n_classes, data.n)
     d_params = model.discriminator_parameters()
     d_ids = {id(p) for p in d_params}
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad and id(p) not in d_ids], lr=cfg.lr)
@@ -77,7 +78,8 @@ def main() -> None:
         t0 = time.perf_counter()
         res = run("amid", train, test, seed=0, preset=args.preset, progress=False)
         print(f"full run('amid') on the embedded default, preset {args.preset}: {time.perf_counter() - t0:.1f} s "
-              f"({res.config['epochs']} epochs, student {res.metrics['student_top1']:.1f}, teacher {res.metrics['teacher_top1']:.1f})")
+              f"({res.config['epochs']} epochs, student {res.metrics['student_top1']:.1f}, teacher "
+              f"{res.metrics['teacher_top1']:.1f})")
 
 
 if __name__ == "__main__":

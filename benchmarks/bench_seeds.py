@@ -96,14 +96,16 @@ def main() -> None:
     best = max(r[2] / r[3] for r in rows)
     lines = [f"# Batched seeds vs one after another ({k} seeds, embedded preset, 1 thread)", "",
              f"Measured by `python benchmarks/bench_seeds.py` on {cpu_name()} (torch's CPU capability "
-             f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, in one run. One 1024×256×256 float32 "
+             f"{torch.backends.cpu.get_cpu_capability()}), torch {torch.__version__}, {time.strftime('%Y-%m-%d')}, in "
+             "one run. One 1024×256×256 float32 "
              f"matrix product runs at **{peak:.0f} GFLOP/s** on this thread: no engine does the runs' arithmetic "
              "faster than that.", "",
              "| method | evaluated | one after another (s) | batched (s) | seed-runs/s single | seed-runs/s batched "
              "| ratio | GFLOP per run | GFLOP/s single | GFLOP/s batched | top-1 batched − single: mean (max abs) "
              "| seed sd |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for method, eval_every, ts, tb, diff, sd, flops in rows:
-        when = "every epoch" if eval_every == 1 else ("after the last epoch" if eval_every == 0 else f"every {eval_every}")
+        when = ("every epoch" if eval_every == 1
+                else ("after the last epoch" if eval_every == 0 else f"every {eval_every}"))
         lines.append(f"| {method} | {when} | {ts:.1f} | {tb:.1f} | {k / ts:.2f} | {k / tb:.2f} | **{ts / tb:.1f}×** | "
                      f"{flops / 1e9:.0f} | {k * flops / ts / 1e9:.0f} | {k * flops / tb / 1e9:.0f} | "
                      f"{diff.mean():+.2f} ({np.abs(diff).max():.2f}) | {sd:.2f} |")
@@ -117,11 +119,10 @@ def main() -> None:
               f"(best ratio {best:.1f}×). The ≥ 4× goal is {'met' if best >= 4 else 'not met'}. The gap to the product "
               "rate is the rest of each step (element-wise operations, losses, the optimizer, and each seed's dropout "
               "masks, drawn from its own random stream as a lone run draws them: about 12 % of a batched AMID step "
-              "under torch.profiler), which "
-              "batching does not shrink; a hand-fused step could, and is not written. The reproduction saves time "
-              "instead by doing less work: only the runs whose curves a figure draws are evaluated every epoch, and "
-              "the whole workload trains in one pool. Timings on this shared machine vary by up to ~40 % between "
-              "runs of this script; the ratios within one run are what it reports.",
+              "under torch.profiler), which batching does not shrink; a hand-fused step could, and is not written. The "
+              "reproduction saves time instead by doing less work: only the runs whose curves a figure draws are "
+              "evaluated every epoch, and the whole workload trains in one pool. Timings on this shared machine vary "
+              "by up to ~40 % between runs of this script; the ratios within one run are what it reports.",
               "", "The two arms differ only by float rounding (batched matrix products), which compounds over "
               "60 epochs: the per-seed differences are of the order of the seed-to-seed spread and centred near 0."]
     atomic_write_text(args.out, "\n".join(lines) + "\n")

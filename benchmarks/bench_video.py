@@ -129,8 +129,10 @@ def step_ratio(batch_size: int, frames: int, size: int, n: int, warmup: int, dev
         "",
         "| step | median s | all s |",
         "|---|---|---|",
-        f"| {names.table_label('table1', 'baseline')} | {base:.3f} | {', '.join(f'{t:.2f}' for t in times['baseline'])} |",
-        f"| {names.table_label('table1', 'amid')}: all terms + discriminators | {amid:.3f} | {', '.join(f'{t:.2f}' for t in times['amid'])} |",
+        f"| {names.table_label('table1', 'baseline')} | {base:.3f} | "
+        f"{', '.join(f'{t:.2f}' for t in times['baseline'])} |",
+        f"| {names.table_label('table1', 'amid')}: all terms + discriminators | {amid:.3f} | "
+        f"{', '.join(f'{t:.2f}' for t in times['amid'])} |",
         "",
         f"**AMID / student-alone = {amid / base:.3f}x** (goal <= 1.15x)",
     ]
@@ -188,7 +190,8 @@ def data_path(n_videos: int, seconds: float, device="cpu", progress: bool = Fals
         f"## Data path, one pass over {n} generated UCF-sized videos ({seconds:g} s, 320x240, 25 fps, "
         f"AAC 44.1 kHz; clips 16x112x112; CNN14 full size, 512-d head, on {device}; 1 process)",
         "",
-        f"(writing the videos: {gen_s:.1f} s; building the datasets incl. the one-time CNN14 extraction: {build_s:.1f} s)",
+        f"(writing the videos: {gen_s:.1f} s; building the datasets incl. the one-time CNN14 extraction: "
+        f"{build_s:.1f} s)",
         "",
         "| data path | clips/s | calls during the pass |",
         "|---|---|---|",
@@ -255,7 +258,8 @@ def loader_path(n_videos: int, seconds: float, workers=(0, 1, 2), batch: int = 1
     lines = [f"## Data path with the run's loader (VideoLoader, PAPER_CLIP), {len(train_ds)} train / {len(test_ds)} "
              f"test generated AVIs with B-frames ({seconds:g} s, 320x240, 25 fps), {os.cpu_count()} CPU cores",
              "", f"(writing the videos: {gen_s:.1f} s)", *(["", copies_line] if copies_line else []), "",
-             "| frames from | decode workers | training clips/s | per worker | test clips/s (10 per video) | per worker |",
+             "| frames from | decode workers | training clips/s | per worker "
+             "| test clips/s (10 per video) | per worker |",
              "|---|---|---|---|---|---|"]
     for source, w, a, b in rows:
         k = max(w, 1)

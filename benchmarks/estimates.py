@@ -87,7 +87,8 @@ def report() -> str:
         lines.append(f"| {name} | {value:g} | {source} |")
     lines += ["", f"One UCF51 run: {ut:.2f} h training + {ue:.2f} h evaluation; one ActivityNet run: {at:.2f} h + "
               f"{ae:.2f} h. Training is bound by "
-              f"{'decoding' if WORKERS[0] * UCF_DECODE_TRAIN_PER_CORE[0] < GPU_TRAIN_CLIPS_S[0] else 'the GPU'} on UCF51.",
+              f"{'decoding' if WORKERS[0] * UCF_DECODE_TRAIN_PER_CORE[0] < GPU_TRAIN_CLIPS_S[0] else 'the GPU'} on "
+              "UCF51.",
               "", "| table | runs (3 seeds) | h per run | GPU-hours | GPU-hours, UCF51 from seekable copies |",
               "|---|---|---|---|---|"]
     for (name, n, h), (_, _, hf) in zip(rows, fast):

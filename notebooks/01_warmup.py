@@ -15,7 +15,9 @@
 # %% [markdown]
 # # 01 · The idea: a teacher trained with its student can go weak (Fig 1), and the warm-up
 #
-# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the committed
+# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
+# committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # AMID distils what a **teacher M** learns from two views (the *target* view and an *auxiliary* view) into a
 # **student S** that sees only the target view. Teacher and student are trained *together*, and that opens a
@@ -29,19 +31,24 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+                    # | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/
+                    # | "run": into the profile's out_dir (make reproduce)
 batch_n = 8          # the small batch on which every loss term is evaluated below (change it: 2 or more)
 batch_seed = 0
 
 # advanced (None: the profile's value)
-dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
+dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips);
+                    # paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/;
+                    # from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else
+                    # runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -71,7 +78,8 @@ prof, study, strict = setup(("figures",), globals())
 # **Eq 8**, the label-aware contrastive lower bound on $I(M;S)$ ($\eta_j$: the $k$ items of $i$'s class, $\xi_l$: the
 # $N$ others):
 #
-# $$\mathcal{L}_{MI_s} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) + \sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
+# $$\mathcal{L}_{MI_s} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) +
+# \sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
 #
 # **Eq 9** is the same with A in place of S: $\mathcal{L}_{MI_a}$, the bound on $I(M;A)$ that stops the teacher
 # from forgetting the auxiliary view.
@@ -91,7 +99,8 @@ terms = {"L_MI_s (Eq 8)": losses.mi_lower_bound_loss(m, s, labels, tau),
          "L_MI_s with S = M (aligned)": losses.mi_lower_bound_loss(m, m.clone(), labels, tau)}
 print("h rows sum to 1:", torch.allclose(h.sum(1), torch.ones(batch_n)))
 display({k: round(float(v), 4) for k, v in terms.items()})
-display(Markdown(f"**What you should see.** Random M and S give $\\mathcal{{L}}_{{MI_s}}$ = {float(terms['L_MI_s (Eq 8)']):.3f}; "
+display(Markdown("**What you should see.** Random M and S give "
+                 f"$\\mathcal{{L}}_{{MI_s}}$ = {float(terms['L_MI_s (Eq 8)']):.3f}; "
                  f"a student equal to the teacher gives {float(terms['L_MI_s with S = M (aligned)']):.3f}, "
                  + ("lower: the loss falls as S comes to resemble M (a higher bound on I(M;S))."
                     if terms['L_MI_s with S = M (aligned)'] < terms['L_MI_s (Eq 8)'] else
@@ -101,15 +110,18 @@ display(Markdown(f"**What you should see.** Random M and S give $\\mathcal{{L}}_
 # **Eq 12 and 13**, the adversarial terms: two discriminators $D_1$ (all items) and $D_2$ (items with a same-class
 # partner) tell M ("real") from S; the student minimises
 #
-# $$\mathcal{L}_{adv} = -\frac{\lambda_1}{N+k} \sum_{i=1}^{N+k} \log D_1(S_i^{\eta_0}) - \frac{\lambda_2}{d} \sum_{v=1}^{w} \log D_2(S_v^{\eta_1})$$
+# $$\mathcal{L}_{adv} = -\frac{\lambda_1}{N+k} \sum_{i=1}^{N+k} \log D_1(S_i^{\eta_0}) - \frac{\lambda_2}{d}
+# \sum_{v=1}^{w} \log D_2(S_v^{\eta_1})$$
 #
 # and the discriminators minimise
 #
-# $$\mathcal{L}_{D} = -\frac{\lambda_1}{N+k} \sum_{i} \big(\log D_1(M_i) + \log(1 - D_1(S_i^{\eta_0}))\big) - \frac{\lambda_2}{d} \sum_{v} \big(\log D_2(M_v) + \log(1 - D_2(S_v^{\eta_1}))\big)$$
+# $$\mathcal{L}_{D} = -\frac{\lambda_1}{N+k} \sum_{i} \big(\log D_1(M_i) + \log(1 - D_1(S_i^{\eta_0}))\big) -
+# \frac{\lambda_2}{d} \sum_{v} \big(\log D_2(M_v) + \log(1 - D_2(S_v^{\eta_1}))\big)$$
 #
 # with weights from the alignment of M and S (**Eq 14**, $\beta = 0.9$, $\sigma$ = softmax):
 #
-# $$\hat\lambda(t+1) = \beta\,\hat\lambda(t) + (1-\beta)\big(1 - \mathrm{Avg}_t\,\Phi(M,S)\big), \qquad \lambda(t+1) = \sigma(\hat\lambda(t+1))$$
+# $$\hat\lambda(t+1) = \beta\,\hat\lambda(t) + (1-\beta)\big(1 - \mathrm{Avg}_t\,\Phi(M,S)\big),
+# \qquad \lambda(t+1) = \sigma(\hat\lambda(t+1))$$
 
 # %%
 d1_s, d1_m = torch.randn(batch_n, generator=g), torch.randn(batch_n, generator=g)   # discriminator logits
@@ -127,9 +139,11 @@ display(Markdown(f"**What you should see.** λ = ({float(lambdas[0]):.3f}, {floa
 # **Eq 15 and 16**, classification with one shared classifier and the Jensen–Shannon divergence of the two
 # predictions, and **Eq 17**, the whole loss:
 #
-# $$\mathcal{L}_{cls} = \mathcal{L}^{S}_{ce}(S_i, y_i) + \mathcal{L}^{M}_{ce}(M_i, y_i), \qquad \mathcal{L}_{JSD} = \frac{1}{N+k}\sum_{i=1}^{N+k} JSD(P_{S_i} \,\|\, P_{M_i})$$
+# $$\mathcal{L}_{cls} = \mathcal{L}^{S}_{ce}(S_i, y_i) + \mathcal{L}^{M}_{ce}(M_i, y_i),
+# \qquad \mathcal{L}_{JSD} = \frac{1}{N+k}\sum_{i=1}^{N+k} JSD(P_{S_i} \,\|\, P_{M_i})$$
 #
-# $$\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} + \alpha_2 \mathcal{L}_{MI_a} + \alpha_3 \mathcal{L}_{adv}$$
+# $$\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} + \alpha_2 \mathcal{L}_{MI_a} +
+# \alpha_3 \mathcal{L}_{adv}$$
 
 # %%
 s_logits, m_logits = torch.randn(batch_n, 3, generator=g), torch.randn(batch_n, 3, generator=g)
@@ -158,10 +172,10 @@ last = diag[diag.epoch == diag.epoch.max()].groupby("row")[["test_teacher_top1",
 alone = float(ref.teacher_top1.mean())
 gap = last.loc["amid", "test_teacher_top1"] - last.loc["mi_s", "test_teacher_top1"]
 display(Markdown(
-    f"**What you should see.** At the last epoch the teacher reaches {last.loc['mi_s', 'test_teacher_top1']:.1f} % with "
-    f"$\\mathcal{{L}}_{{MI_s}}$ alone, {last.loc['mi_s+mi_a', 'test_teacher_top1']:.1f} % with $\\mathcal{{L}}_{{MI_s}} + "
-    f"\\mathcal{{L}}_{{MI_a}}$ and {last.loc['amid', 'test_teacher_top1']:.1f} % with AMID; trained alone, "
-    f"{alone:.1f} % (mean over {len(ref)} seed(s)). AMID's teacher is {abs(gap):.1f} points "
+    f"**What you should see.** At the last epoch the teacher reaches {last.loc['mi_s', 'test_teacher_top1']:.1f} % "
+    f"with $\\mathcal{{L}}_{{MI_s}}$ alone, {last.loc['mi_s+mi_a', 'test_teacher_top1']:.1f} % with "
+    f"$\\mathcal{{L}}_{{MI_s}} + \\mathcal{{L}}_{{MI_a}}$ and {last.loc['amid', 'test_teacher_top1']:.1f} % with AMID; "
+    f"trained alone, {alone:.1f} % (mean over {len(ref)} seed(s)). AMID's teacher is {abs(gap):.1f} points "
     f"{'above' if gap > 0 else 'below'} that of $\\mathcal{{L}}_{{MI_s}}$ alone, and $\\mathcal{{L}}_{{MI_a}}$ ends at "
     f"{last.loc['mi_s', 'mi_a_value']:.2f} without its term against {last.loc['amid', 'mi_a_value']:.2f} with it"
     + (": the teacher trained for I(M;S) alone drifts from A, as the paper's Fig 1 says."
@@ -196,8 +210,9 @@ display(at)
 first, end = at.xs(1, level="epoch"), at.xs(warm, level="epoch")
 display(Markdown(
     f"**What you should see.** Over AMID's {warm} warm-up epoch(s) the test same-sample cosine goes from "
-    f"{first.loc['amid', 'test_cos_same_sample']:.2f} to {end.loc['amid', 'test_cos_same_sample']:.2f} and the student's "
-    f"test accuracy from {first.loc['amid', 'test_student_top1']:.1f} % to {end.loc['amid', 'test_student_top1']:.1f} %."))
+    f"{first.loc['amid', 'test_cos_same_sample']:.2f} to {end.loc['amid', 'test_cos_same_sample']:.2f} and the "
+    f"student's test accuracy from {first.loc['amid', 'test_student_top1']:.1f} % to "
+    f"{end.loc['amid', 'test_student_top1']:.1f} %."))
 
 # %% tags=["checks"]
 # checks: warm-up epochs train only L_cls + L_JSD, the values are real, both models learn
@@ -217,4 +232,5 @@ assert set(diag.row) == {"mi_s", "mi_s+mi_a", "amid"} and len(ref) == len(prof.s
 assert (prof.paths.out_dir / "fig1_diagnostic.png").is_file() and (prof.paths.out_dir / "fig1_diagnostic.pdf").is_file()
 
 # %% [markdown]
-# Previous: [00 · Data preparation](00_data_prep.ipynb) · Next: [02 · AMID against the baselines](02_amid_training.ipynb)
+# Previous: [00 · Data preparation](00_data_prep.ipynb)
+# · Next: [02 · AMID against the baselines](02_amid_training.ipynb)

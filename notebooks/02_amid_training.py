@@ -15,7 +15,9 @@
 # %% [markdown]
 # # 02 · AMID against the baselines: Tables 1, 2, 3 (paper §4.3)
 #
-# *Read it without running: [the executed copy](../docs/executed/02_amid_training.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/02_amid_training.ipynb) holds the outputs of the
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never
+# into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # 01 showed the idea: a student S that sees only the target view learns from a teacher M that sees both views,
 # trained together with $\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} +
@@ -33,17 +35,22 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+                    # | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/
+                    # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
-dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
+dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips);
+                    # paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/;
+                    # from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else
+                    # runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -96,7 +103,8 @@ for setting, f in top1.groupby("setting", sort=False):
         f"- **{setting}**: the student alone reaches {mean['baseline']:.1f} %, the teacher {mean['teacher']:.1f} %; "
         f"the best distilled student is {names.short_name(best)} ({distilled[best]:.1f} %, "
         f"{'above' if distilled[best] > mean['baseline'] else 'not above'} the baseline), and AMID closes "
-        f"{closed['amid']:.0f} % of the gap{' (below the student alone)' if closed['amid'] < 0 else ''}. " + "; ".join(comparison_sentence(c) for c in parts.itertuples())
+        f"{closed['amid']:.0f} % of the gap{' (below the student alone)' if closed['amid'] < 0 else ''}. "
+        + "; ".join(comparison_sentence(c) for c in parts.itertuples())
         + f". The paper's order AMID ≥ CCL ≥ baseline is **{parts.claim_verdict.iloc[0]}** here.")
 display(Markdown("**What you should see.**\n" + "\n".join(lines)))
 
@@ -121,7 +129,8 @@ display(Markdown("**What you should see.** " + " ".join(
 # **Table 3**: several auxiliary setups for one target view, like the paper's A-V, L-V and AL-V on IEMOCAP:
 # each of two auxiliary views alone and both together (V: the student alone). WA = accuracy, UA = mean
 # per-class recall, averaged over stratified folds (the analogue of leave-one-session-out). The embedded proxy
-# is made class-imbalanced like IEMOCAP (by the ratio of its largest to smallest class: see `table3.md`), so WA and UA differ as they do
+# is made class-imbalanced like IEMOCAP (by the ratio of its largest to smallest class: see `table3.md`), so WA and UA
+# differ as they do
 # in the paper. The paper: AMID is best in every setup, and two auxiliary views help more than one.
 
 # %%

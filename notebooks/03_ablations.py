@@ -15,7 +15,9 @@
 # %% [markdown]
 # # 03 · Ablations: which term does what (Tables 4, 5, 6, paper §4.4) and the batch regime
 #
-# *Read it without running: [the executed copy](../docs/executed/03_ablations.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/03_ablations.ipynb) holds the outputs of the committed
+# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
+# committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # AMID is one method with switches, not new methods: each row below is the AMID run with one term or one
 # training modification removed (`amidlib.paper.names.VARIANTS`); the weights α1, α2, α3 of Eq 17 are varied
@@ -25,17 +27,22 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+                    # | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/
+                    # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
-dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
+dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips);
+                    # paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/;
+                    # from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else
+                    # runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -71,7 +78,8 @@ study.ensure(c.spec for c in cells)
 #
 # The rows add AMID's terms one at a time. **L_MI_s** (Eq 8) alone pulls the student towards the teacher:
 #
-# $$\mathcal{L}_{MI_s} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) + \sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
+# $$\mathcal{L}_{MI_s} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) +
+# \sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
 #
 # but, trained jointly, it can also be lowered by a teacher that forgets what S cannot see: the paper predicts a
 # *weaker teacher* than the teacher trained alone (Fig 1 in 01). **L_MI_a** (Eq 9, A in place of S) ties the
@@ -80,7 +88,8 @@ study.ensure(c.spec for c in cells)
 # *averages* over the $k$ positives and the $N$ negatives instead of summing them (the sums are what make Eq 8
 # a bound on $I(M;S)$):
 #
-# $$\mathcal{L}_{nce} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\frac{1}{k}\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) + \frac{1}{N}\sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
+# $$\mathcal{L}_{nce} = -\frac{1}{N+k} \sum_{i=1}^{N+k} \Big(\frac{1}{k}\sum_{j=0}^{k-1} \log h(M_i, S_i^{\eta_j}) +
+# \frac{1}{N}\sum_{l=1}^{N} \log\big(1 - h(M_i, S_i^{\xi_l})\big)\Big)$$
 #
 # (`amidlib.losses.mi_lower_bound_loss` and `nce_contrastive_loss`).
 
@@ -102,14 +111,17 @@ display(Markdown("**What you should see.**\n" + "\n".join(
 # tells $M_v$ from a *different sample of the same class* $S_v^{\eta_1}$, for the $w$ samples that have a
 # same-class partner in the batch:
 #
-# $$\mathcal{L}_{adv} = -\frac{\lambda_1}{N+k} \sum_{i=1}^{N+k} \log D_1(S_i^{\eta_0}) - \frac{\lambda_2}{d} \sum_{v=1}^{w} \log D_2(S_v^{\eta_1})$$
+# $$\mathcal{L}_{adv} = -\frac{\lambda_1}{N+k} \sum_{i=1}^{N+k} \log D_1(S_i^{\eta_0}) - \frac{\lambda_2}{d}
+# \sum_{v=1}^{w} \log D_2(S_v^{\eta_1})$$
 #
-# $$\mathcal{L}_{D} = -\frac{\lambda_1}{N+k} \sum_{i} \big(\log D_1(M_i) + \log(1 - D_1(S_i^{\eta_0}))\big) - \frac{\lambda_2}{d} \sum_{v} \big(\log D_2(M_v) + \log(1 - D_2(S_v^{\eta_1}))\big)$$
+# $$\mathcal{L}_{D} = -\frac{\lambda_1}{N+k} \sum_{i} \big(\log D_1(M_i) + \log(1 - D_1(S_i^{\eta_0}))\big) -
+# \frac{\lambda_2}{d} \sum_{v} \big(\log D_2(M_v) + \log(1 - D_2(S_v^{\eta_1}))\big)$$
 #
 # The weights follow how poorly each pair is aligned (Eq 14, $\beta = 0.9$; "w/o dynamic weight" fixes
 # $\lambda_1 = \lambda_2 = 1/2$):
 #
-# $$\hat\lambda(t+1) = \beta\,\hat\lambda(t) + (1-\beta)\big(1 - \mathrm{Avg}_t\,\Phi(M,S)\big), \qquad \lambda(t+1) = \sigma(\hat\lambda(t+1))$$
+# $$\hat\lambda(t+1) = \beta\,\hat\lambda(t) + (1-\beta)\big(1 - \mathrm{Avg}_t\,\Phi(M,S)\big),
+# \qquad \lambda(t+1) = \sigma(\hat\lambda(t+1))$$
 
 # %%
 t5 = tables.build_table(study, "table5")
@@ -128,7 +140,8 @@ display(Markdown("**What you should see.**\n" + "\n".join(
 # %% [markdown]
 # ## Table 6: the weights of Eq 17
 #
-# $$\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} + \alpha_2 \mathcal{L}_{MI_a} + \alpha_3 \mathcal{L}_{adv}$$
+# $$\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} + \alpha_2 \mathcal{L}_{MI_a} +
+# \alpha_3 \mathcal{L}_{adv}$$
 #
 # α1, α2, α3 varied one at a time, the others at the paper's (4, 1.6, 1). The paper finds AMID insensitive within
 # its grid (a spread of about a point). The n column says how many seeds each value had under this profile.
@@ -177,7 +190,8 @@ else:
 if len(effects):
     def gain(r):
         ci = "" if r.n < 2 or math.isnan(r.ci_low) else (
-            f" [{r.ci_low:+.1f}, {r.ci_high:+.1f}], which {'excludes' if r.ci_low > 0 or r.ci_high < 0 else 'contains'} 0")
+            f" [{r.ci_low:+.1f}, {r.ci_high:+.1f}], which "
+            f"{'excludes' if r.ci_low > 0 or r.ci_high < 0 else 'contains'} 0")
         return f"{r.effect:+.1f}{ci}"
 
     def where(r):
@@ -195,10 +209,12 @@ if len(effects):
     sparse = effects.sort_values("positives").groupby("row").first()["effect"]
     paper_pos = tables.paper_regime()["positives"]
     display(Markdown("**What you should see.** " + "; ".join(rows) + ". At the sparsest regime swept, AMID is "
-                     f"{abs(sparse['amid'] - sparse['ccl']):.1f} points {'above' if sparse['amid'] > sparse['ccl'] else 'below'} "
-                     f"CCL (means over {int(effects.n.max())} seed(s)). The paper's UCF51 regime ({paper_pos:.1f} positives "
-                     "per anchor) is " + ("inside the range swept here." if effects.positives.min() <= paper_pos * 1.1 else
-                                          f"sparser than anything swept here (from {effects.positives.min():.1f}).")))
+                     f"{abs(sparse['amid'] - sparse['ccl']):.1f} points "
+                     f"{'above' if sparse['amid'] > sparse['ccl'] else 'below'} "
+                     f"CCL (means over {int(effects.n.max())} seed(s)). The paper's UCF51 regime ({paper_pos:.1f} "
+                     "positives per anchor) is "
+                     + ("inside the range swept here." if effects.positives.min() <= paper_pos * 1.1 else
+                        f"sparser than anything swept here (from {effects.positives.min():.1f}).")))
 
 # %% tags=["checks"]
 # checks: every configuration row, both metrics where the paper has them, values beyond chance, files
@@ -212,15 +228,18 @@ for t in (t4, t5, t6):
 for name in ("table4", "table5", "table6"):
     assert (prof.paths.out_dir / f"{name}.md").is_file() and (prof.paths.out_dir / f"{name}.csv").is_file()
 # the AMID default runs are shared: Table 5's AMID row equals Table 4's student number
-assert abs(t5[t5.row == "amid"]["mean"].iloc[0] - t4[(t4.row == "amid") & (t4.metric == "student_top1")]["mean"].iloc[0]) < 1e-9
+assert abs(t5[t5.row == "amid"]["mean"].iloc[0]
+           - t4[(t4.row == "amid") & (t4.metric == "student_top1")]["mean"].iloc[0]) < 1e-9
 # the batch-regime sweep: one row per batch size and distiller, positives grow with the batch size
 if len(effects):
     assert set(effects.row) == {"ccl", "amid"} and set(effects.batch_size) == set(prof.sweeps.batch_sizes)
     for _, f in effects[effects.row == "amid"].groupby("pairing"):  # within a pairing, positives grow with the batch
         assert f.sort_values("batch_size").positives.is_monotonic_increasing
     assert effects.with_partner.between(0, 1).all()
-    assert (prof.paths.out_dir / "fig_regime.png").stat().st_size > 10_000 and (prof.paths.out_dir / "fig_regime.pdf").is_file()
+    assert ((prof.paths.out_dir / "fig_regime.png").stat().st_size > 10_000
+            and (prof.paths.out_dir / "fig_regime.pdf").is_file())
     assert "fig_regime" in set(read_runs(prof.paths.out_dir).source)
 
 # %% [markdown]
-# Previous: [02 · AMID against the baselines](02_amid_training.ipynb) · Next: [04 · Per-class accuracy](04_per_class.ipynb)
+# Previous: [02 · AMID against the baselines](02_amid_training.ipynb)
+# · Next: [04 · Per-class accuracy](04_per_class.ipynb)

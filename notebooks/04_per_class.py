@@ -15,7 +15,9 @@
 # %% [markdown]
 # # 04 · Per-class accuracy: AMID vs CCL (Fig 3, paper §4.3)
 #
-# *Read it without running: [the executed copy](../docs/executed/04_per_class.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/04_per_class.ipynb) holds the outputs of the committed
+# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
+# committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # Table 1 compares averages over all classes. The paper's Fig 3 looks inside: AMID is better than CCL on most
 # classes, and no better on the classes where the auxiliary modality says little about the class (there is
@@ -25,17 +27,22 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+                    # | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/
+                    # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
-dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
+dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips);
+                    # paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/;
+                    # from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else
+                    # runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -90,7 +97,8 @@ display(Markdown(
 # %% tags=["checks"]
 # checks: every class x 2 methods x seeds, accuracies in [0, 100], the figure and its data written
 n_classes = per_class.class_name.nunique()
-assert set(per_class.row) == {"amid", "ccl", *names.figure_references("fig3")} and (not strict or n_classes == len(class_names(prof.main.dataset)))
+assert (set(per_class.row) == {"amid", "ccl", *names.figure_references("fig3")}
+        and (not strict or n_classes == len(class_names(prof.main.dataset))))
 assert len(per_class) == per_class.row.nunique() * n_classes * len(prof.seeds)
 assert per_class.top1.between(0, 100).all() and (not strict or per_class.top1.mean() > 10 + 30)
 assert (prof.paths.out_dir / "fig3.png").stat().st_size > 10_000 and (prof.paths.out_dir / "fig3.csv").is_file()

@@ -15,7 +15,9 @@
 # %% [markdown]
 # # 05 · Training curves: the teacher–student gap (Fig 4) and within-class cosines (Fig 5)
 #
-# *Read it without running: [the executed copy](../docs/executed/05_cosine_curves.ipynb) holds the outputs of the committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/05_cosine_curves.ipynb) holds the outputs of the
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never
+# into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
 #
 # Tables 4 and 5 give final accuracies. The paper's Figs 4 and 5 show *why* the adversarial part helps, from
 # the training histories (test and train, evaluated after every epoch) of the runs of Tables 4 and 5 that the
@@ -26,17 +28,22 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores) | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/ | "run": into the profile's out_dir (make reproduce)
+profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+                    # | "paper" (GPU + data)
+mode = "explore"    # "explore": writes under runs/explore/, never figures/
+                    # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
-dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips); paper: main "ucf51" | "activitynet"
+dataset = None      # None: the profile's; ci/cpu: "uci_pairs" (cpu) | "uci_mfeat" (ci) | "av_tier" (video clips);
+                    # paper: main "ucf51" | "activitynet"
 seeds = None        # None: the profile's seeds; e.g. [0, 1, 2] replaces every seed list
 epochs = None       # None: the profile's number of epochs
 device = None       # None: the profile's ("cpu"; paper: "cuda")
-out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/; from the repo root
+out_dir = None      # None: explore runs/explore/<profile>/; run figures/ (cpu) or figures/<profile>/;
+                    # from the repo root
 data_root = None    # paper profile: the data root laid out as amidlib.data.paper_root says (or env AMID_DATA_ROOT)
-cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else runs/<profile>/cache
+cache_dir = None    # None: explore the last reproduction's cache (runs/<profile>/<time>/cache) if any, else
+                    # runs/<profile>/cache
 n_jobs = None       # None: the profile's number of worker processes
 executor = "local"  # "local": worker processes here | "ray": tasks on a Ray cluster (see address)
 address = None      # executor "ray": the cluster's address ("auto": the cluster this machine belongs to)
@@ -82,7 +89,8 @@ g = summary.set_index("row")["mean"]
 c4 = claims_of(prof.paths.out_dir, "fig4").iloc[0]
 display(Markdown(
     f"**What you should see.** Averaged over the distillation epochs, the test gap is {g['amid']:.1f} points for "
-    f"AMID and {g['mi_s+mi_a']:.1f} for L_MI_s + L_MI_a: AMID's is {'smaller' if g['amid'] < g['mi_s+mi_a'] else 'not smaller'}. "
+    f"AMID and {g['mi_s+mi_a']:.1f} for L_MI_s + L_MI_a: AMID's is "
+    f"{'smaller' if g['amid'] < g['mi_s+mi_a'] else 'not smaller'}. "
     f"Paired by seed: {comparison_sentence(c4)} (the paper: AMID's gap is smaller)."))
 
 # %% [markdown]
@@ -114,7 +122,8 @@ assert gap.test_gap.between(-100, 100).all()
 assert set(cos.row) == {"amid", "no_d2", "mi_s+mi_a"}
 assert cos[["train_cos_same_class", "test_cos_same_class"]].abs().le(1 + 1e-6).all().all()
 for name in ("fig4", "fig5"):
-    assert (prof.paths.out_dir / f"{name}.png").stat().st_size > 10_000 and (prof.paths.out_dir / f"{name}.pdf").is_file()
+    assert ((prof.paths.out_dir / f"{name}.png").stat().st_size > 10_000
+            and (prof.paths.out_dir / f"{name}.pdf").is_file())
     assert (prof.paths.out_dir / f"{name}.csv").is_file()
 assert len(c5) == 4 and (c5.n >= 1).all() and c4.n >= 1
 

@@ -186,7 +186,8 @@ def verdict(value: float, goal: float) -> str:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--cpu", action="store_true", help="tiny shapes on the CPU (smoke test)")
-    p.add_argument("--steps", type=int, default=None, help="training steps per epoch (default: 20 on CUDA, 2 on the CPU)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="training steps per epoch (default: 20 on CUDA, 2 on the CPU)")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS), help="default: all")
     args = p.parse_args(argv)
     cuda = not args.cpu
@@ -204,13 +205,15 @@ def main(argv=None) -> int:
            " on the CPU (float32: the loop's autocast and channels-last apply on CUDA only)"))
     unit = "GiB allocated" if cuda else "GiB process RSS"
     out()
-    out(f"| method | s/step (epoch 2) | epoch 2 s | training-step peak {unit} | evaluation peak {unit} | losses finite |")
+    out(f"| method | s/step (epoch 2) | epoch 2 s | training-step peak {unit} | evaluation peak {unit} "
+        "| losses finite |")
     out("|---|---|---|---|---|---|")
     res, failed = {}, []
     for name in ["plain", *args.methods]:
         label = "plain torchvision r2plus1d_18 (reference)" if name == "plain" else name
         try:
-            r = measure_plain(data, batch, cuda, mem) if name == "plain" else measure_method(name, data, batch, cuda, mem)
+            r = (measure_plain(data, batch, cuda, mem) if name == "plain"
+                 else measure_method(name, data, batch, cuda, mem))
         except Exception as exc:  # noqa: BLE001 - one method's failure is reported and the others still run
             failed.append(name)
             out(f"| {label} | failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} | | | | |")
@@ -227,13 +230,15 @@ def main(argv=None) -> int:
         return res[a][key] / res[b][key] if a in res and b in res else math.nan
 
     ratios = [("AMID / student-alone step time", ratio("amid", "baseline", "s_step"), GOALS["amid_student"]),
-              ("student-alone / plain r2plus1d_18 step time", ratio("baseline", "plain", "s_step"), GOALS["student_plain"]),
+              ("student-alone / plain r2plus1d_18 step time", ratio("baseline", "plain", "s_step"),
+               GOALS["student_plain"]),
               ("AMID training-step peak / plain peak", ratio("amid", "plain", "train_peak"), GOALS["peak_plain"])]
     out()
     for text, value, goal in ratios:
         out(f"{text}: {verdict(value, goal)}")
     if not cuda:
-        out("(CPU timings at tiny shapes and process RSS do not speak to these GPU goals: this run checks the code path)")
+        out("(CPU timings at tiny shapes and process RSS do not speak to these GPU goals: this run checks the code "
+            "path)")
     trained = [m for m in args.methods if m in res and res[m]["finite"]]
     out(f"{len(trained)} of {len(args.methods)} methods trained {EPOCHS} epochs on {'CUDA' if cuda else 'the CPU'} "
         f"with finite losses" + (f"; failed: {', '.join(failed)}" if failed else ""))

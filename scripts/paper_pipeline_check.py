@@ -97,15 +97,18 @@ def main(argv=None) -> int:
             all_finite &= finite
             ckpt = (prof.paths.cache_dir / ".checkpoints" / cell.spec.key() / "last.pt").is_file()
             top1 = res.metrics.get("teacher_top1" if cell.row == "teacher" else "student_top1")
-            out(f"| {cell.row} | {top1:.1f} | {res.config['wall_seconds']:.1f} | {len(res.history)} | {finite} | {ckpt} |")
+            out(f"| {cell.row} | {top1:.1f} | {res.config['wall_seconds']:.1f} | {len(res.history)} | {finite} | "
+                f"{ckpt} |")
         peak = torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else float("nan")
         out()
-        out(f"Table 1 (UCF51 column) built in {wall:.1f} s; peak GPU memory {peak:.2f} GiB; every loss finite: {all_finite}")
+        out(f"Table 1 (UCF51 column) built in {wall:.1f} s; peak GPU memory {peak:.2f} GiB; every loss finite: "
+            f"{all_finite}")
         first = study.results(cells[:1])[0].config
         out(f"amp {first['amp']}, preset {cells[0].spec.preset}, student {first['video_student']}, "
             f"optimizer {first.get('optimizer')}, decode workers {first['num_workers']}, "
             f"test clips per video {first['data']['test']['clip']['test_clips']}")
-        rel = {gone.relative_to(tmp / 'data/ucf51/videos').as_posix(), broken.relative_to(tmp / 'data/ucf51/videos').as_posix()}
+        rel = {gone.relative_to(tmp / 'data/ucf51/videos').as_posix(),
+               broken.relative_to(tmp / 'data/ucf51/videos').as_posix()}
         skipped = {b["file"]: b["problem"] for b in first["data"]["train"]["bad_inputs"]["skipped"]}
         out(f"run record: {first['data']['videos']['line']}; skipped: "
             + "; ".join(f"{f} ({p})" for f, p in sorted(skipped.items())))

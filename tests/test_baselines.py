@@ -78,7 +78,8 @@ def ref_gmc(z_joint, z_mod, tau):
 
 
 def ref_ccl_ct(f1, f2, y, tau):
-    """CCL's NCELoss (loss/nce_loss.py): softmax over cos/τ, mean −log h over positives + mean −log(1−h) over negatives."""
+    """CCL's NCELoss (loss/nce_loss.py): softmax over cos/τ, mean −log h over positives + mean −log(1−h) over
+    negatives."""
     b = f1.shape[0]
     f1, f2 = F.normalize(f1, dim=1), F.normalize(f2, dim=1)
     total = 0.0
@@ -224,7 +225,8 @@ def test_kd_loss_matches_hintons_formula(seed):
     for temperature in (1.0, 4.0):
         assert kd_loss(zs, zt, temperature).item() == pytest.approx(ref_kd(zs, zt, temperature), rel=1e-10)
     assert kd_loss(zs, zs, 4.0).item() == pytest.approx(0.0, abs=1e-12)
-    assert kd_loss(zs, zt, 4.0).item() != pytest.approx(kd_loss(zt, zs, 4.0).item())  # KL(teacher ‖ student), not the reverse
+    # KL(teacher ‖ student), not the reverse
+    assert kd_loss(zs, zt, 4.0).item() != pytest.approx(kd_loss(zt, zs, 4.0).item())
 
 
 def test_kd_distils_the_online_teachers_logits_into_the_student_only():
@@ -317,10 +319,12 @@ def make_method(name, n_train=50, **overrides):
 def random_batch(b, n_train=50, one_class=False, seed=0):
     g = torch.Generator().manual_seed(seed)
     y = torch.zeros(b, dtype=torch.long) if one_class else torch.randint(0, 4, (b,), generator=g)
-    return Batch(torch.randn(b, 7, generator=g), torch.randn(b, 5, generator=g), y, torch.randperm(n_train, generator=g)[:b])
+    return Batch(torch.randn(b, 7, generator=g), torch.randn(b, 5, generator=g), y,
+                 torch.randperm(n_train, generator=g)[:b])
 
 
-EXPECTED_TERMS = {"crd": {"cls", "crd"}, "gmc": {"cls", "gmc"}, "crcd": {"cls", "crcd", "crcd_grad"}, "ccl": {"cls", "nce", "div"},
+EXPECTED_TERMS = {"crd": {"cls", "crd"}, "gmc": {"cls", "gmc"}, "crcd": {"cls", "crcd", "crcd_grad"},
+                  "ccl": {"cls", "nce", "div"},
                   "kd": {"cls", "kd"}}
 
 
@@ -442,5 +446,6 @@ def test_kd_seeds_train_batched_as_they_train_alone():
         assert b.config["engine"].startswith("batched") and a.config["engine"] == "single"
         cols = [c for c in a.history.columns if c.startswith("loss_")]
         assert "loss_kd" in cols and list(b.history.columns) == list(a.history.columns)
-        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4,
+                                   atol=1e-5)
     assert not np.allclose(alone[0].history["loss_total"], alone[1].history["loss_total"])

@@ -38,7 +38,8 @@ def test_a_batched_seed_is_the_lone_run(data, method, overrides):
         cols = _loss_columns(a.history)
         assert cols and list(b.history.columns) == list(a.history.columns)
         # the first epoch: same weights, batches and dropout masks, so the same losses to float tolerance
-        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4,
+                                   atol=1e-5)
         test_cols = [c for c in a.history.columns if c.startswith("test_")]
         np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
                                    rtol=1e-3, atol=0.2)
@@ -65,7 +66,8 @@ def test_unbatchable_methods_run_one_after_another(data):
     train, test = data
     cfg = make_config(METHODS["crd"].defaults, preset="tiny")
     assert not experiment.batchable("crd", cfg)
-    assert not experiment.batchable("amid", make_config(METHODS["amid"].defaults, preset="tiny", checkpoint_dir="/tmp/x"))
+    assert not experiment.batchable("amid",
+                                    make_config(METHODS["amid"].defaults, preset="tiny", checkpoint_dir="/tmp/x"))
     runs = experiment.run_seeds("crd", train, test, seeds=[0], **{**KW, "epochs": 2})
     alone = experiment.run("crd", train, test, seed=0, **{**KW, "epochs": 2})
     assert runs[0].config["engine"] == "single"
@@ -106,7 +108,8 @@ def test_a_batched_seed_on_its_own_split_is_the_lone_run_on_that_split(method, o
     batched = experiment.run_seeds(method, [tr for tr, _ in own], [te for _, te in own], seeds=seeds, **KW, **overrides)
     for a, b in zip(alone, batched):
         cols = _loss_columns(a.history)
-        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4,
+                                   atol=1e-5)
         test_cols = [c for c in a.history.columns if c.startswith("test_")]
         np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
                                    rtol=1e-3, atol=0.2)

@@ -31,7 +31,8 @@ spec = runs.make_spec(prof, pairing, "baseline", 0)
 print(json.dumps({
     "names": list(datasets.names()),
     "arrays": new.arrays,
-    "same_data": bool(np.array_equal(tr.modalities["fou"], tr0.modalities["fou"]) and np.array_equal(te.labels, te0.labels)),
+    "same_data": bool(np.array_equal(tr.modalities["fou"], tr0.modalities["fou"])
+                      and np.array_equal(te.labels, te0.labels)),
     "class_names": splits.class_names("my_digits") == splits.class_names("uci_mfeat"),
     "code": sorted(p.name for p in specs.code_files("my_digits")),
     "engine_batchable": runs.make_spec(prof.replace(execution={"batch_seeds": True}), pairing, "baseline", 0).engine,

@@ -167,7 +167,8 @@ def test_torchrun_trains_a_video_run_with_decode_workers_on_two_ranks(tmp_path):
     cmd = [torchrun, "--nproc_per_node", "2", "--master_addr", "127.0.0.1", "--master_port", str(_free_port()),
            "-m", "amidlib.repro.torchrun", "--method", "amid", "--dataset", "av_tier", "--data-root",
            str(tmp_path / "tier"), "--cache-dir", str(tmp_path / "cache"), "--preset", "tiny", "--epochs", "2",
-           *[a for key, value in small.items() for a in ("--set", key, json.dumps(value))], "--out", str(tmp_path / "run")]
+           *[a for key, value in small.items() for a in ("--set", key, json.dumps(value))], "--out",
+           str(tmp_path / "run")]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     config = json.loads((tmp_path / "run" / "config.json").read_text())

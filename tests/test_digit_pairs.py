@@ -100,4 +100,5 @@ def test_the_split_is_drawn_from_the_seed_and_its_seeds_still_train_as_one_task(
     tr, te = load_uci_pairs(split_seed=2)
     alone = run("amid", tr, te, seed=2, preset="embedded_pairs", progress=False, **specs[1].config_overrides)
     assert batched[1].metrics["student_top1"] == pytest.approx(alone.metrics["student_top1"], abs=0.5)
-    assert batched[1].history["loss_total"].to_numpy() == pytest.approx(alone.history["loss_total"].to_numpy(), rel=2e-4)
+    assert batched[1].history["loss_total"].to_numpy() == pytest.approx(alone.history["loss_total"].to_numpy(),
+                                                                        rel=2e-4)

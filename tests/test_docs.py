@@ -61,7 +61,8 @@ def test_the_site_has_every_notebook_without_its_checks(built):
 
 def test_make_docs_builds_from_the_committed_executed_notebooks_by_default(tmp_path, monkeypatch):
     built_from = {}
-    monkeypatch.setattr(site, "build", lambda run, out, figs: built_from.update(run=run, figs=figs) or out / "index.html")
+    monkeypatch.setattr(site, "build",
+                        lambda run, out, figs: built_from.update(run=run, figs=figs) or out / "index.html")
     assert site.main(["--out", str(tmp_path)]) == 0
     assert built_from == {"run": site.EXECUTED, "figs": ROOT / "figures"}
     assert any(site.EXECUTED.glob("[0-9][0-9]_*.ipynb")), "docs/executed/ has no executed notebook"
@@ -82,7 +83,8 @@ def test_index_in_the_browser_shows_table1_and_fig1(built):
     index, _ = built
     opts = Options()
     opts.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1200,1600"):
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1200,1600"):
         opts.add_argument(arg)
     driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
     try:

@@ -42,7 +42,8 @@ def test_publish_strips_widget_state_and_ties_the_copy_to_the_figures(tmp_path):
     figures = tmp_path / "figures"
     figures.mkdir()
     (figures / "runs.csv").write_text("a,b\n1,2\n")
-    [out] = executed.publish(executed.last_run(tmp_path / "runs" / "cpu"), tmp_path / "executed", figures, verbose=False)
+    [out] = executed.publish(executed.last_run(tmp_path / "runs" / "cpu"), tmp_path / "executed", figures,
+                             verbose=False)
     text = out.read_text()
     copy = json.loads(text)
     assert "widgets" not in copy["metadata"] and executed.WIDGET_VIEW not in text

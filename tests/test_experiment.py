@@ -91,7 +91,8 @@ def test_same_seed_same_metrics_and_other_seed_differs(synthetic, results):
 ])
 def test_ablation_switches_run_and_learn(synthetic, overrides):
     train, test = synthetic
-    res = run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=6, warmup_epochs=overrides.get("warmup_epochs", 2),
+    res = run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=6,
+              warmup_epochs=overrides.get("warmup_epochs", 2),
               **{k: v for k, v in overrides.items() if k != "warmup_epochs"})
     assert res.metrics["student_top1"] > 100.0 / train.n_classes + 20
     h = res.history

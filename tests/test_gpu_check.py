@@ -110,7 +110,8 @@ def test_a_version_mismatch_is_named_and_not_fatal(tmp_path):
     # torch's CUDA builds carry a local label: the same release matches its pin
     assert env.mismatches({"torch": "2.14.1+cu130"}, {"torch": pins["torch"]}) == []
     # the script itself: the mismatch printed, exit status 0
-    proc = subprocess.run([sys.executable, str(ROOT / "scripts/gpu_check_env.py"), "--cpu", "--pyproject", str(doctored)],
+    proc = subprocess.run([sys.executable, str(ROOT / "scripts/gpu_check_env.py"), "--cpu", "--pyproject",
+                           str(doctored)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "version mismatch: av " in proc.stdout and "does not satisfy required >=99" in proc.stdout

@@ -195,7 +195,8 @@ def _rewrite(path, fn):
 def test_bad_inputs_are_reported_by_name(tmp_path, models):
     root = tmp_path / "IEMOCAP_full_release"
     info = make_mini_iemocap(root, utterances_per_session=5, excluded_per_session=1, seed=1)
-    kept = {s: [u["utterance"] for u in info["utterances"] if u["session"] == s and u["label"] >= 0] for s in range(1, 6)}
+    kept = {s: [u["utterance"] for u in info["utterances"] if u["session"] == s and u["label"] >= 0]
+            for s in range(1, 6)}
     # 1: a transcription line without an EmoEvaluation label: never used, so a note, not bad
     _rewrite(root / "Session1/dialog/transcriptions/Ses01F_impro01.txt",
              lambda t: t + "Ses01F_impro01_F099 [020.0000-021.0000]: Okay i see.\n")
@@ -236,7 +237,8 @@ def test_bad_inputs_are_reported_by_name(tmp_path, models):
     assert {s["file"] for s in rec["skipped"]} == skipped
 
     # a video that breaks after the scan fails at extraction: reported by utterance, then skipped
-    shutil.copy(root / "Session5/dialog/avi/DivX/Ses05F_impro01.avi", root / "Session4/dialog/avi/DivX/Ses04F_impro01.avi")
+    shutil.copy(root / "Session5/dialog/avi/DivX/Ses05F_impro01.avi",
+                root / "Session4/dialog/avi/DivX/Ses04F_impro01.avi")
     ext = extractors(models)
     feats = I.extract_iemocap_features(index, tmp_path / "cache", audio=ext["audio"], video=ext["video"],
                                        n_frames=2, progress=False)
@@ -280,7 +282,8 @@ def test_densenet121_checkpoint_with_torchvision_keys_loads(tmp_path):
     from amidlib.data.manifests import sha256_file
 
     state = densenet121().state_dict()
-    old = {k.replace("denselayer1.norm1.", "denselayer1.norm.1.").replace("denselayer1.conv2.", "denselayer1.conv.2."): v
+    old = {k.replace("denselayer1.norm1.", "denselayer1.norm.1.")
+           .replace("denselayer1.conv2.", "denselayer1.conv.2."): v
            for k, v in state.items() if not k.endswith("num_batches_tracked")}   # as in torchvision's file
     tmp = tmp_path / "tmp.pth"
     torch.save(old, tmp)

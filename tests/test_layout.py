@@ -323,7 +323,8 @@ def fake_tree(tmp_path: Path) -> Path:
     _write(tmp_path, "amidlib/data/cache.py", "import importlib\nmod = importlib.import_module('amidlib.repro.runs')\n")
     _write(tmp_path, "amidlib/repro/runs.py", "from amidlib.data import arrays\n")
     _write(tmp_path, "amidlib/paper/tables.py", "from amidlib.repro.runs import x\nfrom amidlib.core import losses\n")
-    _write(tmp_path, "amidlib/testing/gen.py", "from amidlib.data.arrays import y\nfrom amidlib.paper.tables import z\n")
+    _write(tmp_path, "amidlib/testing/gen.py",
+           "from amidlib.data.arrays import y\nfrom amidlib.paper.tables import z\n")
     _write(tmp_path, "amidlib/losses.py", "import sys\nfrom amidlib.data import arrays as _module\n")
     _write(tmp_path, "amidlib/metrics.py", "import sys\nfrom amidlib.core import losses as _module\n")
     _write(tmp_path, "amidlib/stray.py", "")

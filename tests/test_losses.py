@@ -55,8 +55,10 @@ def ref_jsd(p_logits, q_logits):
     """Eq 16: ½KL(P‖R) + ½KL(Q‖R), R = (P+Q)/2, natural log, averaged over rows."""
     total = 0.0
     for zp, zq in zip(p_logits, q_logits):
-        p = np.exp(zp - zp.max()); p /= p.sum()
-        q = np.exp(zq - zq.max()); q /= q.sum()
+        p = np.exp(zp - zp.max())
+        p /= p.sum()
+        q = np.exp(zq - zq.max())
+        q /= q.sum()
         kl_pr = sum(pi * math.log(pi / ((pi + qi) / 2)) for pi, qi in zip(p, q) if pi > 0)
         kl_qr = sum(qi * math.log(qi / ((pi + qi) / 2)) for pi, qi in zip(p, q) if qi > 0)
         total += 0.5 * kl_pr + 0.5 * kl_qr
@@ -135,14 +137,16 @@ def test_nce_matches_ccl_definition(seed, case):
     got = losses.nce_contrastive_loss(m, s, y, 0.5).item()
     assert got == pytest.approx(ref_nce_one_direction(m.numpy(), s.numpy(), y.tolist(), 0.5), rel=1e-9)
     both = losses.ccl_nce_loss(m, s, y, 0.5).item()
-    want = ref_nce_one_direction(m.numpy(), s.numpy(), y.tolist(), 0.5) + ref_nce_one_direction(s.numpy(), m.numpy(), y.tolist(), 0.5)
+    want = (ref_nce_one_direction(m.numpy(), s.numpy(), y.tolist(), 0.5)
+            + ref_nce_one_direction(s.numpy(), m.numpy(), y.tolist(), 0.5))
     assert both == pytest.approx(want, rel=1e-9)
 
 
 def test_nce_differs_from_eq8_by_its_weighting():
     # with repeated classes, the mean-weighted L_nce and the sum-weighted Eq 8 are different losses
     m, s, y = random_batch(0, b=12, n_classes=2)
-    assert losses.nce_contrastive_loss(m, s, y, 0.5).item() != pytest.approx(losses.mi_lower_bound_loss(m, s, y, 0.5).item())
+    assert (losses.nce_contrastive_loss(m, s, y, 0.5).item()
+            != pytest.approx(losses.mi_lower_bound_loss(m, s, y, 0.5).item()))
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -217,7 +221,8 @@ def ref_adv(d1_s, d2_s, lam):
 def ref_disc(d1_m, d1_s, d2_m, d2_s, lam):
     """Eq 13 with d = w."""
     t1 = -sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d1_m, d1_s)) / len(d1_m)
-    t2 = -sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d2_m, d2_s)) / len(d2_m) if len(d2_m) else 0.0
+    t2 = (-sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d2_m, d2_s)) / len(d2_m)
+          if len(d2_m) else 0.0)
     return lam[0] * t1 + lam[1] * t2
 
 
@@ -231,7 +236,8 @@ def test_adversarial_losses_match_eq12_eq13(seed, w):
     got_g = losses.adversarial_generator_loss(d1_s, d2_s, lam).item()
     got_d = losses.discriminator_loss(d1_m, d1_s, d2_m, d2_s, lam).item()
     assert got_g == pytest.approx(ref_adv(d1_s.tolist(), d2_s.tolist(), lam.tolist()), rel=1e-9)
-    assert got_d == pytest.approx(ref_disc(d1_m.tolist(), d1_s.tolist(), d2_m.tolist(), d2_s.tolist(), lam.tolist()), rel=1e-9)
+    assert got_d == pytest.approx(ref_disc(d1_m.tolist(), d1_s.tolist(), d2_m.tolist(), d2_s.tolist(), lam.tolist()),
+                                  rel=1e-9)
 
 
 def test_adversarial_losses_saturated_discriminator_is_finite():

@@ -37,7 +37,8 @@ print(json.dumps({
     "package": amidlib.__file__, "methods": list(METHODS), "module": METHODS[name].__module__,
     "defaults": dict(METHODS[name].defaults), "epochs": len(res.history), "losses": sorted(
         c for c in res.history.columns if c.startswith("loss_")), "student_top1": res.metrics["student_top1"],
-    "label": row.label, "colour": row.colour, "other_colours": sorted({r.colour for n, r in names.rows().items() if n != name}),
+    "label": row.label, "colour": row.colour,
+    "other_colours": sorted({r.colour for n, r in names.rows().items() if n != name}),
     "in_tables": [t for t in names.TABLES if name in names.table_rows(t)],
 }))
 """
@@ -73,7 +74,8 @@ def test_a_copied_method_file_is_registered_and_trainable_with_no_other_edit(tmp
     assert got["module"] == f"amidlib.core.methods.{new_name}"
     # registered after the paper's methods (their order unchanged), with the copied file's own defaults
     assert got["methods"][:7] == ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid"]
-    assert new_name in got["methods"][7:] and got["defaults"] == {"gmc_weight": 1.0, "gmc_tau": 0.3, "gmc_latent_dim": 64}
+    assert new_name in got["methods"][7:] and got["defaults"] == {"gmc_weight": 1.0, "gmc_tau": 0.3,
+                                                                  "gmc_latent_dim": 64}
     # trainable: two epochs, its own loss terms, and it learns something on the synthetic data (chance: 16.7 %)
     assert got["epochs"] == 2 and {"loss_cls", "loss_gmc", "loss_total"} <= set(got["losses"])
     assert got["student_top1"] > 100 / 6

@@ -76,7 +76,8 @@ def test_a_method_declared_in_the_paper_registry_is_in_the_tables_and_figures(tm
         refs = t1[len(methods):]
         assert names.table_rows("table1") == [*methods, "toy", *refs]
         assert [c.row for c in plans.plan_table1(prof) if c.setting == prof.main.key] == [*methods, "toy", *refs]
-        assert "toy" in {c.row for c in plans.plan_table2(prof)} and "toy" not in {c.row for c in plans.plan_table3(prof)}
+        assert ("toy" in {c.row for c in plans.plan_table2(prof)}
+                and "toy" not in {c.row for c in plans.plan_table3(prof)})
 
         # a table: trained, summarised, written, with its label
         cells = [c for c in plans.plan_table1(prof) if c.row in ("baseline", "toy")]
@@ -157,14 +158,16 @@ def test_the_papers_rows_labels_and_claim_names_are_unchanged():
     assert dict((r, (m, ov)) for r, m, ov in plans.table_specs("table4") + plans.table_specs("table5")) == {
         "student_alone": ("baseline", {}), "teacher_alone": ("teacher", {}),
         "mi_s": ("amid", {"use_mi_a": False, "use_adv": False}), "mi_s+mi_a": ("amid", {"use_adv": False}),
-        "amid": ("amid", {}), "amid_nce": ("amid", {"mi_loss": "nce"}), "fixed_teacher": ("amid", {"fixed_teacher": True}),
+        "amid": ("amid", {}), "amid_nce": ("amid", {"mi_loss": "nce"}),
+        "fixed_teacher": ("amid", {"fixed_teacher": True}),
         "no_warmup": ("amid", {"warmup_epochs": 0}), "no_d2": ("amid", {"use_d2": False}),
         "cls_jsd": ("amid", {"use_mi_s": False, "use_mi_a": False, "use_adv": False}),
         "no_d2_keep_d1": ("amid", {"use_d2": False, "d1_weight_without_d2": 0.5}),
         "uniform_lambda": ("amid", {"dynamic_lambda": False})}
     assert names.labels() == {
         "baseline": "Baseline (student alone)", "teacher": "Teacher (reference: full modalities)", "crd": "CRD",
-        "gmc": "GMC", "crcd": "CRCD", "ccl": "CCL", "amid": "AMID (ours)", "kd": "Hinton KD (reference, not in the paper)",
+        "gmc": "GMC", "crcd": "CRCD", "ccl": "CCL", "amid": "AMID (ours)",
+        "kd": "Hinton KD (reference, not in the paper)",
         "student_alone": "student alone (w/o distillation)", "teacher_alone": "teacher alone (w/o distillation)",
         "mi_s": "L_MI_s", "mi_s+mi_a": "L_MI_s + L_MI_a", "amid_nce": "AMID with L_nce",
         "fixed_teacher": "with fixed teacher", "no_warmup": "w/o warm-up", "no_d2": "w/o D2",
@@ -177,11 +180,13 @@ def test_the_papers_rows_labels_and_claim_names_are_unchanged():
              "amid_nce": "AMID with L_nce", "fixed_teacher": "fixed teacher", "no_warmup": "w/o warm-up",
              "no_d2": "w/o D2", "uniform_lambda": "w/o dynamic weight", "ccl": "CCL", "baseline": "baseline"}
     assert {r: names.short_name(r, "table4") for r in short} == short
-    assert names.short_name("mi_s+mi_a", "fig5") == "w/o L_adv" and names.short_name("mi_s+mi_a", "fig4") == "L_MI_s+L_MI_a"
+    assert (names.short_name("mi_s+mi_a", "fig5") == "w/o L_adv"
+            and names.short_name("mi_s+mi_a", "fig4") == "L_MI_s+L_MI_a")
     assert runs.SCALARS == ["student_top1", "teacher_top1", "student_r1", "student_r5", "wa", "ua"]
     assert set(names.METRIC_NAMES) == set(runs.SCALARS) and tables._METRIC_NAMES["student_r5"] == "R@5"
     # the names a claim's comparison is written with (claims.md, fig_claims.png)
-    fig5_runs = pd.DataFrame([{"source": "fig5", "setting": "", "paper_setting": "UCF51", "row": r, "seed": s, "fold": -1,
+    fig5_runs = pd.DataFrame([{"source": "fig5", "setting": "", "paper_setting": "UCF51", "row": r, "seed": s,
+                               "fold": -1,
                           "train_cos_same_class": v + 0.01 * s, "test_cos_same_class": v}
                          for r, v in (("amid", 0.9), ("no_d2", 0.8), ("mi_s+mi_a", 0.7)) for s in range(3)])
     md = claims.claims_markdown(claims.evaluate_claims(fig5_runs))
@@ -212,7 +217,8 @@ def test_one_legend_and_one_colour_per_run_in_every_figure():
     hist = pd.DataFrame([{"row": row, "seed": s, "epoch": e, "phase": "warmup" if e == 1 else "distill",
                           "test_gap": 10.0 - e + k, "train_cos_same_class": 0.1 * e + k, "test_cos_same_class": 0.1 * e,
                           "test_teacher_top1": 80.0 + k, "mi_s_value": 1.0, "mi_a_value": 2.0}
-                         for k, row in enumerate(("mi_s", "mi_s+mi_a", "amid", "no_d2")) for s in (0, 1) for e in epochs])
+                         for k, row in enumerate(("mi_s", "mi_s+mi_a", "amid", "no_d2"))
+                         for s in (0, 1) for e in epochs])
     shown = {}
     for plot, rows_in in ((plots.plot_fig1_diagnostic, ["mi_s", "mi_s+mi_a", "amid"]),
                           (plots.plot_fig4, ["mi_s+mi_a", "amid"]), (plots.plot_fig5, ["amid", "no_d2", "mi_s+mi_a"])):

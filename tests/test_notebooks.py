@@ -100,7 +100,8 @@ def test_valid_kernel_amid_repro_and_tags_survive_the_round_trip(path):
     nb = _read(path)
     nbformat.validate(nb)
     # the project's kernel (make setup registers it): JupyterLab never runs a notebook with another python3
-    assert nb.metadata["kernelspec"] == {"display_name": "Python (amid-repro)", "language": "python", "name": "amid-repro"}
+    assert nb.metadata["kernelspec"] == {"display_name": "Python (amid-repro)", "language": "python",
+                                         "name": "amid-repro"}
     back = jupytext.reads(jupytext.writes(nb, fmt=PAIR_FORMAT), fmt=PAIR_FORMAT)
     assert _cells(back) == _cells(nb)
 
@@ -130,7 +131,8 @@ def test_parameters_cell_is_literal_ci_safe_and_has_the_common_names(path):
     assert values["out_dir"] is None and values["cache_dir"] is None
     # papermill sees every parameter (a line it cannot parse, e.g. a second '=' in the comment, is dropped
     # with only a warning, and `-p NAME VALUE` is then refused for that name)
-    assert set(values) <= set(papermill.inspect_notebook(str(path))), set(values) - set(papermill.inspect_notebook(str(path)))
+    assert set(values) <= set(papermill.inspect_notebook(str(path))), (
+        set(values) - set(papermill.inspect_notebook(str(path))))
 
 
 @pytest.mark.parametrize("path", _notebooks(), ids=lambda p: p.stem)
@@ -159,7 +161,8 @@ def test_every_notebook_checks_real_values_and_teaches(path):
 
 def test_widget_cells_are_ignored_by_nbval():
     nb = _read(NB_DIR / "07_teaching.ipynb")
-    widget = [c for c in nb.cells if c.cell_type == "code" and ("ipywidgets" in c.source or "teaching_widget" in c.source)]
+    widget = [c for c in nb.cells
+              if c.cell_type == "code" and ("ipywidgets" in c.source or "teaching_widget" in c.source)]
     assert widget and all(c.source.startswith("# NBVAL_IGNORE_OUTPUT") for c in widget)
 
 
@@ -230,7 +233,8 @@ def test_setup_reads_the_common_parameters_from_the_namespace(tmp_path, capsys):
         setup((), alpha1=1.0)
 
 
-def test_explore_mode_writes_outside_the_tracked_tree_and_reads_the_last_reproductions_cache(tmp_path, monkeypatch, capsys):
+def test_explore_mode_writes_outside_the_tracked_tree_and_reads_the_last_reproductions_cache(tmp_path, monkeypatch,
+                                                                                             capsys):
     """A notebook opened by hand (mode explore): out_dir under runs/explore/<profile>/, never figures/; the run
     cache of the newest reproduction of that profile when it holds a run; the first lines say so. Mode run (what
     the reproduction driver passes) keeps the profile's folders."""
@@ -262,7 +266,8 @@ def test_explore_mode_writes_outside_the_tracked_tree_and_reads_the_last_reprodu
 
 
 def test_nothing_in_amidlib_imports_amidlib_notebook():
-    pattern = re.compile(r"^\s*(from\s+amidlib(\.notebook\b|\s+import\s+.*\bnotebook\b)|import\s+amidlib\.notebook\b)", re.M)
+    pattern = re.compile(r"^\s*(from\s+amidlib(\.notebook\b|\s+import\s+.*\bnotebook\b)|import\s+amidlib\.notebook\b)",
+                         re.M)
     offenders = [str(p.relative_to(ROOT)) for p in (ROOT / "amidlib").rglob("*.py")
                  if p.name != "notebook.py" and pattern.search(p.read_text())]
     assert offenders == []

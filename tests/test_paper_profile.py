@@ -114,7 +114,8 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
                 res.config["data"]["train"]["clip"]["train_scale"] == (0.25, 1.0)
             videos = res.config["data"]["videos"]
             assert videos["used"] == videos["listed"] and videos["line"].startswith(f"used {videos['used']} of")
-            assert res.config["train"]["auxiliary"] == (["ccl_cnn14_emb512"] if spec.dataset == "ucf51" else ["cnn14_emb512"])
+            assert res.config["train"]["auxiliary"] == (["ccl_cnn14_emb512"] if spec.dataset == "ucf51"
+                                                         else ["cnn14_emb512"])
         else:
             assert res.config["student"] == "FrameGRU" and res.config["data_record"]
     # the run cache: a second study trains nothing; a moved data root keeps the runs (not in the key)
@@ -150,7 +151,8 @@ def test_paper_plans_cover_the_papers_settings():
     # the paper's values: no profile override changes a §4.2 hyperparameter
     amid = next(c.spec for c in t1 if c.row == "amid").effective_config()
     assert (amid["dim"], amid["batch_size"], amid["tau"], amid["alpha1"], amid["alpha2"], amid["alpha3"],
-            amid["warmup_epochs"], amid["video_student"], amid["amp"]) == (512, 16, 0.5, 4.0, 1.6, 1.0, 20, "r2plus1d_18", "bf16")
+            amid["warmup_epochs"], amid["video_student"], amid["amp"]) == (512, 16, 0.5, 4.0, 1.6, 1.0, 20,
+                                                                           "r2plus1d_18", "bf16")
     t3_amid = next(c.spec for c in t3 if c.row == "amid").effective_config()
     assert (t3_amid["dim"], t3_amid["batch_size"], t3_amid["tau"], t3_amid["warmup_epochs"]) == (768, 128, 0.6, 5)
 

@@ -56,7 +56,8 @@ def test_study_on_ray_gives_the_tables_of_the_local_executor(tmp_path, ray_clust
         # the cache written by the driver (ray) holds the same files as the workers' (local)
         for cell in cells:
             folder = prof.paths.cache_dir / cell.spec.key()
-            assert sorted(p.name for p in folder.iterdir()) == ["config.json", "history.csv", "metrics.json", "spec.json"]
+            assert sorted(p.name for p in folder.iterdir()) == ["config.json", "history.csv", "metrics.json",
+                                                                "spec.json"]
     pd.testing.assert_frame_equal(out["local"][0], out["ray"][0])
     pd.testing.assert_frame_equal(out["local"][1], out["ray"][1])
     # a second Study on the same cache trains nothing
@@ -74,7 +75,8 @@ def test_ray_resources_ask_a_gpu_for_cuda_runs(tmp_path):
 
 
 def _ray_training_pids() -> list[int]:
-    """Ray workers executing a training task (their process title is ``ray::amid-run:<method>:<key>``, the task's name)."""
+    """Ray workers executing a training task (their process title is ``ray::amid-run:<method>:<key>``, the task's
+    name)."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -92,7 +94,8 @@ def test_a_killed_ray_worker_is_retried_and_resumes_from_its_checkpoint(tmp_path
     epochs = 40  # long enough that the kill (right after the first checkpoint) lands mid-run
     kw = dict(epochs=epochs, checkpoint=True, keep_checkpoints=True)
     ref_prof = profiles.load_profile("ci", n_jobs=1, cache_dir=tmp_path / "local", out_dir=tmp_path / "f", **kw)
-    ray_prof = profiles.load_profile("ci", n_jobs=2, executor="ray", cache_dir=tmp_path / "ray", out_dir=tmp_path / "f", **kw)
+    ray_prof = profiles.load_profile("ci", n_jobs=2, executor="ray", cache_dir=tmp_path / "ray", out_dir=tmp_path / "f",
+                                     **kw)
     methods = (("amid", {}),)
     reference = runs.Study(ref_prof, verbose=False).runs(_cells(ref_prof, methods))
 

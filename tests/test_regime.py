@@ -12,7 +12,8 @@ def _runs(rng, effect):
     rows = []
     for batch in (16, 64):
         base = rng.normal(78, 1, 5)
-        for row, arm in (("baseline", base), ("amid", base + effect + rng.normal(0, 0.3, 5)), ("ccl", base - effect + rng.normal(0, 0.3, 5))):
+        for row, arm in (("baseline", base), ("amid", base + effect + rng.normal(0, 0.3, 5)),
+                         ("ccl", base - effect + rng.normal(0, 0.3, 5))):
             for seed, value in enumerate(arm):
                 rows.append({"setting": f"batch {batch}", "row": row, "seed": seed, "student_top1": value,
                              "batch_positives": 1 + (batch - 1) / 10, "batch_with_partner": 1.0})

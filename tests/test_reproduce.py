@@ -97,7 +97,8 @@ def test_generated_video_tier_runs_through_the_notebooks(tmp_path, capsys):
     assert summary.loc[summary.dataset == "av_tier", "test"].iloc[0] == 15  # 5 classes x 3 test clips
     t1 = pd.read_csv(out / "table1.csv")
     t1 = t1[t1.metric != "gap_closed"]   # Table 1 also states the share of the gap closed (the distillation methods)
-    assert set(t1.dataset) == {"av_tier"} and len(t1) == len(paper_names.table_rows("table1")) and t1["mean"].between(0, 100).all()
+    assert (set(t1.dataset) == {"av_tier"} and len(t1) == len(paper_names.table_rows("table1"))
+            and t1["mean"].between(0, 100).all())
     assert "generated audio-visual clips" in (out / "table1.md").read_text()
     t3 = pd.read_csv(out / "table3.csv")
     assert set(t3.dataset) == {"uci_mfeat"}  # Table 3 stays on the embedded data
@@ -110,9 +111,9 @@ def test_run_folder_records_the_environment():
 
 
 def test_a_whole_reproduction_trains_its_workload_in_one_pool_first(tmp_path):
-    """--workload (the default without --only): the driver trains amidlib.paper.workload's runs first; the notebooks then train nothing
-    (the check can fail: a run the workload misses is trained by a notebook and counted). Run as a user runs
-    it, in its own process (``python -m amidlib.repro``)."""
+    """--workload (the default without --only): the driver trains amidlib.paper.workload's runs first; the notebooks
+    then train nothing (the check can fail: a run the workload misses is trained by a notebook and counted). Run as
+    a user runs it, in its own process (``python -m amidlib.repro``)."""
     import subprocess
     import sys
 
@@ -139,9 +140,11 @@ def test_after_the_workload_the_notebooks_between_data_prep_and_report_run_side_
     waves = reproduce.notebook_waves(nbs, parallel=True, jobs=2)
     assert [[nb.stem[:2] for nb in w] for w in waves] == [["00"], ["01", "02", "03", "07"], ["06"]] and waves.jobs == 2
     # without the workload (the notebooks train) or with one job: one at a time, in order
-    for waves in (reproduce.notebook_waves(nbs, parallel=False, jobs=2), reproduce.notebook_waves(nbs, parallel=True, jobs=1)):
+    for waves in (reproduce.notebook_waves(nbs, parallel=False, jobs=2),
+                  reproduce.notebook_waves(nbs, parallel=True, jobs=1)):
         assert [w for w in waves] == [[nb] for nb in nbs]
-    assert [[nb.stem[:2] for nb in w] for w in reproduce.notebook_waves(nbs[1:3], parallel=True, jobs=2)] == [["01", "02"]]
+    assert [[nb.stem[:2] for nb in w]
+            for w in reproduce.notebook_waves(nbs[1:3], parallel=True, jobs=2)] == [["01", "02"]]
 
 
 def test_jobs_below_one_is_refused(tmp_path, capsys):
@@ -237,7 +240,8 @@ def test_a_whole_reproduction_into_figures_leaves_its_record(tmp_path):
 
     path = reproduction_files.write_reproduction_record(tmp_path, runs=318, wall_s=630.04, cpu_s=1200.0, profile="cpu")
     record = json.loads(path.read_text())
-    assert path.name == "reproduction.json" and set(record) == {"runs", "wall_s", "cpu_s", "machine", "profile", "finished"}
+    assert path.name == "reproduction.json" and set(record) == {"runs", "wall_s", "cpu_s", "machine", "profile",
+                                                                "finished"}
     assert record["runs"] == 318 and record["wall_s"] == 630.0 and record["profile"] == "cpu"
     assert record["machine"].endswith(" cores") and record["finished"][:4].isdigit()
     assert reproduction_files.read_reproduction_record(tmp_path) == record
@@ -248,7 +252,8 @@ def test_the_driver_passes_mode_run_to_every_notebook_that_declares_it():
     """The notebooks' committed mode is explore (opened by hand); the reproduction runs them in mode run, so
     the cpu profile writes the committed figures/."""
     params = {nb.name: reproduce.notebook_parameters(nb)
-              for nb in reproduce.list_notebooks(reproduce.notebooks_dir()) if nb.name[:2] in {f"0{i}" for i in range(7)}}
+              for nb in reproduce.list_notebooks(reproduce.notebooks_dir())
+              if nb.name[:2] in {f"0{i}" for i in range(7)}}
     assert params and all(p["mode"]["default"].strip("'\"") == "explore" for p in params.values())
     from pathlib import Path
 

@@ -43,7 +43,8 @@ def test_every_amidlib_path_named_in_code_and_docs_exists():
                                     for p in (ROOT / folder).rglob("*") if p.suffix in (".py", ".md") and p.is_file()
                                     and "_build" not in p.parts]
     dead = {name: sorted(where) for name, where in _named(files).items() if not _exists(name)}
-    assert not dead, "names of modules or objects that do not exist:\n" + "\n".join(f"  {n}: {w}" for n, w in dead.items())
+    assert not dead, "names of modules or objects that do not exist:\n" + "\n".join(
+        f"  {n}: {w}" for n, w in dead.items())
 
 
 def test_the_check_sees_a_dead_path():

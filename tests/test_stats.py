@@ -105,7 +105,8 @@ def test_p_value_is_scipys_paired_t_test():
         a, b = rng.normal(size=n), rng.normal(size=n) + 0.3
         assert p_value(paired_effect(a, b)) == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-12)
     assert math.isnan(p_value(paired_effect([1.0], [0.0])))
-    assert p_value(paired_effect([1.0, 2.0], [1.0, 2.0])) == 1.0 and p_value(paired_effect([2.0, 3.0], [1.0, 2.0])) == 0.0
+    assert (p_value(paired_effect([1.0, 2.0], [1.0, 2.0])) == 1.0
+            and p_value(paired_effect([2.0, 3.0], [1.0, 2.0])) == 0.0)
 
 
 def _holm_reference(p):

@@ -64,7 +64,8 @@ def test_a_reference_row_not_in_the_paper_has_no_paper_number():
     assert kd.label == "Hinton KD (reference, not in the paper)" and np.isnan(kd.paper) and kd["mean"] == 74.0
     assert tidy[tidy.row == "amid"].iloc[0].paper == manifests.paper_value("table1", "UCF51", "amid", "top1")
     assert np.isnan(tidy[tidy.row == "teacher"].iloc[0].paper)
-    assert re.search(r"\| Hinton KD \(reference, not in the paper\) +\| — +\| 74\.0 ± 1\.4 +\|", tables.to_markdown(tidy))
+    assert re.search(r"\| Hinton KD \(reference, not in the paper\) +\| — +\| 74\.0 ± 1\.4 +\|",
+                     tables.to_markdown(tidy))
     head = tables.header("table1", None, tidy)
     assert "not in the paper (a reference of ours, no paper number): Hinton KD (reference, not in the paper)" in head
     assert "not in the paper" not in tables.header("table1", None, tidy[tidy.row != "kd"])
@@ -97,9 +98,11 @@ def test_table4_rows_report_only_what_the_paper_has():
 
 
 def test_write_table_writes_md_and_csv_twins(tmp_path):
-    runs = _runs("table6", ["3.7", "4.0"], {"3.7": [70.0], "4.0": [71.0, 73.0]}, setting="alpha1", paper_setting="alpha1")
+    runs = _runs("table6", ["3.7", "4.0"], {"3.7": [70.0], "4.0": [71.0, 73.0]}, setting="alpha1",
+                 paper_setting="alpha1")
     tidy = tables.summarise(runs, "table6")
-    assert list(tidy.paper) == [manifests.paper_value("table6", "alpha1", 3.7, "top1"), manifests.paper_value("table6", "alpha1", 4.0, "top1")]
+    assert list(tidy.paper) == [manifests.paper_value("table6", "alpha1", 3.7, "top1"),
+                                manifests.paper_value("table6", "alpha1", 4.0, "top1")]
     md, csv = tables.write_table(tidy, tmp_path)
     assert md.read_text().startswith("# Table 6") and "n seeds" in md.read_text()
     back = tables.read_table(tmp_path, "table6")
@@ -109,14 +112,15 @@ def test_write_table_writes_md_and_csv_twins(tmp_path):
 
 def test_the_default_amid_run_is_shared_by_tables_1_4_5_6():
     prof = profiles.load_profile("cpu")
-    key = lambda cells, row, setting=None: {c.spec.key() for c in cells if c.row == row and (setting is None or c.setting == setting)}  # noqa: E731
+    key = lambda cells, row, setting=None: {c.spec.key() for c in cells  # noqa: E731
+                                            if c.row == row and (setting is None or c.setting == setting)}
     t1 = key(plans.plan_table1(prof), "amid", prof.main.key)
     assert t1 == key(plans.plan_table4(prof), "amid") == key(plans.plan_table5(prof), "amid")
     t6 = plans.plan_table6(prof)
     # alpha1 = 4.0, alpha2 = 1.6, alpha3 = 1.0 are the defaults: the same run
-    assert key(t6, "4.0") == key(t6, "1.6") == key(t6, "1.0") == {c.spec.key() for c in plans.plan_table1(prof)
-                                                                   if c.row == "amid" and c.spec.seed in prof.seed_sets.sweep
-                                                                   and c.setting == prof.main.key}
+    assert key(t6, "4.0") == key(t6, "1.6") == key(t6, "1.0") == {
+        c.spec.key() for c in plans.plan_table1(prof)
+        if c.row == "amid" and c.spec.seed in prof.seed_sets.sweep and c.setting == prof.main.key}
     assert len(t1) == len(prof.seeds)
     assert key(plans.plan_table4(prof), "mi_s+mi_a") == key(plans.figure_cells(prof, ["mi_s+mi_a"]), "mi_s+mi_a")
     assert key(plans.plan_table4(prof), "mi_s") != t1
@@ -180,14 +184,17 @@ def test_claims_from_paired_seeds_supported_contradicted_inconclusive():
     d2 = v.loc["d2_helps"]
     # per-seed differences 2.0, 1.8, 2.1, 2.1: mean 2.0, t interval from scipy
     ci = stats.ttest_rel([80.0, 81.0, 82.0, 80.5], [78.0, 79.2, 79.9, 78.4]).confidence_interval(0.95)
-    assert d2.effect == pytest.approx(2.0) and (d2.ci_low, d2.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high))
+    assert (d2.effect == pytest.approx(2.0)
+            and (d2.ci_low, d2.ci_high) == (pytest.approx(ci.low), pytest.approx(ci.high)))
     assert d2.verdict == "supported" and d2.n == 4
     assert v.loc["fixed_teacher_hurts", "verdict"] == "contradicted"        # AMID below the fixed teacher every seed
     assert v.loc["warmup_helps", "verdict"] == "inconclusive"              # differences −1, 1, −0.5, 0.5
-    assert v.loc["dynamic_lambda_helps", "verdict"] == "inconclusive"      # identical values: a zero-width interval at 0
+    # identical values: a zero-width interval at 0
+    assert v.loc["dynamic_lambda_helps", "verdict"] == "inconclusive"
     assert v.loc["mi_s_weakens_teacher", "verdict"] == "not evaluated"     # no table4 runs
     # the paper's effect beside ours: Table 5's AMID − w/o D2 on UCF51, from paper_results.csv
-    paper = manifests.paper_value("table5", "UCF51", "amid", "top1") - manifests.paper_value("table5", "UCF51", "no_d2", "top1")
+    paper = (manifests.paper_value("table5", "UCF51", "amid", "top1")
+             - manifests.paper_value("table5", "UCF51", "no_d2", "top1"))
     assert d2.paper_effect == pytest.approx(paper)
 
 
@@ -210,9 +217,11 @@ def test_multi_part_claim_per_setting_and_figure_claims():
 
 
 def test_write_claims_writes_csv_md_and_forest_plot(tmp_path):
-    runs = pd.concat([_seed_runs("table4", {"mi_s": [90, 91, 90.5], "teacher_alone": [95, 95.5, 96], "mi_s+mi_a": [96, 96, 97]},
+    runs = pd.concat([_seed_runs("table4",
+                                 {"mi_s": [90, 91, 90.5], "teacher_alone": [95, 95.5, 96], "mi_s+mi_a": [96, 96, 97]},
                             metric="teacher_top1"),
-                      _seed_runs("table4", {"amid": [81, 82, 81.5], "mi_s+mi_a": [80, 81, 80.5], "amid_nce": [82, 84, 83]})])
+                      _seed_runs("table4",
+                                 {"amid": [81, 82, 81.5], "mi_s+mi_a": [80, 81, 80.5], "amid_nce": [82, 84, 83]})])
     runs.to_csv(tmp_path / "runs.csv", index=False)
     verdicts = claims.write_claims(tmp_path, regime="batch 64 over 10 classes")
     assert list(verdicts.columns) == claims.CLAIM_COLUMNS

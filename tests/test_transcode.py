@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import torch
 
-from amidlib.data.cache import CALLS
 from amidlib.data.video.decode import read_frames
 from amidlib.data.video.transcode import MARKER, TranscodeSettings, main, transcode_folder
 from amidlib.testing.indexed_video import read_index, write_indexed_video

@@ -5,7 +5,6 @@ the frame cache's disk check."""
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 
 pytest.importorskip("av")

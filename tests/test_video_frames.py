@@ -1,7 +1,6 @@
 """Exact frames from real-world containers: AVI (XviD-like MPEG-4 part 2) with B-frames, mp4/mkv with
 B-frames and late key frames. Every frame shows its own index (amidlib.testing.indexed_video), so a
 window that is off by one, lands after a late key frame or repeats a frame fails."""
-import numpy as np
 import pytest
 
 pytest.importorskip("av")

@@ -314,7 +314,8 @@ def _evaluate_seeds(calls: _Calls, params, buffers, method: Method, cfg, epoch: 
             reps = {name: (torch.cat([part[j] for part in parts], dim=1) if parts[0][j] is not None else None)
                     for j, name in enumerate(_REPS)}
             n_seeds = len(reps["student_logits"])  # (K, N, classes): one per seed
-            out[split] = [split_metrics({name: (value[k] if value is not None else None) for name, value in reps.items()},
+            out[split] = [split_metrics({name: (value[k] if value is not None else None)
+                                         for name, value in reps.items()},
                                         data.y[k] if own else data.y, method.reports_student) for k in range(n_seeds)]
     calls.train()
     return out

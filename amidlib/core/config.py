@@ -44,7 +44,7 @@ BASE: dict[str, Any] = {
     "standardize": True,        # z-score each modality with training statistics
     "device": "cpu",
     "eval_every": 1,            # evaluate train/test every k epochs and always after the last (0: only after the last)
-    "eval_train": True,         # also evaluate the training split then (False: test only; the final metrics still use it)
+    "eval_train": True,         # also evaluate the training split then (False: test only; final metrics still use it)
     "channels_last": False,     # CUDA: 5-D video nets and clips in channels-last memory layout
     "progress": True,           # tqdm bar over epochs
     "num_threads": None,        # torch.set_num_threads; None = leave as is
@@ -56,7 +56,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # (one thread: these networks are tiny, and intra-op threads only add overhead on 2 cores)
     # (a method's own values under a preset are the method's: CRCD's K = 64 on tiny, embedded and
     # embedded_pairs is in CRCD.defaults)
-    "tiny": {"epochs": 12, "warmup_epochs": 4, "batch_size": 64, "dim": 64, "hidden": 128, "d_hidden": 64, "num_threads": 1},
+    "tiny": {"epochs": 12, "warmup_epochs": 4, "batch_size": 64, "dim": 64, "hidden": 128, "d_hidden": 64,
+             "num_threads": 1},
     # embedded: the default, for the embedded real data on a laptop CPU
     "embedded": {"epochs": 60, "warmup_epochs": 20, "batch_size": 64, "dim": 128, "hidden": 256, "num_threads": 1},
     # embedded_pairs: the digit pairs (amidlib.data.digit_pairs, 55 classes) at the paper's batch size, 16, so
@@ -111,7 +112,8 @@ def unknown_name_message(kind: str, name: str, valid) -> str:
     return f"unknown {kind} '{name}'.{hint} Valid {kind}s: {', '.join(valid)}"
 
 
-def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | None = "embedded", **overrides) -> Config:
+def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | None = "embedded",
+                **overrides) -> Config:
     """Merge BASE, the method's defaults, a preset (then the method's own values under it) and the
     overrides; refuse unknown names, and values outside a name's choices."""
     method_defaults = method_defaults or {}
@@ -135,7 +137,8 @@ def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | 
         if cfg[key] not in allowed:
             raise ValueError(f"{key} must be {' or '.join(map(repr, allowed))}, got {cfg[key]!r}")
     if not isinstance(cfg["eval_every"], int) or isinstance(cfg["eval_every"], bool) or cfg["eval_every"] < 0:
-        raise ValueError(f"eval_every must be an int >= 0 (0: evaluate only after the last epoch), got {cfg['eval_every']!r}")
+        raise ValueError("eval_every must be an int >= 0 (0: evaluate only after the last epoch), got "
+                         f"{cfg['eval_every']!r}")
     if cfg["warmup_epochs"] < 0 or cfg["epochs"] < 1:
         raise ValueError(f"need epochs >= 1 and warmup_epochs >= 0, got {cfg['epochs']} and {cfg['warmup_epochs']}")
     cfg["preset"] = preset

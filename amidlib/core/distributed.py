@@ -32,8 +32,8 @@ The method code is unchanged. What :func:`amidlib.core.training.train` does unde
 Not covered: a method that feeds its own random or data-dependent inputs to the extractor (none
 here), and a batch whose size does not divide by the number of ranks (refused, by name).
 
-Entry point (in the repro layer, which may read data): ``torchrun --nproc_per_node 2 -m amidlib.repro.torchrun --method amid --out DIR``
-trains one embedded run and (rank 0) saves its record with ``world_size`` 2.
+Entry point (in the repro layer, which may read data): ``torchrun --nproc_per_node 2 -m amidlib.repro.torchrun
+--method amid --out DIR`` trains one embedded run and (rank 0) saves its record with ``world_size`` 2.
 """
 from __future__ import annotations
 
@@ -209,7 +209,8 @@ def prepare(method: nn.Module, device) -> "contextlib.AbstractContextManager[dic
         handles.append(net.aux_extractor.register_forward_hook(_gather_hook(with_grad=False)))
     info = {"world_size": w.size}
     if has_bn:
-        info["batch_norm"] = "SyncBatchNorm (global batch)" if cuda else "per-rank statistics (SyncBatchNorm needs CUDA)"
+        info["batch_norm"] = ("SyncBatchNorm (global batch)" if cuda
+                              else "per-rank statistics (SyncBatchNorm needs CUDA)")
     _state.last = {k: v for k, v in info.items() if k == "batch_norm"}
     try:
         yield info
@@ -255,8 +256,8 @@ def shard_batches(data, batch_size: int, generator, drop_last: bool = True):
         yield from data.batches(batch_size, generator, drop_last=drop_last)
         return
     if batch_size % w.size:
-        raise DistributedSetupError(f"batch_size {batch_size} (the global batch) does not divide by the {w.size} ranks: "
-                                    f"choose a multiple of {w.size}")
+        raise DistributedSetupError(f"batch_size {batch_size} (the global batch) does not divide by the {w.size} "
+                                    f"ranks: choose a multiple of {w.size}")
     if "shard" in inspect.signature(data.batches).parameters:
         yield from data.batches(batch_size, generator, drop_last=drop_last, shard=(w.rank, w.size))
         return

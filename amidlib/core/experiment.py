@@ -133,11 +133,11 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
               nets_factory: Callable[[Any, int, Any], CrossModalNets] | None = None,
               loader_factory: Callable[[Any, Any], Any] | None = None,
               record_extra: dict | None = None, keep_model: bool = False, **overrides) -> list[Result]:
-    """:func:`run` for several seeds: one Result per seed, in order. ``train_ds`` / ``test_ds``: one split for
-    every seed, or a list with each seed's own (one size; e.g. the split drawn from the seed). Where the configuration allows it
-    (:func:`amidlib.core.batched.batchable`: a method that opts in, feature arrays on the CPU, no
-    checkpoints) the seeds train as one batched model (:mod:`amidlib.core.batched`), each exactly as it
-    would alone up to float rounding, for little more than one run's time; otherwise one after another.
+    """:func:`run` for several seeds: one Result per seed, in order. ``train_ds`` / ``test_ds``: one split for every
+    seed, or a list with each seed's own (one size; e.g. the split drawn from the seed). Where the configuration
+    allows it (:func:`amidlib.core.batched.batchable`: a method that opts in, feature arrays on the CPU, no
+    checkpoints) the seeds train as one batched model (:mod:`amidlib.core.batched`), each exactly as it would alone
+    up to float rounding, for little more than one run's time; otherwise one after another.
     ``Result.config["engine"]`` says which ("batched: K seeds" or "single")."""
     seeds = [int(s) for s in seeds]
     per_seed = isinstance(train_ds, (list, tuple))  # each seed its own split (the split drawn from the seed)
@@ -148,9 +148,11 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     cfg = make_config(_method_class(method).defaults, preset=preset, **overrides)
     if nets_factory or loader_factory or not batchable(method, cfg):  # (decided before any data is prepared)
         return [run(method, tr, te, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
-                    record_extra=record_extra, keep_model=keep_model, **overrides) for seed, tr, te in zip(seeds, trains, tests)]
+                    record_extra=record_extra, keep_model=keep_model, **overrides)
+                for seed, tr, te in zip(seeds, trains, tests)]
     setups = ([_setup(method, tr, te, preset, nets_factory, loader_factory, overrides) for tr, te in zip(trains, tests)]
-              if per_seed else [_setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)] * len(seeds))
+              if per_seed else [_setup(method, train_ds, test_ds, preset, nets_factory, loader_factory,
+                                       overrides)] * len(seeds))
     method_cls, cfg, _, _, _, new_nets = setups[0]
     n_classes = max(setup[4] for setup in setups)
     started = time.perf_counter()
@@ -209,7 +211,8 @@ def _result(method, model, history, setup, train_ds, test_ds, seed, wall, record
     record = dict(cfg)
     record.update(
         method=method, seed=seed, versions=versions(), n_classes=n_classes,
-        train={"name": getattr(train_ds, "name", ""), "n": train_data.n, "target": list(train_ds.target), "auxiliary": list(train_ds.auxiliary)},
+        train={"name": getattr(train_ds, "name", ""), "n": train_data.n, "target": list(train_ds.target),
+               "auxiliary": list(train_ds.auxiliary)},
         test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
         wall_seconds=wall,  # here, not in metrics: metrics are deterministic
     )
@@ -229,7 +232,8 @@ def tensor_data(ds, cfg) -> TensorData:
     """The default loader for feature arrays: the split held as tensors on ``cfg.device``."""
     if not callable(getattr(ds, "target_array", None)):  # (for the message only: run dispatches on nothing)
         raise TypeError(f"{type(ds).__name__} is not a feature-array dataset: pass run() its nets_factory and "
-                        "loader_factory (for video datasets: **amidlib.data.video.datasets.video_run_args(train, test))")
+                        "loader_factory (for video datasets: "
+                        "**amidlib.data.video.datasets.video_run_args(train, test))")
     return TensorData(ds, cfg.device)
 
 

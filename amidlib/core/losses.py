@@ -152,7 +152,8 @@ def discriminator_loss(
     return lambdas[0] * term1 + lambdas[1] * term2
 
 
-def update_lambdas(lambda_hat: torch.Tensor, avg_cos: torch.Tensor, beta: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
+def update_lambdas(lambda_hat: torch.Tensor, avg_cos: torch.Tensor,
+                   beta: float = 0.9) -> tuple[torch.Tensor, torch.Tensor]:
     """Eq 14: λ̂(t+1) = β λ̂(t) + (1 − β)(1 − Avg_t Φ(M, S)); λ(t+1) = softmax(λ̂(t+1)).
 
     ``lambda_hat`` (a tensor) and ``avg_cos`` have length 2 (D1, D2): D1 uses the epoch's mean
@@ -167,7 +168,8 @@ def update_lambdas(lambda_hat: torch.Tensor, avg_cos: torch.Tensor, beta: float 
     return new_hat, torch.softmax(new_hat, dim=0)
 
 
-def classification_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+def classification_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor,
+                        labels: torch.Tensor) -> torch.Tensor:
     """Eq 15: L_cls = CE(C(S), y) + CE(C(M), y), with one classifier C shared by S and M."""
     return F.cross_entropy(student_logits, labels) + F.cross_entropy(teacher_logits, labels)
 

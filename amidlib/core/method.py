@@ -57,7 +57,8 @@ class Defaults(dict):
         super().__init__(values)
         self.presets = {p: dict(v) for p, v in (presets or {}).items()}
         self.choices = {k: tuple(v) for k, v in (choices or {}).items()}
-        unknown = sorted({k for v in self.presets.values() for k in v} - set(self)) + sorted(set(self.choices) - set(self))
+        unknown = (sorted({k for v in self.presets.values() for k in v} - set(self))
+                   + sorted(set(self.choices) - set(self)))
         if unknown:
             raise ValueError(f"per-preset values and choices must name the method's own defaults; unknown: {unknown}")
 

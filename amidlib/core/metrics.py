@@ -140,17 +140,9 @@ def recall_at_k(
     ``chunk_size x n_gallery`` similarities. A K larger than the gallery is
     capped at the gallery size.
 
-    Parameters
-    ----------
-    query, gallery : array-like or torch.Tensor, shape (n, dim)
-    query_labels, gallery_labels : array-like or torch.Tensor, shape (n,)
-    ks : iterable of int
-        The K values, each >= 1.
-
-    Returns
-    -------
-    dict[int, float]
-        ``{k: percent}`` for every k in ``ks``.
+    ``query``, ``gallery``: array-like or torch.Tensor of shape (n, dim); ``query_labels``,
+    ``gallery_labels``: array-like or torch.Tensor of shape (n,); ``ks``: the K values, each >= 1.
+    Returns ``{k: percent}`` for every k in ``ks``.
     """
     q, g = _features(query, "query"), _features(gallery, "gallery")
     ql, gl = _labels(query_labels, "query_labels"), _labels(gallery_labels, "gallery_labels")

@@ -76,7 +76,8 @@ class CrossModalNets(nn.Module):
         """S: the target representation."""
         return self.target_extractor(x_target)
 
-    def forward(self, x_target: torch.Tensor, x_aux: torch.Tensor | None = None, with_teacher: bool = True) -> Representations:
+    def forward(self, x_target: torch.Tensor, x_aux: torch.Tensor | None = None,
+                with_teacher: bool = True) -> Representations:
         s = self.student(x_target)
         student_logits = self.classifier(s)
         if not with_teacher:
@@ -88,7 +89,8 @@ class CrossModalNets(nn.Module):
         return Representations(s, m, a, student_logits, self.classifier(m))
 
 
-def build_nets(target_dim: int, aux_dim: int, n_classes: int, dim: int, hidden: int, dropout: float = 0.0) -> CrossModalNets:
+def build_nets(target_dim: int, aux_dim: int, n_classes: int, dim: int, hidden: int,
+               dropout: float = 0.0) -> CrossModalNets:
     """The nets for feature-vector data: MLP student extractor, identity auxiliary extractor."""
     return CrossModalNets(
         target_extractor=target_mlp_extractor(target_dim, dim, hidden, dropout),

@@ -73,7 +73,8 @@ def embed_all(method: Method, data: TensorData, batch_size: int = 1024) -> dict[
             if value is not None:
                 parts[key].append(value)
     method.train(was_training)
-    return {key: torch.cat(parts[key]) if parts[key] else None for key in ("s", "m", "student_logits", "teacher_logits")}
+    return {key: torch.cat(parts[key]) if parts[key] else None
+            for key in ("s", "m", "student_logits", "teacher_logits")}
 
 
 def cosine_stats(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
@@ -100,10 +101,12 @@ def evaluate(method: Method, data: TensorData, autocast=_nullcontext) -> dict[st
     return split_metrics(out, data.y, method.reports_student)
 
 
-def split_metrics(out: dict[str, torch.Tensor | None], y: torch.Tensor, reports_student: bool = True) -> dict[str, float]:
+def split_metrics(out: dict[str, torch.Tensor | None], y: torch.Tensor,
+                  reports_student: bool = True) -> dict[str, float]:
     """:func:`evaluate`'s values from one split's representations (:func:`embed_all`'s dict)."""
     row: dict[str, float] = {}
-    row["student_top1"] = 100.0 * float((out["student_logits"].argmax(1) == y).float().mean()) if reports_student else math.nan
+    row["student_top1"] = (100.0 * float((out["student_logits"].argmax(1) == y).float().mean())
+                           if reports_student else math.nan)
     if out["m"] is not None:
         row["teacher_top1"] = 100.0 * float((out["teacher_logits"].argmax(1) == y).float().mean())
         row["cos_same_sample"], row["cos_same_class"] = cosine_stats(out["m"], out["s"], y)
@@ -186,7 +189,8 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
     history, start = [], 0
     if cfg.checkpoint_dir:  # a run that stopped part-way goes on from its last complete epoch
         start, history = resume_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, generator, cfg)
-    bar = tqdm(range(start, cfg.epochs), desc=desc or method.name, disable=not cfg.progress or not distributed.is_main_process(), leave=False,
+    bar = tqdm(range(start, cfg.epochs), desc=desc or method.name,
+               disable=not cfg.progress or not distributed.is_main_process(), leave=False,
                initial=start, total=cfg.epochs)
     for epoch in bar:
         method.train()

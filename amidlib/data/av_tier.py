@@ -206,7 +206,8 @@ def make_av_clips(
                   "test_groups": list(range(1, test_k + 1)),
                   "train_groups": list(range(test_k + 1, per_class + 1))},
         "video_format": {"layout": f"<ClassName>/<video_id>{suffix}", "fps": fps, "size": [height, width],
-                         "frames": n_frames, "audio": {"sample_rate": sample_rate, "channels": 1} if with_audio else None},
+                         "frames": n_frames,
+                         "audio": {"sample_rate": sample_rate, "channels": 1} if with_audio else None},
         "classes": [{"index": c, "name": n, **{k: v for k, v in class_spec(c).items() if k != "name"}}
                     for c, n in enumerate(names)],
         "counts": {"classes": n_classes, "videos": len(rows), "train": n_classes * (per_class - test_k),

@@ -202,7 +202,8 @@ class FeatureCache:
         return np.asarray(arr[[index[i] for i in ids]], dtype=np.float32)
 
     # -- writing ------------------------------------------------------------------------------
-    def _commit(self, split: str, index: dict[str, int], new_ids: list[str], new_rows: list[np.ndarray]) -> dict[str, int]:
+    def _commit(self, split: str, index: dict[str, int], new_ids: list[str],
+                new_rows: list[np.ndarray]) -> dict[str, int]:
         """Append rows: new array (old rows + new) → os.replace; then the index (the commit point)."""
         if not new_ids:
             return index

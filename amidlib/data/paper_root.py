@@ -10,7 +10,8 @@ Layout under ``data_root`` (the ``data_root`` notebook parameter or the ``AMID_D
     weights/Cnn14_emb512_mAP=0.420.pth                  PANNs CNN14 (AudioSet), unless CCL features are given
     weights/wav2vec2-base/  weights/bert-base-uncased/  transformers folders (config + weights + tokenizer)
     weights/densenet121-a639ec97.pth                    torchvision DenseNet-121 ImageNet weights
-    weights/SHA256SUMS                                  checksums of your downloads (``cd weights && sha256sum *.pth > SHA256SUMS``)
+    weights/SHA256SUMS                                  checksums of your downloads
+                                                        (``cd weights && sha256sum *.pth > SHA256SUMS``)
 
 Weight files are verified by sha256 before they are loaded: CNN14 against ``weights/SHA256SUMS``
 (no sha256 of ``Cnn14_emb512_mAP=0.420.pth`` is published: record it once from the file you

@@ -47,8 +47,8 @@ from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, SUPPO
 from amidlib.paper.tables import PAPER_METRIC
 from amidlib.repro.profiles import Profile
 
-__all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_sentence", "claims_of", "claims_markdown", "write_claims",
-           "plot_claims", "oriented"]
+__all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_sentence", "claims_of", "claims_markdown",
+           "write_claims", "plot_claims", "oriented"]
 
 #: claims.csv: one row per comparison
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
@@ -121,7 +121,8 @@ def _lambda(amid: pd.DataFrame) -> str:
         return ""
     lo, hi = float(lo.min()), float(hi.max())
     if max(abs(lo - 0.5), abs(hi - 0.5)) < LAMBDA_BAND:
-        return f"λ1 stayed within [{lo:.3f}, {hi:.3f}] (Eq 14), within {LAMBDA_BAND} of ½: dynamic λ trains as uniform λ"
+        return (f"λ1 stayed within [{lo:.3f}, {hi:.3f}] (Eq 14), within {LAMBDA_BAND} of ½: "
+                "dynamic λ trains as uniform λ")
     return ""
 
 
@@ -137,7 +138,8 @@ def _adv(amid: pd.DataFrame) -> str:
     share = amid.get("share_adv")
     if share is None or share.isna().all() or float(share.mean()) >= ADV_SHARE:
         return ""
-    return f"α3·L_adv is {100 * float(share.mean()):.1f} % of AMID's objective over the distillation epochs (< {100 * ADV_SHARE:.0f} %)"
+    return (f"α3·L_adv is {100 * float(share.mean()):.1f} % of AMID's objective over the distillation epochs "
+            f"(< {100 * ADV_SHARE:.0f} %)")
 
 
 #: the testability rules a claim's ``needs`` names: each returns why it cannot be tested here, or ""
@@ -189,7 +191,8 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.
                 effects.append(e)
                 parts.append({"id": claim.id, "claim": claim.text, "metric": metric, "a": a, "op": op, "b": b,
                               "setting": setting or "", "n": e.n, "effect": e.effect, "ci_low": e.ci_low,
-                              "ci_high": e.ci_high, "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
+                              "ci_high": e.ci_high,
+                              "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
                               "verdict": v, "source": claim.source, "where": claim.where, "p": p_value(e),
                               "not_testable": reason})
             overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
@@ -277,9 +280,9 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
                  "supported only if every part is, contradicted if any part is. **Holm**: the same at the family-wise "
                  "5 % level over all comparisons (Holm's step-down adjustment of the paired t-tests' p-values; a "
                  "comparison whose adjusted p is not below 0.05 is inconclusive). **not testable here**: the claim's "
-                 f"intervention cannot move the training signal on this data, by a measured rule (λ1 within {LAMBDA_BAND} "
-                 f"of ½; ≥ {100 * PARTNERED:.0f} % of samples with a same-class partner, so D2 scores D1's samples; "
-                 f"α3·L_adv < {100 * ADV_SHARE:.0f} % of the objective); its statistics are still shown.")
+                 "intervention cannot move the training signal on this data, by a measured rule (λ1 within "
+                 f"{LAMBDA_BAND} of ½; ≥ {100 * PARTNERED:.0f} % of samples with a same-class partner, so D2 scores "
+                 f"D1's samples; α3·L_adv < {100 * ADV_SHARE:.0f} % of the objective); its statistics are still shown.")
     lines.append(_summary_line(verdict_counts(verdicts), verdict_counts(verdicts, "claim_verdict_holm")))
     lines.append("")
     table = []
@@ -295,7 +298,8 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
     lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), "", "## The comparisons", ""]
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
-        lines.append(f"{i}. {_status(first)}: {first['claim']}{' (' + setting + ')' if setting else ''} [{first['where']}]")
+        lines.append(f"{i}. {_status(first)}: {first['claim']}{' (' + setting + ')' if setting else ''} "
+                     f"[{first['where']}]")
         if first["not_testable"]:
             lines.append(f"   - not testable here: {first['not_testable']}")
         for r in grp.itertuples():

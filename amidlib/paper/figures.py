@@ -38,7 +38,8 @@ def missing_outputs(out_dir: str | os.PathLike) -> list[str]:
 
 
 def _warmup_epochs(study: Study, hist: pd.DataFrame) -> int:
-    return int((hist[hist["row"] == hist["row"].iloc[0]].groupby("seed")["phase"].apply(lambda x: (x == "warmup").sum())).max())
+    return int((hist[hist["row"] == hist["row"].iloc[0]].groupby("seed")["phase"]
+                .apply(lambda x: (x == "warmup").sum())).max())
 
 
 def _write_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -86,7 +87,8 @@ def build_fig1(study: Study):
     ref = teacher_alone(study)
     _write_csv(ref, study.prof.paths.out_dir / "fig1_teacher_alone.csv")
     return _curve_figure(study, "fig1_diagnostic", CURVE_FIGURES["fig1_diagnostic"],
-                         ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"], plots.plot_fig1_diagnostic,
+                         ["test_teacher_top1", "test_student_top1", "mi_s_value", "mi_a_value"],
+                         plots.plot_fig1_diagnostic,
                          teacher_alone=ref["teacher_top1"])
 
 

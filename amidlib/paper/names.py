@@ -118,7 +118,8 @@ def declare(name: str, *, label: str, colour: str, tables=(), figures=(), short:
         raise ValueError(f"{unknown} are not method tables or reference figures; choose from "
                          f"{list(METHOD_TABLES + REFERENCE_FIGURES)}")
     if figures and not reference:
-        raise ValueError(f"figures {list(figures)} add reference rows beside the paper's: declare {name!r} with reference=True")
+        raise ValueError(f"figures {list(figures)} add reference rows beside the paper's: declare {name!r} with "
+                         "reference=True")
     if not _COLOUR.match(colour):
         raise ValueError(f"colour {colour!r} is not of the form #rrggbb")
     short = short or label
@@ -182,7 +183,8 @@ def _variant(name: str, method: str, label: str, short: str, legend: str, colour
 VARIANTS: dict[str, Row] = {r.name: r for r in (
     _variant("student_alone", "baseline", "student alone (w/o distillation)", "student alone", "student alone"),
     _variant("teacher_alone", "teacher", "teacher alone (w/o distillation)", "teacher alone", "teacher alone"),
-    _variant("cls_jsd", "amid", "L_cls + L_JSD only (no MI or adversarial term)", "L_cls+L_JSD", r"$L_{cls} + L_{JSD}$ only",
+    _variant("cls_jsd", "amid", "L_cls + L_JSD only (no MI or adversarial term)", "L_cls+L_JSD",
+             r"$L_{cls} + L_{JSD}$ only",
              "#117733", ("-.", "^"), use_mi_s=False, use_mi_a=False, use_adv=False),
     _variant("mi_s", "amid", "L_MI_s", "L_MI_s", r"$L_{MI_s}$ alone", "#d55e00", (":", "v"),
              use_mi_a=False, use_adv=False),
@@ -195,7 +197,8 @@ VARIANTS: dict[str, Row] = {r.name: r for r in (
     _variant("no_warmup", "amid", "w/o warm-up", "w/o warm-up", "AMID w/o warm-up", "#999999",
              ((0, (3, 1, 1, 1, 1, 1)), "<"), warmup_epochs=0),
     _variant("no_d2", "amid", "w/o D2", "w/o D2", r"AMID w/o $D_2$", "#cc79a7", ("-.", "D"), use_d2=False),
-    _variant("no_d2_keep_d1", "amid", "w/o D2, D1's weight kept (ours)", "w/o D2 (λ1 = ½)", r"AMID w/o $D_2$, $\lambda_1 = ½$",
+    _variant("no_d2_keep_d1", "amid", "w/o D2, D1's weight kept (ours)", "w/o D2 (λ1 = ½)",
+             r"AMID w/o $D_2$, $\lambda_1 = ½$",
              "#aa4499", ((0, (5, 1.5, 1, 1.5, 1, 1.5)), ">"), use_d2=False, d1_weight_without_d2=0.5),
     _variant("uniform_lambda", "amid", "w/o dynamic weight", "w/o dynamic weight", "AMID w/o dynamic weight", "#cc6677",
              ((0, (6, 2)), "h"), dynamic_lambda=False),

@@ -17,8 +17,8 @@ from amidlib.paper import names
 from amidlib.repro.profiles import Pairing, Profile
 from amidlib.repro.runs import Cell, RunSpec, make_spec
 
-__all__ = ["CURVE_FIGURES", "CURVE_ROWS", "run_spec", "plan_table1", "plan_table2", "plan_table3", "plan_table4", "plan_table5",
-           "plan_table6", "PLANS", "figure_cells", "table_specs"]
+__all__ = ["CURVE_FIGURES", "CURVE_ROWS", "run_spec", "plan_table1", "plan_table2", "plan_table3", "plan_table4",
+           "plan_table5", "plan_table6", "PLANS", "figure_cells", "table_specs"]
 
 
 def table_specs(table: str) -> list[tuple[str, str, dict]]:
@@ -71,7 +71,8 @@ def plan_table1(prof: Profile, methods: Sequence[str] | None = None) -> list[Cel
 
 def plan_table2(prof: Profile) -> list[Cell]:
     """Retrieval R@1/R@5: the same runs as Table 1 (without the teacher, which has no student)."""
-    return [Cell("table2", c.setting, c.paper_setting, c.row, c.spec) for c in plan_table1(prof, names.table_rows("table2"))]
+    return [Cell("table2", c.setting, c.paper_setting, c.row, c.spec)
+            for c in plan_table1(prof, names.table_rows("table2"))]
 
 
 def plan_table3(prof: Profile) -> list[Cell]:
@@ -116,7 +117,8 @@ def plan_table6(prof: Profile) -> list[Cell]:
     for name, values in prof.sweeps.grid.items():
         for value in values:
             for s in prof.seed_sets.sweep:
-                cells.append(Cell("table6", name, name, f"{float(value):.1f}", run_spec(prof, p, "amid", s, **{name: float(value)})))
+                cells.append(Cell("table6", name, name, f"{float(value):.1f}",
+                                  run_spec(prof, p, "amid", s, **{name: float(value)})))
     return cells
 
 

@@ -5,7 +5,8 @@ as a csv) and returns a matplotlib Figure; :func:`save` writes it atomically. On
 style (:func:`set_style`), labelled axes with one unit word ("points" for accuracy differences),
 short titles that fit the panel, and a caption (``fig.caption``, :func:`caption`) that says what the
 figure shows, on which data and seeds; :func:`save` writes the caption into the png and the pdf
-(:func:`read_caption` reads it back, for a notebook to print under the figure).
+(:func:`read_caption` reads it back, for a notebook to print under the figure). The style, the captions
+and the files live in :mod:`amidlib.paper.plot_style`; their names keep their paths here.
 
 Run labels (``row``) follow data_manifests/paper_results.csv (``mi_s``, ``mi_s+mi_a``, ``amid``,
 ``no_d2``, ``ccl``, …); each row has one legend label, one colour, one line style and one marker in
@@ -17,7 +18,6 @@ panel of AMID's paired difference to each other arm per epoch, with its 95 % t i
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Sequence
 
 import matplotlib
@@ -29,95 +29,16 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from amidlib.core.files import atomic_path
 from amidlib.paper import names  # noqa: E402
+# the style, captions and files of every figure live in plot_style; imported here, they keep their paths
+from amidlib.paper.plot_style import (COLUMN, PAGE, caption, draw_row, read_caption, save,  # noqa: E402
+                                      set_caption, set_style, show)
 
 __all__ = [
-    "set_style", "save", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4",
-    "plot_fig5", "plot_warmup", "distill_means", "plot_table1", "plot_table6", "paired_class_differences", "COLUMN",
-    "PAGE",
+    "set_style", "save", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4", "plot_fig5", "plot_warmup",
+    "distill_means", "plot_table1", "plot_table6", "paired_class_differences", "COLUMN", "PAGE",
     "paired_epoch_differences", "caption", "read_caption", "set_caption", "draw_row", "show",
 ]
-
-# Each row's legend label, colour, line style and marker: amidlib.paper.names (legend, colour, linestyle,
-# marker, style), read when a figure is drawn, so a method declared later is in it. A run's teacher curve has
-# its row's marker filled, its student curve the marker open (names.TEACHER_FILL, names.STUDENT_FILL).
-#
-# Titles are short (they fit the panel at the 700 px the report shows a figure at); what a figure shows, on
-# which data and seeds, is its *caption*: ``fig.caption`` (:func:`caption`), written into the png ("Description")
-# and the pdf ("Subject") by :func:`save` and read back by :func:`read_caption`, for a notebook to print under it.
-
-
-#: figure widths (inches) of a two-column paper: one column, both columns
-COLUMN, PAGE = 3.4, 7.0
-
-
-def set_style() -> None:
-    """The one style of every figure: sized for a paper column (:data:`COLUMN`, :data:`PAGE` wide)
-    with 7-8 pt text, so a figure placed at its own size reads as the paper's do."""
-    sns.set_theme(context="paper", style="whitegrid", palette="colorblind", font_scale=1.0)
-    plt.rcParams.update({"figure.dpi": 150, "savefig.dpi": 300, "font.size": 8, "axes.titlesize": 8,
-                         "axes.labelsize": 8, "xtick.labelsize": 7, "ytick.labelsize": 7, "legend.fontsize": 7,
-                         "figure.titlesize": 8.5, "lines.linewidth": 1.3, "pdf.fonttype": 42, "ps.fonttype": 42})
-
-
-def set_caption(fig, text: str):
-    """Attach ``text`` as the caption of ``fig`` (``fig.caption``; :func:`save` writes it into the files)."""
-    fig.caption = " ".join(str(text).split())
-    return fig
-
-
-def caption(fig) -> str:
-    """The caption of ``fig`` ("" when it has none)."""
-    return getattr(fig, "caption", "") or ""
-
-
-def read_caption(path: str | os.PathLike) -> str:
-    """The caption :func:`save` wrote into ``<path>.png`` ("" for a png without one, e.g. one saved before
-    captions were written)."""
-    from PIL import Image
-
-    with Image.open(Path(path).with_suffix(".png")) as im:
-        return str(im.info.get("Description", ""))
-
-
-def show(fig) -> None:
-    """Show ``fig`` with its caption under it (in a notebook: the figure, then the caption in italics; else the
-    caption printed), and close it so the notebook does not draw it a second time at the end of the cell."""
-    text = caption(fig)
-    try:
-        from IPython import get_ipython
-        from IPython.display import Markdown, display
-
-        if get_ipython() is None:
-            raise ImportError
-    except ImportError:
-        print(text)
-    else:
-        display(fig)
-        if text:
-            display(Markdown(f"*{text}*"))
-    plt.close(fig)
-
-
-def _atomic_savefig(fig, path: Path, fmt: str) -> None:
-    text = caption(fig)
-    meta = {"png": {"Description": text} if text else {},
-            # no creation date in the pdf: the same numbers give the same bytes, so a rerun leaves git clean
-            "pdf": {"CreationDate": None, **({"Subject": text} if text else {})}}.get(fmt, {})
-    with atomic_path(path, suffix=f".{fmt}.tmp") as tmp:
-        fig.savefig(tmp, format=fmt, bbox_inches="tight", **({"metadata": meta} if meta else {}))
-
-
-def save(fig, path: str | os.PathLike) -> Path:
-    """Write ``fig`` as ``<path>.png`` and a vector ``<path>.pdf`` beside it, each through a temporary
-    file and a rename (never half a file), with its caption (:func:`caption`) in each file's metadata.
-    Returns the png's path."""
-    path = Path(path).with_suffix(".png")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _atomic_savefig(fig, path, "png")
-    _atomic_savefig(fig, path.with_suffix(".pdf"), "pdf")
-    return path
 
 
 def history_long(hist: pd.DataFrame, columns: Sequence[str], rename: dict | None = None) -> pd.DataFrame:
@@ -145,26 +66,6 @@ def _warmup_line(ax, warmup: int | None) -> None:
 def _seeds_text(hist: pd.DataFrame) -> str:
     n = hist.groupby("row")["seed"].nunique()
     return f"{n.min()} seed{'s' if n.min() > 1 else ''}" if n.min() == n.max() else f"{n.min()}-{n.max()} seeds"
-
-
-def _markevery(n_points: int) -> int:
-    """About eight markers on a curve, whatever its number of epochs."""
-    return max(1, int(round(n_points / 8)))
-
-
-def draw_row(ax, x, y, row: str, part: str | None = None, label: str | None = None, band=None, **kw):
-    """Draw row ``row``'s curve as every figure does (:func:`amidlib.paper.names.style`: its colour, line
-    style and marker; ``part`` "student": marker open, "teacher" or None: filled), with an optional band
-    ``(low, high)``; ``label`` replaces the legend label."""
-    st = names.style(row, part)
-    if label is not None:
-        st["label"] = label
-    x = np.asarray(x)
-    st.update({"markevery": _markevery(len(x)), "ms": 3.5, "lw": 1.3, **kw})
-    line, = ax.plot(x, y, **st)
-    if band is not None:
-        ax.fill_between(x, band[0], band[1], color=st["color"], alpha=0.15, lw=0)
-    return line
 
 
 def _lines(ax, long: pd.DataFrame, part: str | None = None) -> None:
@@ -259,7 +160,8 @@ def paired_class_differences(per_class: pd.DataFrame, a: str = "amid", b: str = 
     interval (none with one seed)."""
     from scipy import stats as st
 
-    wide = per_class.pivot_table(index=["class_index", "class_name", "seed"], columns="row", values="top1").reset_index()
+    wide = per_class.pivot_table(index=["class_index", "class_name", "seed"], columns="row",
+                                 values="top1").reset_index()
     wide["diff"] = wide[a] - wide[b]
     out = []
     for (idx, name), grp in wide.groupby(["class_index", "class_name"], sort=True):

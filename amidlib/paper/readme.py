@@ -55,7 +55,8 @@ def table1_block(t1: pd.DataFrame, t4: pd.DataFrame | None) -> list[str]:
              f"seed, with its 95 % interval (`figures/table1.md` has every column):", "",
              f"| method | ours | n | gap closed | paper ({paper_setting}, for orientation) |", "|---|---|---|---|---|"]
     for _, r in top1.iterrows():
-        g = f"{_num(gap.loc[r.row, 'mean'], 0)} % {_interval(gap.loc[r.row, 'ci_low'], gap.loc[r.row, 'ci_high'], 0, False)}" \
+        g = f"{_num(gap.loc[r.row, 'mean'], 0)} % " \
+            f"{_interval(gap.loc[r.row, 'ci_low'], gap.loc[r.row, 'ci_high'], 0, False)}" \
             if r.row in gap.index and not math.isnan(gap.loc[r.row, "mean"]) else "—"
         paper = "—" if pd.isna(r.paper) else _num(r.paper)
         lines.append(f"| {r.label} | {_num(r['mean'])} ± {_num(r['std'])} | {int(r.n)} | {g} | {paper} |")
@@ -73,7 +74,8 @@ def table1_block(t1: pd.DataFrame, t4: pd.DataFrame | None) -> list[str]:
             sentence += (f", {label} the most, {_num(gap.loc[b, 'mean'], 0)} % "
                          f"{_interval(gap.loc[b, 'ci_low'], gap.loc[b, 'ci_high'], 0, False)}")
         paper_gap = _paper_gap_closed(col, t4)
-        sentence += "." if paper_gap is None else f"; the paper's numbers have AMID closing {_num(paper_gap, 0)} % on {paper_setting}."
+        sentence += ("." if paper_gap is None
+                     else f"; the paper's numbers have AMID closing {_num(paper_gap, 0)} % on {paper_setting}.")
     lines.append(sentence)
     return lines
 
@@ -101,7 +103,8 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
     """The claims' verdicts, raw and Holm, each claim with its paired effects."""
     claims = claims.assign(setting=claims["setting"].fillna(""))
     groups = list(claims.groupby(["id", "setting"], sort=False))
-    testable = [(k, g) for k, g in groups if pd.isna(g["not_testable"].iloc[0]) or not str(g["not_testable"].iloc[0]).strip()]
+    testable = [(k, g) for k, g in groups
+                if pd.isna(g["not_testable"].iloc[0]) or not str(g["not_testable"].iloc[0]).strip()]
     count = lambda col, v: sum(g[col].iloc[0] == v for _, g in testable)  # noqa: E731
     verdicts = ("supported", "inconclusive", "contradicted")
     n = int(claims["n"].max())
@@ -121,7 +124,8 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
             holm = g["claim_verdict_holm"].iloc[0]
             where = f" ({setting})" if setting else ""
             effects = "; ".join(_effect(r, len(g) > 1) for r in g.itertuples())
-            lines.append(f"  - {g['claim'].iloc[0]}{where}: {effects}" + ("" if holm == verdict else f" — {holm} after Holm"))
+            lines.append(f"  - {g['claim'].iloc[0]}{where}: {effects}"
+                         + ("" if holm == verdict else f" — {holm} after Holm"))
     keys = {k for k, _ in testable}
     for (cid, setting), g in [(k, g) for k, g in groups if k not in keys]:
         lines.append(f"- **Not testable here:** {g['claim'].iloc[0]}: {g['not_testable'].iloc[0]}")
@@ -133,7 +137,8 @@ def regime_block(regime: pd.DataFrame, t4: pd.DataFrame | None) -> list[str]:
     lines = []
     if t4 is not None and "cls_jsd" in set(t4.row):
         val = {(r.row, r.metric): r["mean"] for _, r in t4.iterrows()}
-        if all(k in val for k in [("cls_jsd", "teacher_top1"), ("teacher_alone", "teacher_top1"), ("amid", "teacher_top1")]):
+        if all(k in val for k in [("cls_jsd", "teacher_top1"), ("teacher_alone", "teacher_top1"),
+                                  ("amid", "teacher_top1")]):
             lines += [f"Table 4's teacher top-1: {_num(val['teacher_alone', 'teacher_top1'])} alone, "
                       f"{_num(val['cls_jsd', 'teacher_top1'])} trained with L_cls + L_JSD only, "
                       f"{_num(val['amid', 'teacher_top1'])} under AMID.", ""]
@@ -141,8 +146,9 @@ def regime_block(regime: pd.DataFrame, t4: pd.DataFrame | None) -> list[str]:
         lines.append("`fig_regime.png` (notebook 03): each method's gain over the student alone (points, paired "
                      "by seed, 95 % interval) against the batch regime:")
         for row, g in regime.groupby("row", sort=False):
-            parts = [f"{r.pairing} batch {int(r.batch_size)} ({r.positives:.2f} positives, {100 * r.with_partner:.0f} % "
-                     f"partnered): {_num(r.effect, 1, True)} {_interval(r.ci_low, r.ci_high)}" for r in g.itertuples()]
+            parts = [f"{r.pairing} batch {int(r.batch_size)} ({r.positives:.2f} positives, {100 * r.with_partner:.0f} "
+                     f"% partnered): {_num(r.effect, 1, True)} {_interval(r.ci_low, r.ci_high)}"
+                     for r in g.itertuples()]
             lines.append(f"- {names.legend(row)}: " + "; ".join(parts))
     return lines
 
@@ -161,7 +167,8 @@ def results_block(figures: Path) -> str:
     t1, t4, claims, regime = read("table1.csv"), read("table4.csv"), read("claims.csv"), read("fig_regime.csv")
     if t1 is None or claims is None:
         raise FileNotFoundError(f"{figures} has no table1.csv / claims.csv: run `make reproduce` first")
-    record = json.loads((figures / "reproduction.json").read_text()) if (figures / "reproduction.json").exists() else None
+    record = (json.loads((figures / "reproduction.json").read_text())
+              if (figures / "reproduction.json").exists() else None)
     body = [*timing_block(record), *table1_block(t1, t4), "", *claims_block(claims), "", *regime_block(regime, t4)]
     return "\n".join([BEGIN, *body, END])
 
@@ -189,7 +196,8 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     ok = update(args.readme, args.figures, check=args.check)
     if args.check and not ok:
-        print(f"{args.readme}: the results block is not the one {args.figures} gives; run `python -m amidlib.paper.readme`")
+        print(f"{args.readme}: the results block is not the one {args.figures} gives; run `python -m "
+              "amidlib.paper.readme`")
         return 1
     print(f"{args.readme}: results block {'current' if args.check else 'written'} from {args.figures}")
     return 0

@@ -8,8 +8,8 @@ Eq 8; ``batch_with_partner``: share of samples with a same-class partner, the se
 ``lambda1_min``, ``lambda1_max``: the range of λ1, Eq 14, where the method has one);
 the per-epoch figures add, per run, the mean over its distillation epochs of what they plot and the
 claims read (``test_gap``; ``train_cos_same_class``, ``test_cos_same_class``). The run-cache key is
-left out: it changes with every code edit, the numbers do not. Tables, figures and claims are computed from these runs, so anyone
-can recompute them; ``make verify`` compares two of these files.
+left out: it changes with every code edit, the numbers do not. Tables, figures and claims are computed from
+these runs, so anyone can recompute them; ``make verify`` compares two of these files.
 
 Each notebook replaces the rows of the sources it builds (:func:`record_runs`); rows are kept in a
 fixed source order, so rebuilding one table leaves the file byte-identical when the runs are. Notebooks

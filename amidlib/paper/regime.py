@@ -82,7 +82,8 @@ def regime_effects(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def _paper_regime() -> tuple[float, float]:
-    """The paper's UCF51 regime (batch 16 over its classes, from the manifest): positives per anchor, share with a partner."""
+    """The paper's UCF51 regime (batch 16 over its classes, from the manifest): positives per anchor, share with a
+    partner."""
     paper = paper_regime()
     return paper["positives"], paper["with_partner"]
 

@@ -55,7 +55,8 @@ PAPER_METRIC = {
 
 #: what leaving a paper dataset out of the ``datasets`` parameter leaves out of the tables (the "Not reproduced"
 #: line of a table whose every run is on left-out datasets)
-SKIPPED_WHAT = {"ucf51": "UCF51 (Tables 1-2's UCF51 column)", "activitynet": "ActivityNet (Tables 1-2's ActivityNet column)",
+SKIPPED_WHAT = {"ucf51": "UCF51 (Tables 1-2's UCF51 column)",
+                "activitynet": "ActivityNet (Tables 1-2's ActivityNet column)",
                 "iemocap": "IEMOCAP (Table 3)"}
 #: the tables a paper dataset has runs in, beside Tables 4-6 and the figures of the main dataset
 SKIPPED_TABLES = {"ucf51": ("table1", "table2"), "activitynet": ("table1", "table2"), "iemocap": ("table3",)}
@@ -95,7 +96,8 @@ def summarise(runs: pd.DataFrame, table: str | None = None, data: dict[str, str]
             out.append({
                 "table": table, "setting": setting, "paper_setting": paper_setting,
                 "data": (data or {}).get(setting, ""),
-                "dataset": grp["dataset"].iloc[0] if "dataset" in grp else datasets.DEFAULT, "row": row, "label": _label(table, row), "metric": metric,
+                "dataset": grp["dataset"].iloc[0] if "dataset" in grp else datasets.DEFAULT, "row": row,
+                "label": _label(table, row), "metric": metric,
                 "paper": np.nan if paper is None else paper,
                 "mean": float(vals.mean()) if len(vals) else np.nan,
                 "std": float(vals.std(ddof=1)) if len(vals) > 1 else 0.0,
@@ -194,7 +196,8 @@ TITLES = {
     "table3": "Table 3 (embedded analogue): WA / UA (%) under different auxiliary setups, stratified k-fold",
     "table4": "Table 4 (embedded analogue): ablation of the loss terms, student and teacher top-1 (%)",
     "table5": "Table 5 (embedded analogue): training modifications, student top-1 (%)",
-    "table6": "Table 6 (embedded analogue): student top-1 (%) for α1, α2, α3 varied one at a time (others at 4, 1.6, 1)",
+    "table6": "Table 6 (embedded analogue): student top-1 (%) for α1, α2, α3 varied one at a time "
+              "(others at 4, 1.6, 1)",
 }
 
 
@@ -217,13 +220,14 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
         sizes = prof.crossval.class_sizes if prof is not None else None
         if sizes:
             lines.append(f"- made class-imbalanced like IEMOCAP (largest class 1.58× the smallest: 1,708 neutral vs "
-                         f"1,084 sad utterances): {max(sizes)} down to {min(sizes)} digits per class, {sum(sizes)} in all, "
-                         "so WA (accuracy) and UA (mean per-class recall) differ as they do in the paper")
+                         f"1,084 sad utterances): {max(sizes)} down to {min(sizes)} digits per class, {sum(sizes)} in "
+                         "all, so WA (accuracy) and UA (mean per-class recall) differ as they do in the paper")
         else:
-            lines.append("- UCI Multiple Features is class-balanced and the folds are stratified, so WA and UA coincide "
-                         "(IEMOCAP's classes are not balanced, hence two numbers in the paper)")
+            lines.append("- UCI Multiple Features is class-balanced and the folds are stratified, so WA and UA "
+                         "coincide (IEMOCAP's classes are not balanced, hence two numbers in the paper)")
     where = ("the same datasets; differences come from seeds, hardware, the unstated details listed in docs/design.md"
-             if paper_data else "its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values")
+             if paper_data
+             else "its datasets are UCF51 / ActivityNet / IEMOCAP, not these: compare orderings, not values")
     lines.append(f"- ours: mean ± std over n {n_what} (just the value when n = 1); paper: the paper's number, from "
                  f"data_manifests/paper_results.csv ({where})")
     if prof is not None and table in ("table1", "table4", "table5", "table6"):
@@ -232,8 +236,8 @@ def header(table: str, prof: Profile | None, tidy: pd.DataFrame) -> str:
             lines.append(f"- regime: {_regime_line(ours)}")
         if table == "table5" and ours and ours["with_partner"] > 0.95:
             lines.append("- w/o D2: here nearly every sample has a same-class partner in its batch (the paper's UCF51: "
-                         f"≈ {100 * paper_regime()['with_partner']:.0f} %), so this row tests D2 in a regime the paper's "
-                         "main dataset does not have; no effect here says little about D2 there")
+                         f"≈ {100 * paper_regime()['with_partner']:.0f} %), so this row tests D2 in a regime the "
+                         "paper's main dataset does not have; no effect here says little about D2 there")
     ours_only = [names.table_label(table, r) for r in dict.fromkeys(tidy["row"].astype(str)) if not names.in_paper(r)]
     if ours_only:
         lines.append(f"- not in the paper (a reference of ours, no paper number): {', '.join(ours_only)}")
@@ -314,7 +318,8 @@ def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
     cells = PLANS[table](prof)
     if not cells:  # every dataset of this table left out: say so where the table would be
         if write:
-            atomic_write_text(Path(prof.paths.out_dir) / f"{table}.md", f"# {TITLES[table].split(' (')[0]}\n\nNot reproduced: "
+            atomic_write_text(Path(prof.paths.out_dir) / f"{table}.md",
+                              f"# {TITLES[table].split(' (')[0]}\n\nNot reproduced: "
                               + "; ".join(SKIPPED_WHAT[d] for d in prof.skipped if table in SKIPPED_TABLES[d])
                               + " left out (the datasets parameter).\n")
         return pd.DataFrame(columns=["table", "setting", "paper_setting", "data", "dataset", "row", "label", "metric",
@@ -344,7 +349,8 @@ def gap_closed(runs: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
             both = pd.concat([m.rename("m"), base.rename("b"), teacher.rename("t")], axis=1, join="inner")
             e = ratio_effect(100 * (both["m"] - both["b"]), both["t"] - both["b"])
             first = tidy[(tidy["setting"] == setting) & (tidy["row"] == row)].iloc[0]
-            out.append({**{k: first[k] for k in ("table", "setting", "paper_setting", "data", "dataset", "row", "label")},
+            out.append({**{k: first[k] for k in ("table", "setting", "paper_setting", "data", "dataset", "row",
+                                                 "label")},
                         "metric": "gap_closed", "paper": np.nan, "mean": e.effect,
                         "std": e.sd if e.n > 1 else 0.0, "n": e.n, "ci_low": e.ci_low, "ci_high": e.ci_high})
     return pd.DataFrame(out)
@@ -396,7 +402,8 @@ def _regime_line(ours: dict[str, float] | None, what: str = "ours") -> str:
 
 
 # --------------------------------------------------------------------------- mean ± std
-def mean_std(runs: pd.DataFrame, by: str | list[str] = "label", metrics: Iterable[str] = ("student_top1", "teacher_top1")) -> pd.DataFrame:
+def mean_std(runs: pd.DataFrame, by: str | list[str] = "label",
+             metrics: Iterable[str] = ("student_top1", "teacher_top1")) -> pd.DataFrame:
     """Mean, std (ddof=1; 0 for a single seed) and n over seeds, keeping the order of first appearance."""
     by = [by] if isinstance(by, str) else list(by)
     metrics = list(metrics)
@@ -413,7 +420,8 @@ def fmt(mean: float, std: float) -> str:
     return f"{mean:.1f} ± {std:.1f}"
 
 
-def format_table(summary: pd.DataFrame, by: str = "label", metrics: Iterable[str] = ("student_top1", "teacher_top1")) -> pd.DataFrame:
+def format_table(summary: pd.DataFrame, by: str = "label",
+                 metrics: Iterable[str] = ("student_top1", "teacher_top1")) -> pd.DataFrame:
     """Human-readable mean ± std columns."""
     table = pd.DataFrame({by: summary[by]})
     for m in metrics:

@@ -9,11 +9,11 @@ record lands in the run cache under the key the driver computed, written atomica
 - **local**: ``execution.n_jobs`` spawned processes, each running :func:`amidlib.repro.worker.work`
   (which trains and writes the cache itself, atomically, :func:`amidlib.repro.store.store_task`).
 - **ray**: one Ray task per task, asking for what a run needs (1 GPU when the run's device is CUDA,
-  else 1 CPU). The task trains (:func:`amidlib.repro.worker.timed_train`) and returns the records; the
-  **driver** writes them to the cache (the same :func:`~amidlib.repro.store.store_task`), so the workers need not see the cache folder (they do need the data and, to
-  resume, the checkpoint folder: put both on a shared filesystem). A task whose worker dies (node
-  lost, process killed, out of memory) is retried by Ray (``max_retries``) and resumes from its last
-  checkpoint when the profile checkpoints (``<cache_dir>/.checkpoints/<key>/last.pt``). A run whose
+  else 1 CPU). The task trains (:func:`amidlib.repro.worker.timed_train`) and returns the records; the **driver**
+  writes them to the cache (the same :func:`~amidlib.repro.store.store_task`), so the workers need not see the cache
+  folder (they do need the data and, to resume, the checkpoint folder: put both on a shared filesystem). A task
+  whose worker dies (node lost, process killed, out of memory) is retried by Ray (``max_retries``) and resumes from
+  its last checkpoint when the profile checkpoints (``<cache_dir>/.checkpoints/<key>/last.pt``). A run whose
   record is already in the cache is never dispatched (the Study filters it out first).
 
 Connecting (:func:`connect`): ``address=None`` starts a private one-machine Ray instance for this
@@ -83,15 +83,14 @@ def _import_ray():
 def connect(address: str | None = None, num_cpus: int | None = None, dashboard: bool = False):
     """Connect this process to Ray once (later calls reuse the connection) and return the module.
 
-    ``address`` None (and no ``RAY_ADDRESS`` in the environment): start a private Ray instance for this process on this machine: ``num_cpus``
-    CPUs, no dashboard (``dashboard=True``: one on 127.0.0.1 only), Ray's token authentication (on by
-    default since Ray 2.5x), gone when this process exits. Its node address is 127.0.0.1, so every one
-    of its processes listens on the loopback address only (gcs_server, raylet, workers, this driver,
-    the dashboard and runtime-env agents, metrics exporters): nothing outside this machine reaches it
-    (``tests/test_ray_private.py``); where Ray would use another address, it is shut down and an error
-    raised. Otherwise ``"auto"`` (the cluster this
-    machine joined with ``ray start``) or the head's ``host:port``: the cluster's own settings apply
-    (docs/cluster.md: keeping it private).
+    ``address`` None (and no ``RAY_ADDRESS`` in the environment): start a private Ray instance for this process on
+    this machine: ``num_cpus`` CPUs, no dashboard (``dashboard=True``: one on 127.0.0.1 only), Ray's token
+    authentication (on by default since Ray 2.5x), gone when this process exits. Its node address is 127.0.0.1, so
+    every one of its processes listens on the loopback address only (gcs_server, raylet, workers, this driver, the
+    dashboard and runtime-env agents, metrics exporters): nothing outside this machine reaches it
+    (``tests/test_ray_private.py``); where Ray would use another address, it is shut down and an error raised.
+    Otherwise ``"auto"`` (the cluster this machine joined with ``ray start``) or the head's ``host:port``: the
+    cluster's own settings apply (docs/cluster.md: keeping it private).
     """
     ray = _import_ray()
     if ray.is_initialized():

@@ -70,7 +70,8 @@ class ReproEngine(_engines.NBClientEngine):
                                  start_timeout=60, execution_timeout=None, **kwargs):
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
-        final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
+        final_kwargs = merge_kwargs(safe_kwargs,
+                                    timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
                                     startup_timeout=start_timeout, kernel_name=kernel_name, log=_engines.logger,
                                     log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
         return ReproNotebookClient(nb_man, **final_kwargs).execute()

@@ -211,7 +211,8 @@ def _with_loader_parameter(prof: Profile, name: str, value) -> Profile:
 
 
 def _only_datasets(prof: Profile, base: Profile, chosen) -> dict[str, Any]:
-    """Profile changes for the ``datasets`` parameter: the pairings and cross-validated setups of those datasets only."""
+    """Profile changes for the ``datasets`` parameter: the pairings and cross-validated setups of those datasets
+    only."""
     if isinstance(chosen, str):  # "ucf51", "ucf51,iemocap" or "['ucf51']"
         text = chosen.strip()
         chosen = ast.literal_eval(text) if text.startswith(("[", "(")) else text.replace(",", " ").split()

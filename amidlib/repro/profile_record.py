@@ -77,7 +77,8 @@ class SeedSets:
     second: tuple[int, ...]                 # the second pairing's runs
     sweep: tuple[int, ...]                  # each point of the hyperparameter grid (Sweeps.grid)
     regime: tuple[int, ...] = (0,)          # each batch size of the batch-size sweep
-    per_method: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # the pairings' runs: fewer seeds for these methods
+    # the pairings' runs: fewer seeds for these methods
+    per_method: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class CrossValidation:
 class Sweeps:
     """Runs of the main pairing with one setting varied."""
 
-    grid: Mapping[str, tuple[float, ...]]   # hyperparameter -> values, each varied alone, the others at default (Table 6)
+    grid: Mapping[str, tuple[float, ...]]   # hyperparameter -> values, each varied alone, others at default (Table 6)
     batch_sizes: tuple[int, ...] = ()       # the batch sizes swept (fig_regime; () : none)
     batch_pairings: tuple[Pairing, ...] = ()  # the pairings of the batch-size sweep (() : the main pairing only)
 
@@ -118,9 +119,11 @@ class Execution:
     executor: str = "local"                 # "local" (worker processes here) | "ray" (tasks of a Ray cluster)
     address: str | None = None              # the Ray cluster's address ("auto": the one this machine belongs to)
     checkpoint: bool = False                # save every run after each epoch (cache_dir/.checkpoints/<run>)
-    keep_checkpoints: bool = False          # keep a finished run's checkpoint (default: deleted once its record is cached)
+    keep_checkpoints: bool = False          # keep a finished run's checkpoint (default: deleted once
+                                            # its record is cached)
     batch_seeds: bool = True                # train the seeds of one configuration as one batched model where possible
-    final_eval_only: bool = True            # a run whose per-epoch curves no figure draws is evaluated once, after its last epoch
+    final_eval_only: bool = True            # a run whose per-epoch curves no figure draws is evaluated once, after its
+                                            # last epoch
     budget_s: float | None = None           # the wall-clock target of a whole reproduction
 
 
@@ -224,7 +227,8 @@ class Profile:
         return dict(self.config.dataset(dataset).options)
 
     def datasets(self) -> list[str]:
-        """Every dataset the profile's runs read (its pairings', cross-validation's and sweeps'), in order of first use."""
+        """Every dataset the profile's runs read (its pairings', cross-validation's and sweeps'), in order of first
+        use."""
         out = [p.dataset for p in self.pairings] + [s.dataset for s in self.crossval.setups]
         out += [p.dataset for p in self.sweeps.batch_pairings if self.sweeps.batch_sizes]
         return list(dict.fromkeys(out))
@@ -255,7 +259,8 @@ class Profile:
                   if s.preset and d in used and s.preset in PRESETS and self.epochs is None]
         ex = self.execution
         lines = [
-            f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, {ex.n_jobs} worker process(es)"
+            f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, "
+            f"{ex.n_jobs} worker process(es)"
             + (f" ({'; '.join(others)})" if others else ""),
             f"  seeds {list(self.seeds)} (Tables 1, 2 main pairing, 4, 5, figures); "
             f"second pairing {list(self.seed_sets.second)}; "
@@ -266,7 +271,8 @@ class Profile:
         if self.skipped:
             lines.append("  SKIPPED (not in the datasets parameter): " + ", ".join(self.skipped))
         if self.config.per_method:
-            lines.append("  method overrides: " + "; ".join(f"{m}: {dict(v)}" for m, v in self.config.per_method.items()))
+            lines.append("  method overrides: "
+                         + "; ".join(f"{m}: {dict(v)}" for m, v in self.config.per_method.items()))
         if self.seed_sets.per_method:
             lines.append("  fewer seeds in Tables 1, 2 (cost; in no claim): "
                          + "; ".join(f"{m}: {list(v)}" for m, v in self.seed_sets.per_method.items()))

@@ -55,7 +55,8 @@ _EMBEDDED_DATASETS = {
 
 
 def _paths(profile: str, out_dir: str) -> Paths:
-    return Paths(out_dir=Path(out_dir), cache_dir=Path(f"runs/{profile}/cache"), feature_dir=Path(f"runs/{profile}/features"))
+    return Paths(out_dir=Path(out_dir), cache_dir=Path(f"runs/{profile}/cache"),
+                 feature_dir=Path(f"runs/{profile}/features"))
 
 
 PROFILES: dict[str, Profile] = {
@@ -69,7 +70,8 @@ PROFILES: dict[str, Profile] = {
         execution=Execution(n_jobs=2, batch_seeds=False, budget_s=None),
         dataset_choices=_EMBEDDED_CHOICES,
         # CI checks the plumbing, not the numbers: fewer negatives make CRD/CRCD ~5x cheaper
-        config=RunConfig(overrides={"warmup_epochs": 3}, per_method={"crd": {"crd_nce_k": 128}, "crcd": {"crcd_nce_k": 32}},
+        config=RunConfig(overrides={"warmup_epochs": 3},
+                         per_method={"crd": {"crd_nce_k": 128}, "crcd": {"crcd_nce_k": 32}},
                          datasets=_EMBEDDED_DATASETS),
         paths=_paths("ci", "figures/ci"),
         note="smoke-test scale: one seed, CRD/CRCD with fewer negatives; numbers are not a reproduction",
@@ -87,7 +89,8 @@ PROFILES: dict[str, Profile] = {
         sweeps=Sweeps(grid=dict(PAPER_ALPHA_GRID), batch_sizes=(16, 64), batch_pairings=(_MAIN_PAIRS, _MAIN)),
         execution=Execution(n_jobs=2, budget_s=600),
         dataset_choices=_EMBEDDED_CHOICES,
-        config=RunConfig(per_method={"crd": {"crd_nce_k": 256}, "crcd": {"crcd_nce_k": 64}}, datasets=_EMBEDDED_DATASETS),
+        config=RunConfig(per_method={"crd": {"crd_nce_k": 256}, "crcd": {"crcd_nce_k": 64}},
+                         datasets=_EMBEDDED_DATASETS),
         # the holdout split drawn from each seed (the arms of a comparison share it): intervals include split variance
         split=HoldoutSplit(from_seed=True),
         paths=_paths("cpu", "figures"),

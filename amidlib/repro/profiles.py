@@ -8,8 +8,8 @@ Every notebook starts with the same parameters (``profile``, ``dataset``, ``seed
     prof.pairings[0]          # Pairing('fou→fac', target=('fou',), auxiliary=('fac',), paper='UCF51')
     prof.paths.out_dir, prof.paths.cache_dir
 
-The profiles
-------------
+**The profiles.**
+
 ``ci``
     Smallest that still learns: preset ``tiny`` with 8 epochs (3 of warm-up), one seed, one of 2
     folds for Table 3, the end points of the Table 6 grid, CRD/CRCD with fewer negatives (their
@@ -75,7 +75,7 @@ from amidlib.repro.profile_record import (EXECUTORS, PER_DATASET_NAMES, SHORT_NA
 from amidlib.repro.profile_values import AV_TIER, IEMOCAP_IMBALANCE, PAPER_ALPHA_GRID, PROFILES
 from amidlib.repro.requirements import check_requirements
 
-__all__ = ["Pairing", "Profile", "DatasetSettings", "RunConfig", "SeedSets", "HoldoutSplit", "CrossValidation", "Sweeps",
-           "Execution", "Paths", "PROFILES", "PAPER_ALPHA_GRID", "IEMOCAP_IMBALANCE", "AV_TIER", "SHORT_NAMES",
-           "PER_DATASET_NAMES", "COMMON_PARAMETERS", "load_profile", "check_requirements", "repo_root", "resolve_path",
-           "parse_seeds", "EXECUTORS", "ON_BAD"]
+__all__ = ["Pairing", "Profile", "DatasetSettings", "RunConfig", "SeedSets", "HoldoutSplit", "CrossValidation",
+           "Sweeps", "Execution", "Paths", "PROFILES", "PAPER_ALPHA_GRID", "IEMOCAP_IMBALANCE", "AV_TIER",
+           "SHORT_NAMES", "PER_DATASET_NAMES", "COMMON_PARAMETERS", "load_profile", "check_requirements", "repo_root",
+           "resolve_path", "parse_seeds", "EXECUTORS", "ON_BAD"]

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from amidlib.repro.profiles import COMMON_PARAMETERS, EXECUTORS, PROFILES, repo_root, resolve_path
-from amidlib.repro.reproduction_files import (children_cpu, cpu_name, environment_record, write_environment,  # noqa: F401
-                                              write_reproduction_record, write_timings)
+# cpu_name and environment_record: re-exported for their old import path (benchmarks/bench_seeds.py, tests)
+from amidlib.repro.reproduction_files import (children_cpu, cpu_name, environment_record,  # noqa: F401
+                                              write_environment, write_reproduction_record, write_timings)
 
 #: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
 KERNEL = "amid-repro"
@@ -169,7 +170,8 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m amidlib.repro", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--profile", default="cpu", choices=sorted(PROFILES), help="ci | cpu (default) | paper")
-    p.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run: numbers (02) or name prefixes (02_amid, ablations)")
+    p.add_argument("--only", nargs="+", metavar="NB",
+                   help="notebooks to run: numbers (02) or name prefixes (02_amid, ablations)")
     p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"), default=[],
                    help="a notebook parameter (repeatable), e.g. -p seeds '[0, 1]' -p epochs 20")
     p.add_argument("--runs-dir", type=Path, default=None, help="where run folders go (default: <repo>/runs)")
@@ -185,7 +187,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="first train every run the notebooks read, in one pool (default: yes for a whole "
                         "reproduction, no with --only)")
     p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="after the workload, how many notebooks run side by side (default: the profile's n_jobs; 1: one by one)")
+                   help="after the workload, how many notebooks run side by side "
+                        "(default: the profile's n_jobs; 1: one by one)")
     p.add_argument("--list", action="store_true", help="list the notebooks and their parameters, run nothing")
     return p
 
@@ -250,7 +253,8 @@ class _Reproduction:
         self.failed: tuple | None = None
         self.stream = _RunLines(sys.stdout)
         self.trained_before: int | None = None
-        self.cluster = {k: v for k, v in (("executor", self.args.executor), ("address", self.args.address)) if v is not None}
+        self.cluster = {k: v for k, v in (("executor", self.args.executor),
+                                          ("address", self.args.address)) if v is not None}
 
     def run(self) -> int:
         cmd, args = self.cmd, self.args
@@ -260,7 +264,8 @@ class _Reproduction:
             print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in cmd.given.items()))
         self.kernel = kernel_name()
         start = time.perf_counter()
-        if args.workload or (args.workload is None and not args.only):  # every run first, in one pool (the notebooks then read the cache)
+        # every run first, in one pool (the notebooks then read the cache)
+        if args.workload or (args.workload is None and not args.only):
             self.train_workload()
         if not self.failed:
             self.run_notebooks()
@@ -268,18 +273,22 @@ class _Reproduction:
 
     def train_workload(self) -> None:
         """``python -m amidlib.paper.workload`` in its own process (it sits in a layer above this one)."""
-        print("workload: every run the notebooks read, trained in one pool (python -m amidlib.paper.workload)", flush=True)
+        print("workload: every run the notebooks read, trained in one pool (python -m amidlib.paper.workload)",
+              flush=True)
         common = {k: v for k, v in self.cmd.given.items() if k in COMMON_PARAMETERS}
         common.update(self.cluster)
         start, cpu_start = time.perf_counter(), children_cpu()
         code = _stream([sys.executable, "-m", "amidlib.paper.workload", "--profile", self.args.profile,
-                        "--cache-dir", str(self.cache_dir), "--params", json.dumps(common)], self.stream, cwd=self.cmd.root)
+                        "--cache-dir", str(self.cache_dir), "--params", json.dumps(common)], self.stream,
+                       cwd=self.cmd.root)
         secs, cpu = time.perf_counter() - start, children_cpu() - cpu_start
         status = "ok" if code == 0 else "failed"
-        self.timings.append({"notebook": WORKLOAD, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1), "status": status})
+        self.timings.append({"notebook": WORKLOAD, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
+                             "status": status})
         print(f"  workload: {status} in {_fmt_s(secs)} (CPU time of it and its workers: {cpu:.0f} s)", flush=True)
         if code != 0:
-            self.failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} (its output is above)"))
+            self.failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} "
+                                                  "(its output is above)"))
         self.trained_before = cached_runs(self.cache_dir)
 
     def run_notebook(self, i: int, nb: Path, out_stream, alone: bool = True) -> tuple[dict, tuple | None]:
@@ -288,7 +297,8 @@ class _Reproduction:
         this notebook's."""
         import papermill
 
-        from amidlib.repro.notebook_engine import ENGINE  # papermill's engine without nbclient's widget echo (its docstring)
+        # papermill's engine without nbclient's widget echo (its docstring)
+        from amidlib.repro.notebook_engine import ENGINE
 
         cmd = self.cmd
         params = {"profile": self.args.profile, "mode": "run", "cache_dir": str(self.cache_dir)}
@@ -299,7 +309,8 @@ class _Reproduction:
         print(f"notebook {i} of {len(cmd.selected)}: {nb.name} (parameters: {shown})", flush=True)
         start, cpu_start, error = time.perf_counter(), children_cpu(), None
         try:
-            papermill.execute_notebook(str(nb), str(self.run_folder / nb.name), parameters=params, kernel_name=self.kernel,
+            papermill.execute_notebook(str(nb), str(self.run_folder / nb.name), parameters=params,
+                                       kernel_name=self.kernel,
                                        cwd=str(cmd.folder), progress_bar=False, execution_timeout=self.args.timeout,
                                        stdout_file=out_stream,  # the kernel's stdout: the run engine's one line per run
                                        engine_name=ENGINE)
@@ -333,10 +344,12 @@ class _Reproduction:
         from concurrent.futures import ThreadPoolExecutor
 
         names = ", ".join(nb.stem.split("_")[0] for nb in wave)
-        print(f"notebooks {names}: side by side ({min(len(wave), jobs)} at a time; they only read the run cache)", flush=True)
+        print(f"notebooks {names}: side by side ({min(len(wave), jobs)} at a time; they only read the run cache)",
+              flush=True)
         start, cpu_start = time.perf_counter(), children_cpu()
         with ThreadPoolExecutor(max_workers=jobs) as pool:
-            results = list(pool.map(lambda nb: self.run_notebook(index[nb], nb, _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] "),
+            results = list(pool.map(lambda nb: self.run_notebook(index[nb], nb,
+                                                                 _RunLines(sys.stdout, f"[{nb.stem.split('_')[0]}] "),
                                                                  alone=False), wave))
         error = next((e for _, e in results if e), None)
         self.timings += [t for t, _ in results]
@@ -349,15 +362,18 @@ class _Reproduction:
     def finish(self, total: float) -> int:
         """Timings, the closing lines, and (a whole reproduction into the committed figures/) its record."""
         args, cmd = self.args, self.cmd
-        total_cpu = sum(t["cpu_seconds"] or 0 for t in self.timings)  # a side-by-side wave: its own row holds the CPU time
+        # a side-by-side wave: its own row holds the CPU time
+        total_cpu = sum(t["cpu_seconds"] or 0 for t in self.timings)
         if self.trained_before is not None and not self.failed:
             extra = cached_runs(self.cache_dir) - self.trained_before
             print(f"the notebooks trained {extra} run(s) beyond the workload"
-                  + (" (amidlib.paper.workload.reproduction_cells misses them: they trained cell by cell)" if extra else ""))
+                  + (" (amidlib.paper.workload.reproduction_cells misses them: they trained cell by cell)"
+                     if extra else ""))
         write_timings(self.run_folder, self.timings, total, total_cpu, args.profile, cmd.given)
-        load = f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores" if hasattr(os, "getloadavg") else ""
-        print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(self.timings)} notebook(s){load}; "
-              f"executed notebooks in {self.run_folder}")
+        load = (f"; load average at the end {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+                if hasattr(os, "getloadavg") else "")
+        print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(self.timings)} "
+              f"notebook(s){load}; executed notebooks in {self.run_folder}")
         out_dir = resolve_path(cmd.given.get("out_dir"), PROFILES[args.profile].paths.out_dir, cmd.root)
         if not self.failed:
             _print_headline(out_dir, since=time.time() - total)

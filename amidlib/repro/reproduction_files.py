@@ -54,10 +54,12 @@ def children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def write_timings(run_folder: Path, timings: list[dict], total: float, total_cpu: float, profile: str, given: dict) -> None:
+def write_timings(run_folder: Path, timings: list[dict], total: float, total_cpu: float, profile: str,
+                  given: dict) -> None:
     import pandas as pd
 
-    frame = pd.DataFrame(timings + [{"notebook": "TOTAL", "seconds": round(total, 1), "cpu_seconds": round(total_cpu, 1), "status": ""}])
+    frame = pd.DataFrame(timings + [{"notebook": "TOTAL", "seconds": round(total, 1),
+                                     "cpu_seconds": round(total_cpu, 1), "status": ""}])
     atomic_write_text(run_folder / "timings.csv", frame.to_csv(index=False))
     atomic_write_text(run_folder / "command.txt",
                       f"profile={profile}\nparameters={given!r}\ncpu_count={os.cpu_count()}\n"

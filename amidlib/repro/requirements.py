@@ -41,7 +41,8 @@ def check_requirements(prof: Profile, datasets=None) -> None:
         missing.append("a CUDA GPU (torch.cuda.is_available() is False on this machine; -p device cpu runs the "
                        "paper pipelines on the CPU, very slowly)")
     for name in wanted:
-        missing += registry.get(name).missing_files(prof.paths.data_root)  # each missing item, by path (or: no data root)
+        # each missing item, by path (or: no data root)
+        missing += registry.get(name).missing_files(prof.paths.data_root)
     missing = list(dict.fromkeys(missing))  # "no data root" once, not once per dataset
     if missing:
         present = [d for d in from_root if not registry.get(d).missing_files(prof.paths.data_root)]

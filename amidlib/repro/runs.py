@@ -78,7 +78,8 @@ def tasks(specs: Iterable[RunSpec]) -> list[tuple[RunSpec, ...]]:
     out: list[tuple[RunSpec, ...]] = []
     for spec in specs:
         if spec.engine == "batched":  # (a split drawn from the seed is the same configuration)
-            split = spec.split[:2] + ("seed",) if spec.split[0] == "holdout" and spec.split[2] == spec.seed else spec.split
+            split = spec.split[:2] + ("seed",
+                                      ) if spec.split[0] == "holdout" and spec.split[2] == spec.seed else spec.split
             groups.setdefault(dataclasses.replace(spec, seed=0, split=split), []).append(spec)
         else:
             out.append((spec,))

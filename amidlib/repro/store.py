@@ -69,7 +69,8 @@ class RunCache:
         atomic_write_text(tmp / "spec.json", json.dumps(
             {"method": spec.method, "target": spec.target, "auxiliary": spec.auxiliary, "seed": spec.seed,
              "preset": spec.preset, "split": spec.split, "overrides": dict(spec.overrides),
-             "dataset": spec.dataset, "data": dict(spec.data), "code": code_fingerprint(spec.dataset)}, indent=2, default=str))
+             "dataset": spec.dataset, "data": dict(spec.data), "code": code_fingerprint(spec.dataset)}, indent=2,
+                                                        default=str))
         try:
             os.replace(tmp, final)
         except OSError:  # another process stored the same run first: keep theirs

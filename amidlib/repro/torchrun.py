@@ -91,7 +91,8 @@ def main(argv=None) -> int:
         if is_main_process():
             res.save(args.out)
             print(f"{args.method} on {world_size()} rank(s), global batch {res.config['batch_size']}: student top-1 "
-                  f"{res.metrics['student_top1']:.1f}, {time.perf_counter() - started:.1f} s; record in {args.out}", flush=True)
+                  f"{res.metrics['student_top1']:.1f}, {time.perf_counter() - started:.1f} s; record in {args.out}",
+                  flush=True)
     finally:
         if dist.is_initialized():
             dist.destroy_process_group()

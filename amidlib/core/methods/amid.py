@@ -51,7 +51,8 @@ class AMID(Method):
         "d1_weight_without_d2": 1.0,
     }, choices={"mi_loss": ("mi", "nce")})
 
-    def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int, pretrained_teacher: CrossModalNets | None = None):
+    def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int,
+                 pretrained_teacher: CrossModalNets | None = None):
         super().__init__(nets, cfg, n_classes, n_train)
         self.d1 = discriminator(cfg.dim, cfg.d_hidden, n_layers=5)
         self.d2 = discriminator(cfg.dim, cfg.d_hidden, n_layers=3)
@@ -61,7 +62,8 @@ class AMID(Method):
         self.fixed_teacher = None
         if cfg.fixed_teacher:
             if pretrained_teacher is None:
-                raise ValueError("fixed_teacher=True needs a pre-trained teacher (AMID.pretrain trains one; experiment.run calls it)")
+                raise ValueError("fixed_teacher=True needs a pre-trained teacher (AMID.pretrain trains one; "
+                                 "experiment.run calls it)")
             self.fixed_teacher = copy.deepcopy(pretrained_teacher).requires_grad_(False).eval()
             self.nets.classifier.load_state_dict(pretrained_teacher.classifier.state_dict())
 
@@ -75,7 +77,8 @@ class AMID(Method):
         seed_everything(seed)
         teacher = TeacherAlone(new_nets(), cfg, n_classes, train_data.n).to(cfg.device)
         pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs,
-                            checkpoint_dir=str(Path(cfg.checkpoint_dir) / "teacher_pretrain") if cfg.checkpoint_dir else None)
+                            checkpoint_dir=(str(Path(cfg.checkpoint_dir) / "teacher_pretrain")
+                                            if cfg.checkpoint_dir else None))
         train(teacher, train_data, test_data, pre_cfg, seed, desc="teacher pre-training")
         return {"pretrained_teacher": teacher.nets}
 
@@ -107,7 +110,8 @@ class AMID(Method):
         mi_s = self._mi_term(reps.m, reps.s, y, train_mi and cfg.use_mi_s)
         mi_a = self._mi_term(reps.m, reps.a, y, train_mi and cfg.use_mi_a)
         # logged as tensors (summed over the epoch on the device, read once); "_cosines": Eq 14's sums
-        logs = {"mi_s_value": mi_s.detach(), "mi_a_value": mi_a.detach(), "_cosines": self._cosine_sums(reps.m, reps.s, y)}
+        logs = {"mi_s_value": mi_s.detach(), "mi_a_value": mi_a.detach(),
+                "_cosines": self._cosine_sums(reps.m, reps.s, y)}
 
         if train_mi:
             if cfg.use_mi_s:
@@ -145,9 +149,11 @@ class AMID(Method):
     def _cosine_sums(m: torch.Tensor, s: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """This batch's Σ Φ(M_i, S_i), its count, Σ Φ(M_v, S_j) over same-class pairs j ≠ v, and theirs."""
         cos = F.normalize(m, dim=1) @ F.normalize(s, dim=1).T
-        same_other = ((y.view(-1, 1) == y.view(1, -1)) & ~torch.eye(len(y), dtype=torch.bool, device=y.device)).to(cos.dtype)
+        same_other = ((y.view(-1, 1) == y.view(1, -1))
+                      & ~torch.eye(len(y), dtype=torch.bool, device=y.device)).to(cos.dtype)
         diag = cos.diagonal()
-        return torch.stack([diag.sum(), torch.ones_like(diag).sum(), (cos * same_other).sum(), same_other.sum()]).double()
+        return torch.stack([diag.sum(), torch.ones_like(diag).sum(), (cos * same_other).sum(),
+                            same_other.sum()]).double()
 
     def end_epoch(self, epoch: int, sums: dict | None = None) -> dict[str, torch.Tensor]:
         """Eq 14 from the epoch's mean cosines (``sums["_cosines"]``: the per-batch sums, added up).

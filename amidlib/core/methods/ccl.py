@@ -45,7 +45,8 @@ def symmetric_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor
     return ((log_p.exp() - log_q.exp()) * (log_p - log_q)).sum(dim=1).mean()
 
 
-def ccl_contrastive(s: torch.Tensor, c: torch.Tensor, a: torch.Tensor, labels: torch.Tensor, tau: float) -> torch.Tensor:
+def ccl_contrastive(s: torch.Tensor, c: torch.Tensor, a: torch.Tensor, labels: torch.Tensor,
+                    tau: float) -> torch.Tensor:
     """CCL's L_nce over all three pairs, both directions each: L(S, C) + L(S, A) + L(C, A)."""
     return (losses.ccl_nce_loss(s, c, labels, tau) + losses.ccl_nce_loss(s, a, labels, tau)
             + losses.ccl_nce_loss(c, a, labels, tau))

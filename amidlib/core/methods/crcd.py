@@ -48,7 +48,8 @@ from amidlib.core.methods.crd import MemoryBanks, nce_loss
 TINY = 1e-30  # keeps rsqrt finite where the relation is masked out anyway
 
 
-def relation_logits(v: torch.Tensor, bank: torch.Tensor, idx: torch.Tensor, index: torch.Tensor, tau: float) -> torch.Tensor:
+def relation_logits(v: torch.Tensor, bank: torch.Tensor, idx: torch.Tensor, index: torch.Tensor,
+                    tau: float) -> torch.Tensor:
     """cos(v_i − a_j, r_ik − a_j)/τ for every pair i ≠ j: shape (B(B − 1), K+1), row order (i, j).
 
     v (B, d) embeddings (differentiable); r_ik = bank[idx_ik] the contrast rows of i and

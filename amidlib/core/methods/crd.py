@@ -162,7 +162,8 @@ class CRD(Method):
             if mem.z_unset():
                 mem.set_log_z(contrast_logits(f_s, mem.teacher, idx, cfg.crd_nce_t),
                               contrast_logits(f_t, mem.student, idx, cfg.crd_nce_t), self.n_train)
-            out["crd"] = cfg.crd_weight * crd_loss(f_s, f_t, mem.student, mem.teacher, idx, cfg.crd_nce_t, mem.log_z, self.n_train)
+            out["crd"] = cfg.crd_weight * crd_loss(f_s, f_t, mem.student, mem.teacher, idx, cfg.crd_nce_t, mem.log_z,
+                                                   self.n_train)
         if self.training:
             mem.update(batch.index, f_s.detach(), f_t.detach())
         return StepOutput(reps, out)

@@ -38,7 +38,8 @@ class ActivityNet(VideoDataset, PaperDataset):
         options = dict(options)
         options["clip"] = paper_clip(options.pop("clip", None), options.pop("test_clips", None),
                                      options.pop("train_scale", "default"))
-        table, names, problems = activitynet_table(root / "activitynet/activity_net.v1-3.min.json", root / "activitynet")
+        table, names, problems = activitynet_table(root / "activitynet/activity_net.v1-3.min.json",
+                                                   root / "activitynet")
         return build_video_datasets(table, names, root / "activitynet", aux="cnn14",
                                     cnn14_checkpoint=root / "weights" / CNN14_FILE,
                                     cnn14_sha256=expected_sha256(root, CNN14_FILE),

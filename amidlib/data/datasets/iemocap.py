@@ -41,7 +41,8 @@ class Iemocap(PaperDataset):
     def needs(self, root: Path) -> list[tuple[Path, str]]:
         weights = root / "weights"
         need = [(root / f"iemocap/Session{i}", f"IEMOCAP Session{i} as distributed") for i in range(1, 6)]
-        need.append((weights / "wav2vec2-base", "a transformers wav2vec 2.0 folder (config.json, weights, preprocessor)"))
+        need.append((weights / "wav2vec2-base",
+                     "a transformers wav2vec 2.0 folder (config.json, weights, preprocessor)"))
         need.append((weights / "bert-base-uncased", "a transformers BERT folder (config.json, weights, vocab)"))
         need.append((weights / DENSENET_FILE, "torchvision DenseNet-121 ImageNet weights"))
         return need

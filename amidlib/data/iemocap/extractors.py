@@ -302,7 +302,8 @@ def densenet_num_features(growth_rate: int, block_config: Sequence[int], num_ini
     return nf
 
 
-_OLD_DENSE_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
+_OLD_DENSE_KEY = re.compile(r"^(.*denselayer\d+\.(?:norm|relu|conv))\."
+                            r"((?:[12])\.(?:weight|bias|running_mean|running_var|num_batches_tracked))$")
 _TORCHVISION_HASH = re.compile(r"-([0-9a-f]{8,64})\.pth?$")
 
 
@@ -330,11 +331,13 @@ class DenseNetFrameExtractor(_Frozen):
             g, blocks, init = DENSENET_ARCHS[arch]
             self.name = arch
         else:
-            g, blocks, init = int(arch["growth_rate"]), tuple(int(b) for b in arch["block_config"]), int(arch["num_init_features"])
+            g, blocks, init = (int(arch["growth_rate"]), tuple(int(b) for b in arch["block_config"]),
+                               int(arch["num_init_features"]))
             self.name = f"densenet_g{g}_b{'-'.join(map(str, blocks))}_i{init}"
         self.arch = {"growth_rate": g, "block_config": tuple(blocks), "num_init_features": init}
         self.dim = densenet_num_features(g, blocks, init)
-        self.image_size = (int(image_size), int(image_size)) if isinstance(image_size, int) else tuple(int(v) for v in image_size)
+        self.image_size = ((int(image_size), int(image_size)) if isinstance(image_size, int)
+                           else tuple(int(v) for v in image_size))
         if weights is None:
             raise WeightsNotFoundError(f"no DenseNet weights file given: {self._hint()}")
         self.path = Path(weights).expanduser()
@@ -343,8 +346,8 @@ class DenseNetFrameExtractor(_Frozen):
         actual = sha256_file(self.path)
         if sha256:
             if actual.lower() != sha256.lower():
-                raise WeightsMismatchError(f"sha256 mismatch for {self.path}: expected {sha256}, the file has {actual}; "
-                                           "it is corrupt, incomplete or another checkpoint")
+                raise WeightsMismatchError(f"sha256 mismatch for {self.path}: expected {sha256}, the file has "
+                                           f"{actual}; it is corrupt, incomplete or another checkpoint")
         else:
             m = _TORCHVISION_HASH.search(self.path.name)
             if m and not actual.startswith(m.group(1).lower()):
@@ -377,7 +380,8 @@ class DenseNetFrameExtractor(_Frozen):
             try:
                 ckpt = torch.load(self.path, map_location="cpu", weights_only=True)
             except Exception as exc:
-                raise WeightsMismatchError(f"{self.path}: not loadable as a state dict ({type(exc).__name__}: {exc})") from None
+                raise WeightsMismatchError(
+                    f"{self.path}: not loadable as a state dict ({type(exc).__name__}: {exc})") from None
             state = ckpt
             if isinstance(ckpt, dict):
                 for key in ("state_dict", "model"):

@@ -68,7 +68,8 @@ def build_rnn_nets(n_frames: int, frame_dim: int, aux_dim: int, n_classes: int, 
         n_classes=n_classes, teacher_hidden=hidden)
 
 
-def gru_nets(ds, n_classes: int, cfg, *, n_frames: int, frame_dim: int, rnn_hidden: int | None = None) -> CrossModalNets:
+def gru_nets(ds, n_classes: int, cfg, *, n_frames: int, frame_dim: int,
+             rnn_hidden: int | None = None) -> CrossModalNets:
     """``nets_factory`` of :func:`amidlib.core.experiment.run` (with ``n_frames``, ``frame_dim`` bound):
     :func:`build_rnn_nets` sized by the run's config."""
     if ds.target_dim != n_frames * frame_dim:

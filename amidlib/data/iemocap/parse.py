@@ -21,15 +21,14 @@ the per-session numbers). A difference raises :class:`CountMismatchError` listin
 ``expected=`` a dict of the same shape to check against other numbers (the miniature tree does).
 
 A transcription line without an EmoEvaluation label is a *note* (that utterance is never used).
-**Bad input** (reported by utterance id or file name, with the file): a labelled utterance of the 4 classes without a transcription line
-(``no transcription``), a missing / unreadable / empty wav, a missing or corrupt dialog video (each
-of its utterances is reported), a window that starts past the end of its video, and anything that
-fails during extraction (:mod:`amidlib.data.iemocap.features`). ``on_bad="raise"`` (default) raises one
-:class:`BadInputError` listing all of them (before any extraction for what the scan can see);
-``on_bad="skip"`` leaves those utterances out and lists each one in ``index.report`` /
-``features.report`` (``as_record()`` for the run's record). A wav whose sample rate is not 16 kHz is
-not bad: it is resampled (torchaudio) and recorded as a note. The count check is on what the tree
-*holds* (the labelled 4-class utterances); utterances skipped as bad are listed separately in the
+**Bad input** (reported by utterance id or file name, with the file): a labelled utterance of the 4 classes without
+a transcription line (``no transcription``), a missing / unreadable / empty wav, a missing or corrupt dialog video
+(each of its utterances is reported), a window that starts past the end of its video, and anything that fails during
+extraction (:mod:`amidlib.data.iemocap.features`). ``on_bad="raise"`` (default) raises one :class:`BadInputError`
+listing all of them (before any extraction for what the scan can see); ``on_bad="skip"`` leaves those utterances out
+and lists each one in ``index.report`` / ``features.report`` (``as_record()`` for the run's record). A wav whose
+sample rate is not 16 kHz is not bad: it is resampled (torchaudio) and recorded as a note. The count check is on
+what the tree *holds* (the labelled 4-class utterances); utterances skipped as bad are listed separately in the
 report, so neither a partial tree nor a skip goes unrecorded.
 """
 from __future__ import annotations

@@ -58,8 +58,10 @@ PANNS_LOGMEL = dict(sample_rate=32000, n_fft=1024, hop_length=320, n_mels=64, f_
 #: The PANNs AudioSet checkpoints this module loads, by file name (where to get them; no sha256 is
 #: known to amidlib: the user passes it, or a manifest holds it under "checkpoints").
 PANNS_CHECKPOINTS = {
-    "Cnn14_emb512_mAP=0.420.pth": {"embedding_dim": 512, "url": "https://zenodo.org/record/3960586/files/Cnn14_emb512_mAP%3D0.420.pth"},
-    "Cnn14_mAP=0.431.pth": {"embedding_dim": 2048, "url": "https://zenodo.org/record/3960586/files/Cnn14_mAP%3D0.431.pth"},
+    "Cnn14_emb512_mAP=0.420.pth": {"embedding_dim": 512,
+                                   "url": "https://zenodo.org/record/3960586/files/Cnn14_emb512_mAP%3D0.420.pth"},
+    "Cnn14_mAP=0.431.pth": {"embedding_dim": 2048,
+                            "url": "https://zenodo.org/record/3960586/files/Cnn14_mAP%3D0.431.pth"},
 }
 
 
@@ -217,7 +219,8 @@ class LogMelStats(nn.Module):
 def logmel_stats_extractor(**logmel) -> AudioExtractor:
     """Frozen :class:`LogMelStats` (no weights: ``weights_sha256 = "none"``)."""
     net = LogMelStats(**logmel)
-    return AudioExtractor(net, "logmel_stats", "none", 2 * net.logmel.config["n_mels"], net.logmel.config["sample_rate"])
+    return AudioExtractor(net, "logmel_stats", "none", 2 * net.logmel.config["n_mels"],
+                          net.logmel.config["sample_rate"])
 
 
 def _manifest_sha256(manifest, filename: str) -> str | None:

@@ -149,7 +149,8 @@ class ClipSpec:
         side = min(h, w)  # fallback: the centre square
         return (h - side) // 2, (w - side) // 2, side, side
 
-    def draw(self, h: int, w: int, train: bool, rng: np.random.Generator | None = None) -> tuple[int, int, int, int, int]:
+    def draw(self, h: int, w: int, train: bool,
+             rng: np.random.Generator | None = None) -> tuple[int, int, int, int, int]:
         """The augmentation of one clip of ``h``×``w`` frames: ``(top, left, height, width, flip)`` of the
         crop box (random, or RandomResizedCrop's, and a random flip for training; the centre for test)."""
         c = self.crop

@@ -97,7 +97,8 @@ def _resolve_aux(aux, cnn14_checkpoint, cnn14_sha256, manifest_for_sha, logmel):
         return audio.logmel_stats_extractor(**logmel)
     if aux == "cnn14_untrained":
         return audio.cnn14_untrained(**logmel)
-    raise ValueError(f"unknown aux {aux!r}; valid: 'cnn14', 'ccl', 'logmel_stats', 'cnn14_untrained' or an AudioExtractor")
+    raise ValueError(f"unknown aux {aux!r}; valid: 'cnn14', 'ccl', 'logmel_stats', 'cnn14_untrained' or an "
+                     "AudioExtractor")
 
 
 def _decode_audio(job):

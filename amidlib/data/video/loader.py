@@ -145,8 +145,8 @@ class VideoAudioDataset(Dataset):
 
     def __repr__(self) -> str:
         return (f"VideoAudioDataset(name={self.name!r}, n={len(self)}, n_classes={self.n_classes}, "
-                f"clip={self.clip.clip_len}x{self.clip.crop}x{self.clip.crop}, aux={self.auxiliary[0]} ({self.aux_dim}), "
-                f"bad={len(self.bad_inputs.bad_files)})")
+                f"clip={self.clip.clip_len}x{self.clip.crop}x{self.clip.crop}, aux={self.auxiliary[0]} "
+                f"({self.aux_dim}), bad={len(self.bad_inputs.bad_files)})")
 
     # -- items ----------------------------------------------------------------------------------
     def frames(self, i: int, train: bool, rng: np.random.Generator | None) -> np.ndarray:

@@ -35,7 +35,8 @@ __all__ = [
 
 #: torchvision's Kinetics-400 weights of r2plus1d_18 (not downloaded by amidlib; the 8 hex digits in
 #: the file name are the start of its sha256, which :func:`r2plus1d_18_student` checks).
-R2PLUS1D_18_KINETICS = {"file": "r2plus1d_18-91a641e6.pth", "url": "https://download.pytorch.org/models/r2plus1d_18-91a641e6.pth"}
+R2PLUS1D_18_KINETICS = {"file": "r2plus1d_18-91a641e6.pth",
+                        "url": "https://download.pytorch.org/models/r2plus1d_18-91a641e6.pth"}
 
 
 def leaky_relu_everywhere(module: nn.Module, negative_slope: float = NEG_SLOPE) -> int:
@@ -70,7 +71,8 @@ def r2plus1d_18_student(weights: str | os.PathLike | None = None, sha256: str | 
         if not path.is_file():
             raise FileNotFoundError(
                 f"R(2+1)D-18 weights not found: {path}. amidlib downloads nothing: get "
-                f"{R2PLUS1D_18_KINETICS['file']} from {R2PLUS1D_18_KINETICS['url']}, or train from scratch (weights=None)."
+                f"{R2PLUS1D_18_KINETICS['file']} from {R2PLUS1D_18_KINETICS['url']}, or train from scratch "
+                "(weights=None)."
             )
         actual = sha256_file(path)
         stem_hash = path.stem.rsplit("-", 1)[-1] if "-" in path.stem else ""

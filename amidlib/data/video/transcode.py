@@ -55,7 +55,8 @@ class TranscodeSettings:
     preset: str = "veryfast"
 
 
-def transcode_file(src: str | os.PathLike, dst: str | os.PathLike, settings: TranscodeSettings = TranscodeSettings()) -> int:
+def transcode_file(src: str | os.PathLike, dst: str | os.PathLike,
+                   settings: TranscodeSettings = TranscodeSettings()) -> int:
     """Write the seekable copy of ``src`` to ``dst`` (atomically); returns the number of frames.
     Raises :class:`~amidlib.data.video.decode.VideoDecodeError` naming ``src`` when it does not decode."""
     import av
@@ -80,7 +81,8 @@ def transcode_file(src: str | os.PathLike, dst: str | os.PathLike, settings: Tra
                           "x264-params": f"keyint={settings.gop}:min-keyint={settings.gop}:scenecut=0:bframes=0"}
             try:
                 for idx, frame in _frame_source(container, stream, src, 0):  # display order, read_frames' numbering
-                    out_frame = frame.reformat(width=settings.width, height=settings.height, format="yuv420p", threads=1)
+                    out_frame = frame.reformat(width=settings.width, height=settings.height, format="yuv420p",
+                                               threads=1)
                     out_frame.pts, out_frame.time_base = n, 1 / fps  # frame n at n / fps: its index is its timestamp
                     for packet in vs.encode(out_frame):
                         out.mux(packet)
@@ -167,7 +169,8 @@ def main(argv=None) -> int:
     d = TranscodeSettings()
     p.add_argument("--height", type=int, default=d.height)
     p.add_argument("--width", type=int, default=d.width)
-    p.add_argument("--gop", type=int, default=d.gop, help="frames between key frames (at most this many + 16 decoded per clip)")
+    p.add_argument("--gop", type=int, default=d.gop,
+                   help="frames between key frames (at most this many + 16 decoded per clip)")
     p.add_argument("--crf", type=int, default=d.crf)
     args = p.parse_args(argv)
     settings = TranscodeSettings(args.height, args.width, args.gop, args.crf)

@@ -11,11 +11,11 @@ fork (``tests/test_decode_workers.py``). Python 3.12 also warns about forking a 
 So every decode worker (the video DataLoaders, the audio pool) is started by :func:`context`:
 ``forkserver`` (a clean server process forks the workers; nothing of the parent's decoders is in them),
 ``spawn`` where there is no forkserver. Like ``spawn``, a forkserver imports the main module in each
-worker: a script that iterates a loader with workers needs Python's ``if __name__ == "__main__":`` guard
-(notebooks and ``python -m amidlib.repro`` need nothing). In a worker (:class:`WorkerInit`) decoding and scaling run on one
-thread (the workers are the parallelism), ``faulthandler`` prints every thread's stack if FFmpeg crashes,
-and the video in hand is noted in a small file, so a loader that times out (:data:`DECODE_TIMEOUT_S`) or
-loses a worker names the videos it was decoding (:func:`videos_in_hand`).
+worker: a script that iterates a loader with workers needs Python's ``if __name__ == "__main__":`` guard (notebooks
+and ``python -m amidlib.repro`` need nothing). In a worker (:class:`WorkerInit`) decoding and scaling run on one
+thread (the workers are the parallelism), ``faulthandler`` prints every thread's stack if FFmpeg crashes, and the
+video in hand is noted in a small file, so a loader that times out (:data:`DECODE_TIMEOUT_S`) or loses a worker
+names the videos it was decoding (:func:`videos_in_hand`).
 """
 from __future__ import annotations
 

@@ -1,0 +1,453 @@
+"""The comparisons behind ``make verify`` (:mod:`amidlib.paper.verify`, whose docstring explains the
+rules): the runs of two ``runs.csv`` files, each once (:func:`run_table`), the margins (:func:`tolerances`,
+:data:`CROSS_CPU_SD`), the per-method shifts and per-run moves (:func:`compare_runs`), the claims' effects
+(:func:`compare_claim_effects`) and verdicts (:func:`compare_claims`), all gathered in a :class:`VerifyReport`.
+:mod:`amidlib.paper.verify` reads the two folders, prints the report and is the command line.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats as _st
+
+from amidlib.paper.stats import CONTRADICTED, SUPPORTED
+
+__all__ = ["VerifyReport", "Tolerance", "CROSS_CPU_SD", "tolerances", "run_table", "compare_runs",
+           "compare_claim_effects", "compare_claims", "metric_columns", "ID_COLUMNS", "CONFIDENCE", "MARGIN_SDS",
+           "GROSS_SDS", "FALLBACK_SEED_FRACTION"]
+
+#: the columns that place a run in a table; every other numeric column is a metric
+ID_COLUMNS = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset"]
+#: family-wise confidence of the shift and claim-effect intervals
+CONFIDENCE = 0.999
+#: per metric: the sd over runs of the paired difference between two CPUs (benchmarks/cross_cpu), rounded up;
+#: floors for λ1's range and the batch statistics (identical on both CPUs); tests/test_verify.py recomputes them
+CROSS_CPU_SD: dict[str, float] = {
+    "student_top1": 0.30, "teacher_top1": 0.31, "student_r1": 0.27, "student_r5": 0.28, "wa": 0.30, "ua": 0.30,
+    "test_gap": 0.072, "train_cos_same_class": 0.00037, "test_cos_same_class": 0.00065,
+    "lambda1_min": 0.0001, "lambda1_max": 0.0001, "batch_positives": 0.001, "batch_with_partner": 0.0001,
+}
+MARGIN_SDS = 1.0          # a method's mean shift within ±1 s never fails
+GROSS_SDS = 10.0          # one run beyond ±10 s fails
+FALLBACK_SEED_FRACTION = 0.5  # s of a metric not measured across CPUs: this fraction of its seed sd
+#: sources whose ``setting`` is not a pairing: their runs train on the main pairing
+_ON_MAIN = {"table6", "fig_regime"}
+_MAIN_SOURCES = ("table4", "table5", "fig1_diagnostic", "fig3", "fig4", "fig5")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``sd``: a run's cross-CPU sd (s); ``margin``: a method's mean shift that may pass; ``gross``: one run's."""
+
+    sd: float
+    margin: float
+    gross: float
+    measured: bool = True   # False: s from the reference's seed sd (a metric not measured across CPUs)
+
+
+@dataclass
+class VerifyReport:
+    placements: int = 0                                   # rows of the reference's runs.csv
+    runs: int = 0                                         # distinct runs compared
+    metrics: list[str] = field(default_factory=list)
+    tolerances: dict[str, Tolerance] = field(default_factory=dict)
+    shifts: list[dict] = field(default_factory=list)      # every (method, metric) group tested
+    moves: list[dict] = field(default_factory=list)       # every (run, metric) compared
+    effects: list[dict] = field(default_factory=list)     # every claim comparison compared
+    failures: list[str] = field(default_factory=list)
+    borderline: list[str] = field(default_factory=list)   # claims between a decision and inconclusive
+    notes: list[str] = field(default_factory=list)        # what is in the reproduction only
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def margin_lines(self) -> list[str]:
+        out = []
+        for metric, tol in self.tolerances.items():
+            where = "cross-CPU sd per run (benchmarks/cross_cpu)" if tol.measured else \
+                f"{FALLBACK_SEED_FRACTION:g} × the reference's seed sd (not measured across CPUs)"
+            out.append(f"margin {metric}: s = {tol.sd:.4g} ({where}): a method's mean shift fails beyond "
+                       f"±{tol.margin:.4g} and its family-wise {100 * CONFIDENCE:g} % interval; one run fails beyond "
+                       f"±{tol.gross:.4g}")
+        return out
+
+    def summary(self) -> str:
+        lines = [f"{self.runs} distinct runs compared once each ({self.placements} rows of the reference's runs.csv), "
+                 f"{len(self.metrics)} metrics, {len(self.shifts)} (method, metric) groups, "
+                 f"{len(self.effects)} claim effects"]
+        if self.shifts:
+            worst = max(self.shifts, key=lambda s: s["ratio"])
+            lines.append(f"largest method shift: {worst['group']} {worst['metric']} {worst['mean']:+.4g} over "
+                         f"{worst['n']} runs ({worst['ratio']:.2f} of its threshold ±{worst['threshold']:.4g})")
+        if self.moves:
+            worst = max(self.moves, key=lambda m: m["ratio"])
+            lines.append(f"largest run move: {worst['run']} {worst['metric']} {worst['d']:+.4g} "
+                         f"({worst['ratio']:.2f} of its bound ±{worst['bound']:.4g})")
+        if self.effects:
+            worst = max(self.effects, key=lambda e: e["ratio"])
+            lines.append(f"largest claim effect change: {worst['claim']} {worst['change']:+.4g} "
+                         f"({worst['ratio']:.2f} of its tolerance ±{worst['tolerance']:.4g})")
+        lines.append(f"{len(self.failures)} failure(s), {len(self.borderline)} borderline claim(s)")
+        lines.append("verify: " + ("PASS" if self.ok else "FAIL"))
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- runs, once each
+def metric_columns(frame: pd.DataFrame) -> list[str]:
+    """The metrics of a runs.csv: every numeric column that does not place the run."""
+    return [c for c in frame.columns if c not in ID_COLUMNS and not c.startswith("_")
+            and pd.api.types.is_numeric_dtype(frame[c])]
+
+
+def _main_setting(frame: pd.DataFrame) -> str:
+    on_main = frame.loc[frame["source"].isin(_MAIN_SOURCES), "setting"]
+    if len(on_main):
+        return str(on_main.mode().iloc[0])
+    first = frame.loc[frame["source"] == "table1", "setting"]
+    return str(first.iloc[0]) if len(first) else "main"
+
+
+def _float(text: str):
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _regime_setting(setting: str) -> tuple[str, int] | None:
+    """fig_regime's setting "<pairing key> batch 16" (or "batch 16", on the main pairing): (pairing, batch size)."""
+    pairing, _, size = f" {setting}".rpartition(" batch ")
+    return (pairing.strip(), int(size)) if size.isdigit() else None
+
+
+def _dataset_batch(dataset: str) -> int | None:
+    """The batch size of the cpu profile's preset for ``dataset`` (the digit pairs: 16; the 10 digits: 64)."""
+    from amidlib.core.config import PRESETS, make_config
+    from amidlib.repro.profiles import PROFILES
+
+    preset = PROFILES["cpu"].preset_for(dataset)
+    return make_config(preset=preset)["batch_size"] if preset in PRESETS else None
+
+
+def _arm(source: str, setting: str, row: str, method: str, dataset: str = "") -> tuple[str, tuple]:
+    """(method, config switches not at their default) of the run behind a row of runs.csv; the batch size is
+    a switch when it is not the dataset's preset's (the regime sweep's other sizes)."""
+    from amidlib.core.config import make_config
+    from amidlib.core.methods import METHODS
+    from amidlib.paper import names
+
+    known = names.row(row)
+    regime = _regime_setting(setting) if source == "fig_regime" else None
+    if source == "table6" and _float(row) is not None:
+        method, overrides = "amid", {setting: float(row)}
+    elif regime is not None and known is not None:
+        method, overrides = known.method, {**known.config, "batch_size": regime[1]}
+    elif known is not None:
+        method, overrides = known.method, known.config
+    else:  # a row the registry does not name: itself
+        return method, (("row", row),)
+    defaults = make_config(METHODS[method].defaults, preset=None) if method in METHODS else {}
+    switches = {k: v for k, v in overrides.items() if k != "batch_size" and (k not in defaults or defaults[k] != v)}
+    if "batch_size" in overrides and overrides["batch_size"] != _dataset_batch(dataset):
+        switches["batch_size"] = overrides["batch_size"]
+    return method, tuple(sorted(switches.items()))
+
+
+def _arm_name(arm: tuple[str, tuple]) -> str:
+    """A run config's row name (``amid``, ``mi_s+mi_a``, ``baseline``), else the method and its switches."""
+    from amidlib.paper import names
+
+    method, switches = arm
+    for name, r in names.rows().items():  # registered methods first: baseline before student_alone
+        if r.method == method and tuple(sorted(r.overrides)) == switches:
+            return name
+    return " ".join([method, *(str(v) if k == "row" else f"{k}={v}" for k, v in switches)])
+
+
+def run_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The distinct runs of a runs.csv: one row per run (index: the run's key), its metrics taken from every
+    row that lists it (the first where rows disagree), with ``arm`` (method name), ``place`` (pairing;
+    ``… (folds)`` for Table 3's splits), ``seed``, ``fold``, ``label`` and ``sources``; and the runs whose rows
+    disagree within the file."""
+    runs, problems, _ = _runs_and_rows(frame)
+    return runs, problems
+
+
+def _runs_and_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], pd.DataFrame]:
+    """:func:`run_table`, and the file's rows with their run's key (``_key``)."""
+    frame = frame.reset_index(drop=True)
+    column = lambda name, default: frame[name] if name in frame else pd.Series(default, index=frame.index)  # noqa: E731
+    frame = frame.assign(setting=frame["setting"].fillna("").astype(str), row=frame["row"].astype(str),
+                         source=frame["source"].astype(str), method=column("method", "").fillna("").astype(str),
+                         dataset=column("dataset", "").fillna("").astype(str),
+                         fold=column("fold", -1).fillna(-1).astype(int), seed=frame["seed"].fillna(-1).astype(int))
+    metrics = metric_columns(frame)
+    main = _main_setting(frame)
+    cache: dict[tuple, tuple] = {}
+    keys, arms, places = [], [], []
+    for r in frame[["source", "setting", "row", "method", "dataset", "seed", "fold"]].itertuples(index=False):
+        ident = (r.source if r.source in _ON_MAIN else "", r.setting, r.row, r.method, r.dataset)
+        if ident not in cache:
+            cache[ident] = _arm(r.source, r.setting, r.row, r.method, r.dataset)
+        arm = cache[ident]
+        regime = _regime_setting(r.setting) if r.source == "fig_regime" else None
+        pairing = (regime[0] or main) if regime else main if r.source in _ON_MAIN else r.setting
+        place = pairing + (" (folds)" if r.fold >= 0 else "")
+        keys.append(repr((r.dataset, pairing, r.fold >= 0, arm, r.seed, r.fold)))
+        arms.append(_arm_name(arm))
+        places.append(place)
+    frame = frame.assign(_key=keys, _arm=arms, _place=places)
+    problems = []
+    grouped = frame.groupby("_key", sort=False)
+    runs = grouped[metrics].first() if metrics else pd.DataFrame(index=pd.Index(frame["_key"].unique()))
+    info = grouped.agg(arm=("_arm", "first"), place=("_place", "first"), seed=("seed", "first"),
+                       fold=("fold", "first"), sources=("source", lambda s: ", ".join(dict.fromkeys(s))))
+    runs = runs.join(info)
+    runs["label"] = [f"{r.arm} on {r.place} seed {r.seed}" + (f" fold {r.fold}" if r.fold >= 0 else "")
+                     for r in runs.itertuples()]
+    for key, grp in grouped:
+        if len(grp) < 2:
+            continue
+        for metric in metrics:
+            vals = grp[metric].dropna().astype(float).to_numpy()
+            if vals.size > 1 and not np.allclose(vals, vals[0], rtol=1e-9, atol=1e-12):
+                rows = "; ".join(f"{s}: {v:.6g}" for s, v in zip(grp.loc[grp[metric].notna(), "source"], vals))
+                problems.append(f"{runs.loc[key, 'label']}: one run, different {metric} in different tables ({rows})")
+    return runs, problems, frame
+
+
+# --------------------------------------------------------------------------- margins
+def _seed_sd(runs: pd.DataFrame, metric: str) -> float:
+    """The reference's seed sd of ``metric``: the root mean within-(method, pairing) variance."""
+    var = runs.groupby(["arm", "place"])[metric].var(ddof=1).dropna()
+    return float(np.sqrt(var.mean())) if len(var) else 0.0
+
+
+def tolerances(metrics, reference_runs: pd.DataFrame | None = None) -> dict[str, Tolerance]:
+    """s, the margin and the gross bound of each metric (the module doc): measured across CPUs where
+    :data:`CROSS_CPU_SD` has the metric, else from ``reference_runs``' seed sd (a :func:`run_table`)."""
+    out = {}
+    for metric in metrics:
+        if metric in CROSS_CPU_SD:
+            s, measured = CROSS_CPU_SD[metric], True
+        else:
+            known = reference_runs is not None and metric in reference_runs
+            sd = _seed_sd(reference_runs, metric) if known else 0.0
+            typical = float(reference_runs[metric].abs().median()) if known else 0.0
+            s = max(FALLBACK_SEED_FRACTION * sd, 1e-6 * (typical if np.isfinite(typical) else 0.0), 1e-9)
+            measured = False
+        out[metric] = Tolerance(s, MARGIN_SDS * s, GROSS_SDS * s, measured)
+    return out
+
+
+def _z(tests: int) -> float:
+    """The two-sided normal quantile of the family-wise ``CONFIDENCE`` over ``tests`` (Bonferroni)."""
+    return float(_st.norm.ppf(1 - (1 - CONFIDENCE) / 2 / max(1, tests)))
+
+
+def _seeds(seeds) -> str:
+    seeds = sorted(set(int(s) for s in seeds))
+    if len(seeds) > 2 and seeds == list(range(seeds[0], seeds[-1] + 1)):
+        return f"seeds {seeds[0]}-{seeds[-1]}"
+    return "seed " + ", ".join(map(str, seeds)) if len(seeds) == 1 else "seeds " + ", ".join(map(str, seeds))
+
+
+def _grouped_runs(runs: pd.DataFrame, keys) -> list[str]:
+    """Runs named per method and pairing: '10 run(s) of amid on fou→fac (seeds 0-9; in table1, table4)'."""
+    out = []
+    sub = runs.loc[list(keys)]
+    for (arm, place), grp in sub.groupby(["arm", "place"], sort=False):
+        sources = ", ".join(dict.fromkeys(", ".join(grp["sources"]).split(", ")))
+        out.append(f"{len(grp)} run(s) of {arm} on {place} ({_seeds(grp['seed'])}; in {sources})")
+    return out
+
+
+# --------------------------------------------------------------------------- the comparisons
+def compare_runs(reference: pd.DataFrame, candidate: pd.DataFrame, report: VerifyReport | None = None) -> VerifyReport:
+    """Compare ``candidate``'s runs with ``reference``'s, each run once, seed by seed (the module doc)."""
+    report = report or VerifyReport()
+    ref, ref_problems = run_table(reference)
+    new, new_problems, new_rows = _runs_and_rows(candidate)
+    report.placements = len(reference)
+    report.failures += [f"reference: {p}" for p in ref_problems] + [f"reproduction: {p}" for p in new_problems]
+    _compare_structure(report, reference, candidate, ref, new)
+    metrics = _compare_metric_columns(report, reference, candidate, ref)
+    common = ref.index.intersection(new.index, sort=False)
+    report.runs = len(common)
+    ref_c, new_c = ref.loc[common], new.loc[common]
+    diffs = _paired_differences(report, metrics, ref_c, new_c)
+    _check_shifts(report, diffs, ref_c)
+    _check_moves(report, metrics, new_rows[new_rows["_key"].isin(set(common))], ref_c)
+    return report
+
+
+def _compare_structure(report: VerifyReport, reference: pd.DataFrame, candidate: pd.DataFrame, ref, new) -> None:
+    """Runs, and the table rows that list them, missing from the reproduction (or only in it)."""
+    for line in _grouped_runs(ref, ref.index.difference(new.index, sort=False)):
+        report.failures.append(f"missing in the reproduction: {line}")
+    for line in _grouped_runs(new, new.index.difference(ref.index, sort=False)):
+        report.notes.append(f"not in the reference, not compared: {line}")
+    def place(f):
+        return set(zip(f["source"].astype(str), f["setting"].fillna("").astype(str), f["row"].astype(str)))
+    for source, setting, row in sorted(place(reference) - place(candidate)):
+        report.failures.append(f"missing in the reproduction: {source} {setting} row {row} (its rows of runs.csv)")
+
+
+def _compare_metric_columns(report: VerifyReport, reference: pd.DataFrame, candidate: pd.DataFrame, ref) -> list[str]:
+    """The metrics both hold (a reference metric the reproduction lacks fails; one of its own is noted), with
+    their tolerances set on ``report``."""
+    ref_metrics = [m for m in metric_columns(reference) if reference[m].notna().any()]
+    new_metrics = set(metric_columns(candidate))
+    for m in ref_metrics:
+        if m not in new_metrics:
+            report.failures.append(f"missing in the reproduction: the metric {m} (a column of the reference's "
+                                   "runs.csv)")
+    for m in sorted(new_metrics - set(ref_metrics)):
+        if candidate[m].notna().any():
+            report.notes.append(f"{m}: in the reproduction only, not compared")
+    metrics = [m for m in ref_metrics if m in new_metrics]
+    report.metrics = metrics
+    report.tolerances = tolerances(metrics, ref)
+    return metrics
+
+
+def _paired_differences(report: VerifyReport, metrics: list[str], ref_c, new_c) -> dict[str, pd.Series]:
+    """Per metric, reproduction minus reference of every run both have it for (a value lost fails)."""
+    diffs = {}
+    for m in metrics:
+        a, b = ref_c[m].astype(float), new_c[m].astype(float)
+        lost = a.notna() & b.isna()
+        for line in _grouped_runs(ref_c, a.index[lost]):
+            report.failures.append(f"missing in the reproduction: {m} of {line}")
+        gained = a.isna() & b.notna()
+        if gained.any():
+            report.notes.append(f"{m}: {int(gained.sum())} run(s) have it in the reproduction only")
+        both = a.notna() & b.notna()
+        diffs[m] = (b - a)[both]
+    return diffs
+
+
+def _check_shifts(report: VerifyReport, diffs: dict[str, pd.Series], ref_c) -> None:
+    """A method shifted: its mean paired difference over all its runs, and per pairing where it has several,
+    beyond its family-wise interval and margin."""
+    groups = []
+    for m, d in diffs.items():
+        arm, place = ref_c.loc[d.index, "arm"], ref_c.loc[d.index, "place"]
+        for name, idx in d.groupby(arm, sort=False).groups.items():
+            groups.append((name, m, d.loc[idx]))
+            places = place.loc[idx]
+            if places.nunique() > 1:
+                for p, pidx in d.loc[idx].groupby(places, sort=False).groups.items():
+                    groups.append((f"{name} on {p}", m, d.loc[pidx]))
+    z = _z(len(groups))
+    for name, m, d in groups:
+        tol = report.tolerances[m]
+        n = int(d.size)
+        mean = float(d.mean())
+        sd_own = float(d.std(ddof=1)) if n > 1 else 0.0
+        sd = max(sd_own, tol.sd)
+        half = z * sd / math.sqrt(n)
+        threshold = max(tol.margin, half)
+        report.shifts.append({"group": name, "metric": m, "n": n, "mean": mean, "sd": sd_own, "half": half,
+                              "threshold": threshold, "ratio": abs(mean) / threshold})
+        if abs(mean) > threshold:
+            report.failures.append(
+                f"method shifted: {name}, {m}: mean paired difference {mean:+.4g} over {n} run(s) (sd {sd_own:.3g}), "
+                f"family-wise {100 * CONFIDENCE:g} % interval ({mean - half:+.4g}, {mean + half:+.4g}), beyond the "
+                f"margin ±{tol.margin:.4g} (s of {m})")
+
+
+def _check_moves(report: VerifyReport, metrics: list[str], rows: pd.DataFrame, ref_c) -> None:
+    """A run moved grossly: every value the reproduction's rows give a run (one, unless its tables disagree),
+    named by the first table cell showing it."""
+    for m in metrics:
+        bound = report.tolerances[m].gross
+        listed = rows.loc[rows[m].notna(), ["_key", "source", "setting", "row", m]]
+        for (key, value), grp in listed.groupby(["_key", m], sort=False):
+            before = ref_c.at[key, m]
+            if pd.isna(before):
+                continue
+            d = float(value) - float(before)
+            report.moves.append({"run": ref_c.at[key, "label"], "metric": m, "d": d, "bound": bound,
+                                 "ratio": abs(d) / bound})
+            if abs(d) > bound:
+                first, fold = grp.iloc[0], int(ref_c.at[key, "fold"])
+                report.failures.append(
+                    f"{first['source']}/{first['setting']}/{first['row']}/{m} seed {ref_c.at[key, 'seed']}"
+                    f"{f' fold {fold}' if fold >= 0 else ''}: run moved "
+                    f"{before:.6g} → {value:.6g} ({d:+.4g}, beyond the per-run bound ±{bound:.4g} = "
+                    f"{GROSS_SDS:g} s); the run: {ref_c.at[key, 'label']}, here in "
+                    f"{', '.join(dict.fromkeys(grp['source']))}")
+
+
+_CLAIM_KEY = ["id", "setting", "a", "op", "b", "metric"]
+
+
+def _claim_name(r) -> str:
+    setting = f" ({r['setting']})" if r["setting"] else ""
+    return f"{r['id']}{setting}: {r['a']} {r['op']} {r['b']}, {r['metric']}"
+
+
+def compare_claim_effects(reference: pd.DataFrame, candidate: pd.DataFrame,
+                          report: VerifyReport | None = None) -> VerifyReport:
+    """Compare the claims' effects (two :func:`amidlib.paper.claims.evaluate_claims` frames): a comparison whose
+    effect changes by more than max(s, z_c·s·√(2/n)) fails (the module doc), as does one the reproduction lacks."""
+    report = report or VerifyReport()
+    def norm(f):
+        return f.assign(setting=f["setting"].fillna("").astype(str)).set_index(_CLAIM_KEY, drop=False)
+
+    ref, new = norm(reference), norm(candidate)
+    ref = ref[ref["n"].fillna(0) > 0]
+    both = [k for k in ref.index if k in new.index and (new.loc[k, "n"] or 0) > 0]
+    for k in ref.index:
+        if k not in both:
+            report.failures.append(f"claim {_claim_name(ref.loc[k])}: evaluated in the reference, not in the "
+                                   "reproduction")
+    for k in new.index:
+        if k not in ref.index and (new.loc[k, "n"] or 0) > 0:
+            report.notes.append(f"claim {_claim_name(new.loc[k])}: evaluated in the reproduction only, not compared")
+    tols = dict(report.tolerances)
+    tols.update({m: t for m, t in tolerances({m for m in ref["metric"] if m not in tols}).items()})
+    z = _z(len(both))
+    for k in both:
+        a, b = ref.loc[k], new.loc[k]
+        n = int(min(a["n"], b["n"]))
+        tol = tols[a["metric"]]
+        tolerance = max(tol.margin, z * tol.sd * math.sqrt(2 / n))
+        change = float(b["effect"] - a["effect"])
+        name = _claim_name(a)
+        report.effects.append({"claim": name, "change": change, "tolerance": tolerance,
+                               "ratio": abs(change) / tolerance})
+        if int(a["n"]) != int(b["n"]):
+            report.failures.append(f"claim {name}: {int(a['n'])} paired seeds in the reference, {int(b['n'])} in "
+                                   "the reproduction")
+        if abs(change) > tolerance:
+            report.failures.append(
+                f"claim effect moved: {name}: {a['effect']:+.4g} [{a['ci_low']:+.4g}, {a['ci_high']:+.4g}] → "
+                f"{b['effect']:+.4g} [{b['ci_low']:+.4g}, {b['ci_high']:+.4g}] (n = {n}), change {change:+.4g}, beyond "
+                f"±{tolerance:.4g} (max(s, {z:.2f}·s·√(2/n)), s = {tol.sd:.4g})")
+    return report
+
+
+def compare_claims(reference: pd.DataFrame, candidate: pd.DataFrame,
+                   report: VerifyReport | None = None) -> VerifyReport:
+    """A verdict flipping supported ↔ contradicted fails; one moving to or from inconclusive is borderline."""
+    report = report or VerifyReport()
+    key = lambda f: {(r.id, "" if pd.isna(r.setting) else str(r.setting)): r.verdict for r in f.itertuples()}  # noqa: E731
+    ref, new = key(reference), key(candidate)
+    for k in ref.keys() - new.keys():
+        report.failures.append(f"claim {k[0]} {k[1]}: missing in the reproduction")
+    for k in [k for k in ref if k in new]:
+        a, b = ref[k], new[k]
+        if a == b:
+            continue
+        line = f"claim {k[0]}{' (' + k[1] + ')' if k[1] else ''}: {a} → {b}"
+        if {a, b} == {SUPPORTED, CONTRADICTED}:
+            report.failures.append(line + " (flipped)")
+        else:
+            report.borderline.append(line)
+    return report
