@@ -20,6 +20,18 @@ def data():
     return load_embedded(("fou",), ("fac",))
 
 
+def _assert_same_run(a, b):
+    """A batched seed ``b`` is its lone run ``a``: the same weights, batches and dropout masks, so the same
+    losses to float tolerance, test curves and final accuracies within rounding."""
+    cols = _loss_columns(a.history)
+    np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4, atol=1e-5)
+    test_cols = [c for c in a.history.columns if c.startswith("test_")]
+    np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
+                               rtol=1e-3, atol=0.2)
+    for key in ("student_top1", "teacher_top1"):
+        assert b.metrics[key] == pytest.approx(a.metrics[key], abs=0.5, nan_ok=True)
+
+
 def _loss_columns(history: pd.DataFrame) -> list[str]:
     return [c for c in history.columns if c.startswith("loss_") or c in ("mi_s_value", "mi_a_value", "lambda1")]
 
@@ -35,16 +47,8 @@ def test_a_batched_seed_is_the_lone_run(data, method, overrides):
     batched = experiment.run_seeds(method, train, test, seeds=seeds, **KW, **overrides)
     for a, b in zip(alone, batched):
         assert b.config["engine"].startswith("batched") and a.config["engine"] == "single"
-        cols = _loss_columns(a.history)
-        assert cols and list(b.history.columns) == list(a.history.columns)
-        # the first epoch: same weights, batches and dropout masks, so the same losses to float tolerance
-        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4,
-                                   atol=1e-5)
-        test_cols = [c for c in a.history.columns if c.startswith("test_")]
-        np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
-                                   rtol=1e-3, atol=0.2)
-        for key in ("student_top1", "teacher_top1"):
-            assert b.metrics[key] == pytest.approx(a.metrics[key], abs=0.5, nan_ok=True)
+        assert _loss_columns(a.history) and list(b.history.columns) == list(a.history.columns)
+        _assert_same_run(a, b)
 
 
 def test_the_seeds_are_not_one_run(data):
@@ -107,14 +111,7 @@ def test_a_batched_seed_on_its_own_split_is_the_lone_run_on_that_split(method, o
     alone = [experiment.run(method, tr, te, seed=s, **KW, **overrides) for s, (tr, te) in zip(seeds, own)]
     batched = experiment.run_seeds(method, [tr for tr, _ in own], [te for _, te in own], seeds=seeds, **KW, **overrides)
     for a, b in zip(alone, batched):
-        cols = _loss_columns(a.history)
-        np.testing.assert_allclose(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float), rtol=2e-4,
-                                   atol=1e-5)
-        test_cols = [c for c in a.history.columns if c.startswith("test_")]
-        np.testing.assert_allclose(b.history[test_cols].to_numpy(float), a.history[test_cols].to_numpy(float),
-                                   rtol=1e-3, atol=0.2)
-        for key in ("student_top1", "teacher_top1"):
-            assert b.metrics[key] == pytest.approx(a.metrics[key], abs=0.5, nan_ok=True)
+        _assert_same_run(a, b)
     shared = experiment.run_seeds(method, *own[0], seeds=seeds, **KW, **overrides)[1]  # seed 3 on seed 0's split
     assert not np.allclose(shared.history["loss_total"], batched[1].history["loss_total"])
 
