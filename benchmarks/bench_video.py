@@ -34,6 +34,7 @@ from amidlib.core.config import make_config  # noqa: E402
 from amidlib.core.methods import METHODS, Batch  # noqa: E402
 from amidlib.paper import names  # noqa: E402
 from amidlib.data.video.nets import build_video_nets  # noqa: E402
+from amidlib.core.files import atomic_write_text  # noqa: E402
 
 
 def make_batch(batch: int, frames: int, size: int, aux_dim: int, n_classes: int, device, seed: int = 0) -> Batch:
@@ -290,10 +291,8 @@ def main(argv=None):
         print(text)
         if args.out:
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            tmp = args.out.with_name(f".{args.out.name}.tmp")
-            tmp.write_text(f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.processor() or platform.machine()}\n\n"
-                           + text + "\n")
-            os.replace(tmp, args.out)
+            atomic_write_text(args.out, f"# {time.strftime('%Y-%m-%d %H:%M')} "
+                                        f"{platform.processor() or platform.machine()}\n\n" + text + "\n")
         return
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from amidlib.core.files import atomic_write_text
+
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "docs" / "executed"
 #: MathJax 2 from the site's own folder, with the configuration nbconvert's pages expect (TeX in $…$ and $$…$$)
@@ -31,14 +33,7 @@ MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 
 def _write(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_text(path, text)
 
 
 def last_run(runs_dir: Path = ROOT / "runs") -> Path:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 from collections import defaultdict
 from contextlib import nullcontext as _nullcontext
 from pathlib import Path
@@ -26,6 +25,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from amidlib.core import distributed
+from amidlib.core.files import atomic_path
 from amidlib.core.method import Method
 from amidlib.core.types import Batch
 
@@ -294,7 +294,6 @@ def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: lis
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "last.pt"
-    tmp = folder / f".last.pt.{os.getpid()}.tmp"
     state = {"epoch": epoch, "method": method.state_dict(), "optimizer": opt.state_dict(),
              "discriminator_optimizer": d_opt.state_dict() if d_opt is not None else None,
              "history": _plain(history),
@@ -302,8 +301,8 @@ def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: lis
              "rng": {"generator": generator.get_state() if generator is not None else None,
                      "torch": torch.get_rng_state(), "numpy": _numpy_rng_state(),
                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:  # a reader (a resumed run) never sees half a checkpoint
+        torch.save(state, tmp)
     return path
 
 
