@@ -55,7 +55,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
-from amidlib.paper import claims, figures, plots, tables
+from amidlib.paper import claims, edge, figures, plots, tables
 from amidlib.paper.regime import write_regime
 
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
@@ -75,6 +75,10 @@ missing = [name for name in builders if not (prof.paths.out_dir / f"{name}.csv")
 print("building what is missing:", missing or "nothing")
 for name in missing:
     builders[name]()
+# the edge seeds (more seeds for the comparisons whose interval over the first seeds ends at the edge of 0): planned
+# from the tables' runs, so recorded again every time; trained by make reproduce's workload, found in the cache
+edge_runs = edge.build_edge(study)
+print(f"edge seeds: {len(edge_runs)} runs of {len(set(zip(edge_runs['setting'], edge_runs['row'])))} arm(s)")
 figures.build_table_figures(prof.paths.out_dir)   # fig_table1 (paper vs ours) and fig_table6 (the α sweep as heatmaps)
 figures.build_loss_shares(prof.paths.out_dir)     # fig_loss_shares: each AMID arm's objective split into its terms
 import matplotlib.pyplot as plt

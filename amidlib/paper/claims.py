@@ -17,6 +17,13 @@ Two more readings beside that raw verdict:
 - **Holm**: the comparisons are one family (a reader looks at all of them), so each also gets a verdict at
   the family-wise 5 % level: Holm's step-down adjustment of the paired t-tests' p-values
   (:func:`amidlib.paper.stats.holm`); where the adjusted p is not below 0.05 the verdict is inconclusive.
+- **more seeds at the edge**: a comparison of a table (:data:`EXTENDABLE`) whose interval, over the profile's
+  seeds, ends within :func:`edge_band` of 0 (:data:`EDGE_SDS` times the drift another CPU gives a mean of n
+  paired differences, s·√(2/n), s the metric's cross-CPU sd) could change verdict with the CPU; it is decided
+  over the profile's edge seeds too (``seed_sets.edge``: 20 in all under profile cpu), whose runs are the rows of
+  source :data:`EDGE_SOURCE` in runs.csv (:mod:`amidlib.paper.edge` plans and trains them). Whether a comparison
+  is extended is decided from the first seeds alone, on either side of 0, so the rule favours no verdict
+  (``tests/test_edge.py`` measures its false-positive rate by simulation).
 - **not testable here**: a claim about an intervention that cannot move the training signal on this data
   is marked so, with the measured reason (:data:`TESTABILITY`): λ1 staying within 0.02 of ½ (dynamic λ is
   then uniform λ), every sample having a same-class partner in its batch (D2 then scores the samples D1
@@ -29,6 +36,7 @@ plot ``fig_claims.png`` (+ ``fig_claims.csv``) from ``runs.csv``.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +53,7 @@ from amidlib.paper.records import read_runs
 from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, combine_verdicts, holm,
                                   holm_verdict, p_value, paired_effect, verdict)
 from amidlib.paper.tables import PAPER_METRIC
+from amidlib.paper.verify_checks import CROSS_CPU_SD
 from amidlib.repro.profiles import Profile
 
 __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_sentence", "claims_of", "claims_markdown",
@@ -53,7 +62,7 @@ __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_se
 #: claims.csv: one row per comparison
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
                  "paper_effect", "verdict", "claim_verdict", "source", "where", "p", "p_holm", "verdict_holm",
-                 "claim_verdict_holm", "not_testable"]
+                 "claim_verdict_holm", "not_testable", "n_first", "at_edge"]
 NOT_EVALUATED = "not evaluated"
 
 
@@ -153,6 +162,29 @@ def not_testable(claim: Claim, runs: pd.DataFrame) -> str:
     return "; ".join(r for r in (TESTABILITY[n](amid) for n in claim.needs) if r) if len(amid) else ""
 
 
+#: the sources whose comparisons get more seeds at the edge: final metrics of runs on the profile's pairings
+EXTENDABLE = ("table1", "table2", "table4", "table5")
+#: the rows of runs.csv that hold those seeds' runs
+EDGE_SOURCE = "edge"
+#: how many drift sds from 0 an interval's bound may end and still count as at the edge
+EDGE_SDS = 3.0
+
+
+def edge_band(metric: str, n: int) -> float:
+    """How close to 0 a bound of an ``n``-seed interval of ``metric`` may end before another CPU could move it
+    across: :data:`EDGE_SDS` · s · √(2/n), s the metric's cross-CPU sd per run (two runs per paired difference,
+    independent drift, averaged over n seeds). NaN when s is unknown or n < 2 (no interval)."""
+    s = CROSS_CPU_SD.get(metric)
+    return math.nan if s is None or n < 2 else EDGE_SDS * s * math.sqrt(2 / n)
+
+
+def at_edge(e, metric: str) -> bool:
+    """Does the interval of ``e`` (an :class:`~amidlib.paper.stats.Effect`) end within :func:`edge_band` of 0
+    on either side?"""
+    band = edge_band(metric, e.n)
+    return bool(e.n >= 2 and not math.isnan(band) and min(abs(e.ci_low), abs(e.ci_high)) < band)
+
+
 def _per_seed(frame: pd.DataFrame, row: str, metric: str) -> pd.Series:
     """One value per (seed, fold) of ``row``'s ``metric``."""
     f = frame[frame["row"] == row]
@@ -170,10 +202,19 @@ def _paper_effect(source: str, paper_setting: str, a: str, b: str, metric: str) 
     return np.nan if va is None or vb is None else float(va) - float(vb)
 
 
-def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.DataFrame:
+def _paired(f: pd.DataFrame, a: str, b: str, metric: str):
+    va, vb = _per_seed(f, a, metric), _per_seed(f, b, metric)
+    pairs = pd.concat([va.rename("a"), vb.rename("b")], axis=1, join="inner")
+    return paired_effect(pairs["a"].to_numpy(), pairs["b"].to_numpy())
+
+
+def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: bool = True) -> pd.DataFrame:
     """Decide every claim from ``runs`` (a runs.csv): one row per comparison (per setting for
-    ``per_setting`` claims), columns :data:`CLAIM_COLUMNS`."""
+    ``per_setting`` claims), columns :data:`CLAIM_COLUMNS`. A comparison at the edge over the first seeds
+    (``at_edge``; ``n_first`` pairs) is decided over the edge seeds' runs too where runs.csv has them (``n``
+    pairs in all); ``edge=False``: over the first seeds only."""
     runs = runs.assign(setting=runs["setting"].fillna("").astype(str), row=runs["row"].astype(str))
+    extra = runs[runs["source"] == EDGE_SOURCE]
     out, effects = [], []
     for claim in claims:
         reason = not_testable(claim, runs)
@@ -184,9 +225,12 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.
             paper_setting = str(f["paper_setting"].iloc[0]) if len(f) and "paper_setting" in f else ""
             parts = []
             for a, op, b, metric in claim.comparisons:
-                va, vb = _per_seed(f, a, metric), _per_seed(f, b, metric)
-                pairs = pd.concat([va.rename("a"), vb.rename("b")], axis=1, join="inner")
-                e = paired_effect(pairs["a"].to_numpy(), pairs["b"].to_numpy())
+                first = _paired(f, a, b, metric)
+                edge_here = claim.source in EXTENDABLE and at_edge(first, metric)
+                e = first
+                if edge and edge_here:  # the first seeds' runs and the edge seeds' (a seed's run is in one of them)
+                    more = extra[extra["setting"].isin(set(f["setting"])) & ~extra["seed"].isin(set(f["seed"]))]
+                    e = _paired(pd.concat([f, more]), a, b, metric)
                 v = verdict(e, op) if e.n else NOT_EVALUATED
                 effects.append(e)
                 parts.append({"id": claim.id, "claim": claim.text, "metric": metric, "a": a, "op": op, "b": b,
@@ -194,7 +238,7 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS) -> pd.
                               "ci_high": e.ci_high,
                               "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
                               "verdict": v, "source": claim.source, "where": claim.where, "p": p_value(e),
-                              "not_testable": reason})
+                              "not_testable": reason, "n_first": first.n, "at_edge": edge_here})
             overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
                        else combine_verdicts(p["verdict"] for p in parts))
             out += [{**p, "claim_verdict": overall, **({"not_testable": ""} if overall == NOT_EVALUATED else {})}
@@ -218,7 +262,9 @@ def _num(v: float, metric: str) -> str:
 def _interval(r) -> str:
     if r.n < 2:
         return f"{_num(r.effect, r.metric)} (n={r.n}: no interval)"
-    return f"{_num(r.effect, r.metric)} [{_num(r.ci_low, r.metric)}, {_num(r.ci_high, r.metric)}] (n={r.n})"
+    n_first = getattr(r, "n_first", r.n)
+    seeds = f"n={r.n}" if r.n == n_first else f"n={r.n}: at the edge over {n_first}, so {r.n - n_first} more seeds"
+    return f"{_num(r.effect, r.metric)} [{_num(r.ci_low, r.metric)}, {_num(r.ci_high, r.metric)}] ({seeds})"
 
 
 def _comparison(r) -> str:
@@ -282,8 +328,14 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
                  "comparison whose adjusted p is not below 0.05 is inconclusive). **not testable here**: the claim's "
                  "intervention cannot move the training signal on this data, by a measured rule (λ1 within "
                  f"{LAMBDA_BAND} of ½; ≥ {100 * PARTNERED:.0f} % of samples with a same-class partner, so D2 scores "
-                 f"D1's samples; α3·L_adv < {100 * ADV_SHARE:.0f} % of the objective); its statistics are still shown.")
+                 f"D1's samples; α3·L_adv < {100 * ADV_SHARE:.0f} % of the objective); its statistics are still shown. "
+                 "**More seeds at the edge**: a comparison of Tables 1, 2, 4, 5 whose interval over the first seeds "
+                 f"ends within {EDGE_SDS:g}·s·√(2/n) of 0 (s: the metric's cross-CPU sd per run, "
+                 f"{CROSS_CPU_SD['student_top1']} points for student top-1: "
+                 f"{edge_band('student_top1', 10):.2f} points at n = 10), so that another CPU's drift could move its "
+                 "verdict, is decided over the edge seeds too; decided from the first seeds alone, on either side of 0.")
     lines.append(_summary_line(verdict_counts(verdicts), verdict_counts(verdicts, "claim_verdict_holm")))
+    lines.append(_edge_line(verdicts))
     lines.append("")
     table = []
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
@@ -316,6 +368,16 @@ def _summary_line(raw: dict[str, int], adjusted: dict[str, int]) -> str:
 
     return (f"- summary: of {sum(raw.values())} claims, **{raw[NOT_TESTABLE]} not testable here**; of the others, "
             f"**{counts(raw)}** (with Holm: {counts(adjusted)}) (Table 1's and Table 2's claims once per column)")
+
+
+def _edge_line(verdicts: pd.DataFrame) -> str:
+    """Which comparisons were at the edge and over how many seeds each was decided."""
+    edge = verdicts[verdicts["at_edge"].fillna(False).astype(bool)] if "at_edge" in verdicts else verdicts.iloc[0:0]
+    if edge.empty:
+        return "- at the edge: no comparison's interval ended within its edge band of 0 over the first seeds"
+    parts = [f"{_comparison(r)} [{r.metric.replace('_', ' ')}{', ' + r.setting if r.setting else ''}]: "
+             f"{r.n_first} → {r.n} seeds" for r in edge.itertuples()]
+    return f"- at the edge over the first seeds, so decided over more: {len(edge)} comparison(s): " + "; ".join(parts)
 
 
 _VERDICT_COLOURS = {SUPPORTED: "#009e73", INCONCLUSIVE: "#777777", CONTRADICTED: "#d55e00", NOT_TESTABLE: "#56b4e9",

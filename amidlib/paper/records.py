@@ -1,6 +1,7 @@
 """``runs.csv``: one row per training run behind any table, figure or claim.
 
-Columns: ``source`` (table1 … table6, fig1_diagnostic, fig3, fig4, fig5), ``setting`` (pairing or
+Columns: ``source`` (table1 … table6, fig1_diagnostic, fig3, fig4, fig5, fig_regime; ``edge``: the extra
+seeds of the comparisons at the edge, :mod:`amidlib.paper.edge`), ``setting`` (pairing or
 dataset), ``paper_setting``, ``row`` (the paper_results.csv row key), ``seed``, ``fold``, ``method``,
 ``dataset``, every final metric (``student_top1, teacher_top1, student_r1, student_r5, wa, ua``) and the
 regime the run trained in, measured in its batches (``batch_positives``: same-class items per anchor in
@@ -30,7 +31,7 @@ __all__ = ["SOURCE_ORDER", "record_runs", "read_runs"]
 
 #: the order of sources in runs.csv
 SOURCE_ORDER = ["table1", "table2", "table3", "table4", "table5", "table6",
-                "fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime"]
+                "fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime", "edge"]
 _FIRST = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset"]
 
 

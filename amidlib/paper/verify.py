@@ -68,7 +68,10 @@ sd of top-1 is 0.60 points; on the holdout split an accuracy moves in steps of 0
   seeds, 0.13 for the gap, 0.00068 / 0.0012 for the train / test cosines. Across the CPUs the largest
   change was 0.33 point (``mi_beats_nce``, 0.61 of its tolerance), 0.003 (gap), 0.0006 (test cosine).
 - a run, a table's row, a metric or a claim of the reference missing in the reproduction **fails** (one the
-  reproduction has in addition is noted, not compared); so does a claim flipping between *supported* and
+  reproduction has in addition is noted, not compared); except the edge seeds' runs (source ``edge``,
+  :mod:`amidlib.paper.edge`): they follow the first seeds' verdicts, so a reproduction whose intervals end
+  elsewhere may add others; a comparison at the edge on one side only is noted and its effect compared over
+  the first seeds; so does a claim flipping between *supported* and
   *contradicted* in ``claims.csv``. A claim that moves between
   supported/contradicted and *inconclusive* is reported as borderline (not a failure).
 
@@ -151,10 +154,11 @@ def verify(candidate_dir: str | Path, reference: str | Path | None = None, out=p
         from amidlib.paper.claims import evaluate_claims
 
         evaluated = evaluate_claims(ref_runs), evaluate_claims(new_runs)
+        first = evaluate_claims(ref_runs, edge=False), evaluate_claims(new_runs, edge=False)
     except Exception as exc:  # noqa: BLE001 (the claims' code itself broken: a failure to report, not a crash)
         report.failures.append(f"the claims could not be evaluated from runs.csv: {type(exc).__name__}: {exc}")
     if evaluated is not None:
-        compare_claim_effects(*evaluated, report)
+        compare_claim_effects(*evaluated, report, first=first)
     new_claims = _read_claims(cand / "claims.csv")
     if ref_claims is not None and new_claims is not None:
         compare_claims(ref_claims, new_claims, report)

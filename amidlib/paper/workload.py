@@ -5,7 +5,8 @@ A notebook trains what each cell needs when the cell runs, which keeps a noteboo
 readable from top to bottom. Across a whole reproduction that wastes the machine: a cell whose runs are
 one batched task leaves every other worker idle until it ends. ``python -m amidlib.repro`` (a full
 reproduction) therefore first trains :func:`reproduction_cells` here, all at once, longest tasks first,
-in ``n_jobs`` processes (or on Ray); the notebooks then find every run in the run cache and only compute,
+in ``n_jobs`` processes (or on Ray), then the edge seeds the first seeds' verdicts call for
+(:mod:`amidlib.paper.edge`); the notebooks then find every run in the run cache and only compute,
 write and draw. A run the notebooks need beyond this list is still trained by them (the driver says how
 many there were), so the list can only cost time, never change a number.
 
@@ -18,6 +19,7 @@ import json
 import sys
 from typing import Sequence
 
+from amidlib.paper.edge import edge_cells, first_runs
 from amidlib.paper.plans import CURVE_ROWS, PLANS, figure_cells
 from amidlib.paper.regime import regime_cells
 from amidlib.repro import profiles
@@ -48,6 +50,14 @@ def train_workload(prof: Profile, verbose: bool = True) -> Study:
         print(f"workload of profile {prof.name}: {len({c.spec.key() for c in cells})} distinct runs behind "
               f"{len(cells)} table and figure cells", flush=True)
     study.ensure(c.spec for c in cells)
+    # then the edge seeds: both arms of each comparison whose interval over the first seeds ends at the edge of 0
+    more = edge_cells(prof, first_runs(study))
+    if verbose and prof.seed_sets.edge:
+        arms = sorted({(c.setting, c.row) for c in more})
+        print(f"edge seeds {list(prof.seed_sets.edge)}: {len(arms)} arm(s) of the comparisons at the edge"
+              + (" (" + ", ".join(f"{row} on {setting}" for setting, row in arms) + ")" if arms else "")
+              + f": {len({c.spec.key() for c in more})} runs", flush=True)
+    study.ensure(c.spec for c in more)
     return study
 
 

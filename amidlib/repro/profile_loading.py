@@ -139,7 +139,8 @@ def _with_seeds(prof: Profile, seeds: tuple[int, ...] | None, given: set[str]) -
     """The ``seeds`` parameter: every seed list of the profile replaced by ``seeds`` (None: unchanged)."""
     if seeds is None:
         return prof
-    prof = prof.replace(seeds=seeds, seed_sets={"second": seeds, "sweep": seeds, "regime": seeds, "per_method": {}})
+    prof = prof.replace(seeds=seeds, seed_sets={"second": seeds, "sweep": seeds, "regime": seeds, "per_method": {},
+                                                    "edge": ()})
     if len(seeds) == 1 and "batch_seeds" not in given:
         prof = prof.replace(execution={"batch_seeds": False})  # one seed per configuration: nothing to batch
     return prof

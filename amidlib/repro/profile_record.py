@@ -79,6 +79,8 @@ class SeedSets:
     regime: tuple[int, ...] = (0,)          # each batch size of the batch-size sweep
     # the pairings' runs: fewer seeds for these methods
     per_method: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    # more seeds for both arms of a comparison whose interval ends at the edge of 0 (amidlib.paper.edge)
+    edge: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ SHORT_NAMES: dict[str, tuple[str, str]] = {
     "overrides": ("config", "overrides"), "method_overrides": ("config", "per_method"),
     "second_seeds": ("seed_sets", "second"), "table6_seeds": ("seed_sets", "sweep"),
     "regime_seeds": ("seed_sets", "regime"), "row_seeds": ("seed_sets", "per_method"),
+    "edge_seeds": ("seed_sets", "edge"),
     "test_size": ("split", "test_size"), "split_seed": ("split", "seed"), "split_from_seed": ("split", "from_seed"),
     "table3_target": ("crossval", "target"), "table3_setups": ("crossval", "setups"),
     "table3_folds": ("crossval", "folds"), "table3_fold_seed": ("crossval", "fold_seed"),
@@ -265,7 +268,8 @@ class Profile:
             f"  seeds {list(self.seeds)} (Tables 1, 2 main pairing, 4, 5, figures); "
             f"second pairing {list(self.seed_sets.second)}; "
             f"Table 6 {list(self.seed_sets.sweep)}; Table 3: {folds}"
-            + (f" (first {cv.max_folds} trained)" if cv.max_folds else ""),
+            + (f" (first {cv.max_folds} trained)" if cv.max_folds else "")
+            + (f"; a comparison at the edge also seeds {list(self.seed_sets.edge)}" if self.seed_sets.edge else ""),
             "  pairings: " + ", ".join(f"{p.key} on {p.dataset} (as {p.paper})" for p in self.pairings) + "; " + table3,
         ]
         if self.skipped:
