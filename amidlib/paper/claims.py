@@ -333,7 +333,8 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
                  f"ends within {EDGE_SDS:g}·s·√(2/n) of 0 (s: the metric's cross-CPU sd per run, "
                  f"{CROSS_CPU_SD['student_top1']} points for student top-1: "
                  f"{edge_band('student_top1', 10):.2f} points at n = 10), so that another CPU's drift could move its "
-                 "verdict, is decided over the edge seeds too; decided from the first seeds alone, on either side of 0.")
+                 "verdict, is decided over the edge seeds too; decided from the first seeds alone, on either side "
+                 "of 0.")
     lines.append(_summary_line(verdict_counts(verdicts), verdict_counts(verdicts, "claim_verdict_holm")))
     lines.append(_edge_line(verdicts))
     lines.append("")
