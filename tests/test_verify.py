@@ -80,36 +80,50 @@ def test_the_committed_figures_against_themselves_pass(committed, tmp_path):
     assert lines[-1].endswith("\nverify: PASS")
 
 
-def test_half_a_point_off_every_amid_student_top1_fails_naming_amid(committed, tmp_path):
+#: the committed figures' claims and most runs are on the digit pairs: their runs drift s per run across CPUs
+S = V.cross_cpu_sd("uci_pairs")
+
+
+def test_a_shift_of_every_amid_student_top1_beyond_its_cpu_drift_fails_naming_amid(committed, tmp_path):
+    """1.2 s (s: the pairs' cross-CPU sd per run, ≈ 1 point) off every AMID run; on the 10 digits (s = 0.3)
+    half a point fails (tests on small frames below)."""
+    shift = round(1.2 * S["student_top1"], 2)
+
     def alter(f):
-        f.loc[_same_runs(f, f["row"] == "amid"), "student_top1"] -= 0.5
+        f.loc[_same_runs(f, f["row"] == "amid"), "student_top1"] -= shift
 
     report, lines = _verify_altered(committed, tmp_path, alter)
     assert not report.ok and lines[-1].endswith("\nverify: FAIL")
     shifted = [f for f in report.failures if f.startswith("method shifted: amid, student_top1")]
-    assert shifted and "mean paired difference -0.5 over" in shifted[0], report.failures[:5]
+    assert shifted and f"mean paired difference {-shift:.4g} over" in shifted[0], report.failures[:5]
     assert not any(f.startswith("method shifted:") and ", student_top1" not in f for f in report.failures)
 
 
 @pytest.mark.parametrize("method", ["baseline", "crd", "gmc", "crcd", "ccl"])
-def test_a_point_off_one_baseline_method_fails_naming_it(committed, tmp_path, method):
+def test_a_shift_of_one_baseline_method_fails_naming_it(committed, tmp_path, method):
+    """2.5 s: CRD, with the fewest runs (6 on the pairs), needs the most to stand out from the drift."""
+    shift = round(2.5 * S["student_top1"], 2)
+
     def alter(f):
-        f.loc[_same_runs(f, f["row"] == method), "student_top1"] -= 1.0
+        f.loc[_same_runs(f, f["row"] == method), "student_top1"] -= shift
 
     report, _ = _verify_altered(committed, tmp_path, alter)
     assert not report.ok
-    assert any(f.startswith(f"method shifted: {method}, student_top1: mean paired difference -1 over")
+    assert any(f.startswith(f"method shifted: {method}, student_top1: mean paired difference {-shift:.4g} over")
                for f in report.failures), report.failures[:5]
     assert all(f"method shifted: {method}" in f or not f.startswith("method shifted") for f in report.failures)
 
 
 def test_the_fig4_gap_of_a_claim_moved_fails_naming_the_claim(committed, tmp_path):
-    """AMID's gap up 0.09 point, L_MI_s + L_MI_a's down 0.09 (Fig 4): each method within its margin, the
-    claim's effect (their difference) 0.18 off, beyond its tolerance (0.13); its verdict does not change."""
+    """AMID's gap up 1.0 s, L_MI_s + L_MI_a's down 1.0 s (Fig 4): each method within its threshold, the
+    claim's effect (their difference) 2 s off, beyond its tolerance (≈ 1.8 s at 10 seeds); its verdict does
+    not change."""
+    shift = 1.0 * S["test_gap"]
+
     def alter(f):
         fig4 = f["source"] == "fig4"
-        f.loc[fig4 & (f["row"] == "amid"), "test_gap"] += 0.09
-        f.loc[fig4 & (f["row"] == "mi_s+mi_a"), "test_gap"] -= 0.09
+        f.loc[fig4 & (f["row"] == "amid"), "test_gap"] += shift
+        f.loc[fig4 & (f["row"] == "mi_s+mi_a"), "test_gap"] -= shift
 
     report, _ = _verify_altered(committed, tmp_path, alter)
     assert not report.ok and not report.borderline
@@ -120,7 +134,7 @@ def test_the_fig4_gap_of_a_claim_moved_fails_naming_the_claim(committed, tmp_pat
 
 def test_fig5_cosines_of_one_method_shifted_fail_naming_it_and_the_claim(committed, tmp_path):
     def alter(f):
-        f.loc[(f["source"] == "fig5") & (f["row"] == "no_d2"), "train_cos_same_class"] -= 0.002
+        f.loc[(f["source"] == "fig5") & (f["row"] == "no_d2"), "train_cos_same_class"] -= 3 * S["train_cos_same_class"]
 
     report, _ = _verify_altered(committed, tmp_path, alter)
     assert not report.ok
@@ -134,7 +148,7 @@ def test_one_run_moved_grossly_fails_naming_it(committed, tmp_path):
 
     def alter(f):
         one = (f["source"] == "table1") & (f["row"] == "ccl") & (f["seed"] == 3) & (f["setting"] == second)
-        f.loc[_same_runs(f, one), "student_top1"] -= 4.0
+        f.loc[_same_runs(f, one), "student_top1"] -= 1.3 * V.GROSS_SDS * S["student_top1"]
 
     report, _ = _verify_altered(committed, tmp_path, alter)
     moved = [f for f in report.failures if f.startswith(f"table1/{second}/ccl/student_top1 seed 3: run moved")]
@@ -170,6 +184,39 @@ def test_the_margins_are_the_measured_cross_cpu_spread():
             assert s <= 1.1 * d.std(), metric
 
 
+def test_the_digit_pairs_margins_are_their_measured_spread():
+    """The digit pairs' own s (CROSS_CPU_SD_BY_DATASET): the sd over their runs of the paired differences between
+    torch's AVX512 and AVX2 kernels on one machine (benchmarks/cross_cpu/pairs_*), rounded up within 10 %; each
+    several times the 10 digits' (the pairs train 41 steps of 16 an epoch: rounding drift grows)."""
+    a, _ = V.run_table(read_runs(PAIR / "pairs_amd_avx512"))
+    b, _ = V.run_table(read_runs(PAIR / "pairs_amd_avx2_kernels"))
+    common = a.index.intersection(b.index)
+    a, b = a.loc[common], b.loc[common]
+    on_pairs = a["dataset"] == "uci_pairs"
+    assert on_pairs.sum() >= 250
+    own = V.CROSS_CPU_SD_BY_DATASET["uci_pairs"]
+    for metric, s in own.items():
+        d = (b.loc[on_pairs, metric] - a.loc[on_pairs, metric]).dropna()
+        assert len(d) >= 20 and d.std() <= s <= 1.1 * d.std(), (metric, d.std(), s)
+        assert d.abs().max() < V.GROSS_SDS * s, metric
+    assert own["student_top1"] > 2 * V.CROSS_CPU_SD["student_top1"]
+    # the 10 digits' runs of the same pair (Table 3, the regime sweep) stay within the 10 digits' margins
+    d = (b.loc[~on_pairs, "student_top1"] - a.loc[~on_pairs, "student_top1"]).dropna()
+    assert len(d) >= 20 and d.abs().max() < V.GROSS_SDS * V.CROSS_CPU_SD["student_top1"]
+
+
+@pytest.mark.xfail(strict=True, reason="open (issue 20): on the digit pairs WA/UA and the loss shares have no "
+                   "measured cross-CPU sd yet (fallback margins too tight): verify still fails this pair")
+def test_a_reproduction_with_other_cpu_kernels_passes_on_the_digit_pairs():
+    """The same machine and code with torch's AVX2 kernels instead of AVX512 (what another CPU changes): verify
+    passes with the pairs' own margins; its verdicts near the edge are reported as borderline, none flipped."""
+    lines = []
+    r = V.verify(PAIR / "pairs_amd_avx2_kernels", reference=PAIR / "pairs_amd_avx512", out=lines.append)
+    assert r.ok, r.failures[:5]
+    assert "uci_pairs" in r.dataset_tolerances
+    assert any(line.startswith("margins of the runs on uci_pairs") for line in lines)
+
+
 # --------------------------------------------------------------------------- the rules, on small frames
 def test_identical_reproduction_passes_and_each_run_is_compared_once():
     r = V.compare_runs(_runs(), _runs())
@@ -192,6 +239,18 @@ def test_noise_like_another_cpus_passes():
     noisy["student_top1"] += np.tile(drift.to_numpy(), 2)   # each run drifts, the same in both tables
     r = V.compare_runs(_runs(), noisy)
     assert r.ok, r.failures
+
+
+@pytest.mark.parametrize("dataset, fails", [("uci_mfeat", True), ("uci_pairs", False)])
+def test_half_a_point_off_one_method_fails_on_the_10_digits_and_is_drift_on_the_pairs(dataset, fails):
+    """Each dataset's runs against their own cross-CPU drift: half a point off AMID's 10 runs is beyond the
+    10 digits' (s = 0.3) and within the digit pairs' (s ≈ 1 point per run)."""
+    ref = _runs(n_seeds=10).assign(dataset=dataset)
+    new = ref.copy()
+    new.loc[new["row"] == "amid", "student_top1"] -= 0.5
+    r = V.compare_runs(ref, new)
+    assert (not r.ok) is fails, r.failures
+    assert any(f.startswith("method shifted: amid, student_top1") for f in r.failures) is fails
 
 
 def test_a_shifted_method_fails_once_however_many_tables_list_it():

@@ -53,7 +53,7 @@ from amidlib.paper.records import read_runs
 from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, combine_verdicts, holm,
                                   holm_verdict, p_value, paired_effect, verdict)
 from amidlib.paper.tables import PAPER_METRIC
-from amidlib.paper.verify_checks import CROSS_CPU_SD
+from amidlib.paper.verify_checks import cross_cpu_sd
 from amidlib.repro.profiles import Profile
 
 __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_sentence", "claims_of", "claims_markdown",
@@ -170,18 +170,19 @@ EDGE_SOURCE = "edge"
 EDGE_SDS = 3.0
 
 
-def edge_band(metric: str, n: int) -> float:
+def edge_band(metric: str, n: int, dataset: str | None = None) -> float:
     """How close to 0 a bound of an ``n``-seed interval of ``metric`` may end before another CPU could move it
-    across: :data:`EDGE_SDS` · s · √(2/n), s the metric's cross-CPU sd per run (two runs per paired difference,
-    independent drift, averaged over n seeds). NaN when s is unknown or n < 2 (no interval)."""
-    s = CROSS_CPU_SD.get(metric)
+    across: :data:`EDGE_SDS` · s · √(2/n), s the metric's cross-CPU sd per run on ``dataset``'s runs
+    (:func:`amidlib.paper.verify_checks.cross_cpu_sd`; two runs per paired difference, independent drift,
+    averaged over n seeds). NaN when s is unknown or n < 2 (no interval)."""
+    s = cross_cpu_sd(dataset).get(metric)
     return math.nan if s is None or n < 2 else EDGE_SDS * s * math.sqrt(2 / n)
 
 
-def at_edge(e, metric: str) -> bool:
+def at_edge(e, metric: str, dataset: str | None = None) -> bool:
     """Does the interval of ``e`` (an :class:`~amidlib.paper.stats.Effect`) end within :func:`edge_band` of 0
     on either side?"""
-    band = edge_band(metric, e.n)
+    band = edge_band(metric, e.n, dataset)
     return bool(e.n >= 2 and not math.isnan(band) and min(abs(e.ci_low), abs(e.ci_high)) < band)
 
 
@@ -226,7 +227,8 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
             parts = []
             for a, op, b, metric in claim.comparisons:
                 first = _paired(f, a, b, metric)
-                edge_here = claim.source in EXTENDABLE and at_edge(first, metric)
+                dataset = str(f["dataset"].iloc[0]) if len(f) and "dataset" in f else None
+                edge_here = claim.source in EXTENDABLE and at_edge(first, metric, dataset)
                 e = first
                 if edge and edge_here:  # the first seeds' runs and the edge seeds' (a seed's run is in one of them)
                     more = extra[extra["setting"].isin(set(f["setting"])) & ~extra["seed"].isin(set(f["seed"]))]
@@ -310,6 +312,7 @@ def _status(first) -> str:
 def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "") -> str:
     """claims.md: the rule, a one-line count, a summary table per claim, then every comparison."""
     lines = ["# The paper's qualitative claims, checked on our data", ""]
+    ds = prof.main.dataset if prof is not None else None
     if prof is not None:
         lines.append(f"- data: {prof.main.description}"
                      + "".join(f" (Table 1 also: {p.description})" for p in prof.pairings[1:]))
@@ -331,10 +334,10 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
                  f"D1's samples; α3·L_adv < {100 * ADV_SHARE:.0f} % of the objective); its statistics are still shown. "
                  "**More seeds at the edge**: a comparison of Tables 1, 2, 4, 5 whose interval over the first seeds "
                  f"ends within {EDGE_SDS:g}·s·√(2/n) of 0 (s: the metric's cross-CPU sd per run, "
-                 f"{CROSS_CPU_SD['student_top1']} points for student top-1: "
-                 f"{edge_band('student_top1', 10):.2f} points at n = 10), so that another CPU's drift could move its "
-                 "verdict, is decided over the edge seeds too; decided from the first seeds alone, on either side "
-                 "of 0.")
+                 f"{cross_cpu_sd(ds)['student_top1']} points for student top-1{' on ' + ds if ds else ''}: "
+                 f"{edge_band('student_top1', 10, ds):.2f} points at n = 10), so that another CPU's drift could "
+                 "move its verdict, is decided over the edge seeds too; decided from the first seeds alone, on "
+                 "either side of 0.")
     lines.append(_summary_line(verdict_counts(verdicts), verdict_counts(verdicts, "claim_verdict_holm")))
     lines.append(_edge_line(verdicts))
     lines.append("")

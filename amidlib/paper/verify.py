@@ -93,11 +93,13 @@ import pandas as pd
 from amidlib.paper.records import read_runs
 # the comparisons live in verify_checks; imported here, every name keeps its path (``from amidlib.paper import
 # verify as V``; ``V.compare_runs``, ``V.CROSS_CPU_SD`` ...)
-from amidlib.paper.verify_checks import (CONFIDENCE, CROSS_CPU_SD, FALLBACK_SEED_FRACTION, GROSS_SDS,  # noqa: F401
+from amidlib.paper.verify_checks import (CONFIDENCE, CROSS_CPU_SD, CROSS_CPU_SD_BY_DATASET,  # noqa: F401
+                                         FALLBACK_SEED_FRACTION, GROSS_SDS, cross_cpu_sd,
                                          ID_COLUMNS, MARGIN_SDS, Tolerance, VerifyReport, compare_claim_effects,
                                          compare_claims, compare_runs, metric_columns, run_table, tolerances)
 
-__all__ = ["VerifyReport", "Tolerance", "CROSS_CPU_SD", "tolerances", "run_table", "compare_runs",
+__all__ = ["VerifyReport", "Tolerance", "CROSS_CPU_SD", "CROSS_CPU_SD_BY_DATASET", "cross_cpu_sd", "tolerances",
+           "run_table", "compare_runs",
            "compare_claim_effects", "compare_claims", "verify", "main"]
 
 
@@ -158,7 +160,9 @@ def verify(candidate_dir: str | Path, reference: str | Path | None = None, out=p
     except Exception as exc:  # noqa: BLE001 (the claims' code itself broken: a failure to report, not a crash)
         report.failures.append(f"the claims could not be evaluated from runs.csv: {type(exc).__name__}: {exc}")
     if evaluated is not None:
-        compare_claim_effects(*evaluated, report, first=first)
+        claims_data = ref_runs.loc[ref_runs["source"] == "table4", "dataset"] if "dataset" in ref_runs else []
+        compare_claim_effects(*evaluated, report, first=first,
+                              dataset=str(claims_data.iloc[0]) if len(claims_data) else None)
     new_claims = _read_claims(cand / "claims.csv")
     if ref_claims is not None and new_claims is not None:
         compare_claims(ref_claims, new_claims, report)
