@@ -20,8 +20,10 @@ def _runs(source, per_row, seeds, metric="student_top1", setting="fou→fac", pa
 
 
 def test_the_band_is_three_drift_sds_of_a_mean_of_n_paired_differences():
-    assert claims.edge_band("student_top1", 10) == pytest.approx(3 * 0.30 * math.sqrt(2 / 10))  # 0.40 points
-    assert claims.edge_band("student_r1", 20) == pytest.approx(3 * 0.27 * math.sqrt(2 / 20))
+    assert claims.edge_band("student_top1", 10) == pytest.approx(3 * 0.35 * math.sqrt(2 / 10))  # 0.47 points
+    assert claims.edge_band("student_r1", 20) == pytest.approx(3 * 0.42 * math.sqrt(2 / 20))
+    # the digit pairs' runs drift about 0.9 points each across CPUs: their band is 1.21 points at 10 seeds
+    assert claims.edge_band("student_top1", 10, "uci_pairs") == pytest.approx(3 * 0.90 * math.sqrt(2 / 10))
     assert math.isnan(claims.edge_band("student_top1", 1)) and math.isnan(claims.edge_band("no_such_metric", 10))
 
 

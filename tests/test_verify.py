@@ -6,6 +6,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from amidlib.paper import verify as V
 from amidlib.paper.records import record_runs, read_runs
@@ -167,21 +168,30 @@ def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reporte
     assert len(r.borderline) == 3 and all(line.startswith("claim ") for line in r.borderline)
     assert "borderline: claim mi_beats_nce: supported → inconclusive" in lines
     assert max(s["ratio"] for s in r.shifts) < 0.8 and max(m["ratio"] for m in r.moves) < 0.7
-    assert any(line.startswith("margin student_top1: s = 0.3 ") for line in lines)
+    assert any(line.startswith("margin student_top1: s = 0.35 ") for line in lines)
 
 
 def test_the_margins_are_the_measured_cross_cpu_spread():
-    """CROSS_CPU_SD is the sd over runs of the paired differences between the two CPUs, rounded up (within
-    10 %), or a floor where that spread is below resolution; the largest difference is within 10 s."""
-    a, _ = V.run_table(read_runs(PAIR / "amd_epyc_avx2"))
-    b, _ = V.run_table(read_runs(PAIR / "intel_xeon_avx512"))
-    floors = {"lambda1_min", "lambda1_max", "batch_positives", "batch_with_partner"}
-    assert set(V.CROSS_CPU_SD) == set(V.metric_columns(a))
+    """CROSS_CPU_SD is, on the 10 digits, the larger of two measured sds over runs of the paired differences (an
+    AMD EPYC against an Intel Xeon; one machine's AVX512 against its AVX2 kernels), rounded up (within 10 %), or a
+    floor where that spread is below resolution; the largest difference is within 10 s."""
+    measured = []
+    for first, second in [("amd_epyc_avx2", "intel_xeon_avx512"), ("pairs_amd_avx512", "pairs_amd_avx2_kernels")]:
+        a, _ = V.run_table(read_runs(PAIR / first))
+        b, _ = V.run_table(read_runs(PAIR / second))
+        common = a.index.intersection(b.index)
+        a, b = a.loc[common], b.loc[common]
+        on_digits = a["dataset"] == "uci_mfeat"
+        measured.append(b.loc[on_digits].select_dtypes("number") - a.loc[on_digits].select_dtypes("number"))
+    assert len(measured[0]) >= 250 and len(measured[1]) >= 50
+    floors = {"lambda1_max", "batch_positives", "batch_with_partner"}
+    assert set(V.CROSS_CPU_SD) == set(V.metric_columns(a)) - {c for c in a if c.startswith("share_")}
     for metric, s in V.CROSS_CPU_SD.items():
-        d = (b[metric] - a[metric]).dropna()
-        assert d.std() <= s and d.abs().max() < V.GROSS_SDS * s, metric
+        d = [m[metric].dropna() for m in measured if metric in m and m[metric].notna().sum() >= 10]
+        largest = max(x.std() for x in d)
+        assert largest <= s and max(x.abs().max() for x in d) < V.GROSS_SDS * s, metric
         if metric not in floors:
-            assert s <= 1.1 * d.std(), metric
+            assert s <= 1.1 * largest, (metric, largest, s)
 
 
 def test_the_digit_pairs_margins_are_their_measured_spread():
@@ -205,8 +215,6 @@ def test_the_digit_pairs_margins_are_their_measured_spread():
     assert len(d) >= 20 and d.abs().max() < V.GROSS_SDS * V.CROSS_CPU_SD["student_top1"]
 
 
-@pytest.mark.xfail(strict=True, reason="open (issue 20): on the digit pairs WA/UA and the loss shares have no "
-                   "measured cross-CPU sd yet (fallback margins too tight): verify still fails this pair")
 def test_a_reproduction_with_other_cpu_kernels_passes_on_the_digit_pairs():
     """The same machine and code with torch's AVX2 kernels instead of AVX512 (what another CPU changes): verify
     passes with the pairs' own margins; its verdicts near the edge are reported as borderline, none flipped."""
@@ -305,17 +313,18 @@ def test_a_claim_effect_beyond_its_tolerance_fails_and_within_passes(committed):
 
     ref = evaluate_claims(committed[0])
     i = ref.index[ref["id"] == "warmup_helps"][0]
-    ok = V.compare_claim_effects(ref, ref)
+    ok = V.compare_claim_effects(ref, ref, dataset="uci_pairs")
     assert ok.ok and len(ok.effects) == int((ref["n"] > 0).sum())
     tol = next(e["tolerance"] for e in ok.effects if e["claim"].startswith("warmup_helps"))
-    assert tol == pytest.approx(0.547, abs=0.01)          # 4.08 · 0.30 · √(2/10)
+    z = stats.norm.ppf(1 - (1 - V.CONFIDENCE) / 2 / len(ok.effects))   # family-wise over the comparisons
+    assert tol == pytest.approx(z * S["student_top1"] * (2 / ref.loc[i, "n"]) ** 0.5)  # ≈ 4.1 · 0.90 · √(2/10)
     for factor, passes in ((0.95, True), (1.05, False)):
         moved = ref.copy()
         moved.loc[i, "effect"] += factor * tol
-        r = V.compare_claim_effects(ref, moved)
+        r = V.compare_claim_effects(ref, moved, dataset="uci_pairs")
         assert r.ok == passes
         assert passes or r.failures[0].startswith("claim effect moved: warmup_helps: amid > no_warmup, student_top1")
-    r = V.compare_claim_effects(ref, ref.drop(index=i))
+    r = V.compare_claim_effects(ref, ref.drop(index=i), dataset="uci_pairs")
     assert not r.ok and "warmup_helps" in r.failures[0]
 
 
@@ -371,7 +380,7 @@ def test_verify_command_line(tmp_path, capsys):
     bad.to_csv(tmp_path / "new" / "runs.csv", index=False)
     assert V.main([str(tmp_path / "new"), "--reference", str(tmp_path / "ref")]) == 1
     out = capsys.readouterr().out
-    assert "FAIL: method shifted: amid, student_top1" in out and "margin student_top1: s = 0.3" in out
+    assert "FAIL: method shifted: amid, student_top1" in out and "margin student_top1: s = 0.35" in out
     assert V.main([str(tmp_path / "nowhere")]) == 2
 
 

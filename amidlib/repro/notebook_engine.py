@@ -31,6 +31,9 @@ __all__ = ["ENGINE", "QuietOutputWidget", "ReproNotebookClient", "ReproEngine"]
 
 #: the name this engine is registered under with papermill
 ENGINE = "amid-repro"
+#: seconds a kernel may take to start: papermill's 60 s is short on 2 cores starting two kernels beside a
+#: training run (a kernel that never starts still fails, after this long)
+MIN_START_TIMEOUT = 180
 
 
 class QuietOutputWidget(OutputWidget):
@@ -72,7 +75,8 @@ class ReproEngine(_engines.NBClientEngine):
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(safe_kwargs,
                                     timeout=execution_timeout if execution_timeout else kwargs.get("timeout"),
-                                    startup_timeout=start_timeout, kernel_name=kernel_name, log=_engines.logger,
+                                    startup_timeout=max(start_timeout, MIN_START_TIMEOUT), kernel_name=kernel_name,
+                                    log=_engines.logger,
                                     log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
         return ReproNotebookClient(nb_man, **final_kwargs).execute()
 
