@@ -120,3 +120,43 @@ def test_seeds_on_splits_of_different_sizes_are_refused():
     train, test = load_embedded(("fou",), ("fac",))
     with pytest.raises(ValueError, match="differ in size"):
         experiment.run_seeds("amid", [train, train.subset(np.arange(300))], [test, test], seeds=[0, 1], **KW)
+
+
+def test_a_grid_of_alphas_in_one_batched_model_is_each_lone_run(data):
+    """Table 6's grid trains as one batched model: each seed its own α1, α2, α3 (AMID's slot options, stacked
+    buffers), each exactly its lone run with those values; its record names its own α."""
+    train, test = data
+    slots = [{}, {"alpha1": 3.7}, {"alpha2": 1.3, "alpha3": 0.7}]
+    seeds = [0, 0, 1]
+    batched = experiment.run_seeds("amid", train, test, seeds=seeds, slot_overrides=slots, **KW)
+    for seed, slot, b in zip(seeds, slots, batched):
+        a = experiment.run("amid", train, test, seed=seed, **KW, **slot)
+        _assert_same_run(a, b)
+        assert all(b.config[k] == a.config[k] for k in ("alpha1", "alpha2", "alpha3"))
+    # a check that can fail: seed 0 under α1 = 3.7 is not seed 0 under the default α1 = 4.0
+    assert not np.allclose(batched[0].history["loss_mi_s"], batched[1].history["loss_mi_s"])
+
+
+def test_slot_overrides_name_only_the_methods_slot_options(data):
+    train, test = data
+    with pytest.raises(ValueError, match="only amid's slot options .*not use_d2"):
+        experiment.run_seeds("amid", train, test, seeds=[0, 1], slot_overrides=[{}, {"use_d2": False}], **KW)
+    with pytest.raises(ValueError, match="2 seeds but 1 slot_overrides"):
+        experiment.run_seeds("amid", train, test, seeds=[0, 1], slot_overrides=[{}], **KW)
+
+
+def test_table6s_grid_is_one_task_and_each_run_keeps_its_own_key():
+    """amidlib.repro.runs.tasks: configurations that differ only in α are one task; the cache keys stay per run."""
+    from amidlib.paper.plans import PLANS
+    from amidlib.repro import profiles
+    from amidlib.repro.runs import tasks
+
+    prof = profiles.load_profile("cpu")
+    specs = list({c.spec.key(): c.spec for c in PLANS["table6"](prof)}.values())
+    grouped = tasks(specs)
+    def rest(spec):  # the configuration without its α
+        return tuple(kv for kv in spec.overrides if not kv[0].startswith("alpha"))
+
+    assert len(grouped) == len({rest(s) for s in specs}) < len({s.overrides for s in specs})
+    assert sum(map(len, grouped)) == len(specs) and max(map(len, grouped)) >= 30   # 10 α values × 3 seeds at least
+    assert all(len({rest(s) for s in t}) == 1 and len({s.key() for s in t}) == len(t) for t in grouped)

@@ -17,7 +17,10 @@ What keeps each seed its own run, exactly as :func:`amidlib.core.training.train`
   seed k's split (:class:`SeedSplits`);
 - its dropout masks, drawn from its own torch random stream in the order a lone run draws them, and
   applied inside the vmap as fixed masks (:class:`MaskedDropout`);
-- its λ (AMID's buffers are stacked too) and its ``end_epoch``; its own history and final metrics.
+- its λ (AMID's buffers are stacked too) and its ``end_epoch``; its own history and final metrics;
+- its values of the method's ``slot_options`` (AMID's α1, α2, α3, read from a stacked buffer), so
+  configurations that differ only there train as one model: Table 6's grid of 15 α values × 3 seeds is one
+  task instead of 15 (``run_seeds(..., slot_overrides=...)``; :func:`amidlib.repro.runs.tasks` groups them).
 
 Only float rounding differs (batched matrix products): the losses agree with a lone run's to float
 tolerance over the first steps, and the final metrics within the seed interval

@@ -24,7 +24,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -132,9 +132,12 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
 def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embedded", *,
               nets_factory: Callable[[Any, int, Any], CrossModalNets] | None = None,
               loader_factory: Callable[[Any, Any], Any] | None = None,
-              record_extra: dict | None = None, keep_model: bool = False, **overrides) -> list[Result]:
+              record_extra: dict | None = None, keep_model: bool = False,
+              slot_overrides: Sequence[dict] | None = None, **overrides) -> list[Result]:
     """:func:`run` for several seeds: one Result per seed, in order. ``train_ds`` / ``test_ds``: one split for every
-    seed, or a list with each seed's own (one size; e.g. the split drawn from the seed). Where the configuration
+    seed, or a list with each seed's own (one size; e.g. the split drawn from the seed). ``slot_overrides``: per
+    seed, values of the method's ``slot_options`` on top of ``overrides`` (AMID: α1, α2, α3), so a grid of them
+    trains as one batched model (Table 6); each seed's Result records its own. Where the configuration
     allows it (:func:`amidlib.core.batched.batchable`: a method that opts in, feature arrays on the CPU, no
     checkpoints) the seeds train as one batched model (:mod:`amidlib.core.batched`), each exactly as it would alone
     up to float rounding, for little more than one run's time; otherwise one after another.
@@ -145,22 +148,27 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     tests = list(test_ds) if per_seed else [test_ds] * len(seeds)
     if len(trains) != len(seeds) or len(tests) != len(seeds):
         raise ValueError(f"run_seeds: {len(seeds)} seeds but {len(trains)} training and {len(tests)} test splits")
+    slots = _slot_overrides(method, slot_overrides, len(seeds))
     cfg = make_config(_method_class(method).defaults, preset=preset, **overrides)
     if nets_factory or loader_factory or not batchable(method, cfg):  # (decided before any data is prepared)
         return [run(method, tr, te, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
-                    record_extra=record_extra, keep_model=keep_model, **overrides)
-                for seed, tr, te in zip(seeds, trains, tests)]
-    setups = ([_setup(method, tr, te, preset, nets_factory, loader_factory, overrides) for tr, te in zip(trains, tests)]
-              if per_seed else [_setup(method, train_ds, test_ds, preset, nets_factory, loader_factory,
-                                       overrides)] * len(seeds))
+                    record_extra=record_extra, keep_model=keep_model, **{**overrides, **slot})
+                for seed, tr, te, slot in zip(seeds, trains, tests, slots)]
+    if per_seed:
+        setups = [_setup(method, tr, te, preset, nets_factory, loader_factory, {**overrides, **slot})
+                  for tr, te, slot in zip(trains, tests, slots)]
+    else:
+        shared = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
+        setups = [(shared[0], make_config(shared[0].defaults, preset=preset, **{**overrides, **slot}), *shared[2:])
+                  if slot else shared for slot in slots]  # (only the config differs: the slot options)
     method_cls, cfg, _, _, _, new_nets = setups[0]
     n_classes = max(setup[4] for setup in setups)
     started = time.perf_counter()
     models = []
-    for seed, (_, _, train_data, test_data, _, _) in zip(seeds, setups):  # each seed's method built as run() builds it
-        extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
+    for seed, (_, own_cfg, train_data, test_data, _, _) in zip(seeds, setups):  # each built as run() builds it
+        extra_kwargs = method_cls.pretrain(own_cfg, new_nets, train_data, test_data, n_classes, seed)
         seed_everything(seed)
-        models.append(method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device))
+        models.append(method_cls(new_nets(), own_cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device))
     if per_seed:
         train_data, test_data = [setup[2] for setup in setups], [setup[3] for setup in setups]
     else:
@@ -170,6 +178,21 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     extra = {**(record_extra or {}), "engine": f"batched: {len(seeds)} seeds {seeds}"}
     return [_result(method, model, history, setup, tr, te, seed, wall, extra, keep_model)
             for seed, model, history, setup, tr, te in zip(seeds, models, histories, setups, trains, tests)]
+
+
+def _slot_overrides(method: str, slot_overrides, n_seeds: int) -> list[dict]:
+    """``run_seeds``' per-seed overrides, checked: one per seed, each naming only the method's slot options."""
+    if slot_overrides is None:
+        return [{}] * n_seeds
+    slots = [dict(slot) for slot in slot_overrides]
+    if len(slots) != n_seeds:
+        raise ValueError(f"run_seeds: {n_seeds} seeds but {len(slots)} slot_overrides")
+    allowed = set(_method_class(method).slot_options)
+    other = sorted({k for slot in slots for k in slot} - allowed)
+    if other:
+        raise ValueError(f"run_seeds: slot_overrides may set only {method}'s slot options "
+                         f"({', '.join(sorted(allowed)) or 'none'}), not {', '.join(other)}")
+    return slots
 
 
 def batchable(method: str, cfg) -> bool:

@@ -73,6 +73,9 @@ class Method(nn.Module):
     #: can several seeds train as one batched model (amidlib.core.batched)? Yes when a step draws no random
     #: number besides dropout and has fixed shapes (no data-dependent indexing, no .item(), no side state)
     batchable: ClassVar[bool] = False
+    #: config values that may differ between the seeds of one batched model (amidlib.core.batched): the method
+    #: reads them from buffers, which the batched model stacks per seed (AMID: its loss weights α1, α2, α3)
+    slot_options: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int):
         super().__init__()

@@ -1,10 +1,11 @@
 """More seeds where a verdict sits at the edge: the runs behind them, planned from the first seeds' verdicts.
 
-With 10 seeds an interval can end a few tenths of a point from 0, and another CPU's rounding drift
-(≈ 0.3 points per run, benchmarks/cross_cpu) can then move it across: the verdict a reader sees would
-depend on the machine. So a comparison of Tables 1, 2, 4, 5 whose interval over the profile's seeds ends
-within the edge band of 0 (:func:`amidlib.paper.claims.edge_band`: 3 drift sds of a mean of n paired
-differences, 0.40 points for top-1 at n = 10) is decided over the profile's edge seeds as well
+With 10 seeds an interval can end within a point of 0, and another CPU's rounding drift (≈ 0.9 points
+of top-1 per run on the digit pairs, where the claims run; benchmarks/cross_cpu) can then move it across: the
+verdict a reader sees would depend on the machine. So a comparison of Tables 1, 2, 4, 5 whose interval over
+the profile's seeds ends within the edge band of 0 (:func:`amidlib.paper.claims.edge_band`: 3 drift sds of a
+mean of n paired differences, 1.21 points for top-1 at n = 10 on the pairs) is decided over the profile's edge
+seeds as well
 (``seed_sets.edge``; seeds 10-19 under profile cpu, so 20 in all), both arms, paired by seed:
 
     first seeds  →  evaluate_claims  →  comparisons at the edge  →  their two arms × edge seeds  →  runs.csv "edge"

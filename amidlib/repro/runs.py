@@ -24,6 +24,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from amidlib.core.methods import METHODS
 from amidlib.core.metrics import REGIME_METRICS, SCALAR_METRICS
 from amidlib.data import splits
 from amidlib.repro import executors
@@ -72,7 +73,8 @@ def prepare_data(specs: Iterable[RunSpec]) -> None:
 
 
 def tasks(specs: Iterable[RunSpec]) -> list[tuple[RunSpec, ...]]:
-    """The specs as tasks: the seeds of one batched configuration together (in seed order), every
+    """The specs as tasks: the seeds of one batched configuration together (in seed order; configurations that
+    differ only in their method's ``slot_options``, e.g. Table 6's α grid, are one configuration here), every
     other spec alone. A task is what one worker (process or Ray task) trains."""
     groups: dict[RunSpec, list[RunSpec]] = {}
     out: list[tuple[RunSpec, ...]] = []
@@ -80,10 +82,12 @@ def tasks(specs: Iterable[RunSpec]) -> list[tuple[RunSpec, ...]]:
         if spec.engine == "batched":  # (a split drawn from the seed is the same configuration)
             split = spec.split[:2] + ("seed",
                                       ) if spec.split[0] == "holdout" and spec.split[2] == spec.seed else spec.split
-            groups.setdefault(dataclasses.replace(spec, seed=0, split=split), []).append(spec)
+            slot_keys = set(METHODS[spec.method].slot_options)
+            shared = tuple(kv for kv in spec.overrides if kv[0] not in slot_keys)
+            groups.setdefault(dataclasses.replace(spec, seed=0, split=split, overrides=shared), []).append(spec)
         else:
             out.append((spec,))
-    out += [tuple(sorted(g, key=lambda s: s.seed)) for g in groups.values()]
+    out += [tuple(sorted(g, key=lambda s: (s.seed, s.overrides))) for g in groups.values()]
     return out
 
 

@@ -27,6 +27,7 @@ from amidlib.core.methods.single import TeacherAlone
 class AMID(Method):
     name = "amid"
     batchable = True
+    slot_options = ("alpha1", "alpha2", "alpha3")  # Table 6's grid trains as one batched model
     # AMID's own values (§3, §4.2); the paper presets set τ, α and β for each task. The warm-up length
     # T_start (warmup_epochs) and the discriminators' width and learning rate (d_hidden, d_lr) are the
     # shared config's: every method warms up, and the training loop trains any method's discriminators
@@ -59,6 +60,9 @@ class AMID(Method):
         # Eq 14 state: λ̂ starts at 0, so λ = softmax(0, 0) = (½, ½); "w/o D2": λ = (d1_weight_without_d2, 0)
         self.register_buffer("lambda_hat", torch.zeros(2))
         self.register_buffer("lambdas", torch.tensor([0.5, 0.5] if cfg.use_d2 else [cfg.d1_weight_without_d2, 0.0]))
+        # Eq 17's α1, α2, α3 as a buffer, so a batched model's seeds may each have their own (Table 6's grid);
+        # a float32 α times a float32 loss is the product Python's float gave before, bit for bit
+        self.register_buffer("alphas", torch.tensor([cfg.alpha1, cfg.alpha2, cfg.alpha3]), persistent=False)
         self.fixed_teacher = None
         if cfg.fixed_teacher:
             if pretrained_teacher is None:
@@ -115,15 +119,15 @@ class AMID(Method):
 
         if train_mi:
             if cfg.use_mi_s:
-                out["mi_s"] = cfg.alpha1 * mi_s
+                out["mi_s"] = self.alphas[0] * mi_s
             if cfg.use_mi_a:
-                out["mi_a"] = cfg.alpha2 * mi_a
+                out["mi_a"] = self.alphas[1] * mi_a
             if cfg.use_adv:
                 has_partner, partner = losses.same_class_partner(y)
                 d1_s = self.d1(reps.s).squeeze(1)
                 d2_s = self.d2(reps.s[partner]).squeeze(1)
                 mask = has_partner if cfg.use_d2 else torch.zeros_like(has_partner)  # w/o D2: an empty D2 set
-                out["adv"] = cfg.alpha3 * losses.adversarial_generator_loss(d1_s, d2_s, self.lambdas, mask)
+                out["adv"] = self.alphas[2] * losses.adversarial_generator_loss(d1_s, d2_s, self.lambdas, mask)
         return StepOutput(reps, out, logs)
 
     @torch.no_grad()
