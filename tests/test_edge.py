@@ -20,7 +20,7 @@ def _runs(source, per_row, seeds, metric="student_top1", setting="fou→fac", pa
 
 
 def test_the_band_is_three_drift_sds_of_a_mean_of_n_paired_differences():
-    assert claims.edge_band("student_top1", 10) == pytest.approx(3 * 0.35 * math.sqrt(2 / 10))  # 0.47 points
+    assert claims.edge_band("student_top1", 10) == pytest.approx(3 * 0.39 * math.sqrt(2 / 10))  # 0.52 points
     assert claims.edge_band("student_r1", 20) == pytest.approx(3 * 0.42 * math.sqrt(2 / 20))
     # the digit pairs' runs drift about 0.9 points each across CPUs: their band is 1.21 points at 10 seeds
     assert claims.edge_band("student_top1", 10, "uci_pairs") == pytest.approx(3 * 0.90 * math.sqrt(2 / 10))
@@ -32,7 +32,7 @@ def test_the_band_is_three_drift_sds_of_a_mean_of_n_paired_differences():
     (-2.0, -0.3, True),     # contradicted, upper bound 0.3 from 0
     (-0.2, +1.5, True),     # inconclusive, a bound 0.2 from 0
     (-0.8, +0.6, False),    # inconclusive, both bounds beyond the band: no CPU drift makes it decisive
-    (+0.5, +2.0, False),    # supported with room
+    (+0.6, +2.0, False),    # supported with room
 ])
 def test_at_edge_looks_at_the_bound_nearest_zero_on_either_side(low, high, expected):
     e = replace(paired_effect(np.zeros(10), np.zeros(10)), ci_low=low, ci_high=high)

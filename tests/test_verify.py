@@ -168,51 +168,49 @@ def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reporte
     assert len(r.borderline) == 3 and all(line.startswith("claim ") for line in r.borderline)
     assert "borderline: claim mi_beats_nce: supported → inconclusive" in lines
     assert max(s["ratio"] for s in r.shifts) < 0.8 and max(m["ratio"] for m in r.moves) < 0.7
-    assert any(line.startswith("margin student_top1: s = 0.35 ") for line in lines)
+    assert any(line.startswith("margin student_top1: s = 0.39 ") for line in lines)
 
 
-def test_the_margins_are_the_measured_cross_cpu_spread():
-    """CROSS_CPU_SD is, on the 10 digits, the larger of two measured sds over runs of the paired differences (an
-    AMD EPYC against an Intel Xeon; one machine's AVX512 against its AVX2 kernels), rounded up (within 10 %), or a
-    floor where that spread is below resolution; the largest difference is within 10 s."""
-    measured = []
-    for first, second in [("amd_epyc_avx2", "intel_xeon_avx512"), ("pairs_amd_avx512", "pairs_amd_avx2_kernels")]:
+#: the measured CPU pairs (benchmarks/cross_cpu): (reference, other)
+CPU_PAIRS = [("amd_epyc_avx2", "intel_xeon_avx512"), ("pairs_amd_avx512", "pairs_amd_avx2_kernels"),
+             ("pairs_amd_avx512", "pairs_intel_xeon")]
+
+
+def _measured(dataset):
+    """Per metric, the (sd, largest |d|) of the paired per-run differences of each CPU pair on ``dataset``."""
+    out = {}
+    for first, second in CPU_PAIRS:
         a, _ = V.run_table(read_runs(PAIR / first))
         b, _ = V.run_table(read_runs(PAIR / second))
         common = a.index.intersection(b.index)
         a, b = a.loc[common], b.loc[common]
-        on_digits = a["dataset"] == "uci_mfeat"
-        measured.append(b.loc[on_digits].select_dtypes("number") - a.loc[on_digits].select_dtypes("number"))
-    assert len(measured[0]) >= 250 and len(measured[1]) >= 50
+        on = a["dataset"] == dataset
+        for metric in V.metric_columns(a):
+            d = (b.loc[on, metric] - a.loc[on, metric]).dropna()
+            if len(d) >= 10:
+                out.setdefault(metric, []).append((d.std(), d.abs().max(), len(d)))
+    return out
+
+
+@pytest.mark.parametrize("dataset, own", [("uci_mfeat", V.CROSS_CPU_SD),
+                                          ("uci_pairs", V.CROSS_CPU_SD_BY_DATASET["uci_pairs"])])
+def test_the_margins_are_the_largest_measured_cross_cpu_spread(dataset, own):
+    """s per metric and dataset is the largest sd over runs of the paired differences among the measured CPU pairs
+    (an AMD EPYC against two Intel Xeons, and one AMD machine's AVX512 against its AVX2 kernels), rounded up (within
+    10 %), or a floor where that spread is below resolution; every difference measured is within 10 s."""
+    measured = _measured(dataset)
+    assert max(n for v in measured["student_top1"] for _, _, n in [v]) >= (250 if dataset == "uci_pairs" else 270)
     floors = {"lambda1_max", "batch_positives", "batch_with_partner"}
-    assert set(V.CROSS_CPU_SD) == set(V.metric_columns(a)) - {c for c in a if c.startswith("share_")}
-    for metric, s in V.CROSS_CPU_SD.items():
-        d = [m[metric].dropna() for m in measured if metric in m and m[metric].notna().sum() >= 10]
-        largest = max(x.std() for x in d)
-        assert largest <= s and max(x.abs().max() for x in d) < V.GROSS_SDS * s, metric
+    for metric, s in own.items():
+        largest = max(sd for sd, _, _ in measured[metric])
+        assert largest <= s and max(mx for _, mx, _ in measured[metric]) < V.GROSS_SDS * s, metric
         if metric not in floors:
             assert s <= 1.1 * largest, (metric, largest, s)
-
-
-def test_the_digit_pairs_margins_are_their_measured_spread():
-    """The digit pairs' own s (CROSS_CPU_SD_BY_DATASET): the sd over their runs of the paired differences between
-    torch's AVX512 and AVX2 kernels on one machine (benchmarks/cross_cpu/pairs_*), rounded up within 10 %; each
-    several times the 10 digits' (the pairs train 41 steps of 16 an epoch: rounding drift grows)."""
-    a, _ = V.run_table(read_runs(PAIR / "pairs_amd_avx512"))
-    b, _ = V.run_table(read_runs(PAIR / "pairs_amd_avx2_kernels"))
-    common = a.index.intersection(b.index)
-    a, b = a.loc[common], b.loc[common]
-    on_pairs = a["dataset"] == "uci_pairs"
-    assert on_pairs.sum() >= 250
-    own = V.CROSS_CPU_SD_BY_DATASET["uci_pairs"]
-    for metric, s in own.items():
-        d = (b.loc[on_pairs, metric] - a.loc[on_pairs, metric]).dropna()
-        assert len(d) >= 20 and d.std() <= s <= 1.1 * d.std(), (metric, d.std(), s)
-        assert d.abs().max() < V.GROSS_SDS * s, metric
-    assert own["student_top1"] > 2 * V.CROSS_CPU_SD["student_top1"]
-    # the 10 digits' runs of the same pair (Table 3, the regime sweep) stay within the 10 digits' margins
-    d = (b.loc[~on_pairs, "student_top1"] - a.loc[~on_pairs, "student_top1"]).dropna()
-    assert len(d) >= 20 and d.abs().max() < V.GROSS_SDS * V.CROSS_CPU_SD["student_top1"]
+    if dataset == "uci_pairs":  # the pairs drift about 2-3 times the 10 digits; their loss shares are measured too
+        assert own["student_top1"] > 2 * V.CROSS_CPU_SD["student_top1"]
+        assert {m for m in measured if m.startswith("share_")} <= set(own)
+    else:
+        assert set(V.CROSS_CPU_SD) == set(measured) - {m for m in measured if m.startswith("share_")}
 
 
 def test_a_reproduction_with_other_cpu_kernels_passes_on_the_digit_pairs():
@@ -380,7 +378,7 @@ def test_verify_command_line(tmp_path, capsys):
     bad.to_csv(tmp_path / "new" / "runs.csv", index=False)
     assert V.main([str(tmp_path / "new"), "--reference", str(tmp_path / "ref")]) == 1
     out = capsys.readouterr().out
-    assert "FAIL: method shifted: amid, student_top1" in out and "margin student_top1: s = 0.35" in out
+    assert "FAIL: method shifted: amid, student_top1" in out and "margin student_top1: s = 0.39" in out
     assert V.main([str(tmp_path / "nowhere")]) == 2
 
 

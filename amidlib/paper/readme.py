@@ -107,11 +107,14 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
                 if pd.isna(g["not_testable"].iloc[0]) or not str(g["not_testable"].iloc[0]).strip()]
     count = lambda col, v: sum(g[col].iloc[0] == v for _, g in testable)  # noqa: E731
     verdicts = ("supported", "inconclusive", "contradicted")
-    n = int(claims["n"].max())
+    first = claims["n_first"] if "n_first" in claims else claims["n"]
+    n_first, n_most = int(first.max()), int(claims["n"].max())
+    seeds = (f"n = {n_first}; {n_most} for the {int((claims['n'] > first).sum())} comparisons whose interval over the "
+             f"first {n_first} ended at the edge of 0" if n_most > n_first else f"n = {n_first}")
     raw = ", ".join(f"{count('claim_verdict', v)} {v}" for v in verdicts)
     holm = ", ".join(f"{count('claim_verdict_holm', v)} {v}" for v in verdicts)
     lines = [f"The claims (`figures/claims.md`, `claims.csv`, `fig_claims.png`): each comparison paired by seed "
-             f"(n = {n}), with its 95 % interval. Of {len(groups)} claims, {len(groups) - len(testable)} are "
+             f"({seeds}), with its 95 % interval. Of {len(groups)} claims, {len(groups) - len(testable)} are "
              f"\"not testable here\" (the intervention cannot move the training signal on this data, by a measured "
              f"rule); of the others {raw} as raw 95 % verdicts, and {holm} with Holm's "
              f"adjustment over all comparisons.", ""]
