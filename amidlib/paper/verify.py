@@ -27,26 +27,28 @@ d = reproduction − reference (the two share the seed: same initialisation, spl
 two CPUs the runs' values correlate at 0.96-0.998).
 
 **The margins**, from the measured cross-CPU spread (``benchmarks/cross_cpu``): ``s`` is, per metric and
-dataset, the standard deviation over runs of d between two CPUs, rounded up to two significant digits, with a
-floor where the spread is below what the metric resolves. Two pairs were measured: an AMD EPYC (AVX2) against an
-Intel Xeon (AVX512), 298 runs on the 10 digits; and one AMD machine with torch's AVX512 kernels against its
-AVX2 kernels, 282 runs on the digit pairs and 56 on the 10 digits. The 10 digits' s (:data:`CROSS_CPU_SD`) is
-the larger of the two measurements; the pairs' (:data:`CROSS_CPU_SD_BY_DATASET`) their own:
+dataset, the standard deviation over runs of d between two CPUs, the largest over the measured pairs, rounded up
+to two significant digits, with a floor where the spread is below what the metric resolves. Three pairs were
+measured: (1) an AMD EPYC (AVX2) against an Intel Xeon (AVX512), 298 runs on the 10 digits; (2) one AMD machine
+with torch's AVX512 kernels against its AVX2 kernels, and (3) that AMD reproduction against one on another Intel
+Xeon, each 282 runs on the digit pairs and 56 on the 10 digits. The 10 digits' s is :data:`CROSS_CPU_SD`, the
+pairs' :data:`CROSS_CPU_SD_BY_DATASET`:
 
-    metric                    10 digits: sd of d (two pairs)   s        digit pairs: sd of d   s
-    student_top1, wa, ua      0.295 / 0.345 points             0.35     0.878                  0.90
-    teacher_top1              0.302 / 0.616                    0.62     1.029                  1.05
-    student_r1, student_r5    0.269 / 0.417, 0.274 / 0.374     0.42, 0.38   0.642, 0.681       0.66, 0.70
-    test_gap (Fig 4)          0.0716                           0.072    0.180                  0.19
-    train / test cosine       0.00037 / 0.00064                0.00037 / 0.00065   0.00093 / 0.00101   0.00097 / 0.00105
-    lambda1_min               0.000045 / 0.00017               0.00018  0.00015                0.00016
-    share_* (loss shares)     not measured                     (below)  0.00077-0.0021         0.00085-0.0022
-    lambda1_max, batch_*      0 (data + batches)               floors 0.0001, 0.001, 0.0001
+    metric                    10 digits: sd of d (1 / 2 / 3)      s        pairs: sd of d (2 / 3)   s
+    student_top1, wa, ua      0.295 / 0.345 / 0.387 points       0.39     0.878 / 0.857          0.90
+    teacher_top1              0.302 / 0.616 / 0.472              0.62     1.029 / 1.345          1.4
+    student_r1                0.269 / 0.417 / 0.359              0.42     0.642 / 0.751          0.76
+    student_r5                0.274 / 0.374 / 0.390              0.40     0.681 / 0.669          0.70
+    test_gap (Fig 4)          0.0716 (1)                         0.072    0.180 / 0.174          0.19
+    train / test cosine       0.00037 / 0.00064 (1)     0.00037 / 0.00065   0.0011 / 0.0020 (3)   0.0012 / 0.0020
+    lambda1_min               up to 0.00018                      0.00018  up to 0.00017          0.00017
+    share_* (loss shares)     not measured                       (below)  up to 0.0028           0.00085-0.0029
+    lambda1_max, batch_*      0 (data + batches)                 floors 0.0001, 0.001, 0.0001
 
 (a metric not measured for a dataset, e.g. the 10 digits' ``share_*``: s = ½ · the reference's seed sd of that
 metric, pooled over its methods and pairings; ½ is the ratio measured for top-1, 0.30 / 0.60). The per-seed
 sd of top-1 on the 10 digits is 0.60 points; on the holdout split an accuracy moves in steps of 0.0625 (one
-test digit of 1,600), so s = 0.35 is about 6 test digits.
+test digit of 1,600), so s = 0.39 is about 6 test digits.
 
 - **A method shifted.** For each method (a row's run config: ``amid``, ``mi_s+mi_a``, ``amid alpha1=3.7``,
   …) and metric, over all its runs, and again per pairing where it has several: the mean paired difference
@@ -59,7 +61,7 @@ test digit of 1,600), so s = 0.35 is about 6 test digits.
   across the kernels pair (0.97 of their threshold). What fails (``tests/test_verify.py``): on the digit
   pairs, where the tables' main runs are, 1.2 s (1.1 points) off every AMID run and 2.5 s off any one baseline
   method's runs (CRD has the fewest, 6); on the 10 digits half a point off one method's 10 runs.
-- **A run moved grossly.** |d| > 10·s (3.5 points of top-1 on the 10 digits, 9 on the pairs) **fails** for
+- **A run moved grossly.** |d| > 10·s (3.9 points of top-1 on the 10 digits, 9 on the pairs) **fails** for
   any one run, named by the first table cell showing it (source/setting/row/metric); across the AMD/Intel pair
   the largest |d| was 1.94 points (a teacher's top-1), across the kernels pair 0.97 of its bound (one run's
   L_JSD share).
@@ -67,8 +69,8 @@ test digit of 1,600), so s = 0.35 is about 6 test digits.
   comparison's effect (the mean over its n paired seeds of a − b) **fails** when it changes by more than
   max(s, z_c·s·√(2/n)), z_c the family-wise 99.9 % normal quantile over the comparisons (4.1 for 23;
   √(2/n): the drifts of a's and b's n runs, as if independent), s that of the claims' dataset (the pairs):
-  1.6 points for a top-1 effect of 10 seeds, 0.35 for the gap. Across the kernels pair the largest change
-  was 0.96 point (``d2_helps``, 0.59 of its tolerance).
+  1.6 points for a top-1 effect of 10 seeds, 0.35 for the gap. Across the pairs measured the largest change
+  was 0.67 of its tolerance (a Fig 5 cosine comparison, Intel against AMD).
 - a run, a table's row, a metric or a claim of the reference missing in the reproduction **fails** (one the
   reproduction has in addition is noted, not compared); except the edge seeds' runs (source ``edge``,
   :mod:`amidlib.paper.edge`): they follow the first seeds' verdicts, so a reproduction whose intervals end
