@@ -24,7 +24,6 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from amidlib.core.methods import METHODS
 from amidlib.core.metrics import REGIME_METRICS, SCALAR_METRICS
 from amidlib.data import splits
 from amidlib.repro import executors
@@ -82,9 +81,8 @@ def tasks(specs: Iterable[RunSpec]) -> list[tuple[RunSpec, ...]]:
         if spec.engine == "batched":  # (a split drawn from the seed is the same configuration)
             split = spec.split[:2] + ("seed",
                                       ) if spec.split[0] == "holdout" and spec.split[2] == spec.seed else spec.split
-            slot_keys = set(METHODS[spec.method].slot_options)
-            shared = tuple(kv for kv in spec.overrides if kv[0] not in slot_keys)
-            groups.setdefault(dataclasses.replace(spec, seed=0, split=split, overrides=shared), []).append(spec)
+            key = dataclasses.replace(spec, seed=0, split=split, overrides=spec.shared_overrides)
+            groups.setdefault(key, []).append(spec)
         else:
             out.append((spec,))
     out += [tuple(sorted(g, key=lambda s: (s.seed, s.overrides))) for g in groups.values()]

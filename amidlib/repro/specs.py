@@ -53,6 +53,16 @@ class RunSpec:
         return dict(self.overrides)
 
     @property
+    def slot_overrides(self) -> dict[str, Any]:
+        """The overrides of the method's ``slot_options`` (AMID's α): they may differ within one batched task."""
+        return {k: v for k, v in self.overrides if k in METHODS[self.method].slot_options}
+
+    @property
+    def shared_overrides(self) -> tuple[tuple[str, Any], ...]:
+        """The other overrides: what the specs of one batched task share."""
+        return tuple(kv for kv in self.overrides if kv[0] not in METHODS[self.method].slot_options)
+
+    @property
     def pairing_key(self) -> str:
         return f"{'+'.join(self.target)}→{'+'.join(self.auxiliary)}"
 

@@ -13,7 +13,6 @@ import time
 from typing import Sequence
 
 from amidlib.core.experiment import run, run_seeds
-from amidlib.core.methods import METHODS
 from amidlib.data import splits
 from amidlib.repro.specs import RunSpec
 from amidlib.repro.store import Reports, RunCache, checkpoint_dirs, store_task
@@ -38,11 +37,9 @@ def train_task(specs: Sequence[RunSpec], checkpoint_dirs: Sequence[str | None]) 
         else:
             train_sets, test_sets = data.train, data.test
         # the slot options (AMID's α) may differ between the task's specs (amidlib.repro.runs.tasks): per seed
-        slot_keys = set(METHODS[spec.method].slot_options)
-        shared = {k: v for k, v in spec.config_overrides.items() if k not in slot_keys}
-        slots = [{k: v for k, v in s.config_overrides.items() if k in slot_keys} for s in specs]
         return run_seeds(spec.method, train_sets, test_sets, seeds=[s.seed for s in specs], preset=spec.preset,
-                         progress=False, slot_overrides=slots, **data.run_args, **shared)
+                         progress=False, slot_overrides=[s.slot_overrides for s in specs], **data.run_args,
+                         **dict(spec.shared_overrides))
     extra = {"checkpoint_dir": checkpoint_dirs[0]} if checkpoint_dirs[0] else {}
     return [run(spec.method, data.train, data.test, seed=spec.seed, preset=spec.preset, progress=False,
                 **data.run_args, **spec.config_overrides, **extra)]
