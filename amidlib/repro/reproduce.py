@@ -324,8 +324,8 @@ class _Reproduction:
                 "cpu_seconds": round(cpu, 1) if alone else None, "status": status}, error
 
     def run_notebooks(self) -> None:
-        """The notebooks in waves: once the workload is trained they only read the cache and draw, so those
-        between the first (data preparation) and the report, which reads every table, run side by side."""
+        """The notebooks in waves: once the workload is trained they only read the cache and draw, so all
+        but the report (which reads every table) run side by side, the longest first (:func:`notebook_waves`)."""
         selected = self.cmd.selected
         waves = notebook_waves(selected, parallel=self.trained_before is not None,
                                jobs=self.args.jobs or PROFILES[self.args.profile].execution.n_jobs)
@@ -404,18 +404,20 @@ class _Waves(list):
 
 
 def notebook_waves(selected: list[Path], parallel: bool, jobs: int) -> _Waves:
-    """The order notebooks run in. Serial (one per wave) unless ``parallel`` (the workload trained every run:
-    the notebooks only read the cache) and ``jobs`` > 1: then data preparation (``00``) first, the report
-    (``*_report``, which reads what the others wrote) last, and everything between in one wave."""
+    """The order notebooks run in. Serial (one per wave) unless ``parallel`` (the workload trained every run and
+    prepared the data: the notebooks only read the cache) and ``jobs`` > 1: then every notebook but the report in
+    one wave, the teaching notebook (``*_teaching``) first, and the report (``*_report``, which reads what the
+    others wrote) last. The teaching notebook trains its own small runs (measured on 2 cores: 28 s, the others
+    5-12 s each); started last it was the wave's tail, with a core idle, and data preparation (``00``) alone
+    left a core idle too."""
     waves = _Waves()
     waves.jobs = max(1, int(jobs))
     if not parallel or waves.jobs == 1:
         waves += [[nb] for nb in selected]
         return waves
-    first = [nb for nb in selected if nb.stem.startswith("00_")]
     last = [nb for nb in selected if nb.stem.endswith("_report")]
-    middle = [nb for nb in selected if nb not in first and nb not in last]
-    waves += [[nb] for nb in first] + ([middle] if middle else []) + [[nb] for nb in last]
+    middle = sorted((nb for nb in selected if nb not in last), key=lambda nb: not nb.stem.endswith("_teaching"))
+    waves += ([middle] if middle else []) + [[nb] for nb in last]
     return waves
 
 
