@@ -101,6 +101,16 @@ def test_the_generated_block_follows_the_figures(tmp_path):
     assert f"of the others {n_supported} supported" in before
 
 
+def test_the_timing_line_gives_the_cores_speed_where_the_record_has_it():
+    record = {"runs": 428, "wall_s": 548.8, "cpu_s": 1071.0, "machine": "Intel Xeon, 2 cores", "profile": "cpu"}
+    line = readme.timing_block(record)[0]
+    assert line.startswith("This reproduction: 428 runs, 9.1 min wall (1071 CPU-seconds) on Intel Xeon, 2 cores")
+    assert "GFLOP/s" not in line  # (a record from before the probe)
+    line = readme.timing_block({**record, "core_gflops": [121.0, 97.4]})[0]
+    assert "at 121 GFLOP/s at its start and 97 at its end" in line
+    assert readme.timing_block(None) == []
+
+
 def test_no_result_is_typed_by_hand_in_the_readme_or_the_notebooks():
     allowed = _paper_numbers()
     found = {"README.md": hand_typed(_readme_outside_block(), allowed)}

@@ -268,6 +268,36 @@ def test_a_whole_reproduction_into_figures_leaves_its_record(tmp_path):
     assert record["machine"].endswith(" cores") and record["finished"][:4].isdigit()
     assert reproduction_files.read_reproduction_record(tmp_path) == record
     assert reproduction_files.read_reproduction_record(tmp_path / "none") is None
+    # with the core's speed at the start and the end
+    path = reproduction_files.write_reproduction_record(tmp_path, runs=318, wall_s=630.0, cpu_s=1200.0, profile="cpu",
+                                                        core_gflops=(121.04, 118.96))
+    assert json.loads(path.read_text())["core_gflops"] == [121.0, 119.0]
+
+
+def test_the_core_speed_probe_measures_the_products_and_leaves_the_thread_count_as_it_was():
+    """core_speed: the probe's GFLOP/s from its own count of products (against a direct timing of the same
+    products here), with torch's thread count restored."""
+    import time
+
+    import torch
+
+    from amidlib.repro import reproduction_files
+
+    before = torch.get_num_threads()
+    speed = reproduction_files.core_speed(seconds=0.2)
+    assert torch.get_num_threads() == before
+    k, m, n, p = reproduction_files.PROBE_SHAPE
+    a, b = torch.randn(k, m, n), torch.randn(k, n, p)
+    torch.set_num_threads(1)
+    try:
+        torch.bmm(a, b)
+        start = time.perf_counter()
+        for _ in range(50):
+            torch.bmm(a, b)
+        direct = 2 * k * m * n * p * 50 / (time.perf_counter() - start) / 1e9
+    finally:
+        torch.set_num_threads(before)
+    assert 0.6 < speed / direct < 1.7  # the same arithmetic at the same rate (a factor 2 off would be a miscount)
 
 
 def test_the_driver_passes_mode_run_to_every_notebook_that_declares_it():

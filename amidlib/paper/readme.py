@@ -159,8 +159,12 @@ def regime_block(regime: pd.DataFrame, t4: pd.DataFrame | None) -> list[str]:
 def timing_block(record: dict | None) -> list[str]:
     if not record:
         return []
+    speed = record.get("core_gflops")  # (recorded since 2026-12-05: one core's speed at the start and the end)
     return [f"This reproduction: {record['runs']} runs, {_num(record['wall_s'] / 60)} min wall "
-            f"({record['cpu_s']:.0f} CPU-seconds) on {record['machine']}.", ""]
+            f"({record['cpu_s']:.0f} CPU-seconds) on {record['machine']}"
+            + (f"; one core's batched matrix products, the arithmetic that bounds the training, ran at {speed[0]:.0f} "
+               f"GFLOP/s at its start and {speed[1]:.0f} at its end ([what it costs](docs/usage.md#what-it-costs))"
+               if speed else "") + ".", ""]
 
 
 def results_block(figures: Path) -> str:

@@ -34,7 +34,7 @@ from pathlib import Path
 
 from amidlib.repro.profiles import COMMON_PARAMETERS, EXECUTORS, PROFILES, repo_root, resolve_path
 # cpu_name and environment_record: re-exported for their old import path (benchmarks/bench_seeds.py, tests)
-from amidlib.repro.reproduction_files import (children_cpu, cpu_name, environment_record,  # noqa: F401
+from amidlib.repro.reproduction_files import (children_cpu, core_speed, cpu_name, environment_record,  # noqa: F401
                                               write_environment, write_reproduction_record, write_timings)
 
 #: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
@@ -264,6 +264,9 @@ class _Reproduction:
             print("parameters: " + ", ".join(f"{k}={v!r}" for k, v in cmd.given.items()))
         self.kernel = kernel_name()
         start = time.perf_counter()
+        self.speed_at_start = core_speed()  # (a shared machine's speed varies between sessions: recorded, not assumed)
+        print(f"one core's batched matrix products (the arithmetic that bounds the training): "
+              f"{self.speed_at_start:.0f} GFLOP/s", flush=True)
         # every run first, in one pool (the notebooks then read the cache)
         if args.workload or (args.workload is None and not args.only):
             self.train_workload()
@@ -378,8 +381,11 @@ class _Reproduction:
         if not self.failed:
             _print_headline(out_dir, since=time.time() - total)
             if not args.only and out_dir == (cmd.root / "figures").resolve():
+                speed = (self.speed_at_start, core_speed())
+                print(f"one core's batched matrix products: {speed[0]:.0f} GFLOP/s at the start, "
+                      f"{speed[1]:.0f} at the end")
                 write_reproduction_record(out_dir, runs=cached_runs(self.cache_dir), wall_s=total, cpu_s=total_cpu,
-                                          profile=args.profile)
+                                          profile=args.profile, core_gflops=speed)
         budget = PROFILES[args.profile].execution.budget_s
         if budget and not self.failed and not args.only and total > budget:
             print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")

@@ -1,7 +1,7 @@
 """The files a reproduction leaves beside its executed notebooks (``timings.csv``, ``command.txt``,
 ``environment.txt`` in its run folder) and, for a whole reproduction into the committed ``figures/``, its
-record ``figures/reproduction.json`` (runs, wall and CPU seconds, machine): what the README and the notebooks'
-explore mode say a fresh run costs.
+record ``figures/reproduction.json`` (runs, wall and CPU seconds, machine, the core's speed while it ran): what
+the README and the notebooks' explore mode say a fresh run costs.
 """
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import json
 import os
 import resource
 import sys
+import time
 from pathlib import Path
 
 from amidlib.core.files import atomic_write_text
 
 __all__ = ["RECORD", "write_reproduction_record", "read_reproduction_record", "machine_line", "cpu_name",
-           "environment_record", "write_environment", "write_timings", "children_cpu"]
+           "environment_record", "write_environment", "write_timings", "children_cpu", "core_speed", "PROBE_SHAPE"]
 
 
 #: the committed record of the last reproduction into figures/ (read by amidlib.paper.readme and the notebooks'
@@ -23,16 +24,48 @@ __all__ = ["RECORD", "write_reproduction_record", "read_reproduction_record", "m
 RECORD = "reproduction.json"
 
 
-def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: float, profile: str) -> Path:
+def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: float, profile: str,
+                              core_gflops: tuple[float, float] | None = None) -> Path:
     """``<out_dir>/reproduction.json``: how many runs the reproduction trained or found in its cache, its wall
-    and CPU seconds, the machine, the profile and when it finished (written atomically)."""
+    and CPU seconds, the machine, the profile, when it finished and ``core_gflops``, :func:`core_speed` at its
+    start and end (written atomically)."""
     record = {"runs": int(runs), "wall_s": round(float(wall_s), 1), "cpu_s": round(float(cpu_s), 1),
               "machine": machine_line(), "profile": profile,
               "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    if core_gflops is not None:
+        record["core_gflops"] = [round(float(g), 1) for g in core_gflops]
     path = Path(out_dir) / RECORD
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     print(f"reproduction record: {path}")
     return path
+
+
+#: the probe's product: one linear layer of AMID's step on the digit pairs, batched over 10 seeds (seeds × batch 16 ×
+#: 256 inputs → 256 outputs), the arithmetic that bounds a reproduction on the CPU
+PROBE_SHAPE = (10, 16, 256, 256)
+
+
+def core_speed(seconds: float = 0.5) -> float:
+    """One core's rate, in GFLOP/s, at the batched matrix products that bound a reproduction (:data:`PROBE_SHAPE`),
+    measured for ``seconds``. A reproduction takes it at its start and its end and records both: the same CPU model
+    has run the same reproduction, run for run the same numbers, in 9.1 and in 12.3 minutes in two sessions (the
+    machines are shared), so a time means little without the speed the machine had while it ran."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as every training process runs (the presets' num_threads)
+    try:
+        k, m, n, p = PROBE_SHAPE
+        a, b = torch.randn(k, m, n), torch.randn(k, n, p)
+        for _ in range(10):  # warm-up: the first products allocate and page in
+            torch.bmm(a, b)
+        count, start = 0, time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            torch.bmm(a, b)
+            count += 1
+        return 2 * k * m * n * p * count / elapsed / 1e9
+    finally:
+        torch.set_num_threads(threads)
 
 
 def machine_line() -> str:
