@@ -177,11 +177,10 @@ def test_the_notebook_engine_records_output_widgets_without_writing_to_the_kerne
     assert [o["text"] for o in executor.widget_state["w1"]["outputs"]] == ["c\n"]
 
 
-def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
-    """Real kernels: a cell that prints 200 times into an Output widget, executed 6 times through our papermill
-    engine, 2 at a time; each must finish (papermill's default engine hung 3 of 26 such runs here). A hang is
-    a wait without end, so each run gets 300 s: a run took 22-42 s on 2 cores beside 3 busy processes (12 of 12
-    finished); the earlier 120 s failed once inside a full clean-clone suite on a machine busy with other work."""
+def _run_widget_notebooks(tmp_path, lines: int, runs: int, at_once: int) -> list:
+    """Execute, through our papermill engine in fresh processes, ``runs`` copies of a notebook whose first cell
+    prints ``lines`` times into an Output widget (four kernel messages a line), ``at_once`` at a time; each run
+    gets 300 s (a hang is a wait without end). Returns 0 for a run that finished, else what went wrong."""
     import subprocess
     import sys
     from concurrent.futures import ThreadPoolExecutor
@@ -190,7 +189,7 @@ def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
 
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("import ipywidgets as w\nfrom IPython.display import display\n"
-                                          "out = w.Output(); display(out)\nfor i in range(200):\n"
+                                          f"out = w.Output(); display(out)\nfor i in range({lines}):\n"
                                           "    out.clear_output(wait=True)\n    with out:\n        print(i)\n"),
                 # flushed apart on purpose: two stream messages, as a loaded kernel sometimes sends one print
                 nbformat.v4.new_code_cell("import sys\nprint('do', end='')\nsys.stdout.flush()\nprint('ne')")]
@@ -207,12 +206,64 @@ def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
         except subprocess.TimeoutExpired as e:
             return f"run {i}: hung (no exit in 300 s): {(e.stderr or b'')[-1500:]!r}"
 
-    with ThreadPoolExecutor(2) as pool:
-        results = list(pool.map(one, range(6)))
+    with ThreadPoolExecutor(at_once) as pool:
+        return list(pool.map(one, range(runs)))
+
+
+def test_a_notebook_writing_into_an_output_widget_always_finishes(tmp_path):
+    """Real kernels: a cell that prints 200 times into an Output widget, executed 6 times through our papermill
+    engine, 2 at a time; each must finish (papermill's default engine hung 3 of 26 such runs here). A hang is
+    a wait without end, so each run gets 300 s: a run took 22-42 s on 2 cores beside 3 busy processes (12 of 12
+    finished); the earlier 120 s failed once inside a full clean-clone suite on a machine busy with other work."""
+    import nbformat
+
+    results = _run_widget_notebooks(tmp_path, lines=200, runs=6, at_once=2)
     assert results == [0] * 6, "\n".join(str(r) for r in results if r != 0)
     done = nbformat.read(tmp_path / "out0.ipynb", as_version=4)
     # one stream output even when the kernel flushed the text apart (CI once saw outputs[0] == "done")
     assert [o.get("text") for o in done.cells[1].outputs] == ["done\n"]
+
+
+def test_no_kernel_message_is_lost_when_kernels_outrun_their_clients(tmp_path):
+    """Three kernels printing 5,000 lines into Output widgets at once on a shared machine outrun their clients.
+    ZeroMQ's default high-water marks then drop messages silently: before our engine lifted them on both
+    sides, 6 of 6 such runs failed here (a widget update lost: ``IndexError: pop from empty list``; at 2,000
+    lines also a lost "idle": ``Timeout waiting for IOPub output``), and one run of the test above failed
+    so inside a clean-clone suite. Now each finishes (9 of 9, about 20 s each), and the executed notebook
+    holds the widget's last line and the next cell's output."""
+    import json
+
+    import nbformat
+
+    results = _run_widget_notebooks(tmp_path, lines=5000, runs=3, at_once=3)
+    assert results == [0] * 3, "\n".join(str(r) for r in results if r != 0)
+    for i in range(3):
+        done = nbformat.read(tmp_path / f"out{i}.ipynb", as_version=4)
+        models = done.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"].values()
+        (state,) = [m for m in models if m["model_name"] == "OutputModel"]
+        assert state["state"]["outputs"] == [{"name": "stdout", "output_type": "stream", "text": "4999\n"}], \
+            json.dumps(state["state"]["outputs"])[:500]
+        assert [o.get("text") for o in done.cells[1].outputs] == ["done\n"]
+
+
+def test_a_kernel_of_another_interpreter_starts_through_its_own_launcher(monkeypatch):
+    """Our launcher replaces ipykernel_launcher only for a kernel of this interpreter, in which amidlib is
+    installed; a kernelspec of another Python keeps its own command."""
+    import sys
+
+    from amidlib.repro.notebook_engine import ReproNotebookClient, UnboundedKernelClient
+
+    def argv_for(python):
+        client = ReproNotebookClient.__new__(ReproNotebookClient)
+        km = type("KM", (), {})()
+        km.kernel_spec = type("Spec", (), {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"]})()
+        monkeypatch.setattr("nbclient.client.NotebookClient.create_kernel_manager", lambda self: km)
+        made = client.create_kernel_manager()
+        assert made.client_factory is UnboundedKernelClient
+        return made.kernel_spec.argv[2]
+
+    assert argv_for(sys.executable) == "amidlib.repro.kernel_launcher"
+    assert argv_for("/opt/other-python/bin/python") == "ipykernel_launcher"
 
 
 def test_a_kernel_gets_at_least_three_minutes_to_start(monkeypatch):

@@ -14,20 +14,35 @@ picked free by the client and bound later by the kernel, and two kernels started
 reproduce`` runs notebooks side by side) can pick the same one ("Address already in use"; seen in the
 test suite). A socket file named after a fresh id cannot collide.
 
+The client's sockets queue without bound (ZeroMQ's receive high-water mark 0 instead of 1,000 messages). A
+cell that writes into an Output widget sends four messages a line; while the client is starved of CPU (two
+kernels and a training run on 2 cores), a bounded queue fills and ZeroMQ drops what comes next, silently: a
+lost "idle" status fails the cell after ``iopub_timeout`` (seen once in a clean-clone test suite), a lost
+widget update fails it with ``IndexError: pop from empty list`` (2 of 3 notebooks printing 20,000 lines,
+run 3 at a time), and a lost output is simply missing from the executed notebook. Reading everything is the
+client's job, and the kernel's: where the kernel is this interpreter's ipykernel, it starts through
+:mod:`amidlib.repro.kernel_launcher`, whose IOPub socket has no high-water mark either. Only both together held
+(notebooks printing 20,000 lines into a widget, 3 at a time: with neither 2 and 3 of 3 failed, with the
+client's queue alone 1 of 3).
+
     papermill.execute_notebook(..., engine_name=ENGINE)   # after importing this module
 """
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import uuid
 
+import zmq
+import zmq.asyncio
+from jupyter_client.asynchronous import AsyncKernelClient
 from nbclient.output_widget import OutputWidget
 from papermill import engines as _engines
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.utils import merge_kwargs, remove_args
 
-__all__ = ["ENGINE", "QuietOutputWidget", "ReproNotebookClient", "ReproEngine"]
+__all__ = ["ENGINE", "QuietOutputWidget", "UnboundedKernelClient", "ReproNotebookClient", "ReproEngine"]
 
 #: the name this engine is registered under with papermill
 ENGINE = "amid-repro"
@@ -41,6 +56,16 @@ class QuietOutputWidget(OutputWidget):
 
     def sync_state(self) -> None:
         pass  # the echo to the kernel is what races with waiting for execute_reply; nothing reads it
+
+
+class UnboundedKernelClient(AsyncKernelClient):
+    """jupyter_client's asynchronous client whose sockets never drop a message (the module doc)."""
+
+    def _context_default(self) -> zmq.asyncio.Context:
+        self._created_context = True  # so the client closes it, as it does the default one
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.RCVHWM, 0)  # a default for every socket made after: 0 is "no limit"
+        return context
 
 
 class ReproNotebookClient(PapermillNotebookClient):
@@ -59,6 +84,11 @@ class ReproNotebookClient(PapermillNotebookClient):
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
+        km.client_factory = UnboundedKernelClient
+        argv = km.kernel_spec.argv
+        # a kernel of this very interpreter (the one amidlib is installed in) starts through our launcher
+        if "ipykernel_launcher" in argv and os.path.abspath(argv[0]) == os.path.abspath(sys.executable):
+            argv[argv.index("ipykernel_launcher")] = "amidlib.repro.kernel_launcher"
         if os.name == "posix":  # Unix sockets: no port to race for (the module doc); removed at shutdown
             km.transport = "ipc"
             km.ip = os.path.join(tempfile.gettempdir(), f"amid-kernel-{uuid.uuid4().hex[:12]}")
