@@ -263,6 +263,7 @@ def test_a_kernel_of_another_interpreter_starts_through_its_own_launcher(monkeyp
         return made.kernel_spec.argv[2]
 
     assert argv_for(sys.executable) == "amidlib.repro.kernel_launcher"
+    assert argv_for("python") == "amidlib.repro.kernel_launcher"  # ipykernel's own python3 kernelspec
     assert argv_for("/opt/other-python/bin/python") == "ipykernel_launcher"
 
 

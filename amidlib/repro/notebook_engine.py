@@ -49,6 +49,8 @@ ENGINE = "amid-repro"
 #: seconds a kernel may take to start: papermill's 60 s is short on 2 cores starting two kernels beside a
 #: training run (a kernel that never starts still fails, after this long)
 MIN_START_TIMEOUT = 180
+#: the names a kernelspec may give this interpreter by (jupyter_client.KernelManager.format_kernel_cmd)
+_THIS_PYTHON = {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}
 
 
 class QuietOutputWidget(OutputWidget):
@@ -85,9 +87,11 @@ class ReproNotebookClient(PapermillNotebookClient):
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         km.client_factory = UnboundedKernelClient
-        argv = km.kernel_spec.argv
-        # a kernel of this very interpreter (the one amidlib is installed in) starts through our launcher
-        if "ipykernel_launcher" in argv and os.path.abspath(argv[0]) == os.path.abspath(sys.executable):
+        argv = km.kernel_spec.argv if km.kernel_spec else []  # no kernel named: starting it fails as before
+        # a kernel of this very interpreter (the one amidlib is installed in) starts through our launcher; a
+        # bare "python" is this interpreter too (jupyter_client starts it as sys.executable)
+        if "ipykernel_launcher" in argv and (argv[0] in _THIS_PYTHON
+                                             or os.path.abspath(argv[0]) == os.path.abspath(sys.executable)):
             argv[argv.index("ipykernel_launcher")] = "amidlib.repro.kernel_launcher"
         if os.name == "posix":  # Unix sockets: no port to race for (the module doc); removed at shutdown
             km.transport = "ipc"
