@@ -71,7 +71,8 @@ class UnboundedKernelClient(AsyncKernelClient):
 
 
 class ReproNotebookClient(PapermillNotebookClient):
-    """papermill's notebook client with :class:`QuietOutputWidget` for ``ipywidgets.Output``."""
+    """papermill's notebook client with :class:`QuietOutputWidget` for ``ipywidgets.Output``, kernels that lose
+    no message (:class:`UnboundedKernelClient`, :mod:`amidlib.repro.kernel_launcher`) and Unix sockets."""
 
     def __init__(self, *args, **kwargs):
         # one stdout output per cell, with carriage returns applied: a kernel may flush ``print``'s text and
