@@ -15,6 +15,7 @@ passes them for every dataset of the reproduction (from :mod:`amidlib.data.split
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -119,14 +120,14 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
     """
     setup = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
     method_cls, cfg, train_data, test_data, n_classes, new_nets = setup
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     # what the method needs trained first (AMID's fixed teacher); {} for the others, without drawing a random number
     extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
     seed_everything(seed)
     model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
     history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
     return _result(method, model, history, setup, train_ds, test_ds, seed, time.perf_counter() - started,
-                   record_extra, keep_model)
+                   time.process_time() - cpu_started, record_extra, keep_model)
 
 
 def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embedded", *,
@@ -163,7 +164,7 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
                   if slot else shared for slot in slots]  # (only the config differs: the slot options)
     method_cls, cfg, _, _, _, new_nets = setups[0]
     n_classes = max(setup[4] for setup in setups)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     models = []
     for seed, (_, own_cfg, train_data, test_data, _, _) in zip(seeds, setups):  # each built as run() builds it
         extra_kwargs = method_cls.pretrain(own_cfg, new_nets, train_data, test_data, n_classes, seed)
@@ -174,10 +175,102 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     else:
         train_data, test_data = setups[0][2], setups[0][3]
     histories = batched.train_seeds(models, train_data, test_data, cfg, seeds, desc=f"{method} seeds {seeds}")
-    wall = (time.perf_counter() - started) / len(seeds)
+    wall, cpu = (time.perf_counter() - started) / len(seeds), (time.process_time() - cpu_started) / len(seeds)
     extra = {**(record_extra or {}), "engine": f"batched: {len(seeds)} seeds {seeds}"}
-    return [_result(method, model, history, setup, tr, te, seed, wall, extra, keep_model)
+    return [_result(method, model, history, setup, tr, te, seed, wall, cpu, extra, keep_model)
             for seed, model, history, setup, tr, te in zip(seeds, models, histories, setups, trains, tests)]
+
+
+@dataclass(frozen=True)
+class RunFlops:
+    """The floating-point operations one run of a configuration performs (what ``torch.utils.flop_counter``
+    counts: the matrix products, forward and backward), from one step of each phase, one evaluation and the
+    final metrics; the same for every seed (shapes, not values, decide them)."""
+
+    steps_per_epoch: int
+    warmup_epochs: int          # epochs of the warm-up phase (≤ epochs)
+    distill_epochs: int
+    step_warmup: int            # one training step in the warm-up (forward, backward, discriminators)
+    step_distill: int           # one training step after it
+    once: int                   # what a phase's first step does once more (CRD's normalising constant)
+    evaluation: int             # every per-epoch evaluation of the run, summed
+    final: int                  # the final metrics (embeddings of both splits, retrieval)
+    pretrain: int = 0           # what the method trains before its own model (AMID's fixed teacher)
+
+    @property
+    def training(self) -> int:
+        return (self.steps_per_epoch * (self.warmup_epochs * self.step_warmup + self.distill_epochs * self.step_distill)
+                + self.once)
+
+    @property
+    def total(self) -> int:
+        return self.pretrain + self.training + self.evaluation + self.final
+
+
+def run_flops(method: str, train_ds, test_ds, preset: str | None = "embedded", **overrides) -> RunFlops:
+    """The FLOPs :func:`run` (or one seed of :func:`run_seeds`: the batched products are the same
+    arithmetic) would perform, counted on an untrained model in milliseconds: one step of each phase,
+    one evaluation of each split and the final metrics, each under ``FlopCounterMode``, times how often
+    the run does them. Feature arrays only (the default nets and loader). ``tests/test_flops.py`` checks
+    it against a count over whole runs; :mod:`amidlib.repro.roofline` adds up a workload's."""
+    method_cls, cfg, train_data, test_data, n_classes, new_nets = _setup(method, train_ds, test_ds, preset, None,
+                                                                         None, overrides)
+    with torch.random.fork_rng():  # nothing here may move the caller's random streams
+        pretrain = 0
+        if cfg.get("fixed_teacher"):  # AMID's Table 5 arm: the teacher alone trained first, as AMID.pretrain does
+            pre_cfg = type(cfg)(cfg, epochs=cfg.teacher_pretrain_epochs or cfg.epochs)
+            teacher = METHODS["teacher"](new_nets(), pre_cfg, n_classes, train_data.n)
+            pretrain = _training_flops(teacher, pre_cfg, train_data, test_data).total
+        extra = {"pretrained_teacher": new_nets()} if cfg.get("fixed_teacher") else {}
+        model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra).to(cfg.device)
+        flops = _training_flops(model, cfg, train_data, test_data)
+        model.eval()
+        final = _count_flops(lambda: _final_metrics(model, train_data, test_data, n_classes, cfg))
+    return dataclasses.replace(flops, final=final, pretrain=pretrain)
+
+
+def _count_flops(fn) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn()
+    return int(counter.get_total_flops())
+
+
+def _training_flops(model, cfg, train_data, test_data) -> RunFlops:
+    """:func:`run_flops` of :func:`amidlib.core.training.train` (the steps and per-epoch evaluations) of ``model``."""
+    from amidlib.core.training import eval_splits, evaluate
+
+    model.train()
+    batch = next(train_data.batches(cfg.batch_size, torch.Generator().manual_seed(0), drop_last=True))
+
+    def step(epoch: int):  # as the training loop's step: the method's terms, then the discriminators' (Eq 13)
+        out = model(batch, epoch)
+        total = sum(out.losses.values())
+        if torch.is_tensor(total) and total.requires_grad:
+            total.backward()
+        d_loss = model.discriminator_loss(out, batch, epoch)
+        if d_loss is not None and d_loss.requires_grad:
+            d_loss.backward()
+
+    def phase(epoch: int) -> tuple[int, int]:
+        """(FLOPs of a step of this phase, what its first step does once more): two steps counted, because a
+        method may set something up at its first (CRD's normalising constant Z of Eq 19)"""
+        first, second = _count_flops(lambda: step(epoch)), _count_flops(lambda: step(epoch))
+        return second, first - second
+
+    warm = min(cfg.warmup_epochs, cfg.epochs)
+    step_warmup, once_warmup = phase(0) if warm else (0, 0)
+    step_distill, once_distill = phase(cfg.warmup_epochs) if cfg.epochs > warm else (0, 0)
+    split_flops = {"train": _count_flops(lambda: evaluate(model, train_data)),
+                   "test": _count_flops(lambda: evaluate(model, test_data))}
+    evaluation = sum(split_flops[split] for epoch in range(cfg.epochs)
+                     for split, _ in eval_splits(cfg, epoch, train_data, test_data))
+    n, b = train_data.n, cfg.batch_size
+    return RunFlops(steps_per_epoch=n // b if n > b else 1, warmup_epochs=warm, distill_epochs=cfg.epochs - warm,
+                    step_warmup=step_warmup, step_distill=step_distill, once=once_warmup + once_distill,
+                    evaluation=evaluation, final=0)
 
 
 def _slot_overrides(method: str, slot_overrides, n_seeds: int) -> list[dict]:
@@ -226,7 +319,7 @@ def _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, over
     return method_cls, cfg, train_data, test_data, n_classes, new_nets
 
 
-def _result(method, model, history, setup, train_ds, test_ds, seed, wall, record_extra, keep_model) -> Result:
+def _result(method, model, history, setup, train_ds, test_ds, seed, wall, cpu, record_extra, keep_model) -> Result:
     """A trained model's Result: final metrics, the regime it trained in, the record of every value used."""
     _, cfg, train_data, test_data, n_classes, _ = setup
     final = _final_metrics(model, train_data, test_data, n_classes, cfg)
@@ -238,6 +331,7 @@ def _result(method, model, history, setup, train_ds, test_ds, seed, wall, record
                "auxiliary": list(train_ds.auxiliary)},
         test={"name": getattr(test_ds, "name", ""), "n": test_data.n},
         wall_seconds=wall,  # here, not in metrics: metrics are deterministic
+        cpu_seconds=cpu,    # this process's CPU time (a batched run: its share of the task's); the roofline reads it
     )
     record.setdefault("engine", "single")
     if distributed.world_size() > 1:  # one run split across torchrun's ranks (cfg.batch_size is the global batch)

@@ -11,19 +11,28 @@ write and draw. A run the notebooks need beyond this list is still trained by th
 many there were), so the list can only cost time, never change a number.
 
     python -m amidlib.paper.workload --profile cpu --cache-dir runs/cpu/cache [--params '{"seeds": [0, 1]}']
+                                     [--roofline runs/cpu/roofline.json]
+
+With ``--roofline`` it ends with the workload's roofline (:mod:`amidlib.repro.roofline`): every run's FLOPs,
+the floor they set on this machine and how close each method's training came to one core's peak, written
+as JSON for ``python -m amidlib.repro`` to print and record beside the wall time.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from amidlib.paper.edge import edge_cells, first_runs
 from amidlib.paper.plans import CURVE_ROWS, PLANS, figure_cells
 from amidlib.paper.regime import regime_cells
-from amidlib.repro import profiles
+from amidlib.core.files import atomic_write_text
+from amidlib.repro import profiles, roofline
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
+from amidlib.repro.reproduction_files import core_speed
 from amidlib.repro.runs import Cell, Study
 
 __all__ = ["reproduction_cells", "train_workload", "main"]
@@ -41,8 +50,9 @@ def reproduction_cells(prof: Profile) -> list[Cell]:
     return cells
 
 
-def train_workload(prof: Profile, verbose: bool = True) -> Study:
-    """Train every run of :func:`reproduction_cells` the cache lacks, in one pool; returns the Study."""
+def train_workload(prof: Profile, verbose: bool = True) -> tuple[Study, list[Cell]]:
+    """Train every run of :func:`reproduction_cells` the cache lacks, in one pool, then the edge seeds; returns the
+    Study and every cell trained (the edge seeds' included)."""
     profiles.check_requirements(prof)  # the paper profile stops here, naming every missing file
     study = Study(prof, verbose=verbose)
     cells = reproduction_cells(prof)
@@ -58,7 +68,17 @@ def train_workload(prof: Profile, verbose: bool = True) -> Study:
               + (" (" + ", ".join(f"{row} on {setting}" for setting, row in arms) + ")" if arms else "")
               + f": {len({c.spec.key() for c in more})} runs", flush=True)
     study.ensure(c.spec for c in more)
-    return study
+    return study, cells + more
+
+
+def write_roofline(prof: Profile, study: Study, cells: list[Cell], path: str) -> dict:
+    """The roofline of every run the workload read (:mod:`amidlib.repro.roofline`) as JSON in ``path``, without
+    the wall time (the caller knows it): FLOPs per run, one core's peak now, the CPU seconds per method."""
+    frame = roofline.workload_frame((c.spec for c in cells), study.cache)
+    cores = max(1, min(prof.execution.n_jobs or 1, os.cpu_count() or 1))
+    summary = roofline.summarize(frame, core_speed(), cores)
+    atomic_write_text(Path(path), json.dumps(summary, indent=2))
+    return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -67,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--cache-dir", default=None, help="the run cache the notebooks will read")
     ap.add_argument("--params", default="{}", help="the notebooks' common parameters as JSON "
                     f"({', '.join(p for p in COMMON_PARAMETERS if p not in ('profile', 'cache_dir'))})")
+    ap.add_argument("--roofline", default=None, help="write the workload's roofline (JSON) here")
     args = ap.parse_args(argv)
     params = json.loads(args.params)
     unknown = sorted(set(params) - set(COMMON_PARAMETERS) | set(params) & {"profile", "cache_dir"})
@@ -74,7 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: --params takes the common notebook parameters; not: {', '.join(unknown)}", file=sys.stderr)
         return 2
     prof = profiles.load_profile(args.profile, cache_dir=args.cache_dir, **params)
-    train_workload(prof)
+    study, cells = train_workload(prof)
+    if args.roofline:
+        for line in roofline.summary_lines(write_roofline(prof, study, cells, args.roofline)):
+            print(line, flush=True)
     return 0
 
 

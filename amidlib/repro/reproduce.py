@@ -282,8 +282,8 @@ class _Reproduction:
         common.update(self.cluster)
         start, cpu_start = time.perf_counter(), children_cpu()
         code = _stream([sys.executable, "-m", "amidlib.paper.workload", "--profile", self.args.profile,
-                        "--cache-dir", str(self.cache_dir), "--params", json.dumps(common)], self.stream,
-                       cwd=self.cmd.root)
+                        "--cache-dir", str(self.cache_dir), "--params", json.dumps(common),
+                        "--roofline", str(self.run_folder / ROOFLINE)], self.stream, cwd=self.cmd.root)
         secs, cpu = time.perf_counter() - start, children_cpu() - cpu_start
         status = "ok" if code == 0 else "failed"
         self.timings.append({"notebook": WORKLOAD, "seconds": round(secs, 1), "cpu_seconds": round(cpu, 1),
@@ -362,6 +362,22 @@ class _Reproduction:
         print(f"  side by side: {_fmt_s(secs)} (CPU time of the kernels and their workers: {cpu:.0f} s)", flush=True)
         return error
 
+    def roofline(self, total: float) -> dict | None:
+        """The workload's roofline (written by the workload step), with this reproduction's wall time and the
+        workload step's: printed, and returned for the reproduction's record (None: no workload step ran)."""
+        path = self.run_folder / ROOFLINE
+        try:
+            roof = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        from amidlib.repro import roofline  # (imports torch: only once there is a roofline to print)
+
+        workload = next((t["seconds"] for t in self.timings if t["notebook"] == WORKLOAD), None)
+        roof = roofline.with_wall(roof, total, workload)
+        for line in roofline.summary_lines(roof):
+            print(line)
+        return roof
+
     def finish(self, total: float) -> int:
         """Timings, the closing lines, and (a whole reproduction into the committed figures/) its record."""
         args, cmd = self.args, self.cmd
@@ -378,6 +394,7 @@ class _Reproduction:
         print(f"total {_fmt_s(total)} ({total:.0f} s wall, {total_cpu:.0f} s CPU) for {len(self.timings)} "
               f"notebook(s){load}; executed notebooks in {self.run_folder}")
         out_dir = resolve_path(cmd.given.get("out_dir"), PROFILES[args.profile].paths.out_dir, cmd.root)
+        roof = self.roofline(total)
         if not self.failed:
             _print_headline(out_dir, since=time.time() - total)
             if not args.only and out_dir == (cmd.root / "figures").resolve():
@@ -385,7 +402,7 @@ class _Reproduction:
                 print(f"one core's batched matrix products: {speed[0]:.0f} GFLOP/s at the start, "
                       f"{speed[1]:.0f} at the end")
                 write_reproduction_record(out_dir, runs=cached_runs(self.cache_dir), wall_s=total, cpu_s=total_cpu,
-                                          profile=args.profile, core_gflops=speed)
+                                          profile=args.profile, core_gflops=speed, roofline=roof)
         budget = PROFILES[args.profile].execution.budget_s
         if budget and not self.failed and not args.only and total > budget:
             print(f"note: profile {args.profile} aims at {budget:.0f} s; this machine took {total:.0f} s")
@@ -401,6 +418,8 @@ class _Reproduction:
 
 #: the row of timings.csv for the workload step
 WORKLOAD = "workload (every run, one pool)"
+#: the workload's roofline (amidlib.repro.roofline), in the run folder
+ROOFLINE = "roofline.json"
 
 
 class _Waves(list):

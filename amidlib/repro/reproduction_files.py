@@ -25,15 +25,17 @@ RECORD = "reproduction.json"
 
 
 def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: float, profile: str,
-                              core_gflops: tuple[float, float] | None = None) -> Path:
+                              core_gflops: tuple[float, float] | None = None, roofline: dict | None = None) -> Path:
     """``<out_dir>/reproduction.json``: how many runs the reproduction trained or found in its cache, its wall
-    and CPU seconds, the machine, the profile, when it finished and ``core_gflops``, :func:`core_speed` at its
-    start and end (written atomically)."""
+    and CPU seconds, the machine, the profile, when it finished, ``core_gflops``, :func:`core_speed` at its
+    start and end, and the workload's ``roofline`` (:mod:`amidlib.repro.roofline`; written atomically)."""
     record = {"runs": int(runs), "wall_s": round(float(wall_s), 1), "cpu_s": round(float(cpu_s), 1),
               "machine": machine_line(), "profile": profile,
               "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
     if core_gflops is not None:
         record["core_gflops"] = [round(float(g), 1) for g in core_gflops]
+    if roofline is not None:
+        record["roofline"] = roofline
     path = Path(out_dir) / RECORD
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     print(f"reproduction record: {path}")
