@@ -105,7 +105,15 @@ class _Calls(nn.Module):
         self.method = method
 
     def forward(self, name: str, *args):
-        return getattr(self.method, name)(*args)
+        return (self.step if name == "step" else getattr(self.method, name))(*args)
+
+    def step(self, batch: Batch, epoch: int) -> tuple[StepOutput, torch.Tensor | None]:
+        """A training step's two losses from one pass: the method's terms and its discriminators' (Eq 13, on the
+        step's detached representations; None when there is none). One call, so the seeds' parameters are swapped
+        in and out once a step, not twice: the discriminators' loss reads parameters the main optimizer's step does
+        not touch, so computing it before that step is computing it after."""
+        out = self.method(batch, epoch)
+        return out, self.method.discriminator_loss(out, batch, epoch)
 
 
 def _reps_tuple(reps: Representations) -> tuple:
@@ -196,8 +204,9 @@ def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[i
 
     d_names = {id(p) for p in methods[0].discriminator_parameters()}
     is_d = {n: id(p) in d_names for n, p in named[0].items()}
-    opt, d_opt = make_optimizers([p for n, p in stored.items() if p.requires_grad and not is_d[n[7:]]],
-                                 [p for n, p in stored.items() if is_d[n[7:]]], cfg)
+    main = [p for n, p in stored.items() if p.requires_grad and not is_d[n[7:]]]
+    discriminators = [p for n, p in stored.items() if is_d[n[7:]]]
+    opt, d_opt = make_optimizers(main, discriminators, cfg)
 
     n, batch_size = train_data.n, cfg.batch_size
     stop = n - n % batch_size if n > batch_size else n  # drop_last, as train() draws its batches
@@ -215,22 +224,22 @@ def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[i
             x_t, x_a, y = _gather(train_data, index)
             noise = _draw_noise(drops, rng_states, index.shape[1])
             params = _weights(stored)  # fresh views each step: each backward runs through its own
-            total, terms, logs, reps = vmap(_forward(calls, epoch))(params, {**buffers, **noise}, x_t, x_a, y, index)
-            reps = _reps_back(reps)
+            has_d: list[bool] = []
+            total, terms, logs, d_loss = vmap(_step(calls, epoch, has_d))(params, {**buffers, **noise}, x_t, x_a, y,
+                                                                          index)
             for name, value in terms.items():
                 _check_finite_seeds(name, value, epoch, step, seeds)
             opt.zero_grad(set_to_none=True)
-            total.sum().backward()  # Σ_k total_k: seed k's parameters receive seed k's gradient only
+            # Σ_k total_k: seed k's parameters receive seed k's gradient only. Into the main optimizer's parameters
+            # only: the discriminators' gradient from these terms is one a lone run computes and then zeroes
+            total.sum().backward(inputs=main)
             opt.step()
-            if d_opt is not None:
-                reps_in = tuple(_EMPTY.expand(len(seeds), 0) if r is None else r for r in reps)
-                d_loss, trained = vmap(_discriminator(calls, epoch))(params, buffers, reps_in, x_t, x_a, y, index)
-                if bool(trained.all()):
-                    _check_finite_seeds("discriminator (Eq 13)", d_loss, epoch, step, seeds)
-                    d_opt.zero_grad(set_to_none=True)
-                    d_loss.sum().backward()
-                    d_opt.step()
-                    sums["loss_discriminator"] += d_loss.detach()
+            if has_d[0] and d_opt is not None:
+                _check_finite_seeds("discriminator (Eq 13)", d_loss, epoch, step, seeds)
+                d_opt.zero_grad(set_to_none=True)
+                d_loss.sum().backward(inputs=discriminators)
+                d_opt.step()
+                sums["loss_discriminator"] += d_loss.detach()
             sums["_regime"] += vmap(batch_regime)(y)
             for name, value in terms.items():
                 sums[f"loss_{name}"] += value.detach()
@@ -248,28 +257,18 @@ def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[i
     return [pd.DataFrame(h) for h in histories]
 
 
-def _forward(calls: _Calls, epoch: int):
-    """One seed's training step, for vmap: (total, terms, logs, representations)."""
+def _step(calls: _Calls, epoch: int, has_d: list[bool]):
+    """One seed's training step, for vmap: (total, terms, logs, the discriminators' loss). Whether
+    there is a discriminators' loss this epoch is the method's decision, the same for every seed (a Python value,
+    not a tensor): it lands in ``has_d`` (a zero stands in for the loss when there is none)."""
 
     def step(params, buffers, x_t, x_a, y, index):
-        out: StepOutput = functional_call(calls, (params, buffers), ("forward", Batch(x_t, x_a, y, index), epoch))
+        out, d_loss = functional_call(calls, (params, buffers), ("step", Batch(x_t, x_a, y, index), epoch))
         total = sum(out.losses.values())
         logs = {name: value if torch.is_tensor(value)
                 else torch.as_tensor(value, dtype=torch.float64, device=x_t.device) for name, value in out.logs.items()}
-        return total, dict(out.losses), logs, _reps_tuple(out.reps)
-
-    return step
-
-
-def _discriminator(calls: _Calls, epoch: int):
-    """One seed's discriminator loss (Eq 13), for vmap: (loss, whether there is one this epoch)."""
-
-    def step(params, buffers, reps, x_t, x_a, y, index):
-        out = StepOutput(Representations(*(r if r.numel() else None for r in reps)), {})
-        loss = functional_call(calls, (params, buffers), ("discriminator_loss", out, Batch(x_t, x_a, y, index), epoch))
-        if loss is None:
-            return x_t.new_zeros(()), torch.tensor(False, device=x_t.device)
-        return loss, torch.tensor(True, device=x_t.device)
+        has_d[:] = [d_loss is not None]
+        return total, dict(out.losses), logs, x_t.new_zeros(()) if d_loss is None else d_loss
 
     return step
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+from pathlib import Path
 from typing import Iterable
 
 import pandas as pd
@@ -26,7 +28,7 @@ from amidlib.data import splits
 from amidlib.repro.specs import RunSpec
 from amidlib.repro.store import RunCache
 
-__all__ = ["spec_flops", "workload_frame", "summarize", "with_wall", "summary_lines"]
+__all__ = ["spec_flops", "workload_frame", "cache_frame", "summarize", "with_wall", "summary_lines"]
 
 
 def _flops_key(spec: RunSpec) -> RunSpec:
@@ -68,6 +70,34 @@ def workload_frame(specs: Iterable[RunSpec], cache: RunCache | None = None) -> p
         rows.append({"run": key, "method": spec.method, "engine": spec.engine, "flops": flops.total,
                      "train_flops": flops.training + flops.pretrain, "eval_flops": flops.evaluation + flops.final,
                      "cpu_seconds": config.get("cpu_seconds"), "wall_seconds": config.get("wall_seconds")})
+    return pd.DataFrame(rows)
+
+
+def _tuples(value):
+    return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
+
+
+def cache_frame(cache_dir) -> pd.DataFrame:
+    """:func:`workload_frame` of every run a run cache holds (each record's ``spec.json`` names its run), e.g. a
+    finished reproduction's ``runs/cpu/<folder>/cache``. A record without ``cpu_seconds`` (written before runs
+    recorded it) counts its wall seconds, its share of its task's wall time on one thread."""
+    rows = []
+    for path in sorted(Path(cache_dir).glob("*/spec.json")):
+        if not (path.parent / "metrics.json").is_file():
+            continue
+        spec = json.loads(path.read_text())
+        config = json.loads((path.parent / "config.json").read_text())
+        engine = "batched" if str(config.get("engine", "")).startswith("batched") else "single"
+        run = RunSpec(spec["method"], tuple(spec["target"]), tuple(spec["auxiliary"]), int(spec["seed"]),
+                      spec["preset"], _tuples(spec["split"]), tuple(spec["overrides"].items()), spec["dataset"],
+                      tuple(spec["data"].items()), engine)
+        flops = spec_flops(run)
+        if flops is None:
+            continue
+        rows.append({"run": path.parent.name, "method": run.method, "engine": engine, "flops": flops.total,
+                     "train_flops": flops.training + flops.pretrain, "eval_flops": flops.evaluation + flops.final,
+                     "cpu_seconds": config.get("cpu_seconds", config.get("wall_seconds")),
+                     "wall_seconds": config.get("wall_seconds")})
     return pd.DataFrame(rows)
 
 
