@@ -73,3 +73,23 @@ def test_the_roofline_holds_flops_against_the_peak():
     assert walled["times_floor"] == pytest.approx(4.0) and walled["achieved"] == pytest.approx(0.25)
     text = "\n".join(roofline.summary_lines(walled))
     assert "floor is 2 s" in text and "4.0× the floor" in text and "amid 60 %" in text
+
+
+def test_no_run_of_the_workload_trains_twice():
+    """Every table, figure and claim reads its runs from one workload; a run that two of them read differently
+    evaluated (every epoch for a figure's curves, once for a table) would be trained twice. None is."""
+    import collections
+    import dataclasses
+
+    from amidlib.paper.workload import reproduction_cells
+    from amidlib.repro import profiles
+
+    cells = reproduction_cells(profiles.load_profile("cpu"))
+    trainings = collections.defaultdict(set)
+    for cell in cells:
+        spec = cell.spec
+        same_training = dataclasses.replace(spec, overrides=tuple(
+            kv for kv in spec.overrides if kv[0] not in ("eval_every", "eval_train")))
+        trainings[same_training].add(spec.key())
+    assert len({c.spec.key() for c in cells}) > 300
+    assert {spec.describe(): keys for spec, keys in trainings.items() if len(keys) > 1} == {}
