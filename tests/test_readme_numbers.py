@@ -66,9 +66,12 @@ def hand_typed(text: str, allowed: set[str]) -> list[str]:
 
 
 def _readme_outside_block() -> str:
+    """The README without its generated blocks (the quick start's costs and the results)."""
     text = (ROOT / "README.md").read_text()
-    start, end = text.index("<!-- results:begin"), text.index(readme.END)
-    return text[:start] + text[end + len(readme.END):]
+    for mark, end_mark in (("<!-- results:begin", readme.END), ("<!-- costs:begin", readme.QS_END)):
+        start, end = text.index(mark), text.index(end_mark)
+        text = text[:start] + text[end + len(end_mark):]
+    return text
 
 
 def _notebook_markdown():
@@ -109,6 +112,24 @@ def test_the_timing_line_gives_the_cores_speed_where_the_record_has_it():
     line = readme.timing_block({**record, "core_gflops": [121.0, 97.4]})[0]
     assert "at 121 GFLOP/s at its start and 97 at its end" in line
     assert readme.timing_block(None) == []
+    roof = {"tflop": 21.2, "cores": 2, "floor_s": 134.1, "times_floor": 5.6}
+    line = readme.timing_block({**record, "core_gflops": [79.6, 78.0], "roofline": roof})[0]
+    assert "Its runs do 21.2 TFLOP: at that rate on 2 cores the arithmetic alone would take 134 s" in line
+    assert "took 5.6× that" in line
+
+
+def test_the_quick_start_gives_both_commands_costs_from_their_records():
+    record = {"runs": 428, "wall_s": 748.4, "cpu_s": 1247.0, "machine": "AMD EPYC, 2 cores", "profile": "cpu",
+              "finished": "2026-12-07T11:32:41+00:00", "core_gflops": [79.6, 78.0]}
+    tests = {"install_s": 120.0, "test_s": 480.0, "total_s": 600.0, "status": 0, "machine": "AMD EPYC, 2 cores",
+             "python": "3.11.7", "commit": "abc1234", "finished": "2026-12-07T13:00:00+00:00"}
+    line = readme.costs_block(record, tests)[0]
+    assert "`make reproduce` 12.5 min on AMD EPYC, 2 cores (one core's products at 80 GFLOP/s), 2026-12-07" in line
+    assert "`make test` 10.0 min on AMD EPYC, 2 cores, Python 3.11.7, 2026-12-07: 2.0 min to install, 8.0 min" in line
+    assert "failed" not in line and "failed" in readme.costs_block(None, {**tests, "status": 2})[0]
+    assert readme.costs_block(None, None) == []
+    text = (ROOT / "README.md").read_text()  # the committed README carries the block, from the committed records
+    assert readme.QS_BEGIN in text and readme.QS_END in text
 
 
 def test_no_result_is_typed_by_hand_in_the_readme_or_the_notebooks():

@@ -1,6 +1,9 @@
 """The README's results, written from the committed figures: no number or verdict in it is typed by hand.
 
-The README holds one generated block between ``<!-- results:begin -->`` and ``<!-- results:end -->``:
+The README holds two generated blocks. The quick start's costs (``<!-- costs:begin -->`` … ``<!-- costs:end -->``):
+what ``make reproduce`` and ``make test`` took from a fresh clone, and on which machine, from their records
+(``figures/reproduction.json``; ``benchmarks/make_test.json``, written by ``scripts/time_make_test.sh``). The
+results, between ``<!-- results:begin -->`` and ``<!-- results:end -->``:
 Table 1's main column (mean ± std, the share of the teacher–student gap closed with its interval, the
 paper's number), the claims' verdicts (raw and Holm) with their paired effects, and the regime sweep's
 gains, all read from ``figures/`` (``table1.csv``, ``table4.csv``, ``claims.csv``, ``fig_regime.csv``,
@@ -20,10 +23,16 @@ import pandas as pd
 
 from amidlib.core.files import atomic_write_text
 from amidlib.paper import names
+from amidlib.repro.reproduction_files import read_test_record
 
 BEGIN = "<!-- results:begin (written by `python -m amidlib.paper.readme` from figures/; do not edit by hand) -->"
 END = "<!-- results:end -->"
 _BEGIN_MARK = "<!-- results:begin"  # the block starts at this mark, whatever the rest of its line says
+#: the quick start's line of what both commands cost, from figures/reproduction.json and benchmarks/make_test.json
+QS_BEGIN = ("<!-- costs:begin (written by `python -m amidlib.paper.readme` from figures/reproduction.json and "
+            "benchmarks/make_test.json; do not edit by hand) -->")
+QS_END = "<!-- costs:end -->"
+_QS_MARK = "<!-- costs:begin"
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -160,11 +169,36 @@ def timing_block(record: dict | None) -> list[str]:
     if not record:
         return []
     speed = record.get("core_gflops")  # (recorded since 2026-12-05: one core's speed at the start and the end)
+    roof = record.get("roofline")  # (since 2026-12-07: the workload's FLOPs and the floor they set)
     return [f"This reproduction: {record['runs']} runs, {_num(record['wall_s'] / 60)} min wall "
             f"({record['cpu_s']:.0f} CPU-seconds) on {record['machine']}"
             + (f"; one core's batched matrix products, the arithmetic that bounds the training, ran at {speed[0]:.0f} "
                f"GFLOP/s at its start and {speed[1]:.0f} at its end ([what it costs](docs/usage.md#what-it-costs))"
-               if speed else "") + ".", ""]
+               if speed else "") + "."
+            + (f" Its runs do {roof['tflop']:.1f} TFLOP: at that rate on {roof['cores']} cores the arithmetic alone "
+               f"would take {roof['floor_s']:.0f} s (the floor); the reproduction took {roof['times_floor']:.1f}× "
+               "that." if roof and roof.get("times_floor") else ""), ""]
+
+
+def costs_block(record: dict | None, test_record: dict | None) -> list[str]:
+    """The quick start's line: what both commands took from a fresh clone, where, from their records."""
+    parts = []
+    if record:
+        speed = record.get("core_gflops")
+        parts.append(f"`make reproduce` {_num(record['wall_s'] / 60)} min on {record['machine']}"
+                     + (f" (one core's products at {speed[0]:.0f} GFLOP/s)" if speed else "")
+                     + (f", {record['finished'][:10]}" if record.get("finished") else ""))
+    if test_record:
+        parts.append(f"`make test` {_num(test_record['total_s'] / 60)} min on {test_record['machine']}, Python "
+                     f"{test_record['python']}, {test_record['finished'][:10]}: {_num(test_record['install_s'] / 60)} "
+                     f"min to install, {_num(test_record['test_s'] / 60)} min of tests"
+                     + ("" if test_record.get("status", 0) == 0 else " (it failed)"))
+    if not parts:
+        return []
+    install = (f" The install (`make setup`, done by whichever runs first) is about "
+               f"{_num(test_record['install_s'] / 60)} min of that and about 6 GB." if test_record else "")
+    return ["Measured from a fresh clone (the records: `figures/reproduction.json`, `benchmarks/make_test.json`): "
+            + "; ".join(parts) + "." + install]
 
 
 def results_block(figures: Path) -> str:
@@ -180,14 +214,24 @@ def results_block(figures: Path) -> str:
     return "\n".join([BEGIN, *body, END])
 
 
-def update(readme: Path, figures: Path, check: bool = False) -> bool:
-    """Rewrite ``readme``'s generated block from ``figures``; with ``check``, only say whether it is current."""
-    text = Path(readme).read_text()
-    start, end = text.find(_BEGIN_MARK), text.find(END)
+def _replace(text: str, mark: str, end_mark: str, block: str, readme: Path) -> str:
+    start, end = text.find(mark), text.find(end_mark)
     if start < 0 or end < start:
-        raise ValueError(f"{readme} has no generated results block ({_BEGIN_MARK} … -->, then {END})")
-    head, tail = text[:start], text[end + len(END):]
-    new = head + results_block(figures) + tail
+        raise ValueError(f"{readme} has no generated block ({mark} … -->, then {end_mark})")
+    return text[:start] + block + text[end + len(end_mark):]
+
+
+def update(readme: Path, figures: Path, check: bool = False) -> bool:
+    """Rewrite ``readme``'s generated blocks from ``figures`` (and the `make test` record beside them); with
+    ``check``, only say whether they are current."""
+    text = Path(readme).read_text()
+    new = _replace(text, _BEGIN_MARK, END, results_block(figures), readme)
+    if _QS_MARK in new:
+        record = (json.loads((Path(figures) / "reproduction.json").read_text())
+                  if (Path(figures) / "reproduction.json").exists() else None)
+        test_record = read_test_record(Path(figures).parent)
+        new = _replace(new, _QS_MARK, QS_END, "\n".join([QS_BEGIN, *costs_block(record, test_record), QS_END]),
+                       readme)
     if check:
         return new == text
     if new != text:

@@ -15,13 +15,17 @@ from pathlib import Path
 
 from amidlib.core.files import atomic_write_text
 
-__all__ = ["RECORD", "write_reproduction_record", "read_reproduction_record", "machine_line", "cpu_name",
-           "environment_record", "write_environment", "write_timings", "children_cpu", "core_speed", "PROBE_SHAPE"]
+__all__ = ["RECORD", "TEST_RECORD", "write_reproduction_record", "read_reproduction_record", "write_test_record",
+           "read_test_record", "machine_line", "cpu_name", "environment_record", "write_environment", "write_timings",
+           "children_cpu", "core_speed", "PROBE_SHAPE"]
 
 
 #: the committed record of the last reproduction into figures/ (read by amidlib.paper.readme and the notebooks'
 #: explore mode: how long a fresh run takes); not a figure
 RECORD = "reproduction.json"
+#: the committed record of the last timed `make test` from a fresh clone (scripts/time_make_test.sh writes it; the
+#: README's quick start reads it)
+TEST_RECORD = Path("benchmarks") / "make_test.json"
 
 
 def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: float, profile: str,
@@ -40,6 +44,26 @@ def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: fl
     atomic_write_text(path, json.dumps(record, indent=2) + "\n")
     print(f"reproduction record: {path}")
     return path
+
+
+def write_test_record(path: Path, install_s: float, test_s: float, commit: str, status: int) -> Path:
+    """``path`` (:data:`TEST_RECORD`): a `make test` from a fresh clone, timed by scripts/time_make_test.sh: the
+    install (`make setup`) and the tests (`make test` after it), the machine, the commit, the exit status."""
+    record = {"install_s": round(float(install_s), 1), "test_s": round(float(test_s), 1),
+              "total_s": round(float(install_s) + float(test_s), 1), "status": int(status), "machine": machine_line(),
+              "python": sys.version.split()[0], "commit": commit,
+              "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    atomic_write_text(Path(path), json.dumps(record, indent=2) + "\n")
+    print(f"make test record: {path}")
+    return Path(path)
+
+
+def read_test_record(root: Path) -> dict | None:
+    """The record :func:`write_test_record` left under ``root`` (None: none, or unreadable)."""
+    try:
+        return json.loads((Path(root) / TEST_RECORD).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 #: the probe's product: one linear layer of AMID's step on the digit pairs, batched over 10 seeds (seeds × batch 16 ×
