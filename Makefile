@@ -23,10 +23,14 @@ $(STAMP): pyproject.toml Makefile
 	@touch $(STAMP)
 
 # the unit/integration tests, then every notebook executed by nbval at profile ci (its committed defaults);
-# tests/test_browser.py drives Debian's chromium (installed here when missing and we are root with apt-get)
+# tests/test_browser.py drives Debian's chromium (installed here when missing and we are root with apt-get).
+# TEST_JOBS worker processes (pytest-xdist; default: one per core), a test file or the notebooks each on one
+# worker, longest first (conftest.py); TEST_JOBS=0: one process
+TEST_JOBS ?= auto
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q -p no:cacheprovider tests/ notebooks/ --nbval-lax --nbval-current-env
+	$(PY) -m pytest -q -p no:cacheprovider $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS) --dist loadgroup) \
+		tests/ notebooks/ --nbval-lax --nbval-current-env
 
 # on a Ray cluster: make reproduce PROFILE=paper EXECUTOR=ray ADDRESS=auto (docs/cluster.md)
 # CACHE_DIR=folder: a named run cache, so a second call skips finished runs and resumes an interrupted one from

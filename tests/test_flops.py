@@ -39,13 +39,14 @@ def test_a_runs_flops_are_what_the_whole_run_counts(data, method, overrides):
 
 
 def test_a_batched_seed_does_a_lone_runs_arithmetic(data):
-    """K seeds as one batched model: K lone runs' products, plus the engine's one dry forward pass (it finds the
-    dropout layers), far less than one step."""
+    """K seeds as one batched model: K lone runs' products, within 2 %: the engine does one dry forward pass more
+    (it finds the dropout layers) and skips the discriminators' gradient from the generator's terms (a lone run
+    computes it, then zeroes it before the discriminators' own step)."""
     train, test = data
     seeds = [0, 1, 2]
     counted = _counted(lambda: experiment.run_seeds("amid", train, test, seeds=seeds, **KW))
     one = experiment.run_flops("amid", train, test, **KW)
-    assert 0 <= counted - len(seeds) * one.total < one.step_warmup
+    assert counted == pytest.approx(len(seeds) * one.total, rel=0.02)
 
 
 def test_counting_moves_no_random_stream(data):
