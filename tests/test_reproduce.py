@@ -88,8 +88,9 @@ def test_generated_video_tier_runs_through_the_notebooks(tmp_path, capsys):
     import pandas as pd
 
     out = tmp_path / "figures"
+    # (3 epochs: the plumbing of the video path, not its numbers)
     code, stdout, err = _main(capsys, "--profile", "ci", "--only", "00", "02", "-p", "dataset", "av_tier",
-                              "-p", "out_dir", str(out), "-p", "data_root", str(tmp_path / "data"),
+                              "-p", "epochs", "3", "-p", "out_dir", str(out), "-p", "data_root", str(tmp_path / "data"),
                               "--runs-dir", str(tmp_path / "runs"))
     assert code == 0, err[-3000:]
     assert (tmp_path / "data/av_tier/manifest.json").is_file()  # the tier was generated under the data root
