@@ -27,7 +27,11 @@ from amidlib.repro.reproduction_files import core_speed, machine_line
 
 
 class CompiledSteps:
-    """Stands in for ``torch.func.vmap`` inside the batched engine: the step of each phase compiled once."""
+    """Stands in for ``torch.func.vmap`` inside the batched engine: the step of each phase compiled once, as two
+    graphs, because the engine runs two backward passes (the main terms' into the main optimizer's parameters, the
+    discriminators' into theirs) and AOTAutograd gives one compiled graph one backward: the main terms, and the
+    discriminators' loss (Eq 13), which recomputes the representations it reads (a forward pass more than the
+    eager step does: the compiled arm is charged for it)."""
 
     def __init__(self):
         self.compiled: dict = {}
@@ -38,13 +42,16 @@ class CompiledSteps:
         cells = dict(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
         warm = cells["calls"].method.in_warmup(cells["epoch"])
         if warm not in self.compiled:  # the phase's first step: compiled with its closure (its has_d list)
-            self.compiled[warm] = (torch.compile(vmap(fn, *args, **kwargs), dynamic=False), cells["has_d"])
-        step, traced_has_d = self.compiled[warm]
+            main = torch.compile(vmap(lambda *a: fn(*a)[:3], *args, **kwargs), dynamic=False)
+            disc = torch.compile(vmap(lambda *a: fn(*a)[3], *args, **kwargs), dynamic=False)
+            self.compiled[warm] = (main, disc, cells["has_d"])
+        main, disc, traced_has_d = self.compiled[warm]
 
         def run(*inputs):
-            out = step(*inputs)
+            total, terms, logs = main(*inputs)
             cells["has_d"][:] = traced_has_d  # (the compiled step writes the list it was traced with)
-            return out
+            d_loss = disc(*inputs) if traced_has_d[0] else total.new_zeros(total.shape)
+            return total, terms, logs, d_loss
 
         return run
 
