@@ -94,3 +94,13 @@ def test_no_run_of_the_workload_trains_twice():
         trainings[same_training].add(spec.key())
     assert len({c.spec.key() for c in cells}) > 300
     assert {spec.describe(): keys for spec, keys in trainings.items() if len(keys) > 1} == {}
+
+
+def test_a_workload_with_nothing_to_count_has_an_empty_roofline():
+    """The paper profile's runs are on video clips (their own nets and loader): none is counted, and the workload
+    still ends with a roofline line instead of an error."""
+    s = roofline.summarize(pd.DataFrame([]), peak_gflops=50.0, cores=2)
+    assert s["runs"] == 0 and s["tflop"] == 0 and s["per_method"] == {}
+    assert roofline.with_wall(s, wall_s=10.0)["times_floor"] is None
+    assert roofline.summary_lines(roofline.with_wall(s, wall_s=10.0)) == [
+        "roofline: no run on feature arrays to count (runs on video clips are not counted)"]

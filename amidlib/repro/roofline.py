@@ -106,9 +106,11 @@ def summarize(frame: pd.DataFrame, peak_gflops: float, cores: int, wall_s: float
     ``peak_gflops`` each, the achieved fraction of ``wall_s`` (when given) and, per method, FLOPs, CPU
     seconds and the share of one core's peak its runs reached."""
     peak = peak_gflops * 1e9
-    total = float(frame["flops"].sum()) if len(frame) else 0.0
+    if not len(frame):  # nothing counted (runs on video clips: their own nets and loader)
+        frame = pd.DataFrame(columns=["run", "method", "flops", "cpu_seconds"])
+    total = float(frame["flops"].sum())
     floor = total / (max(cores, 1) * peak)
-    timed = frame[frame["cpu_seconds"].notna()] if len(frame) else frame
+    timed = frame[frame["cpu_seconds"].notna()]
     per_method = {}
     for method, rows in timed.groupby("method", sort=False):
         cpu = float(rows["cpu_seconds"].sum())
@@ -117,7 +119,7 @@ def summarize(frame: pd.DataFrame, peak_gflops: float, cores: int, wall_s: float
                               "of_peak": round(float(rows["flops"].sum()) / (cpu * peak), 3) if cpu > 0 else None}
     out = {"runs": int(len(frame)), "tflop": round(total / 1e12, 3), "peak_gflops": round(peak_gflops, 1),
            "cores": int(cores), "floor_s": round(floor, 1),
-           "train_cpu_s": round(float(timed["cpu_seconds"].sum()), 1) if len(timed) else 0.0,
+           "train_cpu_s": round(float(timed["cpu_seconds"].sum()), 1),
            "per_method": dict(sorted(per_method.items(), key=lambda kv: -kv[1]["cpu_s"]))}
     return with_wall(out, wall_s) if wall_s else out
 
@@ -136,6 +138,8 @@ def with_wall(summary: dict, wall_s: float, workload_s: float | None = None) -> 
 
 def summary_lines(summary: dict) -> list[str]:
     """The roofline as a reader reads it: the floor, how far the wall time was from it, each method's share."""
+    if not summary["runs"]:
+        return ["roofline: no run on feature arrays to count (runs on video clips are not counted)"]
     head = (f"roofline: {summary['tflop']:.2f} TFLOP in {summary['runs']} runs; at {summary['peak_gflops']:.0f} "
             f"GFLOP/s per core × {summary['cores']} cores the floor is {summary['floor_s']:.0f} s")
     if summary.get("wall_s") and summary.get("times_floor"):
