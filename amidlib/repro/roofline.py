@@ -11,7 +11,7 @@ run's CPU seconds are its record's (``config["cpu_seconds"]``: its process's, a 
 the task's). Runs that trained in another process or reproduction (found in the cache) count in the FLOPs
 and in the CPU time their records hold.
 
-    python benchmarks/bench_roofline.py     # the workload's roofline, and one task per method timed
+    python benchmarks/bench_roofline.py --run runs/cpu/<folder>    # a finished reproduction against its floor
 """
 from __future__ import annotations
 
