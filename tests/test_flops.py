@@ -73,7 +73,10 @@ def test_the_roofline_holds_flops_against_the_peak():
     walled = roofline.with_wall(s, wall_s=6.0, workload_s=4.5)
     assert walled["times_floor"] == pytest.approx(4.0) and walled["achieved"] == pytest.approx(0.25)
     text = "\n".join(roofline.summary_lines(walled))
-    assert "floor is 2 s" in text and "4.0× the floor" in text and "amid 60 %" in text
+    assert "floor is 2 s" in text and "4.0× the floor" in text and "amid 60 %" in text and "cache" not in text
+    # a reproduction that found runs in its cache (CACHE_DIR) did not spend its time on them: the line says so
+    text = roofline.summary_lines({**walled, "trained_here": 1})[0]
+    assert "2 of the runs were in the run cache, not trained by this reproduction" in text
 
 
 def test_no_run_of_the_workload_trains_twice():

@@ -77,6 +77,7 @@ def write_roofline(prof: Profile, study: Study, cells: list[Cell], path: str) ->
     frame = roofline.workload_frame((c.spec for c in cells), study.cache)
     cores = max(1, min(prof.execution.n_jobs or 1, os.cpu_count() or 1))
     summary = roofline.summarize(frame, core_speed(), cores)
+    summary["trained_here"] = study.trained  # (the others were in the cache: their time is not this reproduction's)
     atomic_write_text(Path(path), json.dumps(summary, indent=2))
     return summary
 

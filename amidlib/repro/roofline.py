@@ -147,6 +147,10 @@ def summary_lines(summary: dict) -> list[str]:
                  f"({100 * summary['achieved']:.0f} % of it achieved)")
         if summary.get("workload_s"):
             head += f", its training step {summary['workload_s']:.0f} s = {summary['workload_times_floor']:.1f}×"
+    cached = summary["runs"] - summary.get("trained_here", summary["runs"])
+    if cached > 0:
+        head += (f" ({cached} of the runs were in the run cache, not trained by this reproduction: its time is not "
+                 "theirs)")
     methods = ", ".join(f"{m} {100 * v['of_peak']:.0f} %" for m, v in summary["per_method"].items()
                         if v["of_peak"] is not None)
     lines = [head]
