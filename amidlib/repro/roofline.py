@@ -67,10 +67,14 @@ def workload_frame(specs: Iterable[RunSpec], cache: RunCache | None = None) -> p
         config = record.config if record is not None else {}
         if flops is None:
             continue
-        rows.append({"run": key, "method": spec.method, "engine": spec.engine, "flops": flops.total,
-                     "train_flops": flops.training + flops.pretrain, "eval_flops": flops.evaluation + flops.final,
-                     "cpu_seconds": config.get("cpu_seconds"), "wall_seconds": config.get("wall_seconds")})
+        rows.append(_row(key, spec, flops, config.get("cpu_seconds"), config.get("wall_seconds")))
     return pd.DataFrame(rows)
+
+
+def _row(run: str, spec: RunSpec, flops: RunFlops, cpu_seconds, wall_seconds) -> dict:
+    return {"run": run, "method": spec.method, "engine": spec.engine, "flops": flops.total,
+            "train_flops": flops.training + flops.pretrain, "eval_flops": flops.evaluation + flops.final,
+            "cpu_seconds": cpu_seconds, "wall_seconds": wall_seconds}
 
 
 def _tuples(value):
@@ -94,10 +98,8 @@ def cache_frame(cache_dir) -> pd.DataFrame:
         flops = spec_flops(run)
         if flops is None:
             continue
-        rows.append({"run": path.parent.name, "method": run.method, "engine": engine, "flops": flops.total,
-                     "train_flops": flops.training + flops.pretrain, "eval_flops": flops.evaluation + flops.final,
-                     "cpu_seconds": config.get("cpu_seconds", config.get("wall_seconds")),
-                     "wall_seconds": config.get("wall_seconds")})
+        rows.append(_row(path.parent.name, run, flops, config.get("cpu_seconds", config.get("wall_seconds")),
+                         config.get("wall_seconds")))
     return pd.DataFrame(rows)
 
 
