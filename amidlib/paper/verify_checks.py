@@ -1,8 +1,8 @@
 """The comparisons behind ``make verify`` (:mod:`amidlib.paper.verify`, whose docstring explains the
 rules): the runs of two ``runs.csv`` files, each once (:func:`run_table`, :mod:`amidlib.paper.verify_runs`), the
-margins (:func:`tolerances`, :data:`CROSS_CPU_SD`), the per-method shifts and per-run moves (:func:`compare_runs`), the claims' effects
-(:func:`compare_claim_effects`) and verdicts (:func:`compare_claims`), all gathered in a :class:`VerifyReport`.
-:mod:`amidlib.paper.verify` reads the two folders, prints the report and is the command line.
+margins (:func:`tolerances`, :data:`CROSS_CPU_SD`), the per-method shifts and per-run moves (:func:`compare_runs`),
+the claims' effects (:func:`compare_claim_effects`) and verdicts (:func:`compare_claims`), all gathered in a
+:class:`VerifyReport`. :mod:`amidlib.paper.verify` reads the two folders, prints the report and is the command line.
 """
 from __future__ import annotations
 
