@@ -89,7 +89,8 @@ def _arm_name(arm: tuple[str, tuple]) -> str:
 
 def run_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The distinct runs of a runs.csv: one row per run (index: the run's key), its metrics taken from every
-    row that lists it (the first where rows disagree), with ``arm`` (method name), ``place`` (pairing;
+    row that lists it (the first where rows disagree), with ``arm`` (its row's name: the method and its switches),
+    ``method`` (the method that trained it), ``place`` (pairing;
     ``… (folds)`` for Table 3's splits), ``seed``, ``fold``, ``label`` and ``sources``; and the runs whose rows
     disagree within the file."""
     runs, problems, _ = _runs_and_rows(frame)
@@ -107,7 +108,7 @@ def _runs_and_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], pd.Dat
     metrics = metric_columns(frame)
     main = _main_setting(frame)
     cache: dict[tuple, tuple] = {}
-    keys, arms, places = [], [], []
+    keys, arms, methods, places = [], [], [], []
     for r in frame[["source", "setting", "row", "method", "dataset", "seed", "fold"]].itertuples(index=False):
         ident = (r.source if r.source in _ON_MAIN else "", r.setting, r.row, r.method, r.dataset)
         if ident not in cache:
@@ -118,12 +119,14 @@ def _runs_and_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], pd.Dat
         place = pairing + (" (folds)" if r.fold >= 0 else "")
         keys.append(repr((r.dataset, pairing, r.fold >= 0, arm, r.seed, r.fold)))
         arms.append(_arm_name(arm))
+        methods.append(arm[0])
         places.append(place)
-    frame = frame.assign(_key=keys, _arm=arms, _place=places)
+    frame = frame.assign(_key=keys, _arm=arms, _method=methods, _place=places)
     problems = []
     grouped = frame.groupby("_key", sort=False)
     runs = grouped[metrics].first() if metrics else pd.DataFrame(index=pd.Index(frame["_key"].unique()))
-    info = grouped.agg(arm=("_arm", "first"), place=("_place", "first"), seed=("seed", "first"),
+    info = grouped.agg(arm=("_arm", "first"), method=("_method", "first"), place=("_place", "first"),
+                       seed=("seed", "first"),
                        dataset=("dataset", "first"),
                        fold=("fold", "first"), sources=("source", lambda s: ", ".join(dict.fromkeys(s))))
     runs = runs.join(info)
