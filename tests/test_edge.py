@@ -39,6 +39,36 @@ def test_at_edge_looks_at_the_bound_nearest_zero_on_either_side(low, high, expec
     assert claims.at_edge(e, "student_top1") is expected
 
 
+@pytest.mark.parametrize("low, high, expected", [
+    (+0.1, +2.0, True),     # supported, its lower bound within 2·0.39·√(2/10) = 0.35 of 0: another CPU may flip it
+    (-0.9, -0.3, True),     # contradicted, upper bound 0.3 from 0
+    (-0.8, +0.6, False),    # inconclusive with both bounds beyond the band
+    (+0.4, +2.0, False),    # supported beyond the band (at the edge, 3 sds, but not borderline, 2)
+])
+def test_a_verdict_whose_final_interval_ends_within_two_drift_sds_of_zero_is_borderline(low, high, expected):
+    e = replace(paired_effect(np.zeros(10), np.zeros(10)), ci_low=low, ci_high=high)
+    assert claims.borderline(e, "student_top1") is expected
+
+
+def test_claims_md_and_the_readme_mark_a_borderline_verdict():
+    """A comparison decided but ending near 0 carries its mark in claims.csv, claims.md (its summary row and its
+    list item) and the README's block."""
+    from amidlib.paper.readme import claims_block
+
+    rng = np.random.default_rng(1)
+    amid = 60 + rng.normal(0, 1, 10)
+    runs = _runs("table4", {"amid": amid, "mi_s+mi_a": amid - 0.3 - rng.normal(0, 0.1, 10),    # near 0: borderline
+                            "amid_nce": amid - 3.0 - rng.normal(0, 0.3, 10)}, list(range(10)))  # far from 0
+    v = claims.evaluate_claims(runs, edge=False)
+    near = v.set_index("id")
+    assert near.loc["amid_beats_mi", "verdict"] == "supported" and near.loc["amid_beats_mi", "borderline"]
+    assert not near.loc["mi_beats_nce", "borderline"]
+    md = claims.claims_markdown(v)
+    assert md.count("borderline (CPU)") == 2 and "**borderline**: ends within the CPU band of 0" in md
+    block = "\n".join(claims_block(v))
+    assert block.count("*borderline*") == 1
+
+
 def test_only_the_comparisons_at_the_edge_use_the_edge_seeds():
     first, more = list(range(10)), list(range(10, 20))
     rng = np.random.default_rng(0)

@@ -62,7 +62,7 @@ __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_se
 #: claims.csv: one row per comparison
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
                  "paper_effect", "verdict", "claim_verdict", "source", "where", "p", "p_holm", "verdict_holm",
-                 "claim_verdict_holm", "not_testable", "n_first", "at_edge"]
+                 "claim_verdict_holm", "not_testable", "n_first", "at_edge", "borderline"]
 NOT_EVALUATED = "not evaluated"
 
 
@@ -168,6 +168,9 @@ EXTENDABLE = ("table1", "table2", "table4", "table5")
 EDGE_SOURCE = "edge"
 #: how many drift sds from 0 an interval's bound may end and still count as at the edge
 EDGE_SDS = 3.0
+#: a decided comparison whose interval (over all its seeds) still ends within this many drift sds of 0 is
+#: *borderline*: another CPU's drift moves a bound by about s·√(2/n), so it could flip it (one-sided, ~1 in 40)
+BORDERLINE_SDS = 2.0
 
 
 def edge_band(metric: str, n: int, dataset: str | None = None) -> float:
@@ -177,6 +180,13 @@ def edge_band(metric: str, n: int, dataset: str | None = None) -> float:
     averaged over n seeds). NaN when s is unknown or n < 2 (no interval)."""
     s = cross_cpu_sd(dataset).get(metric)
     return math.nan if s is None or n < 2 else EDGE_SDS * s * math.sqrt(2 / n)
+
+
+def borderline(e, metric: str, dataset: str | None = None) -> bool:
+    """Does the final interval of ``e`` end within :data:`BORDERLINE_SDS` drift sds (s·√(2/n)) of 0: a verdict a
+    second CPU could move, whatever the seeds say (``claims.md`` and the README mark it)."""
+    band = edge_band(metric, e.n, dataset) * BORDERLINE_SDS / EDGE_SDS
+    return bool(e.n >= 2 and not math.isnan(band) and min(abs(e.ci_low), abs(e.ci_high)) < band)
 
 
 def at_edge(e, metric: str, dataset: str | None = None) -> bool:
@@ -240,7 +250,8 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
                               "ci_high": e.ci_high,
                               "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
                               "verdict": v, "source": claim.source, "where": claim.where, "p": p_value(e),
-                              "not_testable": reason, "n_first": first.n, "at_edge": edge_here})
+                              "not_testable": reason, "n_first": first.n, "at_edge": edge_here,
+                              "borderline": borderline(e, metric, dataset)})
             overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
                        else combine_verdicts(p["verdict"] for p in parts))
             out += [{**p, "claim_verdict": overall, **({"not_testable": ""} if overall == NOT_EVALUATED else {})}
@@ -301,18 +312,22 @@ def verdict_counts(verdicts: pd.DataFrame, column: str = "claim_verdict") -> dic
     return {v: int((status == v).sum()) for v in (SUPPORTED, INCONCLUSIVE, CONTRADICTED, NOT_TESTABLE, NOT_EVALUATED)}
 
 
-def _status(first) -> str:
-    """A claim's verdict cell in claims.md: not testable here (with the statistics beside it), or raw and Holm."""
+def _status(first, grp=None) -> str:
+    """A claim's verdict cell in claims.md: not testable here (with the statistics beside it), or raw and Holm;
+    *borderline* where one of its comparisons ends within the CPU band of 0."""
     stats = f"raw {first['claim_verdict']}; Holm {first['claim_verdict_holm']}"
     if first["not_testable"]:
         return f"**{NOT_TESTABLE}** ({stats})"
-    return f"**{first['claim_verdict']}** (Holm: {first['claim_verdict_holm']})"
+    near = grp is not None and "borderline" in grp and grp["borderline"].fillna(False).astype(bool).any()
+    return (f"**{first['claim_verdict']}**{', borderline (CPU)' if near else ''} "
+            f"(Holm: {first['claim_verdict_holm']})")
 
 
 def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "") -> str:
     """claims.md: the rule, a one-line count, a summary table per claim, then every comparison."""
     lines = ["# The paper's qualitative claims, checked on our data", ""]
     ds = prof.main.dataset if prof is not None else None
+    band20 = BORDERLINE_SDS / EDGE_SDS * edge_band("student_top1", 20, ds)
     if prof is not None:
         lines.append(f"- data: {prof.main.description}"
                      + "".join(f" (Table 1 also: {p.description})" for p in prof.pairings[1:]))
@@ -337,7 +352,10 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
                  f"{cross_cpu_sd(ds)['student_top1']} points for student top-1{' on ' + ds if ds else ''}: "
                  f"{edge_band('student_top1', 10, ds):.2f} points at n = 10), so that another CPU's drift could "
                  "move its verdict, is decided over the edge seeds too; decided from the first seeds alone, on "
-                 "either side of 0.")
+                 "either side of 0. **Borderline (CPU)**: a comparison whose interval over all its seeds still ends "
+                 f"within {BORDERLINE_SDS:g}·s·√(2/n) of 0 ({band20:.2f} points of student top-1 at n = 20): a "
+                 "second CPU's drift could move that verdict to or from "
+                 "inconclusive; `make verify` reports such moves as borderline, not as failures.")
     lines.append(_summary_line(verdict_counts(verdicts), verdict_counts(verdicts, "claim_verdict_holm")))
     lines.append(_edge_line(verdicts))
     lines.append("")
@@ -349,19 +367,21 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
             "where": first["where"],
             "ours: effect [95 % CI]": "; ".join(_interval(r) for r in grp.itertuples()),
             "paper effect": "; ".join(_num(r.paper_effect, r.metric) for r in grp.itertuples()),
-            "verdict": _status(first),
+            "verdict": _status(first, grp),
         })
     lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), "", "## The comparisons", ""]
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
-        lines.append(f"{i}. {_status(first)}: {first['claim']}{' (' + setting + ')' if setting else ''} "
+        lines.append(f"{i}. {_status(first, grp)}: {first['claim']}{' (' + setting + ')' if setting else ''} "
                      f"[{first['where']}]")
         if first["not_testable"]:
             lines.append(f"   - not testable here: {first['not_testable']}")
         for r in grp.itertuples():
             paper = "" if np.isnan(r.paper_effect) else f"; paper {_num(r.paper_effect, r.metric)}"
+            near = " — **borderline**: ends within the CPU band of 0, another CPU may move this verdict" \
+                if getattr(r, "borderline", False) is True else ""
             lines.append(f"   - {_comparison(r)} [{r.metric.replace('_', ' ')}]: {_interval(r)} → {r.verdict} "
-                         f"(p {r.p:.2g}, Holm {r.p_holm:.2g} → {r.verdict_holm}){paper}")
+                         f"(p {r.p:.2g}, Holm {r.p_holm:.2g} → {r.verdict_holm}){paper}{near}")
     return "\n".join(lines) + "\n"
 
 
