@@ -49,6 +49,7 @@ import pandas as pd
 from amidlib.core.files import atomic_write_text
 from amidlib.data import manifests
 from amidlib.paper import names, plots
+from amidlib.paper.gap import gap_text, gaps
 from amidlib.paper.records import read_runs
 from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_TESTABLE, SUPPORTED, combine_verdicts, holm,
                                   holm_verdict, p_value, paired_effect, verdict)
@@ -62,7 +63,10 @@ __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_se
 #: claims.csv: one row per comparison
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
                  "paper_effect", "verdict", "claim_verdict", "source", "where", "p", "p_holm", "verdict_holm",
-                 "claim_verdict_holm", "not_testable", "n_first", "at_edge", "borderline"]
+                 "claim_verdict_holm", "not_testable", "n_first", "at_edge", "borderline", "gap_share",
+                 "paper_gap_share"]
+#: the metrics whose effects are also given as a share of the teacher–student gap (amidlib.paper.gap)
+GAP_METRICS = ("student_top1", "teacher_top1")
 NOT_EVALUATED = "not evaluated"
 
 
@@ -226,6 +230,7 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
     pairs in all); ``edge=False``: over the first seeds only."""
     runs = runs.assign(setting=runs["setting"].fillna("").astype(str), row=runs["row"].astype(str))
     extra = runs[runs["source"] == EDGE_SOURCE]
+    gap = gaps(runs)  # per Table 1 setting; a claim on the main pairing (setting "") uses the first
     out, effects = [], []
     for claim in claims:
         reason = not_testable(claim, runs)
@@ -251,7 +256,8 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
                               "paper_effect": _paper_effect(claim.source, paper_setting, a, b, metric),
                               "verdict": v, "source": claim.source, "where": claim.where, "p": p_value(e),
                               "not_testable": reason, "n_first": first.n, "at_edge": edge_here,
-                              "borderline": borderline(e, metric, dataset)})
+                              "borderline": borderline(e, metric, dataset),
+                              **_gap_shares(gap, setting, e.effect, paper_setting, a, b, claim.source, metric)})
             overall = (NOT_EVALUATED if any(p["verdict"] == NOT_EVALUATED for p in parts)
                        else combine_verdicts(p["verdict"] for p in parts))
             out += [{**p, "claim_verdict": overall, **({"not_testable": ""} if overall == NOT_EVALUATED else {})}
@@ -264,6 +270,23 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
     frame["claim_verdict_holm"] = frame.groupby(["id", "setting"], sort=False)["verdict_holm"].transform(
         lambda v: NOT_EVALUATED if (v == NOT_EVALUATED).any() else combine_verdicts(v))
     return frame
+
+
+def _gap_shares(gap: pd.DataFrame, setting: str | None, effect: float, paper_setting: str, a: str, b: str,
+                source: str, metric: str) -> dict[str, float]:
+    """The effect as a share of our teacher–student gap on its setting, and the paper's effect as a share of the
+    paper's gap (NaN for a metric other than top-1, or where either gap is unknown)."""
+    if metric not in GAP_METRICS or gap.empty:
+        return {"gap_share": np.nan, "paper_gap_share": np.nan}
+    row = gap.loc[setting] if setting in gap.index else gap.iloc[0]
+    paper = gap.loc[gap["paper_setting"] == paper_setting, "paper_gap"] if paper_setting else gap["paper_gap"]
+    paper_gap = float(paper.iloc[0]) if len(paper) else np.nan
+    return {"gap_share": effect / row["gap"],
+            "paper_gap_share": _paper_effect(source, paper_setting or row["paper_setting"], a, b, metric) / paper_gap}
+
+
+def _share(v: float) -> str:
+    return "—" if v is None or np.isnan(v) else f"{100 * v:+.0f} %"
 
 
 def _num(v: float, metric: str) -> str:
@@ -380,8 +403,10 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
             paper = "" if np.isnan(r.paper_effect) else f"; paper {_num(r.paper_effect, r.metric)}"
             near = " — **borderline**: ends within the CPU band of 0, another CPU may move this verdict" \
                 if getattr(r, "borderline", False) is True else ""
+            share = "" if np.isnan(getattr(r, "gap_share", np.nan)) else \
+                f"; {_share(r.gap_share)} of the teacher–student gap (paper {_share(r.paper_gap_share)})"
             lines.append(f"   - {_comparison(r)} [{r.metric.replace('_', ' ')}]: {_interval(r)} → {r.verdict} "
-                         f"(p {r.p:.2g}, Holm {r.p_holm:.2g} → {r.verdict_holm}){paper}{near}")
+                         f"(p {r.p:.2g}, Holm {r.p_holm:.2g} → {r.verdict_holm}){paper}{share}{near}")
     return "\n".join(lines) + "\n"
 
 
@@ -504,7 +529,7 @@ def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None, regime
     out_dir = Path(out_dir)
     runs = read_runs(out_dir)
     verdicts = evaluate_claims(runs)
-    regime = "; ".join(r for r in (regime, measured_regime(runs)) if r)
+    regime = "; ".join(r for r in (regime, measured_regime(runs), gap_text(runs)) if r)
     atomic_write_text(out_dir / "claims.csv", verdicts.to_csv(index=False))
     atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime))
     cols = ["id", "a", "op", "b", "metric", "setting", "n", "effect", "ci_low", "ci_high", "paper_effect", "verdict",
