@@ -177,9 +177,9 @@ CPU_PAIRS = [("amd_epyc_avx2", "intel_xeon_avx512"), ("pairs_amd_avx512", "pairs
              ("pairs_amd_avx512", "pairs_intel_xeon")]
 
 
-def _measured(dataset):
-    """Per metric, the (sd, largest |d|) of the paired per-run differences of each CPU pair on ``dataset``."""
-    out = {}
+def _differences(dataset):
+    """Per measured CPU pair and metric, the paired per-run differences on ``dataset`` (second − first), with the
+    method of each run."""
     for first, second in CPU_PAIRS:
         a, _ = V.run_table(read_runs(PAIR / first))
         b, _ = V.run_table(read_runs(PAIR / second))
@@ -188,8 +188,15 @@ def _measured(dataset):
         on = a["dataset"] == dataset
         for metric in V.metric_columns(a):
             d = (b.loc[on, metric] - a.loc[on, metric]).dropna()
-            if len(d) >= 10:
-                out.setdefault(metric, []).append((d.std(), d.abs().max(), len(d)))
+            yield metric, d, a.loc[d.index, "method"]
+
+
+def _measured(dataset):
+    """Per metric, the (sd, largest |d|) of the paired per-run differences of each CPU pair on ``dataset``."""
+    out = {}
+    for metric, d, _ in _differences(dataset):
+        if len(d) >= 10:
+            out.setdefault(metric, []).append((d.std(), d.abs().max(), len(d)))
     return out
 
 
@@ -227,17 +234,10 @@ def test_a_reproduction_with_other_cpu_kernels_passes_on_the_digit_pairs():
 def _method_means(dataset):
     """Per metric, each measured CPU pair's method-wide paired differences (all of a method's runs on ``dataset``)."""
     out = {}
-    for first, second in CPU_PAIRS:
-        a, _ = V.run_table(read_runs(PAIR / first))
-        b, _ = V.run_table(read_runs(PAIR / second))
-        common = a.index.intersection(b.index)
-        a, b = a.loc[common], b.loc[common]
-        on = a["dataset"] == dataset
-        for metric in V.metric_columns(a):
-            d = (b.loc[on, metric] - a.loc[on, metric]).dropna()
-            for _, x in d.groupby(a.loc[d.index, "method"]):
-                if len(x) >= 3:
-                    out.setdefault(metric, []).append(x)
+    for metric, d, method in _differences(dataset):
+        for _, x in d.groupby(method):
+            if len(x) >= 3:
+                out.setdefault(metric, []).append(x)
     return out
 
 
