@@ -42,7 +42,7 @@ def test_a_top1_effect_is_also_a_share_of_the_gap_ours_and_the_papers():
     paper_gap = np.subtract(*gap.paper_gap("UCF51"))
     assert weakens.paper_gap_share == pytest.approx(weakens.paper_effect / paper_gap)
     md = claims.claims_markdown(v.reset_index())
-    assert f"{100 * weakens.gap_share:+.0f} % of the teacher–student gap (paper {100 * weakens.paper_gap_share:+.0f} %)" \
-        in md
+    ours, theirs = 100 * weakens.gap_share, 100 * weakens.paper_gap_share
+    assert f"{ours:+.0f} % of the teacher–student gap (paper {theirs:+.0f} %)" in md
     cosine = claims.evaluate_claims(_runs(), [c for c in claims.CLAIMS if c.id == "cosine_order"])
     assert cosine["gap_share"].isna().all()  # only top-1 effects are put against the gap

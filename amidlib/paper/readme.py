@@ -109,8 +109,8 @@ def _effect(r, part: bool) -> str:
     share = getattr(r, "gap_share", float("nan"))
     if not pd.isna(share):  # the effect as a share of the teacher–student gap, beside the paper's
         theirs = getattr(r, "paper_gap_share", float("nan"))
-        paper_share = "" if pd.isna(theirs) else f"; paper {100 * theirs:+.0f} %"
-        share = f" ({100 * share:+.0f} % of the gap{paper_share})"
+        paper_share = "" if pd.isna(theirs) else f"; paper {_num(100 * theirs, 0, True)} %"
+        share = f" ({_num(100 * share, 0, True)} % of the gap{paper_share})"
     else:
         share = ""
     return f"{name}{_num(r.effect, d, True)} {_interval(r.ci_low, r.ci_high, d)}{paper}{share}"

@@ -26,6 +26,8 @@ __all__ = ["Effect", "paired_effect", "verdict", "combine_verdicts", "welch_inte
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 #: a claim whose intervention cannot move the training signal on this data (amidlib.paper.claims says why)
 NOT_TESTABLE = "not testable here"
+#: a comparison with no paired seed (its rows missing from runs.csv)
+NOT_EVALUATED = "not evaluated"
 #: the direction each comparison operator claims: +1 (a above b) or −1 (a below b)
 DIRECTION = {">": 1, ">=": 1, "<": -1, "<=": -1}
 
