@@ -50,6 +50,8 @@ from amidlib.core.files import atomic_write_text
 from amidlib.data import manifests
 from amidlib.paper import names, plots
 from amidlib.paper.gap import gap_text, gaps
+from amidlib.paper import sensitivity
+from amidlib.paper.regime import measured_regime
 # the forest plot of the verdicts (fig_claims) lives in its own module; imported here, every name keeps its path
 from amidlib.paper.claims_plot import oriented, plot_claims  # noqa: F401
 from amidlib.paper.records import read_runs
@@ -66,7 +68,7 @@ __all__ = ["Claim", "CLAIMS", "CLAIM_COLUMNS", "evaluate_claims", "comparison_se
 CLAIM_COLUMNS = ["id", "claim", "metric", "a", "op", "b", "setting", "n", "effect", "ci_low", "ci_high",
                  "paper_effect", "verdict", "claim_verdict", "source", "where", "p", "p_holm", "verdict_holm",
                  "claim_verdict_holm", "not_testable", "n_first", "at_edge", "borderline", "gap_share",
-                 "paper_gap_share"]
+                 "paper_gap_share", "classification"]
 #: the metrics whose effects are also given as a share of the teacher–student gap (amidlib.paper.gap)
 GAP_METRICS = ("student_top1", "teacher_top1")
 
@@ -224,7 +226,8 @@ def _paired(f: pd.DataFrame, a: str, b: str, metric: str):
     return paired_effect(pairs["a"].to_numpy(), pairs["b"].to_numpy())
 
 
-def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: bool = True) -> pd.DataFrame:
+def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: bool = True,
+                    alphas: bool = True) -> pd.DataFrame:
     """Decide every claim from ``runs`` (a runs.csv): one row per comparison (per setting for
     ``per_setting`` claims), columns :data:`CLAIM_COLUMNS`. A comparison at the edge over the first seeds
     (``at_edge``; ``n_first`` pairs) is decided over the edge seeds' runs too where runs.csv has them (``n``
@@ -270,7 +273,30 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
                              for v, e, op, ph in zip(frame["verdict"], effects, frame["op"], frame["p_holm"])]
     frame["claim_verdict_holm"] = frame.groupby(["id", "setting"], sort=False)["verdict_holm"].transform(
         lambda v: NOT_EVALUATED if (v == NOT_EVALUATED).any() else combine_verdicts(v))
+    if alphas:  # the claims decided under other α too (amidlib.paper.sensitivity): their class
+        table = alpha_sensitivity(runs, frame)
+        classes = table.drop_duplicates("id").set_index("id")["classification"].to_dict() if len(table) else {}
+        frame["classification"] = [classes.get(i, "") for i in frame["id"]]
     return frame
+
+
+def alpha_sensitivity(runs: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Each claim of :data:`~amidlib.paper.sensitivity.CLAIM_IDS` under the paper's α (its verdict in ``verdicts``)
+    and under each α setting runs.csv has (decided on that setting's runs over its seeds), with its class: one row
+    per (claim, setting); empty without sensitivity runs."""
+    settings = sensitivity.setting_runs(runs)
+    if len(settings) < 2:
+        return pd.DataFrame()
+    chosen = [c for c in CLAIMS if c.id in sensitivity.CLAIM_IDS]
+    cols = ["id", "claim", "effect", "ci_low", "ci_high", "verdict", "n", "gap_share", "metric"]
+    parts = [verdicts[verdicts["id"].isin(sensitivity.CLAIM_IDS)][cols].assign(alpha="paper's α")]
+    for label, frame in list(settings.items())[1:]:
+        decided = evaluate_claims(pd.concat([frame, runs[runs["source"] == "table1"]]), chosen, edge=False,
+                                  alphas=False)
+        parts.append(decided[cols].assign(alpha=label))
+    table = pd.concat(parts, ignore_index=True)
+    classes = table.groupby("id", sort=False)["verdict"].agg(lambda v: sensitivity.classify(list(v)))
+    return table.assign(classification=table["id"].map(classes))
 
 
 def _gap_shares(gap: pd.DataFrame, setting: str | None, effect: float, paper_setting: str, a: str, b: str,
@@ -347,7 +373,8 @@ def _status(first, grp=None) -> str:
             f"(Holm: {first['claim_verdict_holm']})")
 
 
-def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "") -> str:
+def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "",
+                    alpha_table: pd.DataFrame | None = None) -> str:
     """claims.md: the rule, a one-line count, a summary table per claim, then every comparison."""
     lines = ["# The paper's qualitative claims, checked on our data", ""]
     ds = prof.main.dataset if prof is not None else None
@@ -393,7 +420,9 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
             "paper effect": "; ".join(_num(r.paper_effect, r.metric) for r in grp.itertuples()),
             "verdict": _status(first, grp),
         })
-    lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), "", "## The comparisons", ""]
+    lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), ""]
+    lines += sensitivity.alpha_markdown(alpha_table if alpha_table is not None else pd.DataFrame())
+    lines += ["## The comparisons", ""]
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
         lines.append(f"{i}. {_status(first, grp)}: {first['claim']}{' (' + setting + ')' if setting else ''} "
@@ -430,30 +459,6 @@ def _edge_line(verdicts: pd.DataFrame) -> str:
     return f"- at the edge over the first seeds, so decided over more: {len(edge)} comparison(s): " + "; ".join(parts)
 
 
-def measured_regime(runs: pd.DataFrame) -> str:
-    """The regime measured in the batches the AMID runs of Table 4 (and of fig_regime, per pairing and batch
-    size) drew (runs.csv), or ""."""
-    amid = runs[(runs["source"] == "table4") & (runs["row"] == "amid")]
-    if amid.empty or "batch_positives" not in amid or amid["batch_positives"].isna().all():
-        return ""
-    text = (f"measured in the batches of Table 4's AMID runs: {amid['batch_positives'].mean():.2f} positives per "
-            f"anchor, {100 * amid['batch_with_partner'].mean():.0f} % with a partner")
-    if "lambda1_min" in amid and amid["lambda1_min"].notna().any():
-        text += f", λ1 within [{amid['lambda1_min'].min():.3f}, {amid['lambda1_max'].max():.3f}] (Eq 14)"
-    shares = [(t, amid[f"share_{t}"].mean()) for t in ("mi_s", "mi_a", "cls", "jsd", "adv") if f"share_{t}" in amid]
-    if shares and not any(np.isnan(v) for _, v in shares):
-        label = {"mi_s": "α1·L_MI_s", "mi_a": "α2·L_MI_a", "cls": "L_cls", "jsd": "L_JSD", "adv": "α3·L_adv"}
-        text += ("; AMID's objective over the distillation epochs (α = (4, 1.6, 1), the paper's): "
-                 + ", ".join(f"{label[t]} {100 * v:.1f} %" for t, v in shares))
-    sweep = runs[(runs["source"] == "fig_regime") & (runs["row"] == "amid")]
-    if not sweep.empty and sweep["batch_positives"].notna().any():
-        measured = sweep.groupby("setting", sort=False)[["batch_positives", "batch_with_partner"]].mean()
-        text += ("; measured in fig_regime's AMID runs: " + ", ".join(
-            f"{setting}: {r.batch_positives:.2f} positives, {100 * r.batch_with_partner:.0f} % partnered"
-            for setting, r in measured.iterrows()))
-    return text
-
-
 def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None, regime: str = "") -> pd.DataFrame:
     """Evaluate every claim from ``<out_dir>/runs.csv``; write claims.csv, claims.md, fig_claims.png and
     fig_claims.csv (each atomically)."""
@@ -462,7 +467,10 @@ def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None, regime
     verdicts = evaluate_claims(runs)
     regime = "; ".join(r for r in (regime, measured_regime(runs), gap_text(runs)) if r)
     atomic_write_text(out_dir / "claims.csv", verdicts.to_csv(index=False))
-    atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime))
+    alpha_table = alpha_sensitivity(runs, verdicts)
+    if len(alpha_table):
+        atomic_write_text(out_dir / "claims_alpha.csv", alpha_table.to_csv(index=False))
+    atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime, alpha_table))
     cols = ["id", "a", "op", "b", "metric", "setting", "n", "effect", "ci_low", "ci_high", "paper_effect", "verdict",
             "direction", "oriented_effect", "oriented_ci_low", "oriented_ci_high", "oriented_paper_effect"]
     atomic_write_text(out_dir / "fig_claims.csv", oriented(verdicts)[cols].to_csv(index=False))

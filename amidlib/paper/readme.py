@@ -116,6 +116,12 @@ def _effect(r, part: bool) -> str:
     return f"{name}{_num(r.effect, d, True)} {_interval(r.ci_low, r.ci_high, d)}{paper}{share}"
 
 
+def _alpha_class(g: pd.DataFrame) -> str:
+    """" — **depends on α** (claims.md: …)" for a claim decided under other α too, else ""."""
+    cls = g["classification"].iloc[0] if "classification" in g else ""
+    return "" if pd.isna(cls) or not str(cls).strip() else f" — under other α: **{cls}** (`figures/claims.md`)"
+
+
 def claims_block(claims: pd.DataFrame) -> list[str]:
     """The claims' verdicts, raw and Holm, each claim with its paired effects."""
     claims = claims.assign(setting=claims["setting"].fillna(""))
@@ -152,7 +158,7 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
             lines.append(f"  - {g['claim'].iloc[0]}{where}: {effects}"
                          + ("" if holm == verdict else f" — {holm} after Holm")
                          + (" — *borderline*: an interval ends within the CPU band of 0, another CPU may move it"
-                            if near else ""))
+                            if near else "") + _alpha_class(g))
     keys = {k for k, _ in testable}
     for (cid, setting), g in [(k, g) for k, g in groups if k not in keys]:
         lines.append(f"- **Not testable here:** {g['claim'].iloc[0]}: {g['not_testable'].iloc[0]}")

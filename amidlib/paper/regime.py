@@ -34,7 +34,8 @@ from amidlib.repro.profiles import Profile
 from amidlib.paper.plans import run_spec
 from amidlib.repro.runs import Cell, Study
 
-__all__ = ["REGIME_METHODS", "regime_pairings", "regime_cells", "regime_effects", "plot_regime", "write_regime"]
+__all__ = ["REGIME_METHODS", "regime_pairings", "regime_cells", "regime_effects", "plot_regime", "write_regime",
+           "measured_regime"]
 
 #: the arms of the sweep: the gains of the two strongest distillers over the student alone
 REGIME_METHODS = ("baseline", "ccl", "amid")
@@ -142,3 +143,27 @@ def write_regime(study: Study, prof: Profile, out_dir: str | os.PathLike | None 
     plots.save(fig, out / "fig_regime.png")
     plt.close(fig)
     return effects
+
+
+def measured_regime(runs: pd.DataFrame) -> str:
+    """The regime measured in the batches the AMID runs of Table 4 (and of fig_regime, per pairing and batch
+    size) drew (runs.csv), or ""."""
+    amid = runs[(runs["source"] == "table4") & (runs["row"] == "amid")]
+    if amid.empty or "batch_positives" not in amid or amid["batch_positives"].isna().all():
+        return ""
+    text = (f"measured in the batches of Table 4's AMID runs: {amid['batch_positives'].mean():.2f} positives per "
+            f"anchor, {100 * amid['batch_with_partner'].mean():.0f} % with a partner")
+    if "lambda1_min" in amid and amid["lambda1_min"].notna().any():
+        text += f", λ1 within [{amid['lambda1_min'].min():.3f}, {amid['lambda1_max'].max():.3f}] (Eq 14)"
+    shares = [(t, amid[f"share_{t}"].mean()) for t in ("mi_s", "mi_a", "cls", "jsd", "adv") if f"share_{t}" in amid]
+    if shares and not any(np.isnan(v) for _, v in shares):
+        label = {"mi_s": "α1·L_MI_s", "mi_a": "α2·L_MI_a", "cls": "L_cls", "jsd": "L_JSD", "adv": "α3·L_adv"}
+        text += ("; AMID's objective over the distillation epochs (α = (4, 1.6, 1), the paper's): "
+                 + ", ".join(f"{label[t]} {100 * v:.1f} %" for t, v in shares))
+    sweep = runs[(runs["source"] == "fig_regime") & (runs["row"] == "amid")]
+    if not sweep.empty and sweep["batch_positives"].notna().any():
+        measured = sweep.groupby("setting", sort=False)[["batch_positives", "batch_with_partner"]].mean()
+        text += ("; measured in fig_regime's AMID runs: " + ", ".join(
+            f"{setting}: {r.batch_positives:.2f} positives, {100 * r.batch_with_partner:.0f} % partnered"
+            for setting, r in measured.iterrows()))
+    return text

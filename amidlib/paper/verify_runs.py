@@ -12,7 +12,7 @@ __all__ = ["ID_COLUMNS", "metric_columns", "run_table"]
 #: the columns that place a run in a table; every other numeric column is a metric
 ID_COLUMNS = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset"]
 #: sources whose ``setting`` is not a pairing: their runs train on the main pairing
-_ON_MAIN = {"table6", "fig_regime"}
+_ON_MAIN = {"table6", "fig_regime", "sensitivity"}
 _MAIN_SOURCES = ("table4", "table5", "fig1_diagnostic", "fig3", "fig4", "fig5")
 
 # --------------------------------------------------------------------------- runs, once each
@@ -58,11 +58,15 @@ def _arm(source: str, setting: str, row: str, method: str, dataset: str = "") ->
     from amidlib.core.config import make_config
     from amidlib.core.methods import METHODS
     from amidlib.paper import names
+    from amidlib.paper.sensitivity import SOURCE as SENSITIVITY, parse_setting
 
     known = names.row(row)
     regime = _regime_setting(setting) if source == "fig_regime" else None
+    alphas = parse_setting(setting) if source == SENSITIVITY else None
     if source == "table6" and _float(row) is not None:
         method, overrides = "amid", {setting: float(row)}
+    elif alphas is not None and known is not None:  # a Table 4 row under other α (amidlib.paper.sensitivity)
+        method, overrides = known.method, {**known.config, **alphas}
     elif regime is not None and known is not None:
         method, overrides = known.method, {**known.config, "batch_size": regime[1]}
     elif known is not None:

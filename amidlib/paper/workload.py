@@ -29,6 +29,7 @@ from typing import Sequence
 from amidlib.paper.edge import edge_cells, first_runs
 from amidlib.paper.plans import CURVE_ROWS, PLANS, figure_cells
 from amidlib.paper.regime import regime_cells
+from amidlib.paper.sensitivity import sensitivity_cells
 from amidlib.core.files import atomic_write_text
 from amidlib.repro import profiles, roofline
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
@@ -47,6 +48,7 @@ def reproduction_cells(prof: Profile) -> list[Cell]:
     cells += figure_cells(prof, (*CURVE_ROWS, "teacher_alone"))
     if prof.sweeps.batch_sizes:
         cells += regime_cells(prof)
+    cells += sensitivity_cells(prof)  # Table 4's arms under other α (why ours differs: claims.md)
     return cells
 
 
