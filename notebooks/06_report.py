@@ -110,7 +110,7 @@ display(Markdown((prof.paths.out_dir / "claims.md").read_text()))
 #   again under α ÷ 4 and α1 ↔ α2 (notebook 03) and classified: *holds on the proxy*, *depends on α*,
 #   *contradicted under every α tried*;
 # - **the CPU**: a verdict whose interval ends within 2·s·√(2/n) of 0 is *borderline*; another CPU's drift may
-#   move it to or from inconclusive.
+#   move it to or from *inconclusive*.
 
 # %%
 first = verdicts.drop_duplicates(["id", "setting"])
