@@ -56,7 +56,6 @@ from IPython.display import Markdown, display
 
 from amidlib.notebook import setup
 from amidlib.paper import claims, edge, figures, plots, sensitivity, tables
-from amidlib.paper.records import read_runs
 from amidlib.paper.regime import write_regime
 
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
@@ -130,7 +129,7 @@ display(Markdown(
     f"**What you should see.** {len(against)} of {len(first)} claims (per setting) are contradicted here; of those, "
     f"{on_alpha} change their verdict with α and {near} are borderline on the CPU. "
     + ("With α1 and α2 swapped, " + "; ".join(
-        f"{r.claim[:60]}…: {r.verdict}" for r in claims.alpha_sensitivity(read_runs(prof.paths.out_dir), verdicts)
+        f"{r.claim[:60]}…: {r.verdict}" for r in pd.read_csv(prof.paths.out_dir / "claims_alpha.csv")
         .query("alpha.str.startswith('α1')").itertuples()) + "."
        if (verdicts.classification != "").any() else "No α sensitivity runs in this output folder.")))
 

@@ -274,10 +274,14 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
     frame["claim_verdict_holm"] = frame.groupby(["id", "setting"], sort=False)["verdict_holm"].transform(
         lambda v: NOT_EVALUATED if (v == NOT_EVALUATED).any() else combine_verdicts(v))
     if alphas:  # the claims decided under other α too (amidlib.paper.sensitivity): their class
-        table = alpha_sensitivity(runs, frame)
-        classes = table.drop_duplicates("id").set_index("id")["classification"].to_dict() if len(table) else {}
-        frame["classification"] = [classes.get(i, "") for i in frame["id"]]
+        _classify(frame, alpha_sensitivity(runs, frame))
     return frame
+
+
+def _classify(verdicts: pd.DataFrame, table: pd.DataFrame) -> None:
+    """Fill ``verdicts``' classification from an :func:`alpha_sensitivity` table ("" for a claim not in it)."""
+    classes = table.drop_duplicates("id").set_index("id")["classification"].to_dict() if len(table) else {}
+    verdicts["classification"] = [classes.get(i, "") for i in verdicts["id"]]
 
 
 def alpha_sensitivity(runs: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
@@ -464,10 +468,11 @@ def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None, regime
     fig_claims.csv (each atomically)."""
     out_dir = Path(out_dir)
     runs = read_runs(out_dir)
-    verdicts = evaluate_claims(runs)
+    verdicts = evaluate_claims(runs, alphas=False)
+    alpha_table = alpha_sensitivity(runs, verdicts)  # (once: the classes and claims.md's section)
+    _classify(verdicts, alpha_table)
     regime = "; ".join(r for r in (regime, measured_regime(runs), gap_text(runs)) if r)
     atomic_write_text(out_dir / "claims.csv", verdicts.to_csv(index=False))
-    alpha_table = alpha_sensitivity(runs, verdicts)
     if len(alpha_table):
         atomic_write_text(out_dir / "claims_alpha.csv", alpha_table.to_csv(index=False))
     atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime, alpha_table))

@@ -56,9 +56,10 @@ def gap_text(runs: pd.DataFrame) -> str:
     parts = []
     for setting, r in g.iterrows():
         ours = f"{setting} {r.gap:.1f} points ({r.teacher:.1f} / {r.student:.1f} = {r.ratio:.2f}×)"
-        paper = (f"the paper's {r.paper_setting} {r.paper_gap:.1f} points ({r.paper_teacher:.1f} / "
-                 f"{r.paper_student:.1f} = {r.paper_ratio:.2f}×)" if not math.isnan(r.paper_gap)
-                 else f"the paper gives no teacher alone for {r.paper_setting}")
-        parts.append(f"{ours} against {paper}" if not math.isnan(r.paper_gap) else f"{ours} ({paper})")
+        if math.isnan(r.paper_gap):
+            parts.append(f"{ours} (the paper gives no teacher alone for {r.paper_setting})")
+        else:
+            parts.append(f"{ours} against the paper's {r.paper_setting} {r.paper_gap:.1f} points "
+                         f"({r.paper_teacher:.1f} / {r.paper_student:.1f} = {r.paper_ratio:.2f}×)")
     return ("teacher–student gap (top-1 of the teacher alone − the student alone, Table 1): " + "; ".join(parts)
             + ". Our gap is several times the paper's, so effects are also given as a share of it")

@@ -154,7 +154,7 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
             holm = g["claim_verdict_holm"].iloc[0]
             where = f" ({setting})" if setting else ""
             effects = "; ".join(_effect(r, len(g) > 1) for r in g.itertuples())
-            near = "borderline" in g and g["borderline"].fillna(False).astype(str).isin(["True", "true"]).any()
+            near = "borderline" in g and g["borderline"].astype(str).str.lower().eq("true").any()
             lines.append(f"  - {g['claim'].iloc[0]}{where}: {effects}"
                          + ("" if holm == verdict else f" — {holm} after Holm")
                          + (" — *borderline*: an interval ends within the CPU band of 0, another CPU may move it"
