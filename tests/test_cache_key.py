@@ -5,7 +5,7 @@ shared run code, the dataset's module and the files it names, ``Dataset.code``).
 A file that decides a run's numbers but is missing from that list would leave stale runs in the
 cache after an edit. So one tiny run per dataset kind (UCI from the ``ci`` profile, the generated
 ``av_tier`` clips, and UCF51, ActivityNet and an IEMOCAP fold on a miniature paper data root) is
-trained in a fresh interpreter under ``sys.setprofile`` (and ``threading.setprofile``), from the
+trained in a fresh interpreter under ``sys.settrace`` (and ``threading.settrace``), from the
 import of the run engine through loading the split and training; every amidlib source file whose
 code ran (a function called or a module executed) must be in ``code_files(dataset)``, unless
 :data:`BOOKKEEPING` lists it with the reason it cannot change a number, or it is another dataset's module
@@ -60,21 +60,21 @@ _TRACED_RUN = r"""
 import inspect, json, pickle, sys, threading
 seen, called = set(), set()
 
-def profile(frame, event, arg):
-    if event == "call":
-        code = frame.f_code
-        seen.add(code.co_filename)
-        if code.co_flags & inspect.CO_NEWLOCALS:
-            called.add(code.co_filename)
+def trace(frame, event, arg):  # (a trace hook hears Python calls only, not every C call as a profile hook does)
+    code = frame.f_code
+    seen.add(code.co_filename)
+    if code.co_flags & inspect.CO_NEWLOCALS:
+        called.add(code.co_filename)
+    return None  # no line events inside the frame
 
-sys.setprofile(profile)
-threading.setprofile(profile)
+sys.settrace(trace)
+threading.settrace(trace)
 with open(sys.argv[1], "rb") as f:
     spec = pickle.load(f)
 from amidlib.repro.worker import train
 res = train(spec)
-sys.setprofile(None)
-threading.setprofile(None)
+sys.settrace(None)
+threading.settrace(None)
 with open(sys.argv[2], "w") as f:
     json.dump({"files": sorted(seen), "called": sorted(called), "n_epochs": len(res.history)}, f)
 """
