@@ -113,8 +113,9 @@ def explore_parameters(values: dict[str, Any]) -> dict[str, Any]:
 
 
 def last_reproduction_cache(folder: Path) -> Path | None:
-    """The newest ``<folder>/<time>/cache`` holding a run (the folders :mod:`amidlib.repro.reproduce` makes)."""
-    found = sorted((p for p in folder.glob("*/cache") if any(p.glob("*/metrics.json"))), key=lambda p: p.parent.name)
+    """The newest ``<folder>/<time>/cache`` holding a sealed run record (the folders :mod:`amidlib.repro.reproduce`
+    makes; a cache from before records were sealed would be trained again, so it is not chosen)."""
+    found = sorted((p for p in folder.glob("*/cache") if any(p.glob("*/record.json"))), key=lambda p: p.parent.name)
     return found[-1] if found else None
 
 

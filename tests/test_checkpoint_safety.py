@@ -7,6 +7,7 @@ error, and the code in it never runs.
 """
 from __future__ import annotations
 
+import json
 import pickle
 import zipfile
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 
 from amidlib.core import training
 from amidlib.core.experiment import run
+from amidlib.core.files import file_digest
 from amidlib.data.arrays import make_synthetic, stratified_split
 
 
@@ -50,6 +52,9 @@ def test_a_crafted_checkpoint_is_refused_and_its_code_never_runs(data, tmp_path)
     # a real torch.save file whose payload would call Path.touch(marker) when unpickled
     torch.save({"epoch": 1, "history": [], "payload": _RunsCode(marker)}, folder / "last.pt")
     assert zipfile.is_zipfile(folder / "last.pt")
+    # with a seal that matches it (whoever can write the checkpoint can write its seal: the seal catches damage,
+    # the loader refuses code)
+    (folder / training.CHECKPOINT_SEAL).write_text(json.dumps(file_digest(folder / "last.pt")))
     with pytest.raises(training.UnsafeCheckpointError, match="refusing to load .*last.pt.*could run code"):
         run("amid", train, test, seed=0, preset="tiny", progress=False, epochs=2, warmup_epochs=1,
             checkpoint_dir=str(folder))

@@ -246,7 +246,7 @@ def test_explore_mode_writes_outside_the_tracked_tree_and_reads_the_last_reprodu
         cache = tmp_path / "runs" / "cpu" / stamp / "cache"
         (cache / "somekey").mkdir(parents=True)
         if with_run:
-            (cache / "somekey" / "metrics.json").write_text("{}")
+            (cache / "somekey" / "record.json").write_text("{}")
     got = notebook.explore_parameters({"profile": "cpu", "out_dir": None, "cache_dir": None})
     assert got["out_dir"] == str(tmp_path / "runs" / "explore" / "cpu")
     assert got["cache_dir"] == str(tmp_path / "runs" / "cpu" / "20260102-000000" / "cache")  # the newest with a run

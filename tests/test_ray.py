@@ -57,7 +57,7 @@ def test_study_on_ray_gives_the_tables_of_the_local_executor(tmp_path, ray_clust
         for cell in cells:
             folder = prof.paths.cache_dir / cell.spec.key()
             assert sorted(p.name for p in folder.iterdir()) == ["config.json", "history.csv", "metrics.json",
-                                                                "spec.json"]
+                                                                "record.json", "spec.json"]
     pd.testing.assert_frame_equal(out["local"][0], out["ray"][0])
     pd.testing.assert_frame_equal(out["local"][1], out["ray"][1])
     # a second Study on the same cache trains nothing

@@ -8,17 +8,30 @@ destination is left as it was.
 - :func:`atomic_write_text` / :func:`atomic_write_bytes`: a string or bytes;
 - :func:`atomic_path`: a context manager yielding a temporary path for writers that want a path
   (``fig.savefig``, ``torch.save``, ``np.save``, ``shutil.copyfile``, a subprocess's output);
-- :func:`readable_as_usual`: the mode fix, for code that makes its own temporary files.
+- :func:`readable_as_usual`: the mode fix, for code that makes its own temporary files;
+- :func:`file_digest`: a file's size and SHA-256, which a record's seal lists (run records, checkpoints), so a
+  reader can tell the file it finds from the one that was written.
 """
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
 
-__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "readable_as_usual"]
+__all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "readable_as_usual", "file_digest"]
+
+
+def file_digest(path: str | os.PathLike) -> dict:
+    """``{"bytes": size, "sha256": hex digest}`` of the file at ``path`` (read in 1 MiB blocks)."""
+    h, size = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+            size += len(block)
+    return {"bytes": size, "sha256": h.hexdigest()}
 
 
 def _current_umask() -> int:

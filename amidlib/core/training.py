@@ -14,6 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+import sys
+import time
 from collections import defaultdict
 from contextlib import nullcontext as _nullcontext
 from pathlib import Path
@@ -25,7 +28,7 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from amidlib.core import distributed
-from amidlib.core.files import atomic_path
+from amidlib.core.files import atomic_path, atomic_write_text, file_digest
 from amidlib.core.method import Method
 from amidlib.core.types import Batch
 
@@ -303,7 +306,28 @@ def save_checkpoint(folder, method: Method, opt, d_opt, epoch: int, history: lis
                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}}
     with atomic_path(path) as tmp:  # a reader (a resumed run) never sees half a checkpoint
         torch.save(state, tmp)
+    # its seal, last: a resumed run checks the file against it (a crash between the two renames leaves a seal that
+    # does not match: the run then starts over, never from a checkpoint it cannot trust)
+    atomic_write_text(folder / CHECKPOINT_SEAL, json.dumps(file_digest(path)))
     return path
+
+
+#: beside ``last.pt``: its size and SHA-256, written after it
+CHECKPOINT_SEAL = "last.json"
+
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why the checkpoint at ``path`` cannot be trusted (None: it is the file its seal describes)."""
+    try:
+        sealed = json.loads((path.parent / CHECKPOINT_SEAL).read_text())
+    except FileNotFoundError:
+        return f"it has no {CHECKPOINT_SEAL} beside it (written part-way, or before checkpoints were sealed)"
+    except (OSError, ValueError) as exc:
+        return f"its {CHECKPOINT_SEAL} is unreadable ({type(exc).__name__})"
+    found = file_digest(path)
+    if found != sealed:
+        return f"it differs from its seal ({found['bytes']} bytes, sealed {sealed.get('bytes')})"
+    return None
 
 
 def _plain(value):
@@ -356,6 +380,13 @@ def resume_checkpoint(folder, method: Method, opt, d_opt, generator: torch.Gener
     """
     path = Path(folder) / "last.pt"
     if not path.is_file():
+        return 0, []
+    problem = checkpoint_problem(path)
+    if problem is not None:  # never resumed from: kept beside, for inspection, and the run starts over
+        aside = path.with_name(f"last.pt.damaged.{time.time_ns()}")
+        os.replace(path, aside)
+        print(f"warning: damaged checkpoint {path}: {problem}; moved to {aside}; the run starts from epoch 0",
+              file=sys.stderr, flush=True)
         return 0, []
     state = load_checkpoint_file(path)
     if state.get("config") != _config_fingerprint(cfg):

@@ -447,8 +447,8 @@ def notebook_waves(selected: list[Path], parallel: bool, jobs: int) -> _Waves:
 
 
 def cached_runs(cache_dir: Path) -> int:
-    """How many run records the run cache holds (folders with a metrics.json)."""
-    return sum(1 for _ in Path(cache_dir).glob("*/metrics.json")) if Path(cache_dir).is_dir() else 0
+    """How many run records the run cache holds (sealed folders: :data:`amidlib.repro.store.SEAL`)."""
+    return sum(1 for _ in Path(cache_dir).glob("*/record.json")) if Path(cache_dir).is_dir() else 0
 
 
 def _stream(cmd: list[str], out, cwd: Path) -> int:
