@@ -31,7 +31,7 @@ from amidlib.paper.plans import CURVE_ROWS, PLANS, figure_cells
 from amidlib.paper.regime import regime_cells
 from amidlib.paper.sensitivity import sensitivity_cells
 from amidlib.core.files import atomic_write_text
-from amidlib.repro import profiles, roofline
+from amidlib.repro import lifetime, profiles, roofline
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
 from amidlib.repro.reproduction_files import core_speed
 from amidlib.repro.runs import Cell, Study
@@ -92,6 +92,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"({', '.join(p for p in COMMON_PARAMETERS if p not in ('profile', 'cache_dir'))})")
     ap.add_argument("--roofline", default=None, help="write the workload's roofline (JSON) here")
     args = ap.parse_args(argv)
+    lifetime.die_with_parent()  # started by the runner ($AMIDLIB_PARENT_PID): a SIGKILLed runner takes this down
     params = json.loads(args.params)
     unknown = sorted(set(params) - set(COMMON_PARAMETERS) | set(params) & {"profile", "cache_dir"})
     if unknown:

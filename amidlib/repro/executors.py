@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Callable, Sequence
 
+from amidlib.repro.lifetime import die_with_parent
 from amidlib.repro.profiles import EXECUTORS, Profile
 from amidlib.repro.store import Reports, RunCache, store_task
 from amidlib.repro.worker import timed_train, work
@@ -64,7 +66,9 @@ def _run_local(tasks, cache, prof, on_done, log, checkpoint: bool, keep_checkpoi
             on_done(task, work(task, *args, [s.key() for s in task], **opts))
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx) as pool:
+    # each worker dies with this process, even a SIGKILLed one (amidlib.repro.lifetime): no orphan trains on
+    with ProcessPoolExecutor(max_workers=n_jobs, mp_context=ctx, initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(work, task, *args, [s.key() for s in task], **opts): task for task in tasks}
         for fut in as_completed(futures):
             on_done(futures[fut], fut.result())

@@ -19,6 +19,9 @@ reads, in one pool, longest tasks first (``python -m amidlib.paper.workload``, r
 like the notebooks: that code sits in a layer above this one). A notebook's cells train one table at a
 time, which would leave a worker idle whenever a cell's runs are fewer tasks than workers. The
 notebooks then find every run in the cache; the driver says how many they trained beyond it (0).
+
+Ctrl-C or ``kill`` stops everything the runner started and prints the command that goes on from the finished runs;
+a SIGKILLed runner's children die with it (:mod:`amidlib.repro.lifetime`).
 """
 from __future__ import annotations
 
@@ -26,12 +29,14 @@ import argparse
 import datetime as _dt
 import json
 import os
-import subprocess
+import shlex
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from amidlib.repro import lifetime
+from amidlib.repro.store import RunCache
 from amidlib.repro.profiles import COMMON_PARAMETERS, EXECUTORS, PROFILES, repo_root, resolve_path
 # cpu_name and environment_record: re-exported for their old import path (benchmarks/bench_seeds.py, tests)
 from amidlib.repro.reproduction_files import (children_cpu, core_speed, cpu_name, environment_record,  # noqa: F401
@@ -204,6 +209,7 @@ class _Command:
     per_notebook: dict[str, dict]
     given: dict
     routing: dict[str, set]
+    argv: list[str]
 
 
 def _read_command(argv) -> _Command:
@@ -226,7 +232,8 @@ def _read_command(argv) -> _Command:
     for name in ("executor", "address"):
         if name in given and getattr(args, name) is not None:
             raise UsageError(f"--{name} and -p {name} both given: use one")
-    return _Command(args, root, folder, selected, per_notebook, given, routing)
+    return _Command(args, root, folder, selected, per_notebook, given, routing,
+                    list(sys.argv[1:] if argv is None else argv))
 
 
 def main(argv=None) -> int:
@@ -257,6 +264,17 @@ class _Reproduction:
                                           ("address", self.args.address)) if v is not None}
 
     def run(self) -> int:
+        with lifetime.on_stop_signals(self.stopped):  # Ctrl-C / kill: the whole tree stops, nothing trains on
+            return self._run()
+
+    def stopped(self, signum: int) -> str:
+        """What a stopped reproduction says: where its finished runs are, and the command that goes on from them."""
+        argv = [sys.executable, "-m", "amidlib.repro", *self.cmd.argv]
+        argv += [] if "--cache-dir" in argv else ["--cache-dir", str(self.cache_dir)]
+        return (f"The {RunCache(self.cache_dir).count()} run(s) finished so far are in {self.cache_dir} (each "
+                f"record whole and sealed). To go on from them:\n  {shlex.join(argv)}\n")
+
+    def _run(self) -> int:
         cmd, args = self.cmd, self.args
         print(f"profile {args.profile}: {len(cmd.selected)} notebook(s) -> {self.run_folder}")
         write_environment(self.run_folder)
@@ -281,7 +299,7 @@ class _Reproduction:
         common = {k: v for k, v in self.cmd.given.items() if k in COMMON_PARAMETERS}
         common.update(self.cluster)
         start, cpu_start = time.perf_counter(), children_cpu()
-        code = _stream([sys.executable, "-m", "amidlib.paper.workload", "--profile", self.args.profile,
+        code = lifetime.run_streamed([sys.executable, "-c", WORKLOAD_MAIN, "--profile", self.args.profile,
                         "--cache-dir", str(self.cache_dir), "--params", json.dumps(common),
                         "--roofline", str(self.run_folder / ROOFLINE)], self.stream, cwd=self.cmd.root)
         secs, cpu = time.perf_counter() - start, children_cpu() - cpu_start
@@ -292,7 +310,7 @@ class _Reproduction:
         if code != 0:
             self.failed = (WORKLOAD, RuntimeError(f"python -m amidlib.paper.workload exited with status {code} "
                                                   "(its output is above)"))
-        self.trained_before = cached_runs(self.cache_dir)
+        self.trained_before = RunCache(self.cache_dir).count()
 
     def run_notebook(self, i: int, nb: Path, out_stream, alone: bool = True) -> tuple[dict, tuple | None]:
         """One notebook through papermill, in ``mode`` run (it trains what the cache lacks and writes its
@@ -384,7 +402,7 @@ class _Reproduction:
         # a side-by-side wave: its own row holds the CPU time
         total_cpu = sum(t["cpu_seconds"] or 0 for t in self.timings)
         if self.trained_before is not None and not self.failed:
-            extra = cached_runs(self.cache_dir) - self.trained_before
+            extra = RunCache(self.cache_dir).count() - self.trained_before
             print(f"the notebooks trained {extra} run(s) beyond the workload"
                   + (" (amidlib.paper.workload.reproduction_cells misses them: they trained cell by cell)"
                      if extra else ""))
@@ -401,7 +419,7 @@ class _Reproduction:
                 speed = (self.speed_at_start, core_speed())
                 print(f"one core's batched matrix products: {speed[0]:.0f} GFLOP/s at the start, "
                       f"{speed[1]:.0f} at the end")
-                write_reproduction_record(out_dir, runs=cached_runs(self.cache_dir), wall_s=total, cpu_s=total_cpu,
+                write_reproduction_record(out_dir, runs=RunCache(self.cache_dir).count(), wall_s=total, cpu_s=total_cpu,
                                           profile=args.profile, core_gflops=speed, roofline=roof)
         budget = PROFILES[args.profile].execution.budget_s
         if budget and not self.failed and not args.only and total > budget:
@@ -416,6 +434,10 @@ class _Reproduction:
         return 0
 
 
+#: ``python -m amidlib.paper.workload``, started as ``-c`` code: a spawned pool worker then does not import the
+#: workload's module (and torch with it) before its initializer has armed its death with its parent
+#: (:mod:`amidlib.repro.lifetime`), so a worker starting when the runner is SIGKILLed ends at once
+WORKLOAD_MAIN = "import sys; from amidlib.paper.workload import main; sys.exit(main(sys.argv[1:]))"
 #: the row of timings.csv for the workload step
 WORKLOAD = "workload (every run, one pool)"
 #: the workload's roofline (amidlib.repro.roofline), in the run folder
@@ -432,9 +454,7 @@ def notebook_waves(selected: list[Path], parallel: bool, jobs: int) -> _Waves:
     """The order notebooks run in. Serial (one per wave) unless ``parallel`` (the workload trained every run and
     prepared the data: the notebooks only read the cache) and ``jobs`` > 1: then every notebook but the report in
     one wave, the teaching notebook (``*_teaching``) first, and the report (``*_report``, which reads what the
-    others wrote) last. The teaching notebook trains its own small runs (measured on 2 cores: 28 s, the others
-    5-12 s each); started last it was the wave's tail, with a core idle, and data preparation (``00``) alone
-    left a core idle too."""
+    others wrote) last (the teaching notebook trains its own small runs: 28 s on 2 cores, the others 5-12 s)."""
     waves = _Waves()
     waves.jobs = max(1, int(jobs))
     if not parallel or waves.jobs == 1:
@@ -444,21 +464,6 @@ def notebook_waves(selected: list[Path], parallel: bool, jobs: int) -> _Waves:
     middle = sorted((nb for nb in selected if nb not in last), key=lambda nb: not nb.stem.endswith("_teaching"))
     waves += ([middle] if middle else []) + [[nb] for nb in last]
     return waves
-
-
-def cached_runs(cache_dir: Path) -> int:
-    """How many run records the run cache holds (sealed folders: :data:`amidlib.repro.store.SEAL`)."""
-    return sum(1 for _ in Path(cache_dir).glob("*/record.json")) if Path(cache_dir).is_dir() else 0
-
-
-def _stream(cmd: list[str], out, cwd: Path) -> int:
-    """Run ``cmd``, passing its output through ``out`` line by line; its exit status."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(cwd), bufsize=1)
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        out.write(line)
-        out.flush()
-    return proc.wait()
 
 
 class _RunLines:
