@@ -11,6 +11,7 @@ CRD), is refused with the list of valid ones, so a typo never silently trains wi
 from __future__ import annotations
 
 import difflib
+import numbers
 from typing import Any, Mapping
 
 # Every value a run reads. Comments give the paper's section where the value comes from.
@@ -136,13 +137,40 @@ def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | 
     for key, allowed in choices.items():
         if cfg[key] not in allowed:
             raise ValueError(f"{key} must be {' or '.join(map(repr, allowed))}, got {cfg[key]!r}")
-    if not isinstance(cfg["eval_every"], int) or isinstance(cfg["eval_every"], bool) or cfg["eval_every"] < 0:
-        raise ValueError("eval_every must be an int >= 0 (0: evaluate only after the last epoch), got "
-                         f"{cfg['eval_every']!r}")
-    if cfg["warmup_epochs"] < 0 or cfg["epochs"] < 1:
-        raise ValueError(f"need epochs >= 1 and warmup_epochs >= 0, got {cfg['epochs']} and {cfg['warmup_epochs']}")
+    for key, value in cfg.items():
+        check_value(key, value)
     cfg["preset"] = preset
     return cfg
+
+
+#: values that count something: the least each may be (None allowed where the name's default is None)
+WHOLE = {"epochs": 1, "warmup_epochs": 0, "batch_size": 1, "eval_batch_size": 1, "eval_every": 0, "dim": 1,
+         "hidden": 1, "d_hidden": 1, "num_workers": 0, "num_threads": 1}
+#: values that must be > 0 (temperatures: any name ``tau`` or ``*_tau``, too)
+POSITIVE = ("lr", "d_lr", "lr_gamma")
+#: values that must be >= 0 (loss weights: ``alpha1``..., too) and those that must also be < 1
+NON_NEGATIVE = ("weight_decay", "momentum")
+FRACTIONS = ("dropout", "beta")
+
+
+def check_value(key: str, value: Any) -> None:
+    """Refuse a value that cannot be meant, naming it: a count that is not a whole number or too small (no ``int()``
+    that turns 2.7 epochs into 2), a learning rate or temperature <= 0, a negative loss weight."""
+    if key in WHOLE:
+        if value is None and key == "num_threads":
+            return
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < WHOLE[key]:
+            raise ValueError(f"{key} must be a whole number >= {WHOLE[key]}, got {value!r}")
+        return
+    is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if key in POSITIVE or key == "tau" or key.endswith("_tau"):
+        if not is_number or not value > 0:
+            raise ValueError(f"{key} must be a number > 0, got {value!r}")
+    elif key in NON_NEGATIVE or (key.startswith("alpha") and key[5:].isdigit()):
+        if not is_number or not value >= 0:
+            raise ValueError(f"{key} must be a number >= 0, got {value!r}")
+    elif key in FRACTIONS and (not is_number or not 0 <= value < 1):
+        raise ValueError(f"{key} must be a number in [0, 1), got {value!r}")
 
 
 def _owners(key: str) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import numbers
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -17,7 +18,7 @@ from amidlib.data.datasets.base import ON_BAD
 from amidlib.repro.profile_record import EXECUTORS, GROUPS, SHORT_NAMES, Pairing, Paths, Profile
 from amidlib.repro.profile_values import PROFILES
 
-__all__ = ["COMMON_PARAMETERS", "load_profile", "repo_root", "resolve_path", "parse_seeds"]
+__all__ = ["COMMON_PARAMETERS", "load_profile", "repo_root", "resolve_path", "parse_seeds", "whole_number"]
 
 #: The names every notebook's ``parameters`` cell declares (tests check this).
 COMMON_PARAMETERS = ("profile", "dataset", "seeds", "epochs", "device", "out_dir", "data_root", "cache_dir", "n_jobs",
@@ -49,20 +50,33 @@ def parse_seeds(seeds) -> tuple[int, ...] | None:
     if isinstance(seeds, str):
         text = seeds.strip()
         if not text:
-            return None
+            raise ValueError("seeds='' names no seed (leave the parameter out, or None, for the profile's seeds)")
         try:
             seeds = ast.literal_eval(text)
         except (ValueError, SyntaxError):
             seeds = [s for s in text.replace(",", " ").split()]
-    if isinstance(seeds, (int,)) and not isinstance(seeds, bool):
+    if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [seeds]
     try:
-        out = tuple(int(s) for s in seeds)
-    except (TypeError, ValueError):
-        raise ValueError(f"seeds must be an int or a list of ints, got {seeds!r}") from None
+        out = tuple(whole_number("seeds", s, 0, what="a list of whole numbers >= 0") for s in seeds)
+    except TypeError:
+        raise ValueError(f"seeds must be a whole number or a list of whole numbers >= 0, got {seeds!r}") from None
     if not out:
-        raise ValueError("seeds must name at least one seed")
+        raise ValueError("seeds must name at least one seed (leave the parameter out for the profile's seeds)")
     return out
+
+
+def whole_number(name: str, value, least: int, what: str | None = None) -> int:
+    """``value`` as an int when it is one (or text that is one: ``"3"``), else a ValueError naming ``name``: no
+    ``int()`` that turns 2.7 into 2 or 0.9 into 0."""
+    if isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"{name} must be {what or f'a whole number >= {least}'}, got {value!r}")
+    return int(value)
 
 
 # --------------------------------------------------------------------------- loading a profile
@@ -119,6 +133,9 @@ def load_profile(
     if datasets is not None:
         prof = prof.replace(**_only_datasets(prof, base, datasets))
     prof = _with_paths(prof, out_dir, cache_dir, data_root)
+    same_numbers = not (changes or datasets is not None or any(v not in (None, "") for v in (
+        dataset, seeds, epochs, on_bad, frames_root)) or device not in (None, "cpu"))
+    check_folders(prof, committed_numbers=profile == COMMITTED_PROFILE and same_numbers)
     warmup = prof.config.overrides.get("warmup_epochs")
     if prof.epochs is not None and warmup is not None and warmup >= prof.epochs:
         # a user who asks for very few epochs still gets some distillation epochs
@@ -149,15 +166,12 @@ def _with_seeds(prof: Profile, seeds: tuple[int, ...] | None, given: set[str]) -
 def _with_run_settings(prof: Profile, epochs, device, n_jobs, executor, address) -> Profile:
     """The ``epochs``, ``device``, ``n_jobs``, ``executor`` and ``address`` parameters (None: the profile's)."""
     if epochs is not None:
-        epochs = int(epochs)
-        if epochs < 1:
-            raise ValueError(f"epochs must be >= 1, got {epochs}")
-        prof = prof.replace(epochs=epochs)
+        prof = prof.replace(epochs=whole_number("epochs", epochs, 1))
     if device is not None:
         prof = prof.replace(device=str(device))
     execution: dict[str, Any] = {}
     if n_jobs is not None:
-        execution["n_jobs"] = max(1, int(n_jobs))
+        execution["n_jobs"] = whole_number("n_jobs", n_jobs, 1)
     if executor is not None:
         if executor not in EXECUTORS:
             raise ValueError(unknown_name_message("executor", executor, EXECUTORS))
@@ -176,6 +190,32 @@ def _with_paths(prof: Profile, out_dir, cache_dir, data_root) -> Profile:
                                     cache_dir=resolve_path(cache_dir, prof.paths.cache_dir, root),
                                     feature_dir=resolve_path(None, prof.paths.feature_dir, root),
                                     data_root=Path(data_root).expanduser() if data_root else None))
+
+
+#: the profile whose whole reproduction writes the committed results, ``figures/`` (and only it writes there)
+COMMITTED_PROFILE = "cpu"
+
+
+def check_folders(prof: Profile, committed_numbers: bool) -> None:
+    """Refuse output folders that would overwrite what they should not: the repository root or anything inside
+    ``.git`` (for ``out_dir`` and ``cache_dir``), and the committed ``figures/`` unless this is the cpu profile with
+    no parameter that changes its numbers (``committed_numbers``): another profile's or another setting's tables
+    there would pass for the committed results."""
+    root = repo_root()
+    default = PROFILES[prof.name].paths
+    for name, folder, own in (("out_dir", prof.paths.out_dir, default.out_dir),
+                              ("cache_dir", prof.paths.cache_dir, default.cache_dir)):
+        folder = Path(folder).resolve()
+        if folder == root or root / ".git" in (folder, *folder.parents):
+            raise ValueError(f"{name}={str(folder)!r} is the repository's {'root' if folder == root else '.git'}: "
+                             f"give a folder of its own (profile {prof.name}'s: {resolve_path(None, own, root)})")
+    if Path(prof.paths.out_dir).resolve() == (root / "figures").resolve() and not committed_numbers:
+        other = (f"profile {prof.name} with these parameters" if prof.name == COMMITTED_PROFILE
+                 else f"profile {prof.name}")
+        instead = ("give another folder, e.g. -p out_dir figures/custom" if prof.name == COMMITTED_PROFILE else
+                   f"leave out_dir out (profile {prof.name} writes to {resolve_path(None, default.out_dir, root)})")
+        raise ValueError(f"out_dir={str(prof.paths.out_dir)!r} holds the committed results of the cpu profile's "
+                         f"reproduction, and {other} would overwrite them with other numbers: {instead}")
 
 
 def _given_names(changes: Mapping[str, Any]) -> set[str]:

@@ -4,16 +4,33 @@ GPU, each missing file of a dataset read from the data root) before anything tra
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 from amidlib.data import datasets as registry
 from amidlib.repro.profile_record import Profile
 
-__all__ = ["check_requirements"]
+__all__ = ["check_requirements", "check_writable"]
+
+
+def check_writable(**folders) -> None:
+    """Each folder (by parameter name: ``out_dir=...``) created if missing and a file written into it and removed, so
+    that a folder that cannot take the results is named before anything trains, not after."""
+    for name, folder in folders.items():
+        try:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise RuntimeError(f"{name}={str(folder)!r} cannot be written ({type(exc).__name__}: "
+                               f"{exc.strerror or exc}): nothing was trained; give a folder this user can "
+                               "write") from None
 
 
 def check_requirements(prof: Profile, datasets=None) -> None:
     """Stop with a clear message when the profile cannot run here on ``datasets`` (the datasets a notebook
-    reads; default: every dataset of the profile, :meth:`Profile.datasets`; ``()``: a notebook that reads none).
+    reads; default: every dataset of the profile, :meth:`Profile.datasets`; ``()``: a notebook that reads none),
+    or cannot write its output and cache folders (:func:`check_writable`).
 
     A CUDA ``device`` needs a CUDA GPU (``device="cpu"`` runs the same pipelines on the CPU; the paper's, very
     slowly). A dataset read from the data root needs every file of its layout
@@ -23,6 +40,7 @@ def check_requirements(prof: Profile, datasets=None) -> None:
     """
     import torch
 
+    check_writable(out_dir=prof.paths.out_dir, cache_dir=prof.paths.cache_dir)
     wanted = prof.datasets() if datasets is None else list(datasets)
     for name in wanted:
         registry.get(name)  # an unknown name is refused, with the valid ones
