@@ -87,7 +87,8 @@ def test_the_same_values_are_refused_through_the_api():
                               ("epochs", 2.7, "a whole number >= 1"), ("tau", 0.0, "a number > 0"),
                               ("lr", -1e-3, "a number > 0"), ("alpha1", -1, "a number >= 0"),
                               ("dropout", 1.0, r"a number in \[0, 1\)"), ("beta", 1.5, r"a number in \[0, 1\)"),
-                              ("num_threads", 0, "a whole number >= 1"), ("warmup_epochs", True, "a whole number >= 0")):
+                              ("num_threads", 0, "a whole number >= 1"),
+                              ("warmup_epochs", True, "a whole number >= 0")):
         with pytest.raises(ValueError, match=rf"^{name} must be {rule}, got {value!r}"):
             make_config(defaults, **{name: value})
     for method, cls in METHODS.items():  # every method's own temperatures are checked too

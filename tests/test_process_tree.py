@@ -25,9 +25,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _training_tree(tmp_path) -> tuple[subprocess.Popen, list[int]]:
     """A ci reproduction, once its workload process and both pool workers run: the runner and the tree below it."""
-    proc = subprocess.Popen([sys.executable, "-m", "amidlib.repro", "--profile", "ci", "--runs-dir", str(tmp_path / "runs"),
-                             "-p", "out_dir", str(tmp_path / "out")], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    cmd = [sys.executable, "-m", "amidlib.repro", "--profile", "ci", "--runs-dir", str(tmp_path / "runs"),
+           "-p", "out_dir", str(tmp_path / "out")]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         tree = descendants(proc.pid)

@@ -35,7 +35,8 @@ def _runs(seed=0, n_seeds=5):
 
 
 def _claims(verdicts):
-    return pd.DataFrame([{"id": f"c{i}", "setting": "", "verdict": v} for i, v in enumerate(verdicts)])
+    return pd.DataFrame([{"id": f"c{i}", "setting": "", "a": "x", "op": ">", "b": "y", "metric": "student_top1",
+                          "verdict": v} for i, v in enumerate(verdicts)])
 
 
 # --------------------------------------------------------------------------- the committed figures, altered
@@ -167,7 +168,7 @@ def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reporte
     assert r.ok and not r.failures and r.runs == 298, r.failures[:3]
     assert len(r.metrics) == 13 and len(r.effects) >= 20
     assert len(r.borderline) == 3 and all(line.startswith("claim ") for line in r.borderline)
-    assert "borderline: claim mi_beats_nce: supported → inconclusive" in lines
+    assert "borderline: claim mi_beats_nce: amid >= amid_nce, student_top1: supported → inconclusive" in lines
     assert max(s["ratio"] for s in r.shifts) < 0.8 and max(m["ratio"] for m in r.moves) < 0.7
     assert any(line.startswith("margin student_top1: s = 0.39 ") for line in lines)
 
@@ -355,6 +356,37 @@ def test_claims_borderline_and_flipped():
     assert r.ok and len(r.borderline) == 2
     r = V.compare_claims(_claims(["supported"]), _claims(["contradicted"]))
     assert not r.ok and "flipped" in r.failures[0]
+
+
+def test_a_flipped_part_of_a_claim_with_several_parts_fails(committed, tmp_path):
+    """amid_ccl_baseline has two comparisons per setting (AMID ≥ CCL, CCL ≥ baseline): flipping the first part's
+    verdict (contradicted → supported) in the reproduction's claims.csv was missed while verdicts were keyed by
+    (id, setting), which kept only the last part; it fails twice now: against the reference, and against the
+    claims recomputed from the reproduction's own runs.csv."""
+    runs, ref_dir = committed
+    new = _write(tmp_path / "new", runs)
+    claims = pd.read_csv(new / "claims.csv", dtype={"setting": str})
+    part = (claims["id"] == "amid_ccl_baseline") & (claims["a"] == "amid") & claims["setting"].str.endswith("fou→fac")
+    assert part.sum() == 1 and claims.loc[part, "verdict"].item() == "contradicted"
+    claims.loc[part, "verdict"] = "supported"
+    claims.to_csv(new / "claims.csv", index=False)
+    report = V.verify(new, reference=ref_dir, out=lambda line: None)
+    assert not report.ok
+    flipped = [f for f in report.failures if "amid_ccl_baseline (uci_pairs:fou→fac): amid >= ccl" in f]
+    assert len(flipped) == 2, report.failures
+    assert any("contradicted → supported (flipped)" in f for f in flipped)
+    assert any("claims.csv says supported" in f and "its runs.csv gives contradicted" in f for f in flipped)
+
+
+def test_a_claims_file_that_its_runs_do_not_give_fails(committed, tmp_path):
+    """An effect edited in claims.csv (verdict unchanged) is caught by recomputing the claims from runs.csv."""
+    runs, ref_dir = committed
+    new = _write(tmp_path / "new", runs)
+    claims = pd.read_csv(new / "claims.csv", dtype={"setting": str})
+    claims.loc[0, "effect"] += 0.5
+    claims.to_csv(new / "claims.csv", index=False)
+    report = V.verify(new, reference=ref_dir, out=lambda line: None)
+    assert not report.ok and any("its runs.csv gives" in f for f in report.failures), report.failures
 
 
 def test_a_claim_effect_beyond_its_tolerance_fails_and_within_passes(committed):

@@ -81,8 +81,10 @@ test digit of 1,600), so s = 0.39 is about 6 test digits.
   :mod:`amidlib.paper.edge`): they follow the first seeds' verdicts, so a reproduction whose intervals end
   elsewhere may add others; a comparison at the edge on one side only is noted and its effect compared over
   the first seeds; so does a claim flipping between *supported* and
-  *contradicted* in ``claims.csv``. A claim that moves between
-  supported/contradicted and *inconclusive* is reported as borderline (not a failure).
+  *contradicted* in ``claims.csv`` (each comparison of a claim with several parts on its own). A claim that moves
+  between supported/contradicted and *inconclusive* is reported as borderline (not a failure).
+- the reproduction's ``claims.csv`` that does not say what its own ``runs.csv`` gives (evaluated again: a verdict, n
+  or effect that differs) **fails**.
 
 Same machine, same code → identical values, nothing to report. A difference below the margin never fails
 (two runs whose seeds all agree to 1e-9 are not a move). Another CPU → passes (benchmarks/cross_cpu: the three
@@ -107,7 +109,8 @@ from amidlib.paper.verify_checks import (CONFIDENCE, CROSS_CPU_SD, CROSS_CPU_SD_
                                          FALLBACK_SEED_FRACTION, GROSS_SDS, SPREAD_FLOOR_SDS, SYSTEMATIC_BY_DATASET,
                                          SYSTEMATIC_FLOOR_SDS, cross_cpu_sd,
                                          ID_COLUMNS, MARGIN_SDS, Tolerance, VerifyReport, compare_claim_effects,
-                                         compare_claims, compare_runs, metric_columns, run_table, tolerances)
+                                         check_claims_file, compare_claims, compare_runs, metric_columns, run_table,
+                                         tolerances)
 
 __all__ = ["VerifyReport", "Tolerance", "CROSS_CPU_SD", "CROSS_CPU_SD_BY_DATASET", "cross_cpu_sd", "tolerances",
            "run_table", "compare_runs",
@@ -175,6 +178,8 @@ def verify(candidate_dir: str | Path, reference: str | Path | None = None, out=p
         compare_claim_effects(*evaluated, report, first=first,
                               dataset=str(claims_data.iloc[0]) if len(claims_data) else None)
     new_claims = _read_claims(cand / "claims.csv")
+    if new_claims is not None and evaluated is not None:  # the file must say what its own runs say
+        check_claims_file(new_claims, evaluated[1], report)
     if ref_claims is not None and new_claims is not None:
         compare_claims(ref_claims, new_claims, report)
     elif evaluated is not None:  # verdicts as evaluate_claims gives them

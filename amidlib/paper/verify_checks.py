@@ -397,21 +397,48 @@ def compare_claim_effects(reference: pd.DataFrame, candidate: pd.DataFrame,
     return report
 
 
+def _verdicts(f: pd.DataFrame) -> dict[tuple, pd.Series]:
+    """Each comparison of a claims frame by its whole key (a claim with several parts has a row per part)."""
+    f = f.assign(setting=f["setting"].fillna("").astype(str))
+    return {tuple(r[k] for k in _CLAIM_KEY): r for _, r in f.iterrows()}
+
+
 def compare_claims(reference: pd.DataFrame, candidate: pd.DataFrame,
                    report: VerifyReport | None = None) -> VerifyReport:
-    """A verdict flipping supported ↔ contradicted fails; one moving to or from inconclusive is borderline."""
+    """Every comparison of every claim (each part of a claim with several): a verdict flipping supported ↔
+    contradicted fails; one moving to or from inconclusive is borderline."""
     report = report or VerifyReport()
-    key = lambda f: {(r.id, "" if pd.isna(r.setting) else str(r.setting)): r.verdict for r in f.itertuples()}  # noqa: E731
-    ref, new = key(reference), key(candidate)
+    ref, new = _verdicts(reference), _verdicts(candidate)
     for k in ref.keys() - new.keys():
-        report.failures.append(f"claim {k[0]} {k[1]}: missing in the reproduction")
+        report.failures.append(f"claim {_claim_name(ref[k])}: missing in the reproduction")
     for k in [k for k in ref if k in new]:
-        a, b = ref[k], new[k]
+        a, b = ref[k]["verdict"], new[k]["verdict"]
         if a == b:
             continue
-        line = f"claim {k[0]}{' (' + k[1] + ')' if k[1] else ''}: {a} → {b}"
+        line = f"claim {_claim_name(ref[k])}: {a} → {b}"
         if {a, b} == {SUPPORTED, CONTRADICTED}:
             report.failures.append(line + " (flipped)")
         else:
             report.borderline.append(line)
+    return report
+
+
+def check_claims_file(claims: pd.DataFrame, evaluated: pd.DataFrame, report: VerifyReport | None = None,
+                      where: str = "the reproduction's claims.csv") -> VerifyReport:
+    """A claims.csv against the claims evaluated from the same folder's runs.csv: a comparison missing, or with
+    another verdict, n or effect (beyond float rounding) fails: that file does not say what its runs say."""
+    report = report or VerifyReport()
+    written, computed = _verdicts(claims), _verdicts(evaluated)
+    missing = computed.keys() - written.keys()
+    if missing:  # (a file written before those claims existed; a comparison it has is checked below)
+        report.notes.append(f"{where} lacks {len(missing)} comparison(s) that its runs.csv gives today, e.g. "
+                            f"{_claim_name(computed[sorted(missing)[0]])} (written by older code?)")
+    for k in [k for k in computed if k in written]:
+        w, c = written[k], computed[k]
+        same_effect = (pd.isna(w["effect"]) and pd.isna(c["effect"])) or abs(float(w["effect"]) - float(c["effect"])) \
+            <= 1e-9 * max(1.0, abs(float(c["effect"])))
+        if w["verdict"] != c["verdict"] or int(w["n"] or 0) != int(c["n"] or 0) or not same_effect:
+            report.failures.append(
+                f"claim {_claim_name(c)}: {where} says {w['verdict']} ({w['effect']:+.4g}, n = {w['n']}), its "
+                f"runs.csv gives {c['verdict']} ({c['effect']:+.4g}, n = {c['n']})")
     return report
