@@ -66,7 +66,9 @@ def render_notebook(path: Path) -> str:
     c = Config()
     c.TagRemovePreprocessor.remove_cell_tags = ("checks",)
     c.TagRemovePreprocessor.enabled = True
-    exporter = HTMLExporter(config=c, template_name="lab", mathjax_url=MATHJAX_URL)
+    # sanitized: a run folder is anyone's, and its markdown and outputs must not put script or event handlers into
+    # the site (<script>, <img onerror>): nbconvert's sanitizer keeps text, tables, images and equations
+    exporter = HTMLExporter(config=c, template_name="lab", mathjax_url=MATHJAX_URL, sanitize_html=True)
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
     return body
@@ -92,7 +94,10 @@ def index_page(run: Path, figs: Path, pages: list[tuple[str, str]]) -> str:
     import mistune
 
     table1 = figs / "table1.md"
-    table_html = mistune.html(table1.read_text()) if table1.is_file() else f"<p><em>no table1.md in {figs}</em></p>"
+    # escape=True: raw HTML in a figures folder's table1.md is shown as text, never run
+    markdown = mistune.create_markdown(escape=True, plugins=["table"])
+    table_html = (markdown(table1.read_text()) if table1.is_file()
+                  else f"<p><em>no table1.md in {html.escape(str(figs))}</em></p>")
     links = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a></li>' for name, href in pages)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>amid-repro: the executed notebooks</title>

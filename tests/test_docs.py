@@ -59,6 +59,41 @@ def test_the_site_has_every_notebook_without_its_checks(built):
     assert site.last_run(run.parents[1]) == run
 
 
+#: what a hostile run or figures folder could put into the site: script and event handlers
+PAYLOADS = ("<script>window.PWNED=1</script>", '<img src="x" onerror="window.PWNED=1">')
+
+
+def test_html_from_a_run_or_figures_folder_is_escaped(tmp_path):
+    """A crafted run folder (markdown and an HTML output holding script) and figures folder (table1.md with raw HTML)
+    give pages with neither: the script is not in the page as markup, and in the browser nothing of it runs."""
+    run = tmp_path / "runs" / "ci" / "20260101-000000"
+    run.mkdir(parents=True)
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    code = nbformat.v4.new_code_cell("1")
+    code.outputs = [nbformat.v4.new_output("display_data", data={"text/html": "".join(PAYLOADS) + "<b>kept</b>"})]
+    nb.cells = [nbformat.v4.new_markdown_cell("A note. " + " ".join(PAYLOADS) + " $x^2$"), code]
+    nbformat.write(nb, run / "01_crafted.ipynb")
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    (figs / "table1.md").write_text("# Table 1\n\n" + PAYLOADS[0] + "\n\n| a | b |\n|---|---|\n| 1 | "
+                                    + PAYLOADS[1] + " |\n")
+    index = site.build(run, tmp_path / "html", figs)
+    for page in (index, index.parent / "01_crafted.html"):
+        text = page.read_text()
+        assert not any(payload in text for payload in PAYLOADS), page.name  # as text at most: &lt;script&gt;...
+    assert "<b>kept</b>" in (index.parent / "01_crafted.html").read_text()  # plain markup stays
+    assert "<table>" in index.read_text()  # the table is still a table
+    driver = _chrome()
+    try:
+        for page in (index, index.parent / "01_crafted.html"):
+            driver.get(page.as_uri())
+            time.sleep(0.5)
+            assert driver.execute_script("return window.PWNED === undefined"), page.name
+    finally:
+        driver.quit()
+
+
 def test_make_docs_builds_from_the_committed_executed_notebooks_by_default(tmp_path, monkeypatch):
     built_from = {}
     monkeypatch.setattr(site, "build",
@@ -73,20 +108,26 @@ def test_no_reproduction_is_a_clear_error(tmp_path):
         site.last_run(tmp_path)
 
 
-def test_index_in_the_browser_shows_table1_and_fig1(built):
+def _chrome():
+    """Headless Chromium under selenium (skipped, or failed under CI, where it is missing)."""
     chromium, chromedriver = browser.need_browser()
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
 
-    index, _ = built
     opts = Options()
     opts.binary_location = chromium
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1200,1600"):
         opts.add_argument(arg)
-    driver = webdriver.Chrome(service=Service(chromedriver), options=opts)
+    return webdriver.Chrome(service=Service(chromedriver), options=opts)
+
+
+def test_index_in_the_browser_shows_table1_and_fig1(built):
+    from selenium.webdriver.common.by import By
+
+    index, _ = built
+    driver = _chrome()
     try:
         driver.get(index.as_uri())
         heads = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
