@@ -72,6 +72,21 @@ def test_a_crafted_checkpoint_listed_in_sha256sums_is_refused_and_its_code_never
     assert not marker.exists()
 
 
+def test_a_truncated_checkpoint_listed_in_sha256sums_is_named_corrupt_not_code(tmp_path):
+    """A download cut short, whose SHA256SUMS line was made from the cut file: the hash matches, the file cannot be
+    read; the message says so (it said "could run code" before)."""
+    def truncated(path):
+        torch.save({"model": _state()}, path)
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    root, ckpt = _data_root(tmp_path, truncated)
+    with pytest.raises(audio.CheckpointError) as err:
+        audio.load_cnn14(ckpt, paper_root.expected_sha256(root, paper_root.CNN14_FILE))
+    msg = str(err.value)
+    assert str(ckpt) in msg and "corrupt or incomplete" in msg and "download it again" in msg
+    assert "could run code" not in msg and "refusing" not in msg
+
+
 def test_a_crafted_checkpoint_under_the_official_name_is_refused(tmp_path):
     """The official file name is no permission either: only the pinned bytes are."""
     marker = tmp_path / "code_ran"

@@ -27,6 +27,7 @@ the file is missing. Instead of CNN14, CCL-format pre-extracted features can be 
 from __future__ import annotations
 
 import os
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -312,6 +313,12 @@ def _verified_checkpoint(path: Path, sha256: str | None, manifest, allow_unverif
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
+        if not isinstance(exc, pickle.UnpicklingError):  # (not a refusal of code: the file cannot be read at all)
+            first = (str(exc).strip().splitlines() or [""])[0]
+            raise CheckpointError(
+                f"{path} (sha256 {actual}) cannot be read as a torch checkpoint ({type(exc).__name__}: {first}): "
+                "the file is corrupt or incomplete (a sha256 made from this very file does not make it whole); "
+                "download it again") from None
         if pinned is None or actual.lower() != pinned:
             why = [ln.strip() for ln in str(exc).splitlines() if "Unpickler error" in ln] or [type(exc).__name__]
             raise CheckpointError(
