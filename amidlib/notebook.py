@@ -36,7 +36,8 @@ from amidlib.repro import profiles, runs
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
 from amidlib.repro.reproduction_files import read_reproduction_record
 
-__all__ = ["Setup", "setup", "datasets_read", "MODES", "EXPLORE_DIR", "explore_parameters", "mode_lines"]
+__all__ = ["Setup", "setup", "datasets_read", "MODES", "EXPLORE_DIR", "explore_parameters", "mode_lines",
+           "check_injected_parameters"]
 
 #: ``explore``: opened by hand, writes outside the tracked tree; ``run``: a reproduction (``make reproduce``)
 MODES = ("explore", "run")
@@ -73,6 +74,7 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     if unknown:
         raise TypeError(f"setup() takes mode and the notebook parameters {', '.join(COMMON_PARAMETERS)}; "
                         f"unknown: {', '.join(unknown)}")
+    check_injected_parameters()
     values = {name: namespace[name] for name in (*COMMON_PARAMETERS, "mode")
               if namespace is not None and name in namespace}
     values.update(params)
@@ -92,6 +94,39 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     print("\n".join(mode_lines(mode, prof)))
     print(prof.describe())
     return Setup(prof, study, strict)
+
+
+def _assigned(source: str) -> set[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    return {t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for t in (node.targets if isinstance(node, ast.Assign) else [node.target]) if isinstance(t, ast.Name)}
+
+
+def check_injected_parameters(history: list[str] | None = None) -> None:
+    """Refuse a parameter papermill injected that this notebook does not declare (papermill itself only warns, and
+    the notebook would run with the default: ``-p epocs 3`` trained the default epochs). Papermill's cell starts
+    with ``# Parameters`` and follows the notebook's ``parameters`` cell; ``history``: the kernel's inputs
+    (IPython's ``In``; outside a kernel, nothing to check)."""
+    if history is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return
+        shell = get_ipython()
+        history = list(shell.user_ns.get("In", [])) if shell is not None else []
+    for i, source in enumerate(history[1:], 1):
+        if source.startswith("# Parameters\n"):
+            declared = _assigned(history[i - 1])
+            unknown = sorted(_assigned(source) - declared)
+            if unknown:
+                raise ValueError("; ".join(unknown_name_message("notebook parameter", name, declared)
+                                           for name in unknown) + " (given to papermill with -p)")
+            return
 
 
 def explore_parameters(values: dict[str, Any]) -> dict[str, Any]:

@@ -100,3 +100,24 @@ def test_the_same_values_are_refused_through_the_api():
 def test_the_cpu_profile_as_committed_may_write_the_committed_figures():
     prof = load_profile("cpu", n_jobs=2)  # (how many processes train does not change a number)
     assert prof.paths.out_dir == (REPO / "figures").resolve()
+
+
+def test_a_misspelt_parameter_given_to_papermill_itself_stops_the_notebook(tmp_path):
+    """papermill only warns about a name the parameters cell lacks, and the notebook ran with the default; the
+    notebook's setup call now refuses it, naming it (before anything trains)."""
+    import papermill
+
+    from amidlib.notebook import check_injected_parameters
+    from amidlib.repro.reproduce import kernel_name
+
+    with pytest.raises(ValueError, match="unknown notebook parameter 'epocs'. Did you mean 'epochs'"):
+        check_injected_parameters(["", "profile = 'ci'\nepochs = None\n", "# Parameters\nprofile = 'ci'\nepocs = 3\n"])
+    check_injected_parameters(["", "epochs = None\n", "# Parameters\nepochs = 3\n"])  # a declared name passes
+    check_injected_parameters(["", "x = 1\n"])  # no injected cell (JupyterLab): nothing to check
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        papermill.execute_notebook(str(REPO / "notebooks" / "04_per_class.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"epocs": 3, "out_dir": str(tmp_path / "figures"),
+                                               "cache_dir": str(tmp_path / "cache")},
+                                   kernel_name=kernel_name(), cwd=str(REPO / "notebooks"), progress_bar=False)
+    assert "epocs" in str(err.value) and "Did you mean 'epochs'" in str(err.value)
+    assert not (tmp_path / "cache").exists()  # stopped before the run cache was opened
