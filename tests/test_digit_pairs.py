@@ -66,7 +66,7 @@ def test_splits_and_profile_route_the_dataset():
     cfg = make_spec(prof, prof.main, "amid", 0).effective_config()
     assert cfg["batch_size"] == 16
     assert prof.crossval.setups[0].dataset == "uci_mfeat"  # Table 3 stays on the 10 digits
-    mfeat = load_profile("cpu", dataset="uci_mfeat")
+    mfeat = load_profile("cpu", dataset="uci_mfeat", out_dir="figures/uci_mfeat")
     assert {p.dataset for p in mfeat.pairings} == {"uci_mfeat"}
     assert make_spec(mfeat, mfeat.main, "amid", 0).effective_config()["batch_size"] == 64
 
@@ -88,7 +88,7 @@ def test_the_split_is_drawn_from_the_seed_and_its_seeds_still_train_as_one_task(
     from amidlib.core.experiment import run
     from amidlib.repro import runs
 
-    prof = load_profile("cpu", seeds=[0, 2], epochs=2)
+    prof = load_profile("cpu", seeds=[0, 2], epochs=2, out_dir="figures/two_seeds")
     specs = [runs.make_spec(prof, prof.main, "amid", s) for s in (0, 2)]
     assert [s.split for s in specs] == [("holdout", 0.8, 0), ("holdout", 0.8, 2)]
     assert runs.make_spec(prof, prof.main, "ccl", 2).split == specs[1].split  # the arms of a seed share its split

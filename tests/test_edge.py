@@ -116,7 +116,8 @@ def test_edge_cells_are_both_arms_of_each_comparison_at_the_edge_over_the_edge_s
     # evaluated once at the end (no figure draws them) and trained as batched seeds
     assert all(dict(c.spec.overrides).get("eval_every") == 0 for c in cells)
     assert {c.spec.engine for c in cells} == {"batched"}
-    assert edge.edge_cells(profiles.load_profile("cpu", seeds=[0, 1]), runs) == []   # seeds given: no edge seeds
+    other_seeds = profiles.load_profile("cpu", seeds=[0, 1], out_dir="figures/two_seeds")
+    assert edge.edge_cells(other_seeds, runs) == []   # seeds given: no edge seeds
 
 
 def _type_one_rate(sd: float, rule: str, sims: int = 40_000, band: float = 0.4025) -> float:

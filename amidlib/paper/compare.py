@@ -27,8 +27,8 @@ def compare_profile(preset: str, seeds, target, auxiliary, epochs: int | None = 
                     cache_dir: str | Path | None = None, n_jobs: int | None = None) -> Profile:
     """The ``cpu`` profile with one pairing (``target`` → ``auxiliary``), ``preset``, ``seeds`` and no
     per-method overrides; its run cache in ``cache_dir`` (default ``runs/compare/cache``)."""
-    prof = load_profile("cpu", seeds=list(seeds), epochs=epochs, n_jobs=n_jobs,
-                        cache_dir=cache_dir or "runs/compare/cache")
+    prof = load_profile("cpu", seeds=list(seeds), epochs=epochs, n_jobs=n_jobs, out_dir="runs/compare/figures",
+                        cache_dir=cache_dir or "runs/compare/cache")  # (its own folders: never the committed figures)
     pairing = Pairing(tuple(target), tuple(auxiliary), "compare")
     return prof.replace(preset=preset, pairings=(pairing, pairing), config={"per_method": {}})
 
