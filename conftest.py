@@ -3,7 +3,10 @@
 - A test file is one group, run by one worker in its order: its module-scoped fixtures (a trained run, a
   reproduction) are built once, as in a serial run.
 - The notebooks are one group, run in their numbered order by one worker: 06_report reads what 00-05 wrote, as in
-  ``make reproduce``, where the report also runs last.
+  ``make reproduce``, where the report also runs last. They share that worker with ``tests/test_reproduce.py``, run
+  first: its whole reproduction at profile ci trains every run into the profile's own run cache
+  (``runs/ci/cache``), where the notebooks, run with their committed defaults, then find them instead of training
+  them a second time (about 90 s of a core).
 - The groups that take longest start first (:data:`SLOWEST`, measured with ``--durations``), so no core waits at
   the end for a long file started last; the rest keep their collected order.
 
@@ -17,8 +20,8 @@ import pytest
 
 #: the slowest groups of `make test`, longest first (seconds in a serial run on 2 cores, `pytest --durations=100`,
 #: 2026-12-07): they start first
-SLOWEST = ("tests/test_reproduce.py",       # ~170 s: a whole reproduction at profile ci, the video tier, kernels
-           "notebooks",                     # ~90 s: the eight notebooks at profile ci
+SLOWEST = ("reproduction",                  # ~230 s: tests/test_reproduce.py (a whole reproduction at profile ci,
+                                            # the video tier, kernels), then the eight notebooks at profile ci
            "tests/test_paper_profile.py",   # ~85 s
            "tests/test_cache_key.py",       # ~55 s
            "tests/test_ddp.py",             # ~45 s
@@ -29,9 +32,13 @@ SLOWEST = ("tests/test_reproduce.py",       # ~170 s: a whole reproduction at pr
 _ROOT = Path(__file__).resolve().parent
 
 
+#: files that run with the notebooks, before them (see the module's docstring)
+WITH_THE_NOTEBOOKS = ("tests/test_reproduce.py",)
+
+
 def _group(item: pytest.Item) -> str:
     path = Path(str(item.path)).resolve().relative_to(_ROOT)
-    return "notebooks" if path.parts[0] == "notebooks" else path.as_posix()
+    return "reproduction" if path.parts[0] == "notebooks" or path.as_posix() in WITH_THE_NOTEBOOKS else path.as_posix()
 
 
 @pytest.hookimpl(tryfirst=True)  # (before pytest-xdist's own hook, which reads the xdist_group marks)

@@ -120,11 +120,16 @@ def test_a_whole_reproduction_trains_its_workload_in_one_pool_first(tmp_path):
 
     import pandas as pd
 
+    from amidlib.repro.profiles import load_profile
+
     runs = tmp_path / "runs"
+    # into the ci profile's own run cache: the notebooks, run by nbval after this file with their committed defaults
+    # (conftest.py), find these runs there instead of training them again
+    cache = load_profile("ci").paths.cache_dir
     # every notebook, 07_teaching's widget panel included (it trains its own small runs, none of the workload's;
     # under papermill's default engine its Output widget could hang the run: amidlib.repro.notebook_engine)
     proc = subprocess.run([sys.executable, "-m", "amidlib.repro", "--profile", "ci", "--runs-dir", str(runs),
-                           "-p", "out_dir", str(tmp_path / "figs")],
+                           "--cache-dir", str(cache), "-p", "out_dir", str(tmp_path / "figs")],
                           capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "the notebooks trained 0 run(s) beyond the workload" in proc.stdout
