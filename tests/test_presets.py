@@ -69,6 +69,20 @@ def test_no_name_is_both_a_preset_and_a_profile():
         make_config(preset="ci")
 
 
+def test_a_preset_value_never_reaches_another_methods_value_of_the_same_name():
+    """A new method with its own τ = 0.1 (the name AMID uses) keeps it under the paper presets, where AMID gets the
+    paper's τ; a preset holds only the shared config's names, so nothing else can leak either."""
+    from amidlib.core.method import Defaults
+
+    assert all(set(values) <= set(BASE) for values in PRESETS.values()), "a preset may set only BASE's names"
+    own = Defaults({"tau": 0.1, "alpha1": 0.0})
+    for preset, tau in (("paper_video", 0.5), ("paper_iemocap", 0.6)):
+        cfg = make_config(own, preset=preset)
+        assert (cfg["tau"], cfg["alpha1"]) == (0.1, 0.0), preset
+        amid = make_config(METHODS["amid"].defaults, preset=preset)
+        assert (amid["tau"], amid["alpha1"], amid["alpha2"], amid["alpha3"], amid["beta"]) == (tau, 4.0, 1.6, 1.0, 0.9)
+
+
 def test_a_methods_own_values_are_its_own():
     """AMID's τ, α, switches are AMID's (not a baseline's); CRCD's K per preset is CRCD's; an override naming
     another method's value is refused, naming that method; a value outside its choices is refused."""

@@ -2,9 +2,10 @@
 
 A run's config = ``BASE`` (what every method and the training loop read) + the method's own
 defaults (``Method.defaults``, in the method's file: AMID's τ, α, β and ablation switches, CRD's
-memory-bank size, …) + a preset + the user's overrides. A preset may tune a method's value (the paper
-presets set AMID's τ, α and β): it applies only where that name exists, i.e. to the methods that have
-it; a method may give its own values per preset (``Defaults.presets``: CRCD's K on the CPU presets).
+memory-bank size, …) + a preset + the user's overrides. A preset sets shared values only (BASE's names);
+a method gives its own values per preset in its own file (``Defaults.presets``: AMID's τ, α, β under the
+paper presets, CRCD's K on the CPU presets), so one method's preset value never reaches another's value
+of the same name.
 An override must name a value of the run: an unknown name, or one of another method (``alpha1`` for
 CRD), is refused with the list of valid ones, so a typo never silently trains with a default.
 """
@@ -73,18 +74,19 @@ PRESETS: dict[str, dict[str, Any]] = {
     # The training split is not re-evaluated during training (eval_train False: +~30 % decoding); the test
     # split (10 clips per video, ~4 epochs of decoding each time) every 25 epochs; 12 decode workers
     # (decoding, not the GPU, bounds a 16-core machine: docs/paper_profile.md). τ, α1-α3, β are AMID's values:
-    # they apply to the runs of AMID (a preset value applies where the run has the name).
+    # AMID's file sets them per preset (AMID.defaults.presets), so they can never reach another method's
+    # value of the same name (a preset holds only BASE's names: tests/test_presets.py).
     "paper_video": {
-        "dim": 512, "batch_size": 16, "tau": 0.5, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,
-        "warmup_epochs": 20, "beta": 0.9, "device": "cuda", "amp": "bf16", "num_workers": 12,
+        "dim": 512, "batch_size": 16,
+        "warmup_epochs": 20, "device": "cuda", "amp": "bf16", "num_workers": 12,
         "eval_every": 25, "hidden": 512,
         "optimizer": "sgd", "momentum": 0.9, "lr": 1e-3, "weight_decay": 5e-4, "epochs": 300,
         "lr_milestones": (150, 225), "lr_gamma": 0.1, "eval_train": False, "channels_last": True,
     },
     # the paper's values for IEMOCAP, §4.2, exactly
     "paper_iemocap": {
-        "dim": 768, "batch_size": 128, "tau": 0.6, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0,
-        "warmup_epochs": 5, "beta": 0.9, "device": "cuda", "amp": None, "hidden": 768,
+        "dim": 768, "batch_size": 128,
+        "warmup_epochs": 5, "device": "cuda", "amp": None, "hidden": 768,
         # amp None: the GRU student runs in fp32 (cuDNN's bf16 GRU is recent and untested here; the
         # networks are small, so full precision costs little)
     },
@@ -126,8 +128,8 @@ def make_config(method_defaults: Mapping[str, Any] | None = None, preset: str | 
                              f"name is a different value set); valid presets: {', '.join(PRESETS)}")
         if preset not in PRESETS:
             raise ValueError(unknown_name_message("preset", preset, PRESETS))
-        # a preset may tune a method's value (the paper's τ, α, β are AMID's): only where the name exists
-        cfg.update({k: v for k, v in PRESETS[preset].items() if k in cfg})
+        # the preset's shared values (BASE's names only), then the method's own values under it (AMID's τ, α, β)
+        cfg.update(PRESETS[preset])
         cfg.update(getattr(method_defaults, "presets", {}).get(preset, {}))
     for key, value in overrides.items():
         if key not in cfg:

@@ -50,7 +50,10 @@ class AMID(Method):
         # "w/o D2" (Table 5): λ = (d1_weight_without_d2, 0). 1.0 (default): D1 also takes D2's weight, our
         # reading of the paper's ablation; 0.5: D1 keeps its weight, so the ablation removes D2 and nothing else
         "d1_weight_without_d2": 1.0,
-    }, choices={"mi_loss": ("mi", "nce")})
+    }, choices={"mi_loss": ("mi", "nce")},
+        # the paper's values per task (§4.2): τ 0.5 on the videos, 0.6 on IEMOCAP; α = (4, 1.6, 1), β 0.9 on both
+        presets={"paper_video": {"tau": 0.5, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0, "beta": 0.9},
+                 "paper_iemocap": {"tau": 0.6, "alpha1": 4.0, "alpha2": 1.6, "alpha3": 1.0, "beta": 0.9}})
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int,
                  pretrained_teacher: CrossModalNets | None = None):
