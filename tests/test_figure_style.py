@@ -280,3 +280,19 @@ def test_a_captioned_figure_saved_twice_gives_the_same_bytes(tmp_path):
         outs.append((p.read_bytes(), p.with_suffix(".pdf").read_bytes()))
     assert outs[0] == outs[1]
     assert plots.read_caption(tmp_path / "a.png") == "A caption with − and α: the same bytes every time."
+
+
+def test_fig3_names_the_classes_of_its_dataset():
+    """The x label comes from the dataset (``Dataset.class_noun``), not from the class count: UCF51's 51 classes
+    were labelled "handwritten digit pair" because they are more than 20."""
+    from amidlib.data import datasets
+
+    rng = np.random.default_rng(0)
+    per_class = pd.DataFrame([{"row": row, "seed": s, "class_index": c, "class_name": f"c{c}",
+                               "top1": float(rng.uniform(50, 90))}
+                              for row in ("ccl", "amid") for s in range(3) for c in range(51)])
+    for name, noun in (("ucf51", "action"), ("uci_pairs", "handwritten digit pair"), ("iemocap", "emotion")):
+        assert datasets.get(name).class_noun == noun
+        fig = plots.plot_fig3(per_class, name, class_noun=datasets.get(name).class_noun)
+        assert fig.axes[0].get_xlabel() == f"class ({noun})"
+    assert all(datasets.get(n).class_noun != "class" for n in datasets.names()), "every dataset names its classes"

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from amidlib.core.files import atomic_write_text
+from amidlib.data import datasets
 from amidlib.paper import names, plots
 from amidlib.paper.plans import CURVE_FIGURES, figure_cells, plan_table1
 from amidlib.paper.records import record_runs
@@ -107,7 +108,7 @@ def build_fig3(study: Study):
     frame = pd.DataFrame(rows)
     _write_csv(frame, prof.paths.out_dir / "fig3.csv")
     record_runs(prof.paths.out_dir, "fig3", study.runs(cells))
-    fig = plots.plot_fig3(frame, prof.main.description)
+    fig = plots.plot_fig3(frame, prof.main.description, class_noun=datasets.get(prof.main.dataset).class_noun)
     plots.save(fig, prof.paths.out_dir / "fig3.png")
     return fig, frame
 

@@ -174,14 +174,15 @@ def paired_class_differences(per_class: pd.DataFrame, a: str = "amid", b: str = 
     return pd.DataFrame(out)
 
 
-def plot_fig3(per_class: pd.DataFrame, data: str, references: Sequence[str] | None = None):
+def plot_fig3(per_class: pd.DataFrame, data: str, references: Sequence[str] | None = None, class_noun: str = ""):
     """Per-class top-1 of AMID vs CCL (paper Fig 3) as the paired difference AMID − CCL per class:
     bars from 0 in AMID's colour where AMID is ahead, CCL's where CCL is, with the 95 % interval of
     the per-seed differences; ``per_class`` has row, seed, class_name, top1. A legend names the colours.
 
     Reference rows (``references``; default: :func:`amidlib.paper.names.figure_references` of fig3, e.g.
     Hinton KD, not in the paper) that ``per_class`` holds are drawn as markers of their own mean
-    difference to CCL per class, in their colour and marker, so AMID's bar can be read against them."""
+    difference to CCL per class, in their colour and marker, so AMID's bar can be read against them.
+    ``class_noun``: what a class is, from the dataset (``Dataset.class_noun``), for the x label."""
     from matplotlib.patches import Patch
 
     diff = paired_class_differences(per_class)
@@ -207,8 +208,7 @@ def plot_fig3(per_class: pd.DataFrame, data: str, references: Sequence[str] | No
         handles.append(line)
     ax.axhline(0, color="0.2", lw=0.8)
     ax.set_xticks(x, diff["class_name"].astype(str), rotation=90 if many else 0, fontsize=5 if many else None)
-    ax.set(xlabel="class (handwritten digit pair)" if many else "class (handwritten digit)",
-           ylabel=f"top-1 − {ccl}'s (points)")
+    ax.set(xlabel=f"class ({class_noun})" if class_noun else "class", ylabel=f"top-1 − {ccl}'s (points)")
     n = int(diff["n"].min()) if len(diff) else 0
     ahead = int((diff["diff"] > 0).sum())
     ax.set_title(f"Fig 3: per-class {amid} − {ccl}")

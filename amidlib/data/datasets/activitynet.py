@@ -24,6 +24,7 @@ __all__ = ["ActivityNet"]
 class ActivityNet(VideoDataset, PaperDataset):
     name = "activitynet"
     title = "ActivityNet v1.3 (videos with audio)"
+    class_noun = "activity"
     code = ("data/datasets/_paper.py", *VIDEO_CODE)
 
     def needs(self, root: Path) -> list[tuple[Path, str]]:

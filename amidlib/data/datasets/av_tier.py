@@ -20,6 +20,7 @@ __all__ = ["AvTier"]
 class AvTier(VideoDataset):
     name = "av_tier"
     title = "generated audio-visual clips (amidlib.data.av_tier)"
+    class_noun = "shape and tone"
     code = ("data/av_tier.py", *VIDEO_CODE)
 
     def location(self, data_root: Path | None, feature_dir: Path) -> dict[str, str]:

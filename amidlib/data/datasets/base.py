@@ -53,6 +53,8 @@ class Dataset:
     name: ClassVar[str]
     title: ClassVar[str]
     kind: ClassVar[str]
+    #: what one class is, for the figures' axis labels ("class (handwritten digit pair)")
+    class_noun: ClassVar[str] = "class"
     #: one of the paper's datasets, read from the user's data root (its loader takes ``on_bad``)
     paper: ClassVar[bool] = False
     #: its split is fixed by the dataset (UCF101 split 1, ActivityNet train/val, the tier's groups)

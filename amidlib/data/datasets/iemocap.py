@@ -28,6 +28,7 @@ SETUP_OF_AUXILIARY = {("audio",): "A-V", ("text",): "L-V", ("audio", "text"): "A
 class Iemocap(PaperDataset):
     name = "iemocap"
     title = "IEMOCAP (4 classes, leave-one-session-out)"
+    class_noun = "emotion"
     kind = "features"
     views = (("visual_frames",), ("audio", "text"))
     all_views = ("visual_frames", "audio", "text")

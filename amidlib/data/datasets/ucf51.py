@@ -25,6 +25,7 @@ __all__ = ["Ucf51"]
 class Ucf51(VideoDataset, PaperDataset):
     name = "ucf51"
     title = "UCF51 (UCF101 classes with audio, split 1)"
+    class_noun = "action"
     code = ("data/datasets/_paper.py", *VIDEO_CODE)
     loader_parameters = ("on_bad", "frames_root")
 

@@ -22,6 +22,7 @@ __all__ = ["UciMfeat"]
 class UciMfeat(Dataset):
     name = "uci_mfeat"
     title = "UCI Multiple Features"
+    class_noun = "handwritten digit"
     kind = "arrays"
     views = (("fou",), ("fac",))
     all_views = tuple(UCI_VIEWS)

@@ -19,6 +19,7 @@ __all__ = ["UciPairs"]
 class UciPairs(Dataset):
     name = "uci_pairs"
     title = "UCI digit pairs (two digits side by side, 55 classes)"
+    class_noun = "handwritten digit pair"
     kind = "arrays"
     views = (("fou",), ("fac",))
     all_views = tuple(UCI_VIEWS)
