@@ -25,18 +25,9 @@ from amidlib.data import datasets
 from amidlib.data.datasets._arrays import imbalanced_sizes, subsample_classes
 
 __all__ = ["RunData", "run_data", "load_split", "prepare", "class_names", "data_usage", "imbalanced_sizes",
-           "subsample_classes", "DATASETS", "VIDEO_DATASETS", "ARRAY_DATASETS", "OFFICIAL_SPLIT"]
+           "subsample_classes"]
 
 Options = Mapping[str, Any] | Iterable[tuple[str, Any]]
-
-#: every registered dataset (:mod:`amidlib.data.datasets`)
-DATASETS = datasets.names()
-#: the datasets of video clips (a table header says how many of their videos a run used)
-VIDEO_DATASETS = datasets.names(kind="video")
-#: the embedded feature-array datasets (MLP nets, tensors; seeds can train batched)
-ARRAY_DATASETS = datasets.names(arrays=True)
-#: datasets whose split is fixed by the dataset (UCF101 split 1, ActivityNet train/val, the tier's groups)
-OFFICIAL_SPLIT = datasets.names(official_split=True)
 
 
 @dataclass(frozen=True)
