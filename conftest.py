@@ -28,7 +28,10 @@ SLOWEST = ("reproduction",                  # ~230 s: tests/test_reproduce.py (a
            "tests/test_browser.py",         # ~40 s
            "tests/test_gpu_check.py",       # ~35 s
            "tests/test_decode_workers.py",  # ~25 s
-           "tests/test_ray.py")             # ~25 s
+           "tests/test_ray.py",             # ~25 s
+           "tests/test_verify.py",          # ~40-60 s over its 36 tests: late in the collected order, it was a tail
+           "tests/test_process_tree.py",    # ~25 s: two ci reproductions started and stopped
+           "tests/test_bad_input.py")       # ~20 s: two notebooks through papermill
 _ROOT = Path(__file__).resolve().parent
 
 

@@ -121,3 +121,18 @@ def test_a_misspelt_parameter_given_to_papermill_itself_stops_the_notebook(tmp_p
                                    kernel_name=kernel_name(), cwd=str(REPO / "notebooks"), progress_bar=False)
     assert "epocs" in str(err.value) and "Did you mean 'epochs'" in str(err.value)
     assert not (tmp_path / "cache").exists()  # stopped before the run cache was opened
+
+
+def test_a_notebook_parameter_of_its_own_is_checked_by_name_too(tmp_path):
+    """01_warmup's ``batch_n`` (the batch every loss term is shown on): 0 gave an unexplained IndexError."""
+    import papermill
+
+    from amidlib.repro.reproduce import kernel_name
+
+    with pytest.raises(papermill.PapermillExecutionError) as err:
+        papermill.execute_notebook(str(REPO / "notebooks" / "01_warmup.ipynb"), str(tmp_path / "out.ipynb"),
+                                   parameters={"batch_n": 0, "out_dir": str(tmp_path / "figures"),
+                                               "cache_dir": str(tmp_path / "cache")},
+                                   kernel_name=kernel_name(), cwd=str(REPO / "notebooks"), progress_bar=False)
+    assert "batch_n must be a whole number >= 2, got 0" in str(err.value)
+    assert not (tmp_path / "cache").exists()  # stopped before anything else ran
