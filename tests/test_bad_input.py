@@ -44,6 +44,7 @@ CASES = {
     'seeds ""': (["-p", "seeds", ""], "seeds='' names no seed"),
     "seeds []": (["-p", "seeds", "[]"], "seeds must name at least one seed"),
     "n_jobs 0": (["-p", "n_jobs", "0"], "n_jobs must be a whole number >= 1, got 0"),
+    "device gpu0": (["-p", "device", "gpu0"], "device must name a torch device, e.g. 'cpu' or 'cuda', got 'gpu0'"),
     "a misspelt name": (["-p", "epocs", "3"], "unknown parameter 'epocs' (did you mean 'epochs'?)"),
     "out_dir the repository root": (["-p", "out_dir", "."], "is the repository's root"),
     "out_dir inside .git": (["-p", "out_dir", ".git/tables"], "is the repository's .git"),

@@ -168,6 +168,12 @@ def _with_run_settings(prof: Profile, epochs, device, n_jobs, executor, address)
     if epochs is not None:
         prof = prof.replace(epochs=whole_number("epochs", epochs, 1))
     if device is not None:
+        import torch  # (only to read the device's name: "cpu", "cuda", "cuda:1", ...)
+
+        try:
+            torch.device(str(device))
+        except (RuntimeError, TypeError):
+            raise ValueError(f"device must name a torch device, e.g. 'cpu' or 'cuda', got {device!r}") from None
         prof = prof.replace(device=str(device))
     execution: dict[str, Any] = {}
     if n_jobs is not None:
