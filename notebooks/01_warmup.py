@@ -64,7 +64,7 @@ from amidlib.paper import figures, plots
 from amidlib.repro.profile_loading import whole_number
 
 # a batch needs two items to compare (Eq 8's positives and negatives): another value is refused by name, here
-batch_n = whole_number("batch_n", batch_n, 2)
+batch_n = whole_number("batch_n", batch_n, 2, text=True)
 # the parameters above -> profile (printed), run cache, plot style; profile paper: checks its data first
 prof, study, strict = setup(("figures",), globals())
 

@@ -159,10 +159,8 @@ def check_value(key: str, value: Any) -> None:
     """Refuse a value that cannot be meant, naming it: a count that is not a whole number or too small (no ``int()``
     that turns 2.7 epochs into 2), a learning rate or temperature <= 0, a negative loss weight."""
     if key in WHOLE:
-        if value is None and key == "num_threads":
-            return
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < WHOLE[key]:
-            raise ValueError(f"{key} must be a whole number >= {WHOLE[key]}, got {value!r}")
+        if not (value is None and key == "num_threads"):
+            whole_number(key, value, WHOLE[key])
         return
     is_number = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if key in POSITIVE or key == "tau" or key.endswith("_tau"):
@@ -181,3 +179,16 @@ def _owners(key: str) -> str:
 
     owners = [name for name, cls in METHODS.items() if key in cls.defaults]
     return f" ({key!r} is a value of method {', '.join(owners)}, not of this run's method)" if owners else ""
+
+
+def whole_number(name: str, value: Any, least: int, what: str | None = None, text: bool = False) -> int:
+    """``value`` as an int when it is one (``text``: or text that is one, ``"3"``: a notebook parameter), else a
+    ValueError naming ``name``: no ``int()`` that turns 2.7 into 2 or 0.9 into 0."""
+    if text and isinstance(value, str):
+        try:
+            value = int(value.strip())
+        except ValueError:
+            pass
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"{name} must be {what or f'a whole number >= {least}'}, got {value!r}")
+    return int(value)

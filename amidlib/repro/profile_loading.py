@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
-from amidlib.core.config import unknown_name_message
+from amidlib.core.config import unknown_name_message, whole_number
 from amidlib.data import datasets as registry
 from amidlib.data.datasets.base import ON_BAD
 from amidlib.repro.profile_record import EXECUTORS, GROUPS, SHORT_NAMES, Pairing, Paths, Profile
@@ -58,25 +58,12 @@ def parse_seeds(seeds) -> tuple[int, ...] | None:
     if isinstance(seeds, numbers.Integral) and not isinstance(seeds, bool):
         seeds = [seeds]
     try:
-        out = tuple(whole_number("seeds", s, 0, what="a list of whole numbers >= 0") for s in seeds)
+        out = tuple(whole_number("seeds", s, 0, what="a list of whole numbers >= 0", text=True) for s in seeds)
     except TypeError:
         raise ValueError(f"seeds must be a whole number or a list of whole numbers >= 0, got {seeds!r}") from None
     if not out:
         raise ValueError("seeds must name at least one seed (leave the parameter out for the profile's seeds)")
     return out
-
-
-def whole_number(name: str, value, least: int, what: str | None = None) -> int:
-    """``value`` as an int when it is one (or text that is one: ``"3"``), else a ValueError naming ``name``: no
-    ``int()`` that turns 2.7 into 2 or 0.9 into 0."""
-    if isinstance(value, str):
-        try:
-            value = int(value.strip())
-        except ValueError:
-            pass
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise ValueError(f"{name} must be {what or f'a whole number >= {least}'}, got {value!r}")
-    return int(value)
 
 
 # --------------------------------------------------------------------------- loading a profile
@@ -166,7 +153,7 @@ def _with_seeds(prof: Profile, seeds: tuple[int, ...] | None, given: set[str]) -
 def _with_run_settings(prof: Profile, epochs, device, n_jobs, executor, address) -> Profile:
     """The ``epochs``, ``device``, ``n_jobs``, ``executor`` and ``address`` parameters (None: the profile's)."""
     if epochs is not None:
-        prof = prof.replace(epochs=whole_number("epochs", epochs, 1))
+        prof = prof.replace(epochs=whole_number("epochs", epochs, 1, text=True))
     if device is not None:
         import torch  # (only to read the device's name: "cpu", "cuda", "cuda:1", ...)
 
@@ -177,7 +164,7 @@ def _with_run_settings(prof: Profile, epochs, device, n_jobs, executor, address)
         prof = prof.replace(device=str(device))
     execution: dict[str, Any] = {}
     if n_jobs is not None:
-        execution["n_jobs"] = whole_number("n_jobs", n_jobs, 1)
+        execution["n_jobs"] = whole_number("n_jobs", n_jobs, 1, text=True)
     if executor is not None:
         if executor not in EXECUTORS:
             raise ValueError(unknown_name_message("executor", executor, EXECUTORS))

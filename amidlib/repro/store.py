@@ -76,6 +76,7 @@ class RunCache:
     def __init__(self, folder: str | os.PathLike):
         self.folder = Path(folder)
         self._memory: dict[str, Any] = {}
+        self._checked: set[str] = set()  # records found intact by this process (has() then get(): hashed once)
 
     def path(self, spec: RunSpec) -> Path:
         return self.folder / spec.key()
@@ -86,11 +87,14 @@ class RunCache:
         return key in self._memory or self._intact(key)
 
     def _intact(self, key: str) -> bool:
+        if key in self._checked:
+            return True
         folder = self.folder / key
         if not folder.is_dir():
             return False
         problem = record_problem(folder)
         if problem is None:
+            self._checked.add(key)
             return True
         aside = self.folder / ".damaged" / f"{key}.{time.time_ns()}"
         aside.parent.mkdir(parents=True, exist_ok=True)
