@@ -58,6 +58,8 @@ from amidlib.paper.records import read_runs
 from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_EVALUATED, NOT_TESTABLE, SUPPORTED,  # noqa: F401
                                   combine_verdicts, holm, holm_verdict, p_value, paired_effect, verdict)
 from amidlib.paper.tables import PAPER_METRIC
+# the rules of "not testable here" live in their own module; imported here, every name keeps its path
+from amidlib.paper.testability import ADV_SHARE, LAMBDA_BAND, PARTNERED, TESTABILITY, not_testable  # noqa: F401
 from amidlib.paper.verify_checks import cross_cpu_sd
 from amidlib.repro.profiles import Profile
 
@@ -124,50 +126,6 @@ CLAIMS: tuple[Claim, ...] = (
                    ("amid", ">", "no_d2", "test_cos_same_class"), ("no_d2", ">", "mi_s+mi_a", "test_cos_same_class")),
           "Fig 5, §4.4.2", needs=("d2", "adv")),
 )
-
-#: when an intervention cannot move the training signal (measured in the AMID runs of the claim's source)
-LAMBDA_BAND = 0.02       # λ1 within ½ ± this: dynamic λ trains as uniform λ
-PARTNERED = 0.95         # this share of samples with a same-class partner or more: D2 scores D1's samples
-ADV_SHARE = 0.05         # α3·L_adv below this share of AMID's objective: L_adv barely moves the student
-
-
-def _lambda(amid: pd.DataFrame) -> str:
-    lo, hi = amid.get("lambda1_min"), amid.get("lambda1_max")
-    if lo is None or lo.isna().all():
-        return ""
-    lo, hi = float(lo.min()), float(hi.max())
-    if max(abs(lo - 0.5), abs(hi - 0.5)) < LAMBDA_BAND:
-        return (f"λ1 stayed within [{lo:.3f}, {hi:.3f}] (Eq 14), within {LAMBDA_BAND} of ½: "
-                "dynamic λ trains as uniform λ")
-    return ""
-
-
-def _d2(amid: pd.DataFrame) -> str:
-    share = amid.get("batch_with_partner")
-    if share is None or share.isna().all() or float(share.mean()) < PARTNERED:
-        return ""
-    return (f"{100 * float(share.mean()):.0f} % of samples have a same-class partner in their batch: D2 (Eq 12-13) "
-            "then scores the samples D1 scores")
-
-
-def _adv(amid: pd.DataFrame) -> str:
-    share = amid.get("share_adv")
-    if share is None or share.isna().all() or float(share.mean()) >= ADV_SHARE:
-        return ""
-    return (f"α3·L_adv is {100 * float(share.mean()):.1f} % of AMID's objective over the distillation epochs "
-            f"(< {100 * ADV_SHARE:.0f} %)")
-
-
-#: the testability rules a claim's ``needs`` names: each returns why it cannot be tested here, or ""
-TESTABILITY = {"lambda": _lambda, "d2": _d2, "adv": _adv}
-
-
-def not_testable(claim: Claim, runs: pd.DataFrame) -> str:
-    """Why ``claim`` cannot be tested on these runs ("" when it can, or when its source has no AMID runs), from
-    the AMID runs of its source."""
-    amid = runs[(runs["source"] == claim.source) & (runs["row"] == "amid")]
-    return "; ".join(r for r in (TESTABILITY[n](amid) for n in claim.needs) if r) if len(amid) else ""
-
 
 #: the sources whose comparisons get more seeds at the edge: final metrics of runs on the profile's pairings
 EXTENDABLE = ("table1", "table2", "table4", "table5")
@@ -273,34 +231,58 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
                              for v, e, op, ph in zip(frame["verdict"], effects, frame["op"], frame["p_holm"])]
     frame["claim_verdict_holm"] = frame.groupby(["id", "setting"], sort=False)["verdict_holm"].transform(
         lambda v: NOT_EVALUATED if (v == NOT_EVALUATED).any() else combine_verdicts(v))
-    if alphas:  # the claims decided under other α too (amidlib.paper.sensitivity): their class
-        _classify(frame, alpha_sensitivity(runs, frame))
+    if alphas:  # the claims decided under other α and on the gap-matched pairing too (amidlib.paper.sensitivity)
+        _classify(frame, setting_sensitivity(runs, frame))
     return frame
 
 
 def _classify(verdicts: pd.DataFrame, table: pd.DataFrame) -> None:
-    """Fill ``verdicts``' classification from an :func:`alpha_sensitivity` table ("" for a claim not in it)."""
-    classes = table.drop_duplicates("id").set_index("id")["classification"].to_dict() if len(table) else {}
-    verdicts["classification"] = [classes.get(i, "") for i in verdicts["id"]]
+    """Fill ``verdicts``' classification from a :func:`setting_sensitivity` table: a claim's row on the main pairing
+    gets its class ("" for a claim not in the table, and on Table 1's other pairings)."""
+    verdicts["classification"] = ""
+    if table.empty:
+        return
+    paper = table[table["under"] == PAPER_ALPHA]
+    classes = dict(zip(zip(paper["id"], paper["setting"]), paper["classification"]))
+    verdicts["classification"] = [classes.get(key, "") for key in zip(verdicts["id"], verdicts["setting"])]
 
 
-def alpha_sensitivity(runs: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
-    """Each claim of :data:`~amidlib.paper.sensitivity.CLAIM_IDS` under the paper's α (its verdict in ``verdicts``)
-    and under each α setting runs.csv has (decided on that setting's runs over its seeds), with its class: one row
-    per (claim, setting); empty without sensitivity runs."""
+#: the first column of :func:`setting_sensitivity`: the claims as the table above decides them
+PAPER_ALPHA = "paper's α"
+
+
+def setting_sensitivity(runs: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
+    """Each claim of :data:`~amidlib.paper.sensitivity.CLAIM_IDS` under the paper's α (its verdict in ``verdicts``, on
+    the main pairing) and under each other setting runs.csv has that trained all its arms (an α setting, the
+    gap-matched pairing; decided on that setting's runs over its seeds), with its class: one row per comparison and
+    setting (``under``); empty without sensitivity runs."""
     settings = sensitivity.setting_runs(runs)
     if len(settings) < 2:
         return pd.DataFrame()
     chosen = [c for c in CLAIMS if c.id in sensitivity.CLAIM_IDS]
-    cols = ["id", "claim", "effect", "ci_low", "ci_high", "verdict", "n", "gap_share", "metric"]
-    parts = [verdicts[verdicts["id"].isin(sensitivity.CLAIM_IDS)][cols].assign(alpha="paper's α")]
+    cols = ["id", "claim", "setting", "a", "op", "b", "metric", "effect", "ci_low", "ci_high", "verdict",
+            "claim_verdict", "n", "gap_share"]
+    main = settings[PAPER_ALPHA]
+    main_setting = str(main["setting"].iloc[0]) if len(main) else ""
+    paper = verdicts[verdicts["id"].isin(sensitivity.CLAIM_IDS) & verdicts["setting"].isin(["", main_setting])
+                     & (verdicts["claim_verdict"] != NOT_EVALUATED)]
+    parts = [paper[cols].assign(under=PAPER_ALPHA)]
     for label, frame in list(settings.items())[1:]:
-        decided = evaluate_claims(pd.concat([frame, runs[runs["source"] == "table1"]]), chosen, edge=False,
-                                  alphas=False)
-        parts.append(decided[cols].assign(alpha=label))
+        decided = evaluate_claims(frame, chosen, edge=False, alphas=False)
+        # (a claim whose arms it did not train, or one the paper's α does not decide: nothing to compare with)
+        decided = decided[(decided["claim_verdict"] != NOT_EVALUATED) & decided["id"].isin(set(paper["id"]))]
+        parts.append(decided[cols].assign(under=label))
     table = pd.concat(parts, ignore_index=True)
-    classes = table.groupby("id", sort=False)["verdict"].agg(lambda v: sensitivity.classify(list(v)))
-    return table.assign(classification=table["id"].map(classes))
+    table = table[table["id"].isin(set(pd.concat(parts[1:])["id"]))]  # a claim no other setting decided: no class
+    # one verdict per claim and setting; the class from those under α (the paper's first) and on the gap pairing
+    claim_verdicts = table.drop_duplicates(["id", "under"])
+    classes = {}
+    for cid, grp in claim_verdicts.groupby("id", sort=False):
+        gap = grp["under"].map(sensitivity.is_gap)
+        classes[cid] = sensitivity.classify(list(grp.loc[~gap, "claim_verdict"]), list(grp.loc[gap, "claim_verdict"]))
+    table["classification"] = table["id"].map(classes)
+    # the paper's α rows keep the claim's own setting (Table 1's main pairing; "" for Table 4): _classify's key
+    return table
 
 
 def _gap_shares(gap: pd.DataFrame, setting: str | None, effect: float, paper_setting: str, a: str, b: str,
@@ -378,7 +360,7 @@ def _status(first, grp=None) -> str:
 
 
 def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime: str = "",
-                    alpha_table: pd.DataFrame | None = None) -> str:
+                    settings_table: pd.DataFrame | None = None) -> str:
     """claims.md: the rule, a one-line count, a summary table per claim, then every comparison."""
     lines = ["# The paper's qualitative claims, checked on our data", ""]
     ds = prof.main.dataset if prof is not None else None
@@ -425,7 +407,7 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
             "verdict": _status(first, grp),
         })
     lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), ""]
-    lines += sensitivity.alpha_markdown(alpha_table if alpha_table is not None else pd.DataFrame())
+    lines += sensitivity.sensitivity_markdown(settings_table if settings_table is not None else pd.DataFrame())
     lines += ["## The comparisons", ""]
     for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
@@ -469,13 +451,13 @@ def write_claims(out_dir: str | os.PathLike, prof: Profile | None = None, regime
     out_dir = Path(out_dir)
     runs = read_runs(out_dir)
     verdicts = evaluate_claims(runs, alphas=False)
-    alpha_table = alpha_sensitivity(runs, verdicts)  # (once: the classes and claims.md's section)
-    _classify(verdicts, alpha_table)
+    settings_table = setting_sensitivity(runs, verdicts)  # (once: the classes and claims.md's section)
+    _classify(verdicts, settings_table)
     regime = "; ".join(r for r in (regime, measured_regime(runs), gap_text(runs)) if r)
     atomic_write_text(out_dir / "claims.csv", verdicts.to_csv(index=False))
-    if len(alpha_table):
-        atomic_write_text(out_dir / "claims_alpha.csv", alpha_table.to_csv(index=False))
-    atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime, alpha_table))
+    if len(settings_table):
+        atomic_write_text(out_dir / "claims_sensitivity.csv", settings_table.to_csv(index=False))
+    atomic_write_text(out_dir / "claims.md", claims_markdown(verdicts, prof, regime, settings_table))
     cols = ["id", "a", "op", "b", "metric", "setting", "n", "effect", "ci_low", "ci_high", "paper_effect", "verdict",
             "direction", "oriented_effect", "oriented_ci_low", "oriented_ci_high", "oriented_paper_effect"]
     atomic_write_text(out_dir / "fig_claims.csv", oriented(verdicts)[cols].to_csv(index=False))

@@ -117,9 +117,11 @@ def _effect(r, part: bool) -> str:
 
 
 def _alpha_class(g: pd.DataFrame) -> str:
-    """" — **depends on α** (claims.md: …)" for a claim decided under other α too, else ""."""
+    """" — under other α and the gap-matched pairing: **depends on α** (…)" for a claim decided on the other settings
+    too (amidlib.paper.sensitivity), else ""."""
     cls = g["classification"].iloc[0] if "classification" in g else ""
-    return "" if pd.isna(cls) or not str(cls).strip() else f" — under other α: **{cls}** (`figures/claims.md`)"
+    return ("" if pd.isna(cls) or not str(cls).strip()
+            else f" — under other α and on the gap-matched pairing: **{cls}** (`figures/claims.md`)")
 
 
 def claims_block(claims: pd.DataFrame) -> list[str]:

@@ -7,11 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from amidlib.paper.gap import GAP_PREFIX
+
 __all__ = ["ID_COLUMNS", "metric_columns", "run_table"]
 
 #: the columns that place a run in a table; every other numeric column is a metric
 ID_COLUMNS = ["source", "setting", "paper_setting", "row", "seed", "fold", "method", "dataset"]
-#: sources whose ``setting`` is not a pairing: their runs train on the main pairing
+#: sources whose ``setting`` is not a pairing: their runs train on the main pairing (but the gap-matched pairing's
+#: sensitivity runs, whose setting names it after GAP_PREFIX)
 _ON_MAIN = {"table6", "fig_regime", "sensitivity"}
 _MAIN_SOURCES = ("table4", "table5", "fig1_diagnostic", "fig3", "fig4", "fig5")
 
@@ -119,7 +122,8 @@ def _runs_and_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], pd.Dat
             cache[ident] = _arm(r.source, r.setting, r.row, r.method, r.dataset)
         arm = cache[ident]
         regime = _regime_setting(r.setting) if r.source == "fig_regime" else None
-        pairing = (regime[0] or main) if regime else main if r.source in _ON_MAIN else r.setting
+        pairing = ((regime[0] or main) if regime else r.setting.removeprefix(GAP_PREFIX)
+                   if r.setting.startswith(GAP_PREFIX) else main if r.source in _ON_MAIN else r.setting)
         place = pairing + (" (folds)" if r.fold >= 0 else "")
         keys.append(repr((r.dataset, pairing, r.fold >= 0, arm, r.seed, r.fold)))
         arms.append(_arm_name(arm))

@@ -136,7 +136,9 @@ def _on_dataset(prof: Profile, base: Profile, dataset: str, given: set[str]) -> 
         raise ValueError(unknown_name_message(f"dataset for profile {base.name}", dataset, base.dataset_choices))
     if "pairings" in given:
         return prof
-    return prof.replace(pairings=_pairings_on(base.pairings, dataset))
+    gap = base.sweeps.gap_pairing  # measured on its own dataset's views: on another dataset it matches no gap
+    return prof.replace(pairings=_pairings_on(base.pairings, dataset),
+                        sweeps={"gap_pairing": gap if gap is not None and gap.dataset == dataset else None})
 
 
 def _with_seeds(prof: Profile, seeds: tuple[int, ...] | None, given: set[str]) -> Profile:

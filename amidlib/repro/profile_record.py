@@ -111,6 +111,9 @@ class Sweeps:
     grid: Mapping[str, tuple[float, ...]]   # hyperparameter -> values, each varied alone, others at default (Table 6)
     batch_sizes: tuple[int, ...] = ()       # the batch sizes swept (fig_regime; () : none)
     batch_pairings: tuple[Pairing, ...] = ()  # the pairings of the batch-size sweep (() : the main pairing only)
+    # a pairing whose teacher–student gap is near the paper's, at the main pairing's batch regime: the claims are
+    # decided on it too (amidlib.paper.sensitivity); None: none
+    gap_pairing: Pairing | None = None
 
 
 @dataclass(frozen=True)
