@@ -40,8 +40,8 @@ from amidlib.repro.profiles import Pairing, Profile
 from amidlib.repro.runs import Cell, Study
 
 __all__ = ["SOURCE", "SETTINGS", "ROWS", "GAP_ROWS", "CLAIM_IDS", "TABLES", "paper_alphas", "setting_label",
-           "parse_setting", "gap_label", "is_gap", "sensitivity_cells", "record_sensitivity", "setting_runs", "classify",
-           "sensitivity_markdown"]
+           "parse_setting", "gap_label", "is_gap", "sensitivity_cells", "record_sensitivity", "setting_runs",
+           "classify", "sensitivity_markdown"]
 
 SOURCE = "sensitivity"
 #: name → how the paper's (α1, α2, α3) becomes the setting's
