@@ -18,10 +18,12 @@ import argparse
 import base64
 import html
 import os
+import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from amidlib.core.files import atomic_write_text
 
@@ -29,6 +31,16 @@ ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "docs" / "executed"
 #: MathJax 2 from the site's own folder, with the configuration nbconvert's pages expect (TeX in $…$ and $$…$$)
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
+#: the jupyter-server-mathjax wheel ships MathJax's STIX-Web fonts only: without this, MathJax asks for its TeX fonts,
+#: gets 404 and sets the letters upright (read before MathJax.js loads, so it goes in front of that script)
+MATHJAX_FONTS = """<script type="text/x-mathjax-config">
+MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web", webFont: "STIX-Web",
+                                 imageFont: null},
+                    "SVG": {font: "STIX-Web"}, "CommonHTML": {}});
+</script>
+"""
+#: an href or src attribute of a rendered page
+_ATTR = re.compile(r"""(\b(?:href|src)=")([^"]+)(")""")
 
 
 def _write(path: Path, text: str) -> None:
@@ -71,7 +83,31 @@ def render_notebook(path: Path) -> str:
     exporter = HTMLExporter(config=c, template_name="lab", mathjax_url=MATHJAX_URL, sanitize_html=True)
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
     body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
-    return body
+    return body.replace(f'<script src="{MATHJAX_URL}"', MATHJAX_FONTS + f'<script src="{MATHJAX_URL}"', 1)
+
+
+def site_links(page: str, run: Path, out: Path) -> str:
+    """The page's relative links made to work on the site: a numbered notebook (Previous / Next, the executed copy)
+    is its page; any other file the notebook links to (``../../figures/table4.md``) is copied into ``out/files/`` and
+    linked there. A link whose file does not exist is left as it is (``docs/check_links.py`` names it)."""
+    def fix(m: re.Match) -> str:
+        target = m[2]
+        parts = urlsplit(html.unescape(target))
+        if parts.scheme or parts.netloc or not parts.path or target.startswith(("data:", "mathjax/")):
+            return m[0]
+        source = (run / unquote(parts.path)).resolve()
+        if not source.is_file():
+            return m[0]
+        anchor = f"#{parts.fragment}" if parts.fragment else ""
+        if source.suffix == ".ipynb" and source.parent == run.resolve():
+            return f"{m[1]}{html.escape(source.stem)}.html{anchor}{m[3]}"
+        inside = source.relative_to(ROOT) if source.is_relative_to(ROOT) else Path(source.name)
+        copy = out / "files" / inside
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, copy)
+        return f"{m[1]}files/{html.escape(inside.as_posix())}{anchor}{m[3]}"
+
+    return _ATTR.sub(fix, page)
 
 
 def _img(path: Path, alt: str) -> str:
@@ -143,7 +179,7 @@ def build(run: Path, out: Path, figs: Path | None = None) -> Path:
     pages = []
     for i, nb in enumerate(notebooks, 1):
         print(f"rendering notebook {i} of {len(notebooks)}: {nb.name}", flush=True)
-        _write(out / f"{nb.stem}.html", render_notebook(nb))
+        _write(out / f"{nb.stem}.html", site_links(render_notebook(nb), run, out))
         pages.append((nb.stem, f"{nb.stem}.html"))
     index = out / "index.html"
     _write(index, index_page(run, figs or figures_dir(run), pages))

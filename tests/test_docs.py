@@ -7,9 +7,13 @@ checks that the equations are typeset (MathJax from the site's own folder), not 
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import importlib.util
 import shutil
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -120,7 +124,49 @@ def _chrome():
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
                 "--window-size=1200,1600"):
         opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # the console: a failed request is logged there
     return webdriver.Chrome(service=Service(chromedriver), options=opts)
+
+
+@contextlib.contextmanager
+def _served(folder: Path):
+    """``folder`` over HTTP on a free local port (a missing file is a real 404, as on a web server)."""
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(folder))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_mathjax_is_served_complete_in_the_browser_no_request_fails(built):
+    """The equations typeset with the fonts the site serves (STIX-Web, the only ones in the MathJax wheel): no
+    request of the page gets a 404, and the letters are MathJax's own (𝓛 in a script face, not a plain L)."""
+    from selenium.webdriver.common.by import By
+
+    index, _ = built
+    driver = _chrome()
+    try:
+        with _served(index.parent) as url:
+            driver.get(f"{url}/01_warmup.html")
+            deadline = time.time() + 60
+            done = "return !!(window.MathJax && MathJax.Hub && MathJax.Hub.queue && MathJax.Hub.queue.pending === 0 " \
+                   "&& document.querySelectorAll('.MathJax, .MathJax_CHTML').length > 5)"
+            while time.time() < deadline and not driver.execute_script(done):
+                time.sleep(0.5)
+            time.sleep(1.0)  # (the last font files)
+            assert driver.find_elements(By.CSS_SELECTOR, ".MathJax, .MathJax_CHTML")
+            failed = [e["message"] for e in driver.get_log("browser")
+                      if "404" in e["message"] or "Failed to load" in e["message"]]
+            assert failed == [], failed
+            font = driver.execute_script("var o = MathJax.OutputJax['HTML-CSS']; return o && o.fontInUse")
+            assert font == "STIX-Web", font
+    finally:
+        driver.quit()
 
 
 def test_index_in_the_browser_shows_table1_and_fig1(built):

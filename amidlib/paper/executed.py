@@ -5,7 +5,8 @@ copies them to ``docs/executed/`` (committed, so the repository's web page rende
 figures and "what you should see" sentences) and ``make docs`` renders them as a static site. Each copy:
 
 - starts with a note saying what it is, which reproduction made it and where its source is;
-- prints paths relative to the checkout (no machine's folder names);
+- prints paths relative to the checkout (no machine's folder names), and its Markdown cells' relative links point
+  where they pointed from ``notebooks/`` (``../figures/x.png`` there is ``../../figures/x.png`` here);
 - has its widget state stripped (07's sliders need a live kernel; their static text stays) and the
   per-cell execution metadata dropped, so a new reproduction changes only what it changed;
 - records in its metadata (``amid_repro``) the sha256 of the ``figures/runs.csv`` it was executed with, so
@@ -20,8 +21,11 @@ import argparse
 import copy
 import hashlib
 import json
+import os
+import re
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from amidlib.core.files import atomic_write_text
 
@@ -30,6 +34,9 @@ DEST = _ROOT / "docs" / "executed"
 FIGURES = _ROOT / "figures"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+SOURCE = _ROOT / "notebooks"
+#: a Markdown link's target, or an HTML href / src
+_LINK = re.compile(r"(\]\(\s*<?)([^)\s>]+)|(\b(?:href|src)\s*=\s*[\"'])([^\"']+)")
 
 
 def runs_csv_sha256(figures: Path = FIGURES) -> str:
@@ -62,6 +69,30 @@ def _strip(nb: dict) -> dict:
     return nb
 
 
+def rebase_links(text: str, source: Path = SOURCE, dest: Path = DEST) -> str:
+    """``text``'s relative links, written for a file in ``source``, rewritten for the same file in ``dest``; a link to
+    another numbered notebook (Previous / Next) goes to its executed copy beside this one."""
+    def move(target: str) -> str:
+        parts = urlsplit(target)
+        if parts.scheme or parts.netloc or not parts.path or target.startswith(("mailto:", "data:")):
+            return target
+        if "/" not in parts.path and Path(parts.path).match(NOTEBOOK_GLOB):
+            return target  # the sibling's executed copy
+        moved = Path(os.path.relpath(os.path.normpath(source / parts.path), dest)).as_posix()
+        return moved + (f"#{parts.fragment}" if parts.fragment else "")
+
+    return _LINK.sub(lambda m: (m[1] + move(m[2])) if m[1] is not None else (m[3] + move(m[4])), text)
+
+
+def _rebase_cells(nb: dict, dest: Path) -> dict:
+    """Every Markdown cell's links rebased from ``notebooks/`` to ``dest``."""
+    for cell in nb["cells"]:
+        if cell.get("cell_type") == "markdown":
+            source = cell.get("source", "")
+            cell["source"] = rebase_links("".join(source) if isinstance(source, list) else source, SOURCE, dest)
+    return nb
+
+
 def _header(source_name: str, run: Path, sha: str) -> dict:
     text = (f"*This is an executed copy of [`notebooks/{source_name}`](../../notebooks/{source_name}), with the "
             f"outputs of the reproduction whose tables and figures are committed in `figures/` (profile `cpu`, "
@@ -85,7 +116,7 @@ def publish(run: Path, dest: Path = DEST, figures: Path = FIGURES, verbose: bool
             nb = json.loads(path.read_text())
         except json.JSONDecodeError as exc:
             raise SystemExit(f"{path} is not a readable notebook ({exc}); nothing in {dest} was changed") from exc
-        nb = _strip(nb)
+        nb = _rebase_cells(_strip(nb), dest.resolve())
         nb["cells"] = [_header(path.name, run, sha)] + [c for c in nb["cells"] if c.get("id") != "executed-copy-note"]
         nb.setdefault("metadata", {})["amid_repro"] = {"executed_copy": True, "profile": "cpu", "run": run.name,
                                                        "figures_runs_csv_sha256": sha}
