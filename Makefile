@@ -26,7 +26,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m ipykernel install --sys-prefix --name amid-repro --display-name "Python (amid-repro)" >/dev/null
 	@touch $(STAMP)
 
-# the unit/integration tests, then every notebook executed by nbval at profile ci (its committed defaults);
+# the unit/integration tests, then every notebook executed by nbval with its committed defaults (00-06: explore mode,
+# the committed reproduction's run records, training nothing; 07: its teaching runs);
 # tests/test_browser.py drives Debian's chromium (installed here when missing and we are root with apt-get).
 # TEST_JOBS worker processes (pytest-xdist; default: one per core), a test file or the notebooks each on one
 # worker, longest first (conftest.py); TEST_JOBS=0: one process
@@ -42,9 +43,11 @@ test: $(STAMP) browser
 reproduce: $(STAMP)
 	$(PY) -m amidlib.repro --profile $(PROFILE) $(if $(EXECUTOR),--executor $(EXECUTOR)) $(if $(ADDRESS),--address $(ADDRESS)) \
 		$(if $(CACHE_DIR),--cache-dir $(CACHE_DIR))
-	@# the cpu profile writes the committed figures/: the README's results block and the executed copies of the
-	@# notebooks (docs/executed/, what readers open without running anything) are regenerated from that run
-	$(if $(filter cpu,$(PROFILE)),$(PY) -m amidlib.paper.readme && $(PY) -m amidlib.paper.executed)
+	@# the cpu profile writes the committed figures/: the README's results block, the executed copies of the
+	@# notebooks (docs/executed/, what readers open without running anything) and the run records the notebooks'
+	@# explore mode reads (figures/run_records.tar.gz) are regenerated from that run
+	$(if $(filter cpu,$(PROFILE)),$(PY) -m amidlib.paper.readme && $(PY) -m amidlib.paper.executed \
+		&& $(PY) -m amidlib.repro.committed $(if $(CACHE_DIR),--cache $(CACHE_DIR)))
 
 # noise or breakage? a new reproduction (or RUN=folder: one already made) against the committed figures/, each run
 # once, seed by seed, every metric (Fig 4's gap, Fig 5's cosines too): a method's mean shift beyond its cross-CPU margin,

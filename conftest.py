@@ -3,10 +3,9 @@
 - A test file is one group, run by one worker in its order: its module-scoped fixtures (a trained run, a
   reproduction) are built once, as in a serial run.
 - The notebooks are one group, run in their numbered order by one worker: 06_report reads what 00-05 wrote, as in
-  ``make reproduce``, where the report also runs last. They share that worker with ``tests/test_reproduce.py``, run
-  first: its whole reproduction at profile ci trains every run into the profile's own run cache
-  (``runs/ci/cache``), where the notebooks, run with their committed defaults, then find them instead of training
-  them a second time (about 90 s of a core).
+  ``make reproduce``, where the report also runs last. With their committed defaults (explore mode) 00-06 read the
+  committed reproduction's run records and train nothing. They share that worker with ``tests/test_reproduce.py``
+  (a whole reproduction at profile ci), run first.
 - The groups that take longest start first (:data:`SLOWEST`, measured with ``--durations``), so no core waits at
   the end for a long file started last; the rest keep their collected order.
 
@@ -21,7 +20,7 @@ import pytest
 #: the slowest groups of `make test`, longest first (seconds in a serial run on 2 cores, `pytest --durations=100`,
 #: 2026-12-07): they start first
 SLOWEST = ("reproduction",                  # ~230 s: tests/test_reproduce.py (a whole reproduction at profile ci,
-                                            # the video tier, kernels), then the eight notebooks at profile ci
+                                            # the video tier, kernels), then the eight notebooks (explore mode)
            "tests/test_paper_profile.py",   # ~85 s
            "tests/test_cache_key.py",       # ~55 s
            "tests/test_ddp.py",             # ~45 s

@@ -12,14 +12,22 @@ A notebook's first code cell is its papermill ``parameters`` cell (the names in
 here (the ``paper`` profile stops at this point, naming every missing file), sets the plot style,
 opens the run cache (:class:`~amidlib.repro.runs.Study`) and prints the profile.
 
-Two modes (the ``mode`` parameter): ``explore``, the committed default, is a notebook opened by hand: its
-tables and figures go under ``runs/explore/<profile>/`` (ignored by git), never into the committed ``figures/``,
-and it reads its runs from the last reproduction's run cache of that profile when there is one
-(``runs/<profile>/<time>/cache``), so a notebook opened after ``make reproduce`` trains nothing; the committed
-reproduction's numbers are in ``figures/`` and its executed notebooks in ``docs/executed/``. ``run`` is what
-``python -m amidlib.repro`` (``make reproduce``) passes: the profile's own ``out_dir`` (``figures/`` for cpu)
-and cache. Either way a run the cache lacks is trained: nothing is read from ``runs.csv`` in place of a run,
-since the curves, per-class and embedding figures need what only a run's record holds.
+Three modes (the ``mode`` parameter):
+
+- ``explore``, the committed default, is a notebook opened by hand: it shows the committed reproduction and trains
+  nothing. Its tables and figures go under ``runs/explore/<profile>/`` (ignored by git), never into the committed
+  ``figures/``; under profile ``cpu`` it reads every run from the committed run records (``figures/run_records.tar.gz``,
+  unpacked once into ``runs/explore/committed/cache``: :mod:`amidlib.repro.committed`), so on a fresh clone it computes
+  the committed tables, figures and claims in seconds. A run those records lack (other parameters, another profile,
+  changed code) stops the cell with a message saying so, and how to train it: mode ``train``.
+- ``train``: the same folders, and the runs the cache lacks are trained here (the cache: the last reproduction's of
+  that profile on this machine, ``runs/<profile>/<time>/cache``, else the profile's). Numbers from the ``ci``
+  profile are a smoke test, and the first output says so.
+- ``run`` is what ``python -m amidlib.repro`` (``make reproduce``) passes: the profile's own ``out_dir``
+  (``figures/`` for cpu) and cache, training what is missing.
+
+Nothing is read from ``runs.csv`` in place of a run: the curves, per-class and embedding figures need what only a
+run's record holds.
 
 This module sits on top of the layer stack (core <- data <- repro <- paper <- notebook): nothing in
 amidlib imports it.
@@ -32,15 +40,20 @@ from typing import Any, Mapping, NamedTuple
 from amidlib.core.config import unknown_name_message
 from amidlib.data import datasets
 from amidlib.paper import plans, plots
-from amidlib.repro import profiles, runs
+from amidlib.repro import committed, profiles, runs
+from amidlib.repro.profile_loading import COMMITTED_PROFILE
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
 from amidlib.repro.reproduction_files import read_reproduction_record
 
 __all__ = ["Setup", "setup", "datasets_read", "MODES", "EXPLORE_DIR", "explore_parameters", "mode_lines",
-           "check_injected_parameters"]
+           "check_injected_parameters", "same_as_committed"]
 
-#: ``explore``: opened by hand, writes outside the tracked tree; ``run``: a reproduction (``make reproduce``)
-MODES = ("explore", "run")
+#: ``explore``: opened by hand, shows the committed reproduction, trains nothing; ``train``: the same, training what
+#: is missing; ``run``: a reproduction (``make reproduce``)
+MODES = ("explore", "train", "run")
+#: what a cell that needs a missing run says in explore mode
+TRAIN_HINT = ('set mode = "train" in the parameters cell to train them here (the first output of a notebook says how '
+              "long a whole reproduction takes), or run make reproduce")
 #: where explore mode writes tables and figures (``<EXPLORE_DIR>/<profile>/``), from the repository root
 EXPLORE_DIR = Path("runs") / "explore"
 
@@ -81,13 +94,13 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     mode = values.pop("mode", None) or "run"
     if mode not in MODES:
         raise ValueError(unknown_name_message("mode", mode, MODES))
-    if mode == "explore":
-        values = explore_parameters(values)
+    if mode in ("explore", "train"):
+        values = explore_parameters(values, committed_records=mode == "explore")
     prof = profiles.load_profile(**values)
     # the paper profile stops here, naming every missing file of the datasets these tables read
     profiles.check_requirements(prof, datasets_read(prof, tables))
     plots.set_style()
-    study = runs.Study(prof)
+    study = runs.Study(prof, train=mode != "explore", no_train_hint=TRAIN_HINT)
     # margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
     # and the paper's data the assert cells make structure and range checks only
     strict = datasets.get(prof.main.dataset).arrays
@@ -129,19 +142,21 @@ def check_injected_parameters(history: list[str] | None = None) -> None:
             return
 
 
-def explore_parameters(values: dict[str, Any]) -> dict[str, Any]:
-    """The parameters of explore mode: ``out_dir`` None becomes ``runs/explore/<profile>/`` (the committed
-    ``figures/`` stays as the reproduction left it); ``cache_dir`` None becomes the run cache of the last
-    reproduction of that profile on this machine (the newest ``runs/<profile>/<time>/cache``), when there is one,
-    so its runs are read, not trained again (a run's cache key is its configuration, data and code, so a cache
-    of older code only misses)."""
+def explore_parameters(values: dict[str, Any], committed_records: bool = False) -> dict[str, Any]:
+    """The parameters of explore and train mode: ``out_dir`` None becomes ``runs/explore/<profile>/`` (the committed
+    ``figures/`` stays as the reproduction left it); ``cache_dir`` None becomes, with ``committed_records`` under the
+    committed profile (cpu), the committed reproduction's run records (:func:`amidlib.repro.committed.committed_cache`);
+    else the run cache of the last reproduction of that profile on this machine (the newest
+    ``runs/<profile>/<time>/cache``), when there is one, so its runs are read, not trained again (a run's cache key
+    is its configuration, data and code, so a cache of older code only misses)."""
     out = dict(values)
     profile = out.get("profile") or "ci"
     root = profiles.repo_root()
     if out.get("out_dir") in (None, ""):
         out["out_dir"] = str(root / EXPLORE_DIR / profile)
     if out.get("cache_dir") in (None, ""):
-        last = last_reproduction_cache(root / "runs" / profile)
+        records = committed.committed_cache(root) if committed_records and profile == COMMITTED_PROFILE else None
+        last = records or last_reproduction_cache(root / "runs" / profile)
         if last is not None:
             out["cache_dir"] = str(last)
     return out
@@ -164,10 +179,16 @@ def mode_lines(mode: str, prof: Profile) -> list[str]:
             f"(profile {record.get('profile', 'cpu')}, figures/reproduction.json)" if record else "see README.md")
     if mode == "run":
         return [f"mode run: tables and figures into {prof.paths.out_dir}; run cache {prof.paths.cache_dir}"]
-    return [f"mode explore (a notebook opened by hand): tables and figures into {prof.paths.out_dir}, not the "
-            f"committed figures/; runs read from {prof.paths.cache_dir} (what it lacks is trained here)",
-            "  the committed reproduction: its numbers in figures/, every notebook executed in docs/executed/; "
-            f"a fresh one (make reproduce, mode run): {took}"]
+    lines = [f"mode {mode} (a notebook opened by hand): tables and figures into {prof.paths.out_dir}, not the "
+             f"committed figures/; runs read from {prof.paths.cache_dir} "
+             + ("(nothing is trained: mode train trains what it lacks)" if mode == "explore"
+                else "(what it lacks is trained here)"),
+             "  the committed reproduction: its numbers in figures/, every notebook executed in docs/executed/; "
+             f"a fresh one (make reproduce, mode run): {took}"]
+    if prof.note:  # a smoke-test profile (ci): its numbers are not the reproduction's
+        lines.insert(0, f"*** SMOKE TEST — profile {prof.name}: {prof.note}. The reproduction's numbers: profile cpu, "
+                        "figures/ ***")
+    return lines
 
 
 def datasets_read(prof: Profile, tables: tuple[str, ...] | None) -> list[str] | None:
@@ -183,3 +204,24 @@ def datasets_read(prof: Profile, tables: tuple[str, ...] | None) -> list[str] | 
         else:
             out.append(prof.main.dataset)
     return list(dict.fromkeys(out))
+
+
+def same_as_committed(prof: Profile, mode: str, names: tuple[str, ...]) -> list[str]:
+    """In explore mode on the committed profile (a notebook opened by hand with its defaults): the files ``names`` the
+    notebook wrote into its ``out_dir`` hold what the committed ``figures/`` hold, every value (csv files, compared
+    as tables); raises AssertionError naming the first that differs. Returns the names compared ([]: another mode,
+    profile or folder, where the numbers are not the committed ones by design)."""
+    import pandas as pd
+
+    figures = profiles.repo_root() / "figures"
+    if mode != "explore" or prof.name != COMMITTED_PROFILE or Path(prof.paths.out_dir).resolve() == figures.resolve():
+        return []
+    for name in names:
+        ours, theirs = pd.read_csv(Path(prof.paths.out_dir) / name), pd.read_csv(figures / name)
+        try:
+            pd.testing.assert_frame_equal(ours, theirs, check_exact=False, rtol=1e-9, atol=1e-9)
+        except AssertionError as exc:
+            raise AssertionError(f"{name}: this notebook's numbers differ from the committed figures/{name} "
+                                 f"({str(exc).splitlines()[0]})") from None
+    return list(names)
+

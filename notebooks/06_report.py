@@ -15,9 +15,11 @@
 # %% [markdown]
 # # 06 · Report
 #
-# *Read it without running: [the executed copy](../docs/executed/06_report.ipynb) holds the outputs of the committed
-# reproduction. Run here, it is in explore mode (the `mode` parameter): it writes under `runs/explore/`, never into the
-# committed `figures/`, and its first output says how long a fresh reproduction takes.*
+# *Read it without running: [the executed copy](../docs/executed/06_report.ipynb) holds the outputs of the
+# committed reproduction. Run here, it is in explore mode (the `mode` parameter): it computes everything from
+# the committed reproduction's run records and trains nothing, so it shows the committed numbers in seconds;
+# it writes under `runs/explore/`, never into the committed `figures/`. `mode = "train"` trains what other
+# parameters need.*
 #
 # Everything in one place: the six tables, the figures, and `claims.md`, where every qualitative claim of the
 # paper is decided **by code from the csv files** as *supported*, *inconclusive* or *contradicted* (and *not
@@ -26,10 +28,11 @@
 # the run cache when it holds the runs).
 
 # %% tags=["parameters"]
-# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). The committed values are the CI-safe ones.
-profile = "ci"      # "ci" (seconds, smoke test) | "cpu" (every table and figure, ~10 min on 2 cores)
+# Parameters (papermill / `python -m amidlib.repro -p NAME VALUE`). Defaults: the committed reproduction.
+profile = "cpu"     # "cpu": the committed reproduction (every table and figure) | "ci" (seconds, a smoke test)
                     # | "paper" (GPU + data)
-mode = "explore"    # "explore": writes under runs/explore/, never figures/
+mode = "explore"    # "explore": shows the committed reproduction (its run records), trains nothing; writes under
+                    # runs/explore/, never figures/ | "train": the same, training what is missing (other parameters)
                     # | "run": into the profile's out_dir (make reproduce)
 
 # advanced (None: the profile's value)
@@ -174,6 +177,12 @@ assert verdicts.loc[~verdicts.metric.isin(claims.GAP_METRICS), "gap_share"].isna
 classified = set(verdicts.loc[verdicts.classification != "", "id"])
 assert set(sensitivity.CLAIM_IDS[:4]) <= classified <= set(sensitivity.CLAIM_IDS), classified  # Table 4's at least
 assert "## Why ours differs from the paper: the loss weights α and the teacher–student gap" in text
+
+# opened by hand with its defaults (explore mode): the committed numbers, from the committed run records
+from amidlib.notebook import same_as_committed
+
+same_as_committed(prof, mode, ("claims.csv", "claims_sensitivity.csv"))
+
 
 # %% [markdown]
 # Previous: [05 · Training curves](05_cosine_curves.ipynb) · Next: [07 · Teaching](07_teaching.ipynb)

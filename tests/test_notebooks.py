@@ -255,11 +255,12 @@ def test_explore_mode_writes_outside_the_tracked_tree_and_reads_the_last_reprodu
     assert "cache_dir" not in notebook.explore_parameters({"profile": "ci"})  # no reproduction: the profile's cache
     prof = profiles.load_profile("ci", out_dir=tmp_path / "o", cache_dir=tmp_path / "c")
     lines = notebook.mode_lines("explore", prof)
-    assert lines[0].startswith("mode explore") and "see README.md" in lines[1]
+    assert lines[0].startswith("*** SMOKE TEST — profile ci")  # a smoke-test profile says so first
+    assert lines[1].startswith("mode explore") and "nothing is trained" in lines[1] and "see README.md" in lines[2]
     (tmp_path / "figures").mkdir()
     (tmp_path / "figures" / "reproduction.json").write_text(json.dumps(
         {"runs": 318, "wall_s": 630.0, "cpu_s": 1200.0, "machine": "AMD EPYC, 2 cores", "profile": "cpu"}))
-    assert "10.5 min wall for 318 runs on AMD EPYC, 2 cores" in notebook.mode_lines("explore", prof)[1]
+    assert "10.5 min wall for 318 runs on AMD EPYC, 2 cores" in notebook.mode_lines("explore", prof)[2]
     assert notebook.mode_lines("run", prof)[0].startswith("mode run")
     with pytest.raises(ValueError, match="mode"):
         notebook.setup((), mode="look")

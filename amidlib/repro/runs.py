@@ -32,8 +32,9 @@ from amidlib.repro.specs import RunSpec, code_files, code_fingerprint, data_loca
 from amidlib.repro.store import RunCache
 from amidlib.repro.worker import train, train_task
 
-__all__ = ["RunSpec", "Cell", "RunCache", "Study", "code_fingerprint", "code_files", "make_spec", "data_location",
-           "load_split", "runs_frame", "class_names", "tasks", "task_cost", "train", "train_task", "SCALARS"]
+__all__ = ["RunSpec", "Cell", "RunCache", "Study", "MissingRuns", "code_fingerprint", "code_files", "make_spec",
+           "data_location", "load_split", "runs_frame", "class_names", "tasks", "task_cost", "train", "train_task",
+           "SCALARS"]
 
 #: the one list of a run's scalar metrics (amidlib.core.metrics)
 SCALARS = list(SCALAR_METRICS)
@@ -106,13 +107,20 @@ def task_cost(task: Sequence[RunSpec]) -> float:
             * (1.15 if config.get("eval_every", 1) else 1.0) * (1.4 if config.get("fixed_teacher") else 1.0))
 
 
+class MissingRuns(RuntimeError):
+    """Runs a :class:`Study` that trains nothing (``train=False``) was asked for and does not have."""
+
+
 class Study:
     """The runs of one profile: ``Study(prof).results(cells)`` trains what is missing, in order."""
 
-    def __init__(self, prof: Profile, verbose: bool = True):
+    def __init__(self, prof: Profile, verbose: bool = True, train: bool = True, no_train_hint: str = ""):
         self.prof = prof
         self.cache = RunCache(prof.paths.cache_dir)
         self.verbose = verbose
+        # False: a run the cache lacks is an error, not a training (a notebook in explore mode shows the committed
+        # reproduction and trains only when asked); no_train_hint says how to ask
+        self.trains, self.no_train_hint = train, no_train_hint
         self.trained = 0          # runs trained by this Study (not found in the cache)
         self.train_seconds = 0.0  # their summed wall time
         self.cpu_seconds = 0.0    # their summed CPU time
@@ -131,6 +139,10 @@ class Study:
                 todo.setdefault(spec.key(), spec)
         if not todo:
             return
+        if not self.trains:
+            raise MissingRuns(f"{len(todo)} run(s) are not in the run records {self.cache.folder} (another profile, "
+                              f"other parameters, or code changed since they were made) and this study trains "
+                              f"nothing{': ' + self.no_train_hint if self.no_train_hint else ''}")
         prepare_data(todo.values())
         # longest first (batched AMID seeds, CRCD, ...): the workers stay busy to the end
         work = sorted(tasks(todo.values()), key=task_cost, reverse=True)
