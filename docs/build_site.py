@@ -132,18 +132,26 @@ def index_page(run: Path, figs: Path, pages: list[tuple[str, str]]) -> str:
     table1 = figs / "table1.md"
     # escape=True: raw HTML in a figures folder's table1.md is shown as text, never run
     markdown = mistune.create_markdown(escape=True, plugins=["table"])
-    table_html = (markdown(table1.read_text()) if table1.is_file()
-                  else f"<p><em>no table1.md in {html.escape(str(figs))}</em></p>")
-    links = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(name)}</a></li>' for name, href in pages)
+    if table1.is_file():
+        lines = table1.read_text().splitlines()
+        title = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else "Table 1"
+        table_html = markdown("\n".join(lines[1:] if lines and lines[0].startswith("#") else lines))
+    else:
+        title, table_html = "Table 1", f"<p><em>no table1.md in {html.escape(str(figs))}</em></p>"
+    links = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(_page_title(run, name))}</a></li>'
+                      for name, href in pages)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>amid-repro: the executed notebooks</title>
 <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}
-table{{border-collapse:collapse;font-size:.9rem}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}</style></head>
+table{{border-collapse:collapse;font-size:.9rem}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}
+.wide{{overflow-x:auto;max-width:100%}}</style></head>
 <body>
 <h1>amid-repro: "Enhanced Multimodal Representation Learning with Cross-modal KD" (AMID), reproduced</h1>
 <p>{_provenance(run)}, rendered without their check cells.</p>
-<h2 id="table1">Table 1</h2>
-{table_html}
+<h2 id="claims">The paper's claims on our data, in short</h2>
+{_claims_summary(figs)}
+<h2 id="table1">{html.escape(title)}</h2>
+<div class="wide">{table_html}</div>
 <h2 id="fig1">Fig 1: does maximising I(M;S) alone weaken the teacher?</h2>
 {_img(figs / "fig1_diagnostic.png", "Fig 1 diagnostic")}
 <h2>The notebooks</h2>
@@ -152,6 +160,42 @@ table{{border-collapse:collapse;font-size:.9rem}}td,th{{border:1px solid #ccc;pa
 </ol>
 </body></html>
 """
+
+
+def _page_title(run: Path, stem: str) -> str:
+    """A notebook's page named by its first heading ("02 · AMID against the baselines …"), else its file name."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(run / f"{stem}.ipynb", as_version=4)
+    except (OSError, ValueError):
+        return stem
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("# "):
+                    return line[2:].strip()
+    return stem
+
+
+def _claims_summary(figs: Path) -> str:
+    """Each claim of the paper with its verdict on our data, in words (from the folder's claims.csv): how many are
+    supported, inconclusive, contradicted, and which."""
+    import pandas as pd
+
+    path = figs / "claims.csv"
+    if not path.is_file():
+        return f"<p><em>no claims.csv in {html.escape(str(figs))}</em></p>"
+    claims = pd.read_csv(path, dtype={"setting": str}).fillna({"setting": ""}).drop_duplicates(["id", "setting"])
+    counts = claims["claim_verdict"].value_counts()
+    words = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("supported", "inconclusive", "contradicted"))
+    items = "\n".join(f"<li><strong>{html.escape(str(r.claim_verdict))}</strong>: {html.escape(str(r.claim))}"
+                      + (f" ({html.escape(r.setting)})" if r.setting else "") + "</li>" for r in claims.itertuples())
+    return (f"<p>Each claim is decided from paired differences between methods trained on the same seeds, with a 95 % "
+            f"interval: <em>supported</em> when the interval excludes 0 in the paper's direction, "
+            f"<em>contradicted</em> when it excludes 0 the other way, <em>inconclusive</em> otherwise. Of "
+            f"{len(claims)} claims (per data setting): {words}. The numbers and the reasons are in the report "
+            f"page (06) and <code>figures/claims.md</code>.</p>\n<ul>\n{items}\n</ul>")
 
 
 def copy_mathjax(out: Path) -> Path:

@@ -48,7 +48,7 @@ def built(tmp_path):
     (run / "timings.csv").write_text("notebook,seconds\n")
     figs = tmp_path / "figures"
     figs.mkdir()
-    for name in ("table1.md", "fig1_diagnostic.png"):
+    for name in ("table1.md", "fig1_diagnostic.png", "claims.csv"):
         shutil.copy(ROOT / "figures" / name, figs / name)
     index = site.build(run, tmp_path / "html", figs)
     return index, run
@@ -177,12 +177,13 @@ def test_index_in_the_browser_shows_table1_and_fig1(built):
     try:
         driver.get(index.as_uri())
         heads = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
-        assert "Table 1" in heads and any(h.startswith("Fig 1") for h in heads), heads
+        assert sum(h.startswith("Table 1") for h in heads) == 1 and any(h.startswith("Fig 1") for h in heads), heads
+        assert any(h.startswith("The paper's claims") for h in heads), heads  # the verdicts in plain words
         rows = driver.find_elements(By.CSS_SELECTOR, "table tr")
         assert len(rows) >= 7 and any("AMID" in r.text for r in rows)  # header + six methods
         img = driver.find_element(By.CSS_SELECTOR, "img[alt='Fig 1 diagnostic']")
         assert driver.execute_script("return arguments[0].complete && arguments[0].naturalWidth", img) > 500
-        driver.find_element(By.LINK_TEXT, "02_amid_training").click()
+        driver.find_element(By.PARTIAL_LINK_TEXT, "02 · AMID against the baselines").click()  # named by its heading
         assert "executed output" in driver.page_source and "SECRET_CHECK_MARKER" not in driver.page_source
 
         # the equations: typeset by MathJax (served from the site's folder), no raw LaTeX left in the text

@@ -58,9 +58,23 @@ def distill_means(hist: pd.DataFrame, column: str) -> pd.DataFrame:
 
 
 def _warmup_line(ax, warmup: int | None) -> None:
+    """The warm-up epochs as a grey band, named in the panel (no legend needs to carry it)."""
     if warmup:
         ax.axvspan(0.5, warmup + 0.5, color="0.85", alpha=0.6, lw=0)
         ax.axvline(warmup + 0.5, color="0.4", lw=1, ls="--")
+        ax.text((warmup + 1) / 2, 0.02, "warm-up", transform=ax.get_xaxis_transform(), ha="center", va="bottom",
+                fontsize=6, color="0.35")
+
+
+def _setting_title(setting: str, paper: str) -> str:
+    """A Table 1 column's panel title: our data in words and the paper's setting it stands for
+    ("UCI digit pairs (…), fou → fac — for the paper's UCF51")."""
+    from amidlib.data import datasets as registry
+
+    dataset, _, views = setting.rpartition(":")
+    dataset, found = dataset or registry.DEFAULT, registry.registered()
+    title = found[dataset].title.split(" (")[0] if dataset in found else dataset
+    return f"{title}, {views.replace('→', ' → ')}\n(for the paper's {paper})"
 
 
 def _seeds_text(hist: pd.DataFrame) -> str:
@@ -327,7 +341,11 @@ def plot_warmup(hist: pd.DataFrame, data: str, warmup: int, extra_epochs: int = 
     if len(axes) > 2:
         axes[2].sharey(axes[1])
     fig.tight_layout()
-    return set_caption(fig, f"Warm-up ({warmup} epochs of L_cls + L_JSD, grey band), then distillation. Left: "
+    last = int(h["epoch"].max()) if len(h) else warmup + extra_epochs
+    total = int(hist["epoch"].max()) if len(hist) else last
+    return set_caption(fig, f"Warm-up ({warmup} epochs of L_cls + L_JSD, grey band), then distillation: epochs "
+                       f"1-{last} of {total}, the warm-up and the {extra_epochs} epochs after it (the whole "
+                       f"training is in Fig 4 and Fig 5). Left: "
                        f"{names.legend('amid')}'s teacher–student cosines (circles: same sample, squares: same class; "
                        f"faint: train, full: test); right: test top-1 of the teacher (filled markers) and the student "
                        f"(open markers) of each run, in the run's colour. {data}; mean ± sd over {_seeds_text(hist)}.")
@@ -360,7 +378,7 @@ def plot_table1(table1: pd.DataFrame):
         ax.set_xlim(*xlim)
         metric = d["metric"].iloc[0] if "metric" in d else "student_top1"
         ax.set(xlabel=f"student {names.METRIC_NAMES.get(metric, metric)} (%)",
-               title=f"{d['paper_setting'].iloc[0]} analogue" if "paper_setting" in d else setting)
+               title=_setting_title(setting, d["paper_setting"].iloc[0]) if "paper_setting" in d else setting)
     from matplotlib.patches import Patch
 
     keys = [Patch(facecolor="0.45", label="ours (solid, mean ± sd)"),

@@ -101,11 +101,12 @@ def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | N
         x, y = grp["positives"].to_numpy() * (1 + 0.04 * (i % 2)), grp["effect"].to_numpy()
         err = np.vstack([y - grp["ci_low"].to_numpy(), grp["ci_high"].to_numpy() - y])
         st = names.style(row)
-        label = st.pop("label") + (f" ({pairing})" if len(pairings) > 1 else "")
+        label = st.pop("label") + (f" ({_pairing_words(pairing)})" if len(pairings) > 1 else "")
         ax.errorbar(x, y, yerr=err, ms=3.5, capsize=2, lw=1, label=label,
                     fillstyle="full" if pairings.index(pairing) == 0 else "none", **st)
-        for xi, yi, b in zip(x, y, grp["batch_size"]):
-            ax.annotate(f"{b}", (xi, yi), textcoords="offset points", xytext=(3, 3), fontsize=6, color="0.4")
+        for xi, yi, b in zip(x, y, grp["batch_size"]):  # (the two methods' labels on opposite sides: no overlap)
+            ax.annotate(f"batch {b}", (xi, yi), textcoords="offset points", xytext=(4 if i % 2 else -4, 3),
+                        ha="left" if i % 2 else "right", fontsize=5.5, color="0.4")
     ax.axhline(0, color="0.5", lw=0.8)
     if paper is not None:
         ax.axvline(paper[0], color="0.3", ls="--", lw=0.8)
@@ -123,8 +124,15 @@ def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | N
                              "batches drawn (log scale); the number beside a point is its batch size"
                              + (f"; dashed line: the paper's UCF51 ({paper[0]:.1f} positives per anchor)"
                                 if paper else "")
-                             + (f"; open markers: {', '.join(pairings[1:])}" if len(pairings) > 1 else "")
+                             + (f"; open markers: {', '.join(_pairing_words(p) for p in pairings[1:])}"
+                                if len(pairings) > 1 else "")
                              + f". {data}.")
+
+
+def _pairing_words(pairing: str) -> str:
+    """``uci_pairs:fou→fac`` as a reader says it: "digit pairs (55 classes)"; ``fou→fac``: "10 digits"."""
+    return "digit pairs (55 classes)" if pairing.startswith("uci_pairs:") else "10 digits" if ":" not in pairing \
+        else pairing
 
 
 def write_regime(study: Study, prof: Profile, out_dir: str | os.PathLike | None = None) -> pd.DataFrame:
