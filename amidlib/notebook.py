@@ -104,7 +104,8 @@ def setup(tables: tuple[str, ...] | None = None, namespace: Mapping[str, Any] | 
     # margin checks (beats chance by a margin) are made on the embedded real data; on the generated clips
     # and the paper's data the assert cells make structure and range checks only
     strict = datasets.get(prof.main.dataset).arrays
-    print("\n".join(mode_lines(mode, prof)))
+    # (a notebook that reads none of the profile's runs, 07, is not a smoke test of them: no banner)
+    print("\n".join(mode_lines(mode, prof, banner=tables != ())))
     print(prof.describe())
     return Setup(prof, study, strict)
 
@@ -169,7 +170,7 @@ def last_reproduction_cache(folder: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def mode_lines(mode: str, prof: Profile) -> list[str]:
+def mode_lines(mode: str, prof: Profile, banner: bool = True) -> list[str]:
     """What the first output of a notebook says: its mode, where its files go, where the committed numbers are
     and how long a fresh reproduction takes (``figures/reproduction.json``, when the last one recorded it)."""
     root = profiles.repo_root()
@@ -185,7 +186,7 @@ def mode_lines(mode: str, prof: Profile) -> list[str]:
                 else "(what it lacks is trained here)"),
              "  the committed reproduction: its numbers in figures/, every notebook executed in docs/executed/; "
              f"a fresh one (make reproduce, mode run): {took}"]
-    if prof.note:  # a smoke-test profile (ci): its numbers are not the reproduction's
+    if prof.note and banner:  # a smoke-test profile (ci): its numbers are not the reproduction's
         lines.insert(0, f"*** SMOKE TEST — profile {prof.name}: {prof.note}. The reproduction's numbers: profile cpu, "
                         "figures/ ***")
     return lines

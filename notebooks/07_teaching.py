@@ -15,8 +15,8 @@
 # %% [markdown]
 # # 07 · Teaching: why a jointly trained teacher goes weak, and how AMID's terms stop it
 #
-# **A one-hour lesson.** A small AMID on synthetic data trains in well under a second on a CPU, so a class can
-# predict what a loss term does, run it, and compare. Three networks: the **teacher M** sees the target view *and*
+# **A one-hour lesson.** A small AMID on synthetic data trains in seconds on a CPU (each run's time is measured
+# and printed below), so a class can predict what a loss term does, run it, and compare. Three networks: the **teacher M** sees the target view *and*
 # the auxiliary view, the **student S** sees the target view only, and **A** is the auxiliary view's own model. The
 # data (`amidlib.data.arrays.make_synthetic`) has six classes in three pairs, 0–1, 2–3 and 4–5, that look alike in
 # the target view and differ in the auxiliary view: the student cannot separate a pair, the teacher can.
@@ -71,6 +71,8 @@
 # 07 trains its own small runs: of the common parameters it reads the profile's device; the others are accepted
 # so that one command line serves every notebook (notebooks/01_warmup.py says what each one does).
 profile = "ci"      # "ci" (seconds, smoke test) | "cpu" | "paper"
+mode = "explore"    # "explore" (opened by hand) | "train" | "run" (make reproduce): 07 trains its own small runs in
+                    # every mode and writes nothing into figures/
 device = None       # None: the profile's ("cpu"; paper: "cuda")
 dataset = None      # not used here; the other common parameters follow
 seeds = None
