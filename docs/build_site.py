@@ -32,13 +32,18 @@ EXECUTED = ROOT / "docs" / "executed"
 #: MathJax 2 from the site's own folder, with the configuration nbconvert's pages expect (TeX in $…$ and $$…$$)
 MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"
 #: the jupyter-server-mathjax wheel ships MathJax's STIX-Web fonts only: without this, MathJax asks for its TeX fonts,
-#: gets 404 and sets the letters upright (read before MathJax.js loads, so it goes in front of that script)
+#: gets 404 and sets the letters upright; its fast preview (CommonHTML) and its hidden MathML for screen readers
+#: (AssistiveMML, styled by the NativeMML output) ask for the TeX fonts too, so they are off; a screen reader gets
+#: the TeX source from MathJax's menu ("Show Math As"). Read before MathJax.js loads: in front of that script
 MATHJAX_FONTS = """<script type="text/x-mathjax-config">
 MathJax.Hub.Config({"HTML-CSS": {availableFonts: ["STIX-Web"], preferredFont: "STIX-Web", webFont: "STIX-Web",
                                  imageFont: null},
-                    "SVG": {font: "STIX-Web"}, "CommonHTML": {}});
+                    "SVG": {font: "STIX-Web"}, "fast-preview": {disabled: true}, "AssistiveMML": {disabled: true},
+                    menuSettings: {CHTMLpreview: false}});
 </script>
 """
+#: the site has no icon: said so, so that a browser does not ask the server for /favicon.ico (a 404)
+NO_FAVICON = '<link rel="icon" href="data:,">'
 #: an href or src attribute of a rendered page
 _ATTR = re.compile(r"""(\b(?:href|src)=")([^"]+)(")""")
 
@@ -82,8 +87,33 @@ def render_notebook(path: Path) -> str:
     # the site (<script>, <img onerror>): nbconvert's sanitizer keeps text, tables, images and equations
     exporter = HTMLExporter(config=c, template_name="lab", mathjax_url=MATHJAX_URL, sanitize_html=True)
     exporter.register_preprocessor(TagRemovePreprocessor(config=c), enabled=True)
+    exporter.register_filter("clean_html", clean_html)  # nbconvert's own keeps too few tags (below)
     body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+    body = _REQUIRE_JS.sub("", body)  # (from a CDN, for widgets: the pages have none and need no network)
+    body = body.replace("<head>", f"<head>\n{NO_FAVICON}", 1)
     return body.replace(f'<script src="{MATHJAX_URL}"', MATHJAX_FONTS + f'<script src="{MATHJAX_URL}"', 1)
+
+
+#: what a page's Markdown and HTML outputs may hold: text, headings with their anchors, tables, lists, images and
+#: links; never a script, a style or an event handler. nbconvert's sanitizer keeps bleach's short default list, so
+#: every heading, paragraph and table header of a notebook came out as escaped text ("<h1 id=...>" on the page)
+SAFE_TAGS = ("a", "abbr", "b", "blockquote", "br", "code", "del", "details", "div", "em", "h1", "h2", "h3", "h4",
+             "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "span", "strong", "sub", "summary", "sup",
+             "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul")
+SAFE_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href", "title", "class"], "img": ["src", "alt", "width",
+                                                                                            "height"],
+                   "td": ["colspan", "rowspan", "align"], "th": ["colspan", "rowspan", "align"]}
+_REQUIRE_JS = re.compile(r'<script[^>]*src="https://cdnjs\.cloudflare\.com/ajax/libs/require\.js/[^"]*"[^>]*>\s*'
+                         r"</script>\s*")
+
+
+def clean_html(element) -> str:
+    """``element`` with only :data:`SAFE_TAGS` and :data:`SAFE_ATTRIBUTES` left as markup (others escaped as text)."""
+    import bleach
+
+    element = element.decode() if isinstance(element, bytes) else str(element)
+    return bleach.clean(element, tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
+                        protocols=["http", "https", "mailto", "data"])
 
 
 def site_links(page: str, run: Path, out: Path) -> str:
@@ -141,7 +171,7 @@ def index_page(run: Path, figs: Path, pages: list[tuple[str, str]]) -> str:
     links = "\n".join(f'<li><a href="{html.escape(href)}">{html.escape(_page_title(run, name))}</a></li>'
                       for name, href in pages)
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>amid-repro: the executed notebooks</title>
+<html lang="en"><head><meta charset="utf-8">{NO_FAVICON}<title>amid-repro: the executed notebooks</title>
 <style>body{{font-family:sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45}}
 table{{border-collapse:collapse;font-size:.9rem}}td,th{{border:1px solid #ccc;padding:.2rem .5rem}}
 .wide{{overflow-x:auto;max-width:100%}}</style></head>

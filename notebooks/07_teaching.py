@@ -16,10 +16,11 @@
 # # 07 · Teaching: why a jointly trained teacher goes weak, and how AMID's terms stop it
 #
 # **A one-hour lesson.** A small AMID on synthetic data trains in seconds on a CPU (each run's time is measured
-# and printed below), so a class can predict what a loss term does, run it, and compare. Three networks: the **teacher M** sees the target view *and*
-# the auxiliary view, the **student S** sees the target view only, and **A** is the auxiliary view's own model. The
-# data (`amidlib.data.arrays.make_synthetic`) has six classes in three pairs, 0–1, 2–3 and 4–5, that look alike in
-# the target view and differ in the auxiliary view: the student cannot separate a pair, the teacher can.
+# and printed below), so a class can predict what a loss term does, run it, and compare. Three networks: the
+# **teacher M** sees the target view *and* the auxiliary view, the **student S** sees the target view only, and
+# **A** is the auxiliary view's own model. The data (`amidlib.data.arrays.make_synthetic`) has six classes in three
+# pairs, 0–1, 2–3 and 4–5, that look alike in the target view and differ in the auxiliary view: the student cannot
+# separate a pair, the teacher can.
 #
 # ## Learning objectives
 #

@@ -29,7 +29,7 @@ FIGURES = ROOT / "figures"
 #: of its UCF51 batches (expected positives per anchor and partnered share at batch 16 over 51 classes)
 PAPER_NUMBERS = {"1.6", "0.5", "0.9", "0.6", "1.3", "1.30", "26"}
 #: named software whose version is part of its name
-VERSIONED_NAMES = re.compile(r"wav2vec\s?2\.0|Python\s?3\.\d+|v1\.3", re.I)
+VERSIONED_NAMES = re.compile(r"wav2vec\s?2\.0|Python\s?3\.\d+|v1\.3|arXiv:\d{4}\.\d{4,5}", re.I)
 NUMBER = re.compile(r"(?<![\w.§/-])[-+−]?\d+(?:[.,]\d+)?(?=\s?%)|(?<![\w.§/-])[-+−]?\d+\.\d+(?![\w.])")
 VERDICT = re.compile(r"(?<![*\w])(supported|inconclusive|contradicted|not testable)(?![*\w])", re.I)
 
