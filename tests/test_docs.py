@@ -60,6 +60,8 @@ def test_the_site_has_every_notebook_without_its_checks(built):
     assert 'id="table1"' in text and 'id="fig1"' in text and "data:image/png;base64," in text
     page = (index.parent / "02_amid_training.html").read_text()
     assert "executed output" in page and "SECRET_CHECK_MARKER" not in page
+    # the notebook's Markdown is markup on the page, not escaped text (headings, paragraphs, table headers)
+    assert "<h1" in page and "<p>" in page and "&lt;h1" not in page and "&lt;p&gt;" not in page
     assert site.last_run(run.parents[1]) == run
 
 
