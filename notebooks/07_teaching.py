@@ -101,7 +101,7 @@ panel_seeds = 5     # seeds per press of the panel's train button at start: 1 or
 # %%
 import numpy as np
 import pandas as pd
-from IPython.display import Image, Markdown, display
+from IPython.display import HTML, Image, Markdown, display
 
 from amidlib.core import losses
 from amidlib.data import manifests
@@ -364,6 +364,7 @@ display(Markdown(
 # NBVAL_IGNORE_OUTPUT
 panel = teaching.teaching_widget(settings, epochs=teach_epochs, device=prof.device, n_seeds=panel_seeds)
 display(panel)
+display(HTML(teaching.panel_snapshot_html(panel)))  # (folded: the executed copy's picture of the panel)
 
 # %% [markdown]
 # ## Wrap-up: the paper's Fig 1 and Table 4, beside the reproduction's
@@ -431,6 +432,70 @@ for cid, (metric, a, op, b) in statements.items():
 display(pd.DataFrame(lines).set_index("statement"))
 
 # %% [markdown]
+# ### Question 7 · the student alone does well here: why?
+#
+# Look at the student's column of Table 4's rows on the teaching data (the points figure, or the table below). Which
+# row gives the best student? Predict before you run: can a term that pulls S towards M help S separate classes that
+# the target view cannot tell apart?
+#
+# <details><summary><b>Solution</b></summary>
+#
+# The cell below states the best row and the paired difference AMID − L_cls+L_JSD with its interval. Our reading:
+# on the teaching data each pair of classes looks *identical* in the target view (by construction), so nothing the
+# teacher knows about a pair can be recovered by the student; L_cls and L_JSD already give the student everything it
+# can use (the labels, and the teacher's class probabilities). The MI terms and $\mathcal{L}_{adv}$ then only move
+# S's representation towards features it cannot compute, which costs it accuracy. On the paper's videos the target
+# view carries part of what the audio carries, which is where distillation can help.
+# </details>
+#
+# ### Question 8 · why are the MI losses here ten times those of the reproduction's Fig 1?
+#
+# Question 5's table shows L_MI_s and L_MI_a around 40; the reproduction's Fig 1 shows them between 2.5 and 4.5. Same
+# equation (Eq 8). What differs? Hint: Eq 8 *sums* over every item of the batch for each anchor.
+#
+# <details><summary><b>Solution</b></summary>
+#
+# The cell below computes Eq 8 for random (untrained) representations at both batch shapes, and the measured values.
+# For each anchor Eq 8 adds one term per item of the batch (log h for each positive, log(1 − h) for each negative),
+# so its size grows with the batch: the teaching runs use batches of 64 items over 6 classes (about 11 positives per
+# anchor), the reproduction batches of 16 over 55 classes (about 1.3). The values are comparable within one
+# setting, not across settings: compare how each curve *moves*, not its level.
+# </details>
+
+# %%
+student = effect.groupby("setting")["student_top1"].mean().loc[list(short.values())]
+best = student.idxmax()
+vs = teaching.compare_settings(effect, [("AMID", ">", "L_cls+L_JSD")], "student_top1").iloc[0]
+display(Markdown(
+    f"**Measured (Question 7), the student's test top-1, mean over {len(effect_seeds)} seeds:** "
+    + ", ".join(f"{k} {v:.1f} %" for k, v in student.items()) + f". The best student: **{best}**. {said(vs)}."))
+
+import torch  # noqa: E402  (Question 8: Eq 8 at both batch shapes, for untrained representations)
+from amidlib.core.config import make_config  # noqa: E402
+
+
+def random_eq8(batch: int, n_classes: int, dim: int = 32, draws: int = 200) -> float:
+    """Eq 8 (mean over ``draws`` batches) for random unit vectors M, S and random labels: its size at chance."""
+    g = torch.Generator().manual_seed(0)
+    values = []
+    for _ in range(draws):
+        m, s_ = torch.randn(batch, dim, generator=g), torch.randn(batch, dim, generator=g)
+        values.append(float(losses.mi_lower_bound_loss(m, s_, torch.randint(n_classes, (batch,), generator=g), tau)))
+    return float(np.mean(values))
+
+
+b_teach, b_repro = make_config(preset="tiny")["batch_size"], make_config(preset="embedded_pairs")["batch_size"]
+chance_teach, chance_repro = random_eq8(b_teach, 6), random_eq8(b_repro, 55)
+here = effect["mi_s_final"].mean()
+fig1_csv = fig_dir / "fig1_diagnostic.csv"
+there = (pd.read_csv(fig1_csv).query("epoch == epoch.max()")["mi_s_value"].mean() if fig1_csv.is_file() else np.nan)
+display(Markdown(
+    f"**Measured (Question 8).** Eq 8 for random representations (τ = {tau}): {chance_teach:.1f} at the teaching "
+    f"batch ({b_teach} items, 6 classes) and {chance_repro:.1f} at the reproduction's ({b_repro} items, 55 classes): "
+    f"{chance_teach / chance_repro:.1f}× from the batch alone. Trained: L_MI_s ends at {here:.1f} here"
+    + (f" and at {there:.2f} in the reproduction's Fig 1 ({here / there:.1f}×)." if np.isfinite(there) else ".")))
+
+# %% [markdown]
 # ### Exit question
 #
 # In two sentences: why does AMID need $\mathcal{L}_{MI_a}$ at all, and which two rows of Table 4 (and which
@@ -479,6 +544,11 @@ assert {("M", "L_MI_s"), ("S", "L_MI_s"), ("M", "L_MI_a"), ("A", "L_MI_a"), ("S"
         ("M", "D2"), ("D1", "L_adv"), ("D2", "L_adv"), ("S", "classifier"), ("M", "classifier")} <= edges
 assert all((term, "L") in edges for term in ("L_cls", "L_JSD", "L_MI_s", "L_MI_a", "L_adv"))
 assert all(callable(getattr(losses, f.rsplit(".", 1)[1])) for f in terms["function"])
+# Questions 7 and 8: the best student is one of the four rows; Eq 8 at chance grows with the batch (64 vs 16 items)
+assert best in set(short.values()) and vs["n"] == len(effect_seeds)
+assert chance_teach > 2 * chance_repro > 0, (chance_teach, chance_repro)
+snapshot = teaching.panel_snapshot_html(panel)
+assert "<details>" in snapshot and "data:image/png;base64," in snapshot
 print(f"checks passed; the panel holds {len(panel.runs)} run(s)")
 
 # %% [markdown]

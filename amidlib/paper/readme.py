@@ -101,11 +101,30 @@ def _paper_gap_closed(col: pd.DataFrame, t4: pd.DataFrame | None) -> float | Non
     return 100 * (paper["amid"] - paper["baseline"]) / (teacher.iloc[0] - paper["baseline"])
 
 
+_OPS = {">=": "≥", "<=": "≤"}
+
+
+def _metric_words(metric: str) -> str:
+    """``student_top1`` → "student top-1": whose, then the metric's display name."""
+    if metric in _CURVE_METRICS:
+        return _CURVE_METRICS[metric]
+    whose = next((w for w in ("student", "teacher") if metric.startswith(f"{w}_")), "")
+    return f"{whose} {names.METRIC_NAMES.get(metric, metric.replace('_', ' '))}".strip()
+
+
+#: the figures' per-epoch metrics a claim compares (Fig 4, Fig 5), in words
+_CURVE_METRICS = {"test_gap": "teacher − student test top-1", "train_cos_same_class": "within-class cosine, train",
+                  "test_cos_same_class": "within-class cosine, test"}
+
+
 def _effect(r, part: bool) -> str:
     """One comparison: effect [95 % interval] (paper's effect); ``part`` names it (a claim of several)."""
     d = _digits(r.metric)
     paper = "" if pd.isna(r.paper_effect) else f", paper {_num(r.paper_effect, d, True)}"
-    name = f"{r.a} {r.op} {r.b} ({r.metric}) " if part else ""
+    # (a reader sees the tables' names, never runs.csv's ids: "AMID ≥ CCL (student top-1)", not "amid >= ccl")
+    source = getattr(r, "source", "table1")
+    name = (f"{names.short_name(r.a, source)} {_OPS.get(r.op, r.op)} {names.short_name(r.b, source)} "
+            f"({_metric_words(r.metric)}) " if part else "")
     share = getattr(r, "gap_share", float("nan"))
     if not pd.isna(share):  # the effect as a share of the teacher–student gap, beside the paper's
         theirs = getattr(r, "paper_gap_share", float("nan"))

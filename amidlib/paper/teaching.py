@@ -276,6 +276,28 @@ def _report(runs: Sequence[dict], keep: int) -> None:
     display(runs_table(shown, labels))
 
 
+def panel_snapshot_html(panel) -> str:
+    """The panel's last setting as a picture (its first seed, :func:`plot_teaching`), folded in a ``<details>``: what
+    a reader of the executed copy, with no live kernel to draw the widget, sees of the panel; a live class can leave
+    it closed."""
+    import base64
+    import html
+
+    if not getattr(panel, "runs", None):
+        return ""
+    entry = panel.runs[-1]
+    title = (f"the panel's run {len(panel.runs)} ({settings_text(entry['settings'])}; {entry['epochs']} epochs), "
+             "first seed")
+    fig = plot_teaching(entry["outs"][0], title=title)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue()).decode()
+    return (f"<details><summary>The panel's output as a picture (for a reader without a live kernel: "
+            f"{html.escape(settings_text(entry['settings']))}; {len(entry['seeds'])} seed(s), "
+            f"{entry['seconds']:.1f} s)</summary><img alt=\"the instructor's panel, first seed\" "
+            f"src=\"data:image/png;base64,{data}\" width=\"800\"></details>")
+
+
 def teaching_widget(defaults: dict | None = None, epochs: int = 12, device: str = "cpu", keep: int = 3,
                     n_seeds: int = 5, first_seed: int = 0, train_now: bool = True):
     """The instructor's panel: a slider for α1, α2, α3, τ and the number of epochs, a switch per term,
