@@ -450,8 +450,9 @@ display(pd.DataFrame(lines).set_index("statement"))
 #
 # ### Question 8 · why are the MI losses here ten times those of the reproduction's Fig 1?
 #
-# Question 5's table shows L_MI_s and L_MI_a around 40; the reproduction's Fig 1 shows them between 2.5 and 4.5. Same
-# equation (Eq 8). What differs? Hint: Eq 8 *sums* over every item of the batch for each anchor.
+# Question 5's table shows L_MI_s and L_MI_a in the tens; the reproduction's Fig 1 shows them about ten times smaller
+# (the cell below prints both). Same equation (Eq 8). What differs? Hint: Eq 8 *sums* over every item of the batch for
+# each anchor.
 #
 # <details><summary><b>Solution</b></summary>
 #
