@@ -34,8 +34,9 @@ amidlib imports it.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping, NamedTuple
+from typing import Any, NamedTuple
 
 from amidlib.core.config import unknown_name_message
 from amidlib.data import datasets

@@ -39,7 +39,7 @@ class CompiledSteps:
     def __call__(self, fn, *args, **kwargs):
         if not fn.__qualname__.startswith("_step"):  # evaluation's embed stays eager
             return vmap(fn, *args, **kwargs)
-        cells = dict(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__)))
+        cells = dict(zip(fn.__code__.co_freevars, (cell.cell_contents for cell in fn.__closure__), strict=True))
         warm = cells["calls"].method.in_warmup(cells["epoch"])
         if warm not in self.compiled:  # the phase's first step: compiled with its closure (its has_d list)
             main = torch.compile(vmap(lambda *a: fn(*a)[:3], *args, **kwargs), dynamic=False)
@@ -83,7 +83,7 @@ def main() -> None:
     second, _ = timed(train, test, seeds, args.epochs, compiled=True)             # (a new CompiledSteps: recompiles?)
     eager2, _ = timed(train, test, seeds, args.epochs, compiled=False)
     eager = (eager1 + eager2) / 2
-    diff = max(abs(a - b) for a, b in zip(top_eager, top_compiled))
+    diff = max(abs(a - b) for a, b in zip(top_eager, top_compiled, strict=True))
     lines = [f"# A compiled training step (torch.compile, inductor, CPU) against the eager one ({machine_line()})", "",
              f"Measured by `python benchmarks/bench_compile.py` on {dt.date.today()}, torch {torch.__version__}: one "
              f"AMID task of {args.seeds} seeds × {args.epochs} epochs on the digit pairs (batch 16), one thread; one "

@@ -16,11 +16,11 @@ import time
 import torch
 
 from amidlib.core.config import make_config
-from amidlib.data.arrays import load_embedded
 from amidlib.core.experiment import run
 from amidlib.core.methods import METHODS
 from amidlib.core.models import build_nets
 from amidlib.core.training import TensorData, seed_everything
+from amidlib.data.arrays import load_embedded
 
 
 def time_steps(method_name: str, train_ds, preset: str, steps: int, warmup_steps: int = 20) -> float:

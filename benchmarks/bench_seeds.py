@@ -22,8 +22,8 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from amidlib.core.experiment import atomic_write_text, run, run_seeds
-from amidlib.repro.reproduce import cpu_name
 from amidlib.data import load_embedded
+from amidlib.repro.reproduce import cpu_name
 
 
 def matmul_rate(n: int = 1024, d: int = 256, repeats: int = 200) -> float:
@@ -83,7 +83,8 @@ def main() -> None:
             batch = run_seeds(method, train, test, seeds=seeds, **kw)
             t_batch = time.perf_counter() - started
             flops = run_flops(method, train, test, **kw)
-            diff = np.array([b.metrics["student_top1"] - a.metrics["student_top1"] for a, b in zip(single, batch)])
+            diff = np.array([b.metrics["student_top1"] - a.metrics["student_top1"]
+                             for a, b in zip(single, batch, strict=True)])
             sd = np.std([a.metrics["student_top1"] for a in single], ddof=1)
             rows.append((method, eval_every, t_single, t_batch, diff, sd, flops))
             k = len(seeds)

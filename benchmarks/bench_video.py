@@ -31,10 +31,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from amidlib.core.config import make_config  # noqa: E402
-from amidlib.core.methods import METHODS, Batch  # noqa: E402
-from amidlib.paper import names  # noqa: E402
-from amidlib.data.video.nets import build_video_nets  # noqa: E402
 from amidlib.core.files import atomic_write_text  # noqa: E402
+from amidlib.core.methods import METHODS, Batch  # noqa: E402
+from amidlib.data.video.nets import build_video_nets  # noqa: E402
+from amidlib.paper import names  # noqa: E402
 
 
 def make_batch(batch: int, frames: int, size: int, aux_dim: int, n_classes: int, device, seed: int = 0) -> Batch:
@@ -141,11 +141,11 @@ def step_ratio(batch_size: int, frames: int, size: int, n: int, warmup: int, dev
 
 
 def data_path(n_videos: int, seconds: float, device="cpu", progress: bool = False) -> str:
-    from amidlib.data.video import audio
     from amidlib.data.av_tier import make_av_clips
     from amidlib.data.cache import CALLS
-    from amidlib.data.video.decode import ClipSpec, read_audio, resample
+    from amidlib.data.video import audio
     from amidlib.data.video.datasets import video_audio_datasets
+    from amidlib.data.video.decode import ClipSpec, read_audio, resample
 
     clip = ClipSpec()  # paper: 16 frames, resize 128x171, crop 112
     with tempfile.TemporaryDirectory() as tmp:

@@ -91,7 +91,7 @@ def report() -> str:
               "UCF51.",
               "", "| table | runs (3 seeds) | h per run | GPU-hours | GPU-hours, UCF51 from seekable copies |",
               "|---|---|---|---|---|"]
-    for (name, n, h), (_, _, hf) in zip(rows, fast):
+    for (name, n, h), (_, _, hf) in zip(rows, fast, strict=True):
         lines.append(f"| {name} | {n} | {h:.2f} | {n * h:.0f} | {n * hf:.0f} |")
     lines.append(f"| **all** | **{sum(n for _, n, _ in rows)}** | | **{total:.0f}** | **{total_fast:.0f}** |")
     lines += ["", "| GPUs (one run per GPU, longest first) | wall time (est.) |", "|---|---|"]

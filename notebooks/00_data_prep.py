@@ -129,6 +129,7 @@ probe = pd.DataFrame(probe_rows).set_index("view")
 display(probe.round(1))
 prof.paths.out_dir.mkdir(parents=True, exist_ok=True)
 from amidlib.core.experiment import atomic_write_text
+
 atomic_write_text(prof.paths.out_dir / "data_summary.csv", splits.to_csv(index=False))
 atomic_write_text(prof.paths.out_dir / "linear_probe.csv", probe.reset_index().to_csv(index=False))
 

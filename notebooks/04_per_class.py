@@ -78,7 +78,8 @@ from amidlib.paper import plots
 wide = per_class.groupby(["class_name", "row"])["top1"].mean().unstack()
 diff = plots.paired_class_differences(per_class).set_index("class_name")
 wide["AMID − CCL"] = diff["diff"]
-wide["95 % CI"] = [f"[{lo:+.1f}, {hi:+.1f}]" if hi == hi else "—" for lo, hi in zip(diff.ci_low, diff.ci_high)]
+wide["95 % CI"] = [f"[{lo:+.1f}, {hi:+.1f}]" if hi == hi else "—"
+                   for lo, hi in zip(diff.ci_low, diff.ci_high, strict=True)]
 display(wide.round(1))
 
 # %%

@@ -66,7 +66,6 @@ prof, study, strict = setup(("figures",), globals())
 # %%
 from amidlib.paper.claims import claims_of, comparison_sentence
 
-
 # %% [markdown]
 # ## Fig 4: the teacher–student gap
 #

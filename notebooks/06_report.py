@@ -81,10 +81,12 @@ for name in missing:
 # the edge seeds (more seeds for the comparisons whose interval over the first seeds ends at the edge of 0): planned
 # from the tables' runs, so recorded again every time; trained by make reproduce's workload, found in the cache
 edge_runs = edge.build_edge(study)
-print(f"edge seeds: {len(edge_runs)} runs of {len(set(zip(edge_runs['setting'], edge_runs['row'])))} arm(s)")
+n_arms = len(set(zip(edge_runs["setting"], edge_runs["row"], strict=True)))
+print(f"edge seeds: {len(edge_runs)} runs of {n_arms} arm(s)")
 figures.build_table_figures(prof.paths.out_dir)   # fig_table1 (paper vs ours) and fig_table6 (the α sweep as heatmaps)
 figures.build_loss_shares(prof.paths.out_dir)     # fig_loss_shares: each AMID arm's objective split into its terms
 import matplotlib.pyplot as plt
+
 plt.close("all")
 
 # %% [markdown]

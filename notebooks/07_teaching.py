@@ -395,8 +395,9 @@ if table4_path.is_file():
     t4 = pd.read_csv(table4_path)
     t4 = t4[t4["row"].isin(["teacher_alone", *rows])]
     t4["paper"] = [manifests.paper_value("table4", setting, row, metric)
-                   for setting, row, metric in zip(t4["paper_setting"], t4["row"], t4["metric"])]
-    t4["ours"] = [f"{m:.1f} ± {s:.1f}" if n > 1 else f"{m:.1f}" for m, s, n in zip(t4["mean"], t4["std"], t4["n"])]
+                   for setting, row, metric in zip(t4["paper_setting"], t4["row"], t4["metric"], strict=True)]
+    t4["ours"] = [f"{m:.1f} ± {s:.1f}" if n > 1 else f"{m:.1f}"
+                  for m, s, n in zip(t4["mean"], t4["std"], t4["n"], strict=True)]
     view = t4.pivot(index="label", columns="metric", values=["paper", "ours"]).reindex(
         t4.drop_duplicates("row").set_index("row").loc[["teacher_alone", *rows], "label"])
     print(f"{table4_path} ({t4['data'].iloc[0]}; paper: {t4['paper_setting'].iloc[0]}; ours over "
@@ -472,6 +473,7 @@ display(Markdown(
     + ", ".join(f"{k} {v:.1f} %" for k, v in student.items()) + f". The best student: **{best}**. {said(vs)}."))
 
 import torch  # noqa: E402  (Question 8: Eq 8 at both batch shapes, for untrained representations)
+
 from amidlib.core.config import make_config  # noqa: E402
 
 

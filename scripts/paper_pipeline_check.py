@@ -90,7 +90,7 @@ def main(argv=None) -> int:
         out("| method | top-1 | wall s | epochs | losses finite | checkpoint kept |")
         out("|---|---|---|---|---|---|")
         all_finite = True
-        for cell, res in zip(cells, study.results(cells)):
+        for cell, res in zip(cells, study.results(cells), strict=True):
             loss_cols = [c for c in res.history.columns if c.startswith("loss_")]
             # NaN: a term that does not run in that epoch (warm-up); a NaN loss would have stopped training
             finite = not np.isinf(res.history[loss_cols].to_numpy(dtype=float)).any()

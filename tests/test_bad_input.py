@@ -92,7 +92,7 @@ def test_the_same_values_are_refused_through_the_api():
                               ("warmup_epochs", True, "a whole number >= 0")):
         with pytest.raises(ValueError, match=rf"^{name} must be {rule}, got {value!r}"):
             make_config(defaults, **{name: value})
-    for method, cls in METHODS.items():  # every method's own temperatures are checked too
+    for _method, cls in METHODS.items():  # every method's own temperatures are checked too
         for key in (k for k in cls.defaults if k == "tau" or k.endswith("_tau")):
             with pytest.raises(ValueError, match=rf"^{key} must be a number > 0"):
                 make_config(cls.defaults, **{key: 0})

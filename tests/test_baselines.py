@@ -10,13 +10,13 @@ import torch.nn.functional as F
 
 from amidlib.core.config import make_config
 from amidlib.core.methods import METHODS
-from amidlib.core.types import Batch
 from amidlib.core.methods.ccl import ccl_contrastive, symmetric_kl
 from amidlib.core.methods.crcd import crcd_relation_loss, gradient_match_loss, relation_logits
 from amidlib.core.methods.crd import NCE_EPS, MemoryBanks, contrast_logits, crd_loss, log_z_from, nce_loss
 from amidlib.core.methods.gmc import gmc_infonce
 from amidlib.core.methods.kd import kd_loss
 from amidlib.core.models import build_nets
+from amidlib.core.types import Batch
 
 BASELINES = ("crd", "gmc", "crcd", "ccl", "kd")
 SEEDS = (0, 1, 2)
@@ -98,8 +98,9 @@ def ref_ccl_ct(f1, f2, y, tau):
 
 def ref_sym_kl(lp, lq):
     total = 0.0
-    for a, b in zip(lp.softmax(1).tolist(), lq.softmax(1).tolist()):
-        total += sum(p * math.log(p / q) for p, q in zip(a, b)) + sum(q * math.log(q / p) for p, q in zip(a, b))
+    for a, b in zip(lp.softmax(1).tolist(), lq.softmax(1).tolist(), strict=True):
+        total += (sum(p * math.log(p / q) for p, q in zip(a, b, strict=True))
+                  + sum(q * math.log(q / p) for p, q in zip(a, b, strict=True)))
     return total / lp.shape[0]
 
 
@@ -107,12 +108,12 @@ def ref_kd(student_logits, teacher_logits, temperature):
     """Hinton et al. (2015) / RepDistiller's DistillKL, one sample and one class at a time:
     T² · (1/B) Σ_i Σ_c p_t,ic · log(p_t,ic / p_s,ic), with p = softmax(z / T)."""
     total = 0.0
-    for zs, zt in zip(student_logits.tolist(), teacher_logits.tolist()):
+    for zs, zt in zip(student_logits.tolist(), teacher_logits.tolist(), strict=True):
         es = [math.exp(z / temperature) for z in zs]
         et = [math.exp(z / temperature) for z in zt]
         ps = [e / sum(es) for e in es]
         pt = [e / sum(et) for e in et]
-        total += sum(t * math.log(t / s) for s, t in zip(ps, pt))
+        total += sum(t * math.log(t / s) for s, t in zip(ps, pt, strict=True))
     return temperature ** 2 * total / len(student_logits)
 
 
@@ -442,7 +443,7 @@ def test_kd_seeds_train_batched_as_they_train_alone():
     kw = dict(preset="tiny", epochs=3, warmup_epochs=1, progress=False)
     alone = [experiment.run("kd", train_ds, test_ds, seed=s, **kw) for s in (0, 3)]
     batched = experiment.run_seeds("kd", train_ds, test_ds, seeds=[0, 3], **kw)
-    for a, b in zip(alone, batched):
+    for a, b in zip(alone, batched, strict=True):
         assert b.config["engine"].startswith("batched") and a.config["engine"] == "single"
         cols = [c for c in a.history.columns if c.startswith("loss_")]
         assert "loss_kd" in cols and list(b.history.columns) == list(a.history.columns)

@@ -45,7 +45,7 @@ def test_a_batched_seed_is_the_lone_run(data, method, overrides):
     seeds = [0, 3]
     alone = [experiment.run(method, train, test, seed=s, **KW, **overrides) for s in seeds]
     batched = experiment.run_seeds(method, train, test, seeds=seeds, **KW, **overrides)
-    for a, b in zip(alone, batched):
+    for a, b in zip(alone, batched, strict=True):
         assert b.config["engine"].startswith("batched") and a.config["engine"] == "single"
         assert _loss_columns(a.history) and list(b.history.columns) == list(a.history.columns)
         _assert_same_run(a, b)
@@ -86,7 +86,7 @@ def test_evaluating_only_after_the_last_epoch_changes_nothing_in_training(data, 
     go = ((lambda **kw: experiment.run_seeds("amid", train, test, seeds=[0, 2], **kw)) if batched
           else (lambda **kw: [experiment.run("amid", train, test, seed=0, **kw)]))
     every, final = go(**KW), go(**KW, eval_every=0)
-    for a, b in zip(every, final):
+    for a, b in zip(every, final, strict=True):
         cols = _loss_columns(a.history)
         np.testing.assert_array_equal(b.history[cols].to_numpy(float), a.history[cols].to_numpy(float))
         assert b.metrics["student_top1"] == a.metrics["student_top1"]
@@ -108,9 +108,9 @@ def test_a_batched_seed_on_its_own_split_is_the_lone_run_on_that_split(method, o
 
     seeds = [0, 3]
     own = [load_uci_pairs(split_seed=s) for s in seeds]
-    alone = [experiment.run(method, tr, te, seed=s, **KW, **overrides) for s, (tr, te) in zip(seeds, own)]
+    alone = [experiment.run(method, tr, te, seed=s, **KW, **overrides) for s, (tr, te) in zip(seeds, own, strict=True)]
     batched = experiment.run_seeds(method, [tr for tr, _ in own], [te for _, te in own], seeds=seeds, **KW, **overrides)
-    for a, b in zip(alone, batched):
+    for a, b in zip(alone, batched, strict=True):
         _assert_same_run(a, b)
     shared = experiment.run_seeds(method, *own[0], seeds=seeds, **KW, **overrides)[1]  # seed 3 on seed 0's split
     assert not np.allclose(shared.history["loss_total"], batched[1].history["loss_total"])
@@ -129,7 +129,7 @@ def test_a_grid_of_alphas_in_one_batched_model_is_each_lone_run(data):
     slots = [{}, {"alpha1": 3.7}, {"alpha2": 1.3, "alpha3": 0.7}]
     seeds = [0, 0, 1]
     batched = experiment.run_seeds("amid", train, test, seeds=seeds, slot_overrides=slots, **KW)
-    for seed, slot, b in zip(seeds, slots, batched):
+    for seed, slot, b in zip(seeds, slots, batched, strict=True):
         a = experiment.run("amid", train, test, seed=seed, **KW, **slot)
         _assert_same_run(a, b)
         assert all(b.config[k] == a.config[k] for k in ("alpha1", "alpha2", "alpha3"))

@@ -233,8 +233,9 @@ class DeviceLessFactories(TorchFunctionMode):
 
 @pytest.fixture(scope="module")
 def arrays():
-    from amidlib.data import MultimodalArrays
     import numpy as np
+
+    from amidlib.data import MultimodalArrays
 
     rng = np.random.default_rng(0)
     y = np.arange(48) % N_CLASSES
@@ -292,8 +293,9 @@ def test_the_host_reads_per_epoch_do_not_grow_with_its_steps(method):
     """An epoch of 2 steps and one of 6 read the device equally often (the epoch's sums, λ, evaluation):
     so a step reads nothing and the GPU never waits for the host between steps (the first GPU run found
     six waits per AMID step: one finite check per loss term and the discriminator's)."""
-    from amidlib.data import MultimodalArrays
     import numpy as np
+
+    from amidlib.data import MultimodalArrays
 
     counts = []
     for n in (32, 96):  # batch 16: 2 and 6 steps per epoch; evaluation reads do not depend on n

@@ -85,7 +85,7 @@ def test_standardized_uses_given_stats():
     ds = _toy()
     train, test = ds.subset(np.arange(6)), ds.subset(np.arange(6, 12))
     z_train, stats = train.standardized()
-    for k, x in z_train.modalities.items():
+    for x in z_train.modalities.values():
         np.testing.assert_allclose(x.mean(0), 0, atol=1e-5)
         np.testing.assert_allclose(x.std(0), 1, atol=1e-4)
     z_test, stats2 = test.standardized(stats)

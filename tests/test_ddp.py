@@ -98,7 +98,7 @@ def test_two_ranks_equal_one_process_step_by_step(traces, method):
     assert {"amid": {"cls", "jsd", "mi_s", "mi_a", "adv"}, "crd": {"cls", "crd"}}[method] <= distilled
     for r, trace in enumerate(ranks):
         assert len(trace["steps"]) == len(single["steps"])
-        for i, (one, two) in enumerate(zip(single["steps"], trace["steps"])):
+        for i, (one, two) in enumerate(zip(single["steps"], trace["steps"], strict=True)):
             where = f"rank {r}, step {i} (epoch {one['epoch'] + 1})"
             assert one["losses"].keys() == two["losses"].keys(), where
             for name, value in one["losses"].items():

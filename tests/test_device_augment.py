@@ -36,7 +36,7 @@ def test_augmenting_on_the_device_gives_the_workers_batches(tier, workers):
         there = list(VideoLoader(ds, num_workers=workers, device_transform=False).batches(3, gen()))
         here = list(VideoLoader(ds, num_workers=workers, device_transform=True).batches(3, gen()))
         assert len(here) == len(there) > 0
-        for a, b in zip(here, there):
+        for a, b in zip(here, there, strict=True):
             assert a.x_target.dtype == torch.float32 and a.x_target.shape == b.x_target.shape
             torch.testing.assert_close(a.x_target, b.x_target, rtol=0, atol=0)
             assert torch.equal(a.y, b.y) and torch.equal(a.index, b.index)

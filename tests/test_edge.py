@@ -16,7 +16,7 @@ from amidlib.repro import profiles
 def _runs(source, per_row, seeds, metric="student_top1", setting="fou→fac", paper_setting="UCF51"):
     return pd.DataFrame([{"source": source, "setting": setting, "paper_setting": paper_setting, "row": r, "seed": s,
                           "fold": -1, "method": r, "dataset": "uci_mfeat", metric: v}
-                         for r, vals in per_row.items() for s, v in zip(seeds, vals)])
+                         for r, vals in per_row.items() for s, v in zip(seeds, vals, strict=True)])
 
 
 def test_the_band_is_three_drift_sds_of_a_mean_of_n_paired_differences():

@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from amidlib.core import losses
-from amidlib.data.arrays import make_synthetic, stratified_split
 from amidlib.core.experiment import run
 from amidlib.core.methods import METHODS
 from amidlib.core.training import NonFiniteLossError
+from amidlib.data.arrays import make_synthetic, stratified_split
 
 ALL_METHODS = ["baseline", "teacher", "crd", "gmc", "crcd", "ccl", "amid", "kd"]
 
@@ -195,8 +195,9 @@ def test_an_interrupted_run_resumes_to_the_same_numbers(synthetic, tmp_path, mon
 
 
 def test_the_run_records_its_batch_regime_from_the_batches_drawn():
-    from amidlib.core.training import batch_regime
     import torch
+
+    from amidlib.core.training import batch_regime
 
     y = torch.tensor([0, 0, 1, 2, 2, 2])
     pos, partner = batch_regime(y).tolist()

@@ -40,7 +40,7 @@ def _curves(fig) -> dict[str, Line2D]:
     """legend label -> the artist drawn with it (an errorbar's data line), over every axes of ``fig``."""
     out = {}
     for ax in fig.axes:
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             if isinstance(handle, ErrorbarContainer):
                 handle = handle.lines[0]
             if isinstance(handle, Line2D):
@@ -83,7 +83,7 @@ def _figures():
 def test_each_arm_has_one_colour_line_style_and_marker_in_every_figure():
     # the registry: every row a colour, a line style and a marker; no two runs look the same
     looks = {}
-    for name, r in names.rows().items():
+    for _name, r in names.rows().items():
         assert r.marker in names.MARKERS and _dashes(r.linestyle) is not None
         looks.setdefault((r.colour, str(r.linestyle), r.marker), set()).add((r.method, r.overrides))
     assert all(len(v) == 1 for v in looks.values()), looks

@@ -10,11 +10,17 @@ import soundfile as sf
 import torch
 
 from amidlib.data import iemocap as I
-from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
 from amidlib.data.cache import CALLS
-from amidlib.data.iemocap.extractors import (BertTextExtractor, DenseNetFrameExtractor, Wav2Vec2Extractor,
-                                           WeightsMismatchError, WeightsNotFoundError, densenet_num_features)
+from amidlib.data.iemocap.extractors import (
+    BertTextExtractor,
+    DenseNetFrameExtractor,
+    Wav2Vec2Extractor,
+    WeightsMismatchError,
+    WeightsNotFoundError,
+    densenet_num_features,
+)
 from amidlib.data.video.inputs import BadInputError
+from amidlib.testing.iemocap import make_mini_iemocap, mini_vocab
 
 TINY_DENSENET = {"growth_rate": 8, "block_config": (1, 1, 1, 1), "num_init_features": 16}
 N_FRAMES = 4
@@ -175,7 +181,7 @@ def test_folds_are_leave_one_session_out(extracted):
         for k, (train, test) in enumerate(folds, start=1):
             assert train.target == ["visual"] and train.auxiliary == aux and train.n_classes == 4
             assert len(train) + len(test) == 30 and len(test) == 6
-            assert "Session%d" % k in test.name
+            assert f"Session{k}" in test.name
     # fold k tests exactly on session k (rows identified by their features)
     ds = feats.dataset("AL-V")
     for k, (train, test) in enumerate(I.iemocap_folds(feats, "AL-V"), start=1):
@@ -279,6 +285,7 @@ def test_densenet121_checkpoint_with_torchvision_keys_loads(tmp_path):
     """A densenet121 state dict in torchvision's released form (old ``norm.1`` keys, a name carrying its
     sha256 prefix) loads and gives 1024-d features per frame."""
     from torchvision.models import densenet121
+
     from amidlib.data.manifests import sha256_file
 
     state = densenet121().state_dict()

@@ -242,7 +242,7 @@ def cycle_messages(root: Path, module_level_only: bool = False, allowed=None) ->
         if frozenset(cycle) in allowed:
             continue
         edges = []
-        for a, b in zip(cycle, cycle[1:]):
+        for a, b in zip(cycle, cycle[1:], strict=False):
             # the module-level import where there is one: it is the edge that runs first
             imp = min((i for i in imports[a] if i.target == b and _counts(i, module_level_only)),
                       key=lambda i: (not i.module_level, i.line))

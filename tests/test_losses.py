@@ -54,13 +54,13 @@ def ref_nce_one_direction(a, b_, y, tau):
 def ref_jsd(p_logits, q_logits):
     """Eq 16: ½KL(P‖R) + ½KL(Q‖R), R = (P+Q)/2, natural log, averaged over rows."""
     total = 0.0
-    for zp, zq in zip(p_logits, q_logits):
+    for zp, zq in zip(p_logits, q_logits, strict=True):
         p = np.exp(zp - zp.max())
         p /= p.sum()
         q = np.exp(zq - zq.max())
         q /= q.sum()
-        kl_pr = sum(pi * math.log(pi / ((pi + qi) / 2)) for pi, qi in zip(p, q) if pi > 0)
-        kl_qr = sum(qi * math.log(qi / ((pi + qi) / 2)) for pi, qi in zip(p, q) if qi > 0)
+        kl_pr = sum(pi * math.log(pi / ((pi + qi) / 2)) for pi, qi in zip(p, q, strict=True) if pi > 0)
+        kl_qr = sum(qi * math.log(qi / ((pi + qi) / 2)) for pi, qi in zip(p, q, strict=True) if qi > 0)
         total += 0.5 * kl_pr + 0.5 * kl_qr
     return total / len(p_logits)
 
@@ -220,8 +220,8 @@ def ref_adv(d1_s, d2_s, lam):
 
 def ref_disc(d1_m, d1_s, d2_m, d2_s, lam):
     """Eq 13 with d = w."""
-    t1 = -sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d1_m, d1_s)) / len(d1_m)
-    t2 = (-sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d2_m, d2_s)) / len(d2_m)
+    t1 = -sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d1_m, d1_s, strict=True)) / len(d1_m)
+    t2 = (-sum(math.log(sigmoid(a)) + math.log(1 - sigmoid(b)) for a, b in zip(d2_m, d2_s, strict=True)) / len(d2_m)
           if len(d2_m) else 0.0)
     return lam[0] * t1 + lam[1] * t2
 

@@ -35,7 +35,7 @@ def _legend(fig) -> dict[str, str]:
     for leg in [ax.get_legend() for ax in fig.axes] + list(fig.legends):  # an axes' legend, or one for the figure
         if leg is None:
             continue
-        for text, handle in zip(leg.get_texts(), leg.legend_handles):
+        for text, handle in zip(leg.get_texts(), leg.legend_handles, strict=True):
             colour = handle.get_color() if hasattr(handle, "get_color") else handle.get_facecolor()
             colour = colour[0] if np.ndim(colour) == 2 else colour
             out[text.get_text()] = to_hex(colour)
@@ -96,7 +96,7 @@ def test_a_method_declared_in_the_paper_registry_is_in_the_tables_and_figures(tm
         ours = [c for c in ax.containers if isinstance(c, BarContainer)][0]  # the solid bars ("ours"), one per method
         shown = {tick.get_text(): to_hex(bar.get_facecolor()) for tick, bar in
                  zip(sorted(ax.get_yticklabels(), key=lambda t: -t.get_position()[1]),
-                     sorted(ours.patches, key=lambda b: -b.get_y()))}
+                     sorted(ours.patches, key=lambda b: -b.get_y()), strict=True)}
         plt.close(fig)
         assert shown[legend] == colour and shown[names.legend("baseline")] == names.colour("baseline") == "#000000"
     finally:

@@ -50,7 +50,8 @@ def pair_problems(folder: Path) -> list[str]:
         text = jupytext.read(folder / f"{stem}.py", fmt=PAIR_FORMAT)
         a, b = _cells(nb), _cells(text)
         if a != b:
-            i = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+            i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),  # (lengths may differ)
+                     min(len(a), len(b)))
             problems.append(f"{stem}.ipynb ({len(a)} cells) and {stem}.py ({len(b)} cells) differ from cell {i}: "
                             f"{a[i] if i < len(a) else 'no cell'!r} vs {b[i] if i < len(b) else 'no cell'!r}")
         if nb.metadata.get("kernelspec") != text.metadata.get("kernelspec"):

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from amidlib.data import manifests
+from amidlib.data.paper_root import DENSENET_FILE, expected_sha256
 from amidlib.paper import names, plans, tables
 from amidlib.repro import profiles, runs
 from amidlib.testing.paper_root import make_mini_paper_root
-from amidlib.data.paper_root import DENSENET_FILE, expected_sha256
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -79,7 +79,7 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
     rows1, rows3 = names.table_rows("table1"), names.table_rows("table3")
     assert set(gap.row) == set(rows1) - {"baseline", "teacher"} and len(gap) == 2 * (len(rows1) - 2)
     assert set(t1.row) == set(rows1) and t1["mean"].between(0, 100).all() and len(t1) == 2 * len(rows1)
-    assert set(zip(t1.dataset, t1.paper_setting)) == {("ucf51", "UCF51"), ("activitynet", "ActivityNet")}
+    assert set(zip(t1.dataset, t1.paper_setting, strict=True)) == {("ucf51", "UCF51"), ("activitynet", "ActivityNet")}
     for setting, value in (("UCF51", 73.8), ("ActivityNet", None)):
         amid = t1[(t1.row == "amid") & (t1.paper_setting == setting)].iloc[0]
         expected = manifests.paper_value("table1", setting, "amid", "top1")
@@ -98,7 +98,7 @@ def test_paper_tables_1_and_3_from_a_data_root(data_root, tmp_path):
     cells = plans.plan_table1(prof) + plans.plan_table3(prof)
     # Table 1: each method on both datasets; Table 3: V (the baseline) and each other method on 3 setups, 1 fold
     assert study.trained == len({c.spec.key() for c in cells}) == 2 * len(rows1) + 1 + 3 * (len(rows3) - 1)
-    for cell, res in zip(cells, study.results(cells)):
+    for cell, res in zip(cells, study.results(cells), strict=True):
         spec = cell.spec
         assert res.config["preset"] == ("paper_iemocap" if spec.dataset == "iemocap" else "paper_video")
         assert res.config["epochs"] == 2

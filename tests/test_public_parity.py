@@ -49,12 +49,13 @@ def make_batch(seed: int, b: int = B) -> Batch:
 
 def grads(loss: torch.Tensor, params: list[torch.Tensor]) -> list[torch.Tensor]:
     return [torch.zeros_like(p) if g is None else g
-            for p, g in zip(params, torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True))]
+            for p, g in zip(params, torch.autograd.grad(loss, params, retain_graph=True, allow_unused=True),
+                            strict=True)]
 
 
 def assert_close(got, want, what: str):
-    for i, (a, b) in enumerate(zip(got, want) if isinstance(got, list) else [(got, want)]):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9, msg=lambda m: f"{what} [{i}]: {m}")
+    for i, (a, b) in enumerate(zip(got, want, strict=True) if isinstance(got, list) else [(got, want)]):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-9, msg=lambda m, i=i: f"{what} [{i}]: {m}")
 
 
 # ------------------------------------------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def test_ccl_composition_steps_on_both_backward_passes_as_in_the_public_training
     out0 = plain(batch, epoch=3)
     assert_close(sum(out0.losses.values()), ours, "the repeat changes no logged value")
     plain_grads = grads(sum(out0.losses.values()), list(plain.compose.parameters()))
-    assert any(not torch.allclose(a, b) for a, b in zip(plain_grads, grads(ours, compose)))
+    assert any(not torch.allclose(a, b) for a, b in zip(plain_grads, grads(ours, compose), strict=True))
 
 
 @pytest.mark.parametrize("seed", (0, 1))

@@ -5,8 +5,16 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, SUPPORTED, combine_verdicts, paired_effect,
-                                 ratio_effect, verdict, welch_interval)
+from amidlib.paper.stats import (
+    CONTRADICTED,
+    INCONCLUSIVE,
+    SUPPORTED,
+    combine_verdicts,
+    paired_effect,
+    ratio_effect,
+    verdict,
+    welch_interval,
+)
 
 
 def test_paired_effect_matches_scipy_paired_t_interval():

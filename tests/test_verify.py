@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from amidlib.paper import verify as V
-from amidlib.paper.records import record_runs, read_runs
+from amidlib.paper.records import read_runs, record_runs
 from amidlib.repro.profiles import repo_root
 
 FIGURES = repo_root() / "figures"
@@ -474,8 +474,8 @@ def test_verify_reads_a_run_folder_holding_figures(tmp_path):
 def test_runs_are_identified_as_the_run_cache_identifies_them():
     """The cpu profile's cells (digit pairs at batch 16, the regime sweep at 16 and 64 on both proxies, Table 3 on
     the 10 digits): verify's run identity groups runs.csv rows exactly as the spec keys do."""
-    from amidlib.paper.workload import reproduction_cells
     from amidlib.paper.verify import run_table
+    from amidlib.paper.workload import reproduction_cells
     from amidlib.repro.profiles import load_profile
 
     cells = reproduction_cells(load_profile("cpu"))
@@ -484,7 +484,7 @@ def test_runs_are_identified_as_the_run_cache_identifies_them():
     frame = pd.DataFrame([{"source": c.table if c.table != "figure" else "fig4", "setting": c.setting,
                            "paper_setting": c.paper_setting, "row": c.row, "seed": c.spec.seed, "fold": c.fold,
                            "method": c.spec.method, "dataset": c.spec.dataset, "student_top1": value[k]}
-                          for c, k in zip(cells, keys)])
+                          for c, k in zip(cells, keys, strict=True)])
     runs, problems = run_table(frame)
     assert not problems  # no two different runs share an identity (their values would disagree)
     assert len(runs) == len(value)

@@ -9,9 +9,10 @@ import soundfile as sf
 import torch
 from torch import nn
 
-from amidlib.data.video import audio, clips, decode as video
 from amidlib.data.av_tier import class_spec, make_av_clips, write_av_clip
-from amidlib.data.video.clips import ClipSpec, KINETICS_MEAN, KINETICS_STD
+from amidlib.data.video import audio, clips
+from amidlib.data.video import decode as video
+from amidlib.data.video.clips import KINETICS_MEAN, KINETICS_STD, ClipSpec
 
 
 @pytest.fixture(scope="module")
@@ -252,10 +253,10 @@ def test_r2plus1d_weights_file_is_checked(tmp_path):
 
 # --------------------------------------------------------------------------- the tier trains
 def test_generated_tier_trains_a_few_amid_steps(tier):
-    from amidlib.data.av_tier import av_tier_datasets
     from amidlib.core.config import make_config
     from amidlib.core.methods import METHODS
     from amidlib.core.training import train
+    from amidlib.data.av_tier import av_tier_datasets
     from amidlib.data.video.loader import VideoLoader
     from amidlib.data.video.nets import build_video_nets
 
@@ -279,8 +280,8 @@ def test_generated_tier_trains_a_few_amid_steps(tier):
 def test_experiment_run_takes_the_generated_tier_with_the_video_arguments(tier):
     """The public entry point on video: run() with the video nets, the clip loader and the data record
     that the data layer gives for video datasets (run itself does not inspect the dataset)."""
-    from amidlib.data.av_tier import av_tier_datasets
     from amidlib.core.experiment import run
+    from amidlib.data.av_tier import av_tier_datasets
     from amidlib.data.video.loader import video_loader, video_nets, video_run_args
 
     train_ds, test_ds = av_tier_datasets(tier)

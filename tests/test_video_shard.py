@@ -77,7 +77,7 @@ def test_two_ranks_read_the_single_process_global_batches_and_decode_half_each(t
     for r in ranks:
         assert r["local"] == [GLOBAL_BATCH // 2] * len(single)  # each rank holds its half of each batch's clips
         assert r["decodes"] * 2 == single_decodes  # and decoded only those
-        for (x, y, index), (x1, y1, index1) in zip(r["batches"], single):
+        for (x, y, index), (x1, y1, index1) in zip(r["batches"], single, strict=True):
             torch.testing.assert_close(x, x1, rtol=0, atol=0)
             assert torch.equal(y, y1) and torch.equal(index, index1)
 

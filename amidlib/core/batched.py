@@ -40,8 +40,16 @@ from torch.func import functional_call, vmap
 from tqdm.auto import tqdm
 
 from amidlib.core.method import Method, StepOutput
-from amidlib.core.training import (TensorData, _check_finite, eval_splits, batch_regime, epoch_row, make_optimizers,
-                                   set_epoch_lr, split_metrics)
+from amidlib.core.training import (
+    TensorData,
+    _check_finite,
+    batch_regime,
+    epoch_row,
+    eval_splits,
+    make_optimizers,
+    set_epoch_lr,
+    split_metrics,
+)
 from amidlib.core.types import Batch, Representations
 
 __all__ = ["batchable", "train_seeds", "MaskedDropout", "SeedSplits"]
@@ -250,7 +258,7 @@ def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[i
         evaluations = _evaluate_seeds(calls, params, buffers, methods[0], cfg, epoch, train_data, test_data)
         for k, method in enumerate(methods):
             seed_sums = {name: v[k] for name, v in sums.items()}  # seed k's sums, as train() passes them
-            histories[k].append(epoch_row(method, epoch, seed_sums, n_batches, lambda k=k: {
+            histories[k].append(epoch_row(method, epoch, seed_sums, n_batches, lambda k=k, evaluations=evaluations: {
                 split: values[k] for split, values in evaluations.items()}))
     for method in methods:
         method.eval()
@@ -286,7 +294,7 @@ def _draw_noise(drops, rng_states: list[torch.Tensor], batch_size: int) -> dict[
             per_layer[i].append(torch.empty((batch_size, *shape[1:]), device="cpu").bernoulli_(1 - p).div_(1 - p))
         rng_states[k] = torch.get_rng_state()
     torch.set_rng_state(outer)
-    return {f"method.{name}.noise": torch.stack(masks) for (name, _, _), masks in zip(drops, per_layer)}
+    return {f"method.{name}.noise": torch.stack(masks) for (name, _, _), masks in zip(drops, per_layer, strict=True)}
 
 
 def _check_finite_seeds(name: str, values: torch.Tensor, epoch: int, step: int, seeds: list[int]) -> None:

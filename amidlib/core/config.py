@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import difflib
 import numbers
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 # Every value a run reads. Comments give the paper's section where the value comes from.
 BASE: dict[str, Any] = {

@@ -179,7 +179,7 @@ def _replace_children(root: nn.Module, make, restore: list) -> None:
 
 
 @contextlib.contextmanager
-def prepare(method: nn.Module, device) -> "contextlib.AbstractContextManager[dict]":
+def prepare(method: nn.Module, device) -> contextlib.AbstractContextManager[dict]:
     """Set ``method`` up for the ranks of the current process group (a no-op alone): gather hooks on
     every net's extractors, dropout over the global batch and SyncBatchNorm (CUDA) in the target
     extractors. Yields a dict for the run record (``world_size``, ``batch_norm``); undone on exit, so
@@ -240,7 +240,7 @@ def allreduce_gradients(params) -> None:
         flat = torch._utils._flatten_dense_tensors(grads)
         dist.all_reduce(flat)
         flat.div_(w.size)
-        for g, new in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads)):
+        for g, new in zip(grads, torch._utils._unflatten_dense_tensors(flat, grads), strict=True):
             g.copy_(new)
 
 

@@ -23,9 +23,10 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -154,10 +155,10 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     if nets_factory or loader_factory or not batchable(method, cfg):  # (decided before any data is prepared)
         return [run(method, tr, te, seed, preset, nets_factory=nets_factory, loader_factory=loader_factory,
                     record_extra=record_extra, keep_model=keep_model, **{**overrides, **slot})
-                for seed, tr, te, slot in zip(seeds, trains, tests, slots)]
+                for seed, tr, te, slot in zip(seeds, trains, tests, slots, strict=True)]
     if per_seed:
         setups = [_setup(method, tr, te, preset, nets_factory, loader_factory, {**overrides, **slot})
-                  for tr, te, slot in zip(trains, tests, slots)]
+                  for tr, te, slot in zip(trains, tests, slots, strict=True)]
     else:
         shared = _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, overrides)
         setups = [(shared[0], make_config(shared[0].defaults, preset=preset, **{**overrides, **slot}), *shared[2:])
@@ -166,7 +167,8 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     n_classes = max(setup[4] for setup in setups)
     started, cpu_started = time.perf_counter(), time.process_time()
     models = []
-    for seed, (_, own_cfg, train_data, test_data, _, _) in zip(seeds, setups):  # each built as run() builds it
+    # each built as run() builds it
+    for seed, (_, own_cfg, train_data, test_data, _, _) in zip(seeds, setups, strict=True):
         extra_kwargs = method_cls.pretrain(own_cfg, new_nets, train_data, test_data, n_classes, seed)
         seed_everything(seed)
         models.append(method_cls(new_nets(), own_cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device))
@@ -178,7 +180,8 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
     wall, cpu = (time.perf_counter() - started) / len(seeds), (time.process_time() - cpu_started) / len(seeds)
     extra = {**(record_extra or {}), "engine": f"batched: {len(seeds)} seeds {seeds}"}
     return [_result(method, model, history, setup, tr, te, seed, wall, cpu, extra, keep_model)
-            for seed, model, history, setup, tr, te in zip(seeds, models, histories, setups, trains, tests)]
+            for seed, model, history, setup, tr, te in zip(seeds, models, histories, setups, trains, tests,
+                                                            strict=True)]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 __all__ = ["atomic_write_text", "atomic_write_bytes", "atomic_path", "readable_as_usual", "file_digest"]
 

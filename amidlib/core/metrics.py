@@ -9,7 +9,7 @@ Inputs may be numpy arrays, lists or torch tensors.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import torch

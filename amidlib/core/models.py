@@ -14,7 +14,6 @@ extractor is the identity on those features; for raw inputs any frozen ``nn.Modu
 """
 from __future__ import annotations
 
-
 import torch
 from torch import nn
 
@@ -26,7 +25,7 @@ NEG_SLOPE = 0.2
 def mlp(dims: list[int], *, last_activation: bool = False, dropout: float = 0.0) -> nn.Sequential:
     """An MLP with LeakyReLU between layers; ``len(dims) - 1`` linear layers."""
     layers: list[nn.Module] = []
-    for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:])):
+    for i, (d_in, d_out) in enumerate(zip(dims[:-1], dims[1:], strict=True)):
         layers.append(nn.Linear(d_in, d_out))
         if i < len(dims) - 2 or last_activation:
             layers.append(nn.LeakyReLU(NEG_SLOPE))

@@ -49,7 +49,7 @@ class TensorData:
     def batch(self, index: torch.Tensor) -> Batch:
         return Batch(self.x_target[index], self.x_aux[index], self.y[index], index)
 
-    def final(self) -> "TensorData":
+    def final(self) -> TensorData:
         """What the final metrics read (a video loader: every test clip per video; here: the same tensors)."""
         return self
 
@@ -242,7 +242,7 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
                 sums[name] += value
             n_batches += 1
         finite.raise_if_any(epoch)  # before anything is evaluated or saved from a broken state
-        history.append(epoch_row(method, epoch, sums, n_batches, lambda: {
+        history.append(epoch_row(method, epoch, sums, n_batches, lambda epoch=epoch: {
             split: evaluate(method, data, autocast) for split, data in eval_splits(cfg, epoch, train_data, test_data)}))
         if "test_student_top1" in history[-1]:
             bar.set_postfix(student=f"{history[-1]['test_student_top1']:.1f}",
@@ -457,7 +457,7 @@ class FiniteCheck:
 
     def raise_if_any(self, epoch: int) -> None:
         bad = [(int(s), name, v) for names, (first, at) in self._first.items()
-               for name, s, v in zip(names, first.tolist(), at.tolist()) if s >= 0]
+               for name, s, v in zip(names, first.tolist(), at.tolist(), strict=True) if s >= 0]
         if bad:
             step, name, value = min(bad)
             _raise_non_finite(name, value, epoch, step)

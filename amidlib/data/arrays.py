@@ -25,8 +25,8 @@ import hashlib
 import importlib.util
 import io
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Iterator, Sequence
 
 import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split

@@ -9,7 +9,7 @@ Construction checks everything once, so a method can trust what it is given.
 """
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -127,7 +127,7 @@ class MultimodalArrays:
             name=self.name,
         )
 
-    def subset(self, indices) -> "MultimodalArrays":
+    def subset(self, indices) -> MultimodalArrays:
         """Rows ``indices`` (int indices or boolean mask); same views and classes."""
         idx = _to_numpy(indices)
         if idx.dtype == bool:
@@ -142,7 +142,7 @@ class MultimodalArrays:
             labels=self.labels[idx],
         )
 
-    def with_views(self, target=None, auxiliary=None) -> "MultimodalArrays":
+    def with_views(self, target=None, auxiliary=None) -> MultimodalArrays:
         """Same data with a different target/auxiliary choice (None keeps the current one)."""
         return self._replace(target=target, auxiliary=auxiliary)
 

@@ -273,7 +273,7 @@ def paper_value(table, setting, method, metric) -> float | None:
     df = _read_paper_results()
     want = [_key(table), _key(setting), _key(method), _key(metric)]
     mask = np.ones(len(df), dtype=bool)
-    for col, w in zip(PAPER_RESULTS_COLUMNS[:4], want):
+    for col, w in zip(PAPER_RESULTS_COLUMNS[:4], want, strict=True):
         mask &= df[col].map(_key).to_numpy() == w
     hits = df.loc[mask, "value"]
     return float(hits.iloc[0]) if len(hits) else None

@@ -37,8 +37,14 @@ import os
 from pathlib import Path
 
 from amidlib.data import datasets
-from amidlib.data.datasets._paper import (CNN14_FILE, DENSENET_FILE, PaperDataMissing, data_root_from,
-                                          expected_sha256, paper_clip)
+from amidlib.data.datasets._paper import (
+    CNN14_FILE,
+    DENSENET_FILE,
+    PaperDataMissing,
+    data_root_from,
+    expected_sha256,
+    paper_clip,
+)
 
 __all__ = ["PAPER_DATASETS", "CNN14_FILE", "DENSENET_FILE", "PaperDataMissing", "data_root_from", "missing_paper_files",
            "expected_sha256", "require_paper_run", "load_paper_dataset", "paper_clip"]

@@ -18,8 +18,9 @@ after the first load): :func:`prepare` loads them once before worker processes s
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from amidlib.data import datasets
 from amidlib.data.datasets._arrays import imbalanced_sizes, subsample_classes

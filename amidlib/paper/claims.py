@@ -38,9 +38,9 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -48,16 +48,28 @@ import pandas as pd
 
 from amidlib.core.files import atomic_write_text
 from amidlib.data import manifests
-from amidlib.paper import names, plots
-from amidlib.paper.gap import gap_text, gaps
-from amidlib.paper import sensitivity
-from amidlib.paper.regime import measured_regime
+from amidlib.paper import names, plots, sensitivity
+
 # the forest plot of the verdicts (fig_claims) lives in its own module; imported here, every name keeps its path
 from amidlib.paper.claims_plot import oriented, plot_claims  # noqa: F401
+from amidlib.paper.gap import gap_text, gaps
 from amidlib.paper.records import read_runs
-from amidlib.paper.stats import (CONTRADICTED, INCONCLUSIVE, NOT_EVALUATED, NOT_TESTABLE, SUPPORTED,  # noqa: F401
-                                  combine_verdicts, holm, holm_verdict, p_value, paired_effect, verdict)
+from amidlib.paper.regime import measured_regime
+from amidlib.paper.stats import (  # noqa: F401
+    CONTRADICTED,
+    INCONCLUSIVE,
+    NOT_EVALUATED,
+    NOT_TESTABLE,
+    SUPPORTED,
+    combine_verdicts,
+    holm,
+    holm_verdict,
+    p_value,
+    paired_effect,
+    verdict,
+)
 from amidlib.paper.tables import PAPER_METRIC
+
 # the rules of "not testable here" live in their own module; imported here, every name keeps its path
 from amidlib.paper.testability import ADV_SHARE, LAMBDA_BAND, PARTNERED, TESTABILITY, not_testable  # noqa: F401
 from amidlib.paper.verify_checks import cross_cpu_sd
@@ -228,7 +240,8 @@ def evaluate_claims(runs: pd.DataFrame, claims: Sequence[Claim] = CLAIMS, edge: 
     # Holm over every comparison evaluated here: one family
     frame["p_holm"] = holm(frame["p"].to_numpy(float)) if len(frame) else []
     frame["verdict_holm"] = [NOT_EVALUATED if v == NOT_EVALUATED else holm_verdict(e, op, ph)
-                             for v, e, op, ph in zip(frame["verdict"], effects, frame["op"], frame["p_holm"])]
+                             for v, e, op, ph in zip(frame["verdict"], effects, frame["op"], frame["p_holm"],
+                                                     strict=True)]
     frame["claim_verdict_holm"] = frame.groupby(["id", "setting"], sort=False)["verdict_holm"].transform(
         lambda v: NOT_EVALUATED if (v == NOT_EVALUATED).any() else combine_verdicts(v))
     if alphas:  # the claims decided under other α and on the gap-matched pairing too (amidlib.paper.sensitivity)
@@ -243,8 +256,8 @@ def _classify(verdicts: pd.DataFrame, table: pd.DataFrame) -> None:
     if table.empty:
         return
     paper = table[table["under"] == PAPER_ALPHA]
-    classes = dict(zip(zip(paper["id"], paper["setting"]), paper["classification"]))
-    verdicts["classification"] = [classes.get(key, "") for key in zip(verdicts["id"], verdicts["setting"])]
+    classes = dict(zip(zip(paper["id"], paper["setting"], strict=True), paper["classification"], strict=True))
+    verdicts["classification"] = [classes.get(key, "") for key in zip(verdicts["id"], verdicts["setting"], strict=True)]
 
 
 #: the first column of :func:`setting_sensitivity`: the claims as the table above decides them
@@ -397,7 +410,7 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
     lines.append(_edge_line(verdicts))
     lines.append("")
     table = []
-    for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
+    for i, ((_cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
         table.append({
             "#": i, "claim of the paper": f"{first['claim']}{' (' + setting + ')' if setting else ''}",
@@ -409,7 +422,7 @@ def claims_markdown(verdicts: pd.DataFrame, prof: Profile | None = None, regime:
     lines += [pd.DataFrame(table).to_markdown(index=False, disable_numparse=True), ""]
     lines += sensitivity.sensitivity_markdown(settings_table if settings_table is not None else pd.DataFrame())
     lines += ["## The comparisons", ""]
-    for i, ((cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
+    for i, ((_cid, setting), grp) in enumerate(verdicts.groupby(["id", "setting"], sort=False), 1):
         first = grp.iloc[0]
         lines.append(f"{i}. {_status(first, grp)}: {first['claim']}{' (' + setting + ')' if setting else ''} "
                      f"[{first['where']}]")

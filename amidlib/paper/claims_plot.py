@@ -54,9 +54,9 @@ def plot_claims(verdicts: pd.DataFrame, title: str = ""):
     heights = [max(len(g), 1) for _, g in groups]
     fig, axes = plt.subplots(len(groups), 1, figsize=(plots.PAGE, 0.26 * sum(heights) + 1.5),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
-    for ax, (unit, g) in zip(axes[:, 0], groups):
+    for ax, (unit, g) in zip(axes[:, 0], groups, strict=True):
         y = np.arange(len(g))[::-1]
-        for yi, r in zip(y, g.itertuples()):
+        for yi, r in zip(y, g.itertuples(), strict=True):
             colour = _VERDICT_COLOURS.get(NOT_TESTABLE if r.not_testable else r.verdict, "#777777")
             if not np.isnan(r.oriented_ci_low):
                 ax.plot([r.oriented_ci_low, r.oriented_ci_high], [yi, yi], color=colour, lw=2.2, solid_capstyle="butt")

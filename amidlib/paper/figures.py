@@ -8,8 +8,8 @@ png's metadata: :func:`amidlib.paper.plots.read_caption`); a notebook prints it 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -101,7 +101,7 @@ def build_fig3(study: Study):
     cells = [c for c in plan_table1(prof, shown) if c.setting == prof.main.key]
     classes = class_names(cells[0].spec)
     rows = []
-    for cell, res in zip(cells, study.results(cells)):
+    for cell, res in zip(cells, study.results(cells), strict=True):
         for i, acc in enumerate(res.metrics["per_class_student_top1"]):
             rows.append({"row": cell.row, "seed": cell.spec.seed, "class_index": i,
                          "class_name": classes[i] if i < len(classes) else str(i), "top1": acc})

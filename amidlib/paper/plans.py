@@ -11,7 +11,7 @@ training, and evaluation changes nothing in what a run trains, so its final numb
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from amidlib.paper import names
 from amidlib.repro.profiles import Pairing, Profile
@@ -62,7 +62,7 @@ def plan_table1(prof: Profile, methods: Sequence[str] | None = None) -> list[Cel
     both pairings (the paper's UCF51 / ActivityNet columns); seeds per pairing."""
     methods = names.table_rows("table1") if methods is None else methods
     cells = []
-    for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.seed_sets.second)):
+    for pairing, seeds in zip(prof.pairings, (prof.seeds, prof.seed_sets.second), strict=False):
         for m in methods:
             for s in prof.seed_sets.per_method.get(m, seeds):  # (a few methods: fewer seeds under a profile, for cost)
                 cells.append(Cell("table1", pairing.key, pairing.paper, m, run_spec(prof, pairing, m, s)))

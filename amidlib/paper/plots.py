@@ -18,7 +18,7 @@ panel of AMID's paired difference to each other arm per epoch, with its 95 % t i
 from __future__ import annotations
 
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib
 
@@ -30,9 +30,19 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from amidlib.paper import names  # noqa: E402
+
 # the style, captions and files of every figure live in plot_style; imported here, they keep their paths
-from amidlib.paper.plot_style import (COLUMN, PAGE, caption, draw_row, read_caption, save,  # noqa: E402
-                                      set_caption, set_style, show)
+from amidlib.paper.plot_style import (  # noqa: E402
+    COLUMN,
+    PAGE,
+    caption,
+    draw_row,
+    read_caption,
+    save,
+    set_caption,
+    set_style,
+    show,
+)
 
 __all__ = [
     "set_style", "save", "history_long", "plot_fig1_diagnostic", "plot_fig3", "plot_fig4", "plot_fig5", "plot_warmup",
@@ -124,7 +134,7 @@ def _figure_legend(fig, axes, ncol: int = 3, y: float = 0.0) -> None:
     """One legend under the figure, of every distinct label the axes draw."""
     seen = {}
     for ax in np.ravel(axes):
-        for handle, label in zip(*ax.get_legend_handles_labels()):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             seen.setdefault(label, handle)
     if seen:
         fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(ncol, len(seen)), frameon=False,
@@ -150,7 +160,7 @@ def plot_fig1_diagnostic(hist: pd.DataFrame, data: str, warmup: int | None = Non
               ("mi_s_value", r"$L_{MI_s}$ (lower: higher bound)", r"$I(M;S)$ bound", None),
               ("mi_a_value", r"$L_{MI_a}$ (lower: higher bound)", r"$I(M;A)$ bound", None)]
     fig, axes = plt.subplots(1, 3, figsize=(PAGE, 2.5))
-    for ax, (var, ylabel, title, part) in zip(axes, panels):
+    for ax, (var, ylabel, title, part) in zip(axes, panels, strict=True):
         _lines(ax, long[long.variable == var], part)
         _warmup_line(ax, warmup)
         ax.set(xlabel="epoch", ylabel=ylabel, title=title)
@@ -324,7 +334,7 @@ def plot_warmup(hist: pd.DataFrame, data: str, warmup: int, extra_epochs: int = 
                  marker=mk, alpha=alpha)
     axes[0].set(xlabel="epoch", ylabel="cosine Φ(M, S)", title=f"{names.legend('amid')}: alignment")
     axes[0].legend(title=None, fontsize=6)
-    for ax, row in zip(axes[1:], rows):
+    for ax, row in zip(axes[1:], rows, strict=True):
         run = long[long.row == row]
         for var, part in acc.items():
             s = stats(run, var)
@@ -365,7 +375,7 @@ def plot_table1(table1: pd.DataFrame):
     lo = float(np.nanmin(np.r_[t["mean"] - sd_all, t["paper"]]))
     hi = float(np.nanmax(np.r_[t["mean"] + sd_all, t["paper"]]))
     xlim = (0, 100) if lo < 40 else (lo - 10, min(100, hi + 3))  # one range for every panel
-    for k, (ax, setting) in enumerate(zip(axes[0], settings)):
+    for k, (ax, setting) in enumerate(zip(axes[0], settings, strict=True)):
         d = t[t.setting == setting].reset_index(drop=True)
         y = np.arange(len(d))[::-1]
         colours = [names.colour(r) or "0.5" for r in d["row"]]
@@ -385,7 +395,8 @@ def plot_table1(table1: pd.DataFrame):
             Patch(facecolor="0.45", alpha=0.35, hatch="////", edgecolor="0.3", lw=0, label="paper (hatched)")]
     fig.legend(handles=keys, loc="lower center", ncol=2, frameon=False, fontsize=6.5, bbox_to_anchor=(0.5, 0.0))
     fig.tight_layout(rect=(0, 0.07, 1, 1))
-    where = "; ".join(f"{s} (paper: {p})" for s, p in dict.fromkeys(zip(t["setting"], t["paper_setting"]))) \
+    pairs = dict.fromkeys(zip(t["setting"], t["paper_setting"], strict=True))
+    where = "; ".join(f"{s} (paper: {p})" for s, p in pairs) \
         if "paper_setting" in t else "; ".join(settings)
     return set_caption(fig, "Table 1 as a picture: per method, the paper's student top-1 (hatched) and ours (solid, "
                        "mean ± sd over seeds), one panel per setting, every panel on the same axis"
@@ -446,7 +457,7 @@ def plot_table6(table6: pd.DataFrame):
         deltas.append(grid - ref)
     bound = max([float(np.nanmax(np.abs(dl.to_numpy(float)))) for dl in deltas if dl.size] + [0.1])
     fig, axes = plt.subplots(1, len(alphas), figsize=(PAGE, 3.0), squeeze=False)
-    for k, (ax, alpha, grid, delta) in enumerate(zip(axes[0], alphas, grids, deltas)):
+    for _k, (ax, alpha, grid, delta) in enumerate(zip(axes[0], alphas, grids, deltas, strict=True)):
         sns.heatmap(delta, annot=grid.round(1), fmt="", cmap="RdBu", center=0, vmin=-bound, vmax=bound, cbar=False,
                     ax=ax, annot_kws={"fontsize": 6.5}, linewidths=0.5, linecolor="white")
         sym = {"alpha1": "α1", "alpha2": "α2", "alpha3": "α3"}.get(alpha, alpha)

@@ -171,7 +171,7 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
         if not items:
             continue
         lines.append(f"- **{verdict.capitalize()}** (raw):")
-        for (cid, setting), g in items:
+        for (_cid, setting), g in items:
             holm = g["claim_verdict_holm"].iloc[0]
             where = f" ({setting})" if setting else ""
             effects = "; ".join(_effect(r, len(g) > 1) for r in g.itertuples())
@@ -181,7 +181,7 @@ def claims_block(claims: pd.DataFrame) -> list[str]:
                          + (" — *borderline*: an interval ends within the CPU band of 0, another CPU may move it"
                             if near else "") + _alpha_class(g))
     keys = {k for k, _ in testable}
-    for (cid, setting), g in [(k, g) for k, g in groups if k not in keys]:
+    for _, g in [(k, g) for k, g in groups if k not in keys]:
         lines.append(f"- **Not testable here:** {g['claim'].iloc[0]}: {g['not_testable'].iloc[0]}")
     return lines
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib.ticker
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import numpy as np
 import pandas as pd
 
@@ -27,11 +27,11 @@ from amidlib.core.config import make_config
 from amidlib.core.files import atomic_write_text
 from amidlib.core.methods import METHODS
 from amidlib.paper import names, plots
+from amidlib.paper.plans import run_spec
 from amidlib.paper.records import record_runs
 from amidlib.paper.stats import paired_effect
 from amidlib.paper.tables import paper_regime
 from amidlib.repro.profiles import Profile
-from amidlib.paper.plans import run_spec
 from amidlib.repro.runs import Cell, Study
 
 __all__ = ["REGIME_METHODS", "regime_pairings", "regime_cells", "regime_effects", "plot_regime", "write_regime",
@@ -104,7 +104,8 @@ def plot_regime(effects: pd.DataFrame, data: str, paper: tuple[float, float] | N
         label = st.pop("label") + (f" ({_pairing_words(pairing)})" if len(pairings) > 1 else "")
         ax.errorbar(x, y, yerr=err, ms=3.5, capsize=2, lw=1, label=label,
                     fillstyle="full" if pairings.index(pairing) == 0 else "none", **st)
-        for xi, yi, b in zip(x, y, grp["batch_size"]):  # (the two methods' labels on opposite sides: no overlap)
+        # (the two methods' labels on opposite sides: no overlap)
+        for xi, yi, b in zip(x, y, grp["batch_size"], strict=True):
             ax.annotate(f"batch {b}", (xi, yi), textcoords="offset points", xytext=(4 if i % 2 else -4, 3),
                         ha="left" if i % 2 else "right", fontsize=5.5, color="0.4")
     ax.axhline(0, color="0.5", lw=0.8)

@@ -14,8 +14,8 @@ is supported only if every part is, contradicted if any part is.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 from scipy import stats as _st

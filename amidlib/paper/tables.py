@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
@@ -130,13 +130,13 @@ def to_markdown(tidy: pd.DataFrame) -> str:
     """Side-by-side markdown: for every (setting, metric) a "paper" and an "ours (mean ± std)"
     column, and the number of seeds (Table 3: folds) per setting."""
     table = tidy["table"].iloc[0]
-    t = tidy.assign(ours=[ours_cell(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n"])],
+    t = tidy.assign(ours=[ours_cell(m, s, n) for m, s, n in zip(tidy["mean"], tidy["std"], tidy["n"], strict=True)],
                     paper_txt=[_paper_cell(v) for v in tidy["paper"]])
     if table in ("table3", "table6"):
         # the setting is a row group: one line per (setting, row)
         lines = []
         first = "setup" if table == "table3" else "hyperparameter"
-        for (setting, row), grp in t.groupby(["setting", "row"], sort=False):
+        for (setting, _row), grp in t.groupby(["setting", "row"], sort=False):
             paper_setting = grp["paper_setting"].iloc[0]
             if table == "table6":
                 rec = {first: setting}
@@ -152,7 +152,7 @@ def to_markdown(tidy: pd.DataFrame) -> str:
         return pd.DataFrame(lines).to_markdown(index=False, disable_numparse=True)
     if table == "table4":
         lines = []
-        for row, grp in t.groupby("row", sort=False):
+        for _row, grp in t.groupby("row", sort=False):
             rec = {"configuration": grp["label"].iloc[0]}
             for metric, who in (("student_top1", "student"), ("teacher_top1", "teacher")):
                 hit = grp[grp["metric"] == metric]
@@ -340,7 +340,7 @@ def gap_closed(runs: pd.DataFrame, tidy: pd.DataFrame) -> pd.DataFrame:
     Student-t interval (columns ci_low, ci_high). Rows with metric ``gap_closed``."""
     out = []
     for setting, f in runs.groupby("setting", sort=False):
-        per_seed = lambda row, metric: f[f["row"] == row].set_index("seed")[metric].astype(float)  # noqa: E731
+        per_seed = lambda row, metric, f=f: f[f["row"] == row].set_index("seed")[metric].astype(float)  # noqa: E731
         base, teacher = per_seed("baseline", "student_top1"), per_seed("teacher", "teacher_top1")
         for row in dict.fromkeys(f["row"]):
             if row in ("baseline", "teacher"):
@@ -425,6 +425,6 @@ def format_table(summary: pd.DataFrame, by: str = "label",
     """Human-readable mean ± std columns."""
     table = pd.DataFrame({by: summary[by]})
     for m in metrics:
-        table[m] = [fmt(a, b) for a, b in zip(summary[f"{m}_mean"], summary[f"{m}_std"])]
+        table[m] = [fmt(a, b) for a, b in zip(summary[f"{m}_mean"], summary[f"{m}_std"], strict=True)]
     table["n_seeds"] = summary["n_seeds"]
     return table

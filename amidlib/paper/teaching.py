@@ -22,7 +22,7 @@ student S (target only) confuses each pair and the teacher M (target + auxiliary
 from __future__ import annotations
 
 import io
-from typing import Sequence
+from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -33,10 +33,24 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from sklearn.decomposition import PCA
 
 # the runs and their statistics live in teaching_runs; imported here, they keep this module's public paths
-from amidlib.paper.teaching_runs import (CLASS_PAIRS, SETTINGS, TABLE4_ROWS, _interval_text, _SYMBOLS,
-                                         _seeds_effect_frame, compare_settings, mean_interval, pair_confusion,
-                                         runs_table, seed_effect, seeds_text, settings_text, table4_settings,
-                                         teaching_run, train_seeds)
+from amidlib.paper.teaching_runs import (
+    _SYMBOLS,
+    CLASS_PAIRS,
+    SETTINGS,
+    TABLE4_ROWS,
+    _interval_text,
+    _seeds_effect_frame,
+    compare_settings,
+    mean_interval,
+    pair_confusion,
+    runs_table,
+    seed_effect,
+    seeds_text,
+    settings_text,
+    table4_settings,
+    teaching_run,
+    train_seeds,
+)
 
 __all__ = ["CLASS_PAIRS", "SETTINGS", "TABLE4_ROWS", "ARCHITECTURE", "ARCHITECTURE_EDGES", "plot_architecture", "show",
            "teaching_run", "pair_confusion", "plot_teaching", "plot_runs", "runs_table", "train_seeds", "mean_interval",
@@ -148,8 +162,8 @@ _CURVES = [("test_teacher_top1", "teacher M\ntest top-1 (%)"), ("test_student_to
 
 
 def _curves(axes, outs: Sequence[dict], colours: Sequence[str], labels: Sequence[str]) -> None:
-    for ax, (col, title) in zip(axes, _CURVES):
-        for out, c, lab in zip(outs, colours, labels):
+    for ax, (col, title) in zip(axes, _CURVES, strict=True):
+        for out, c, lab in zip(outs, colours, labels, strict=True):
             h = out["history"]
             ax.plot(h["epoch"], h[col], color=c, lw=1.6, label=lab)
             warm = int((h["phase"] == "warmup").sum())
@@ -173,7 +187,7 @@ def plot_teaching(out: dict, title: str = ""):
     top = [fig.add_subplot(grid[0, 5 * i:5 * i + 5]) for i in range(3)]
     bottom = [fig.add_subplot(grid[1, 3 * i:3 * i + 3]) for i in range(5)]
     conf = {"M": pair_confusion(out["y"], out["m_pred"]), "S": pair_confusion(out["y"], out["s_pred"])}
-    for ax, (name, x) in zip(top, reps.items()):
+    for ax, (name, x) in zip(top, reps.items(), strict=True):
         z = pca.transform(x)
         for c in np.unique(out["y"]):
             k = out["y"] == c
@@ -230,11 +244,11 @@ def plot_seed_points(effect: pd.DataFrame, order: Sequence[str] | None = None,
     fig = _figure(figsize=(width, 3.3))
     axes = fig.subplots(1, len(metrics), squeeze=False)
     offsets = np.linspace(-0.18, 0.18, len(seeds)) if len(seeds) > 1 else np.zeros(1)
-    for ax, (metric, ylabel) in zip(axes[0], metrics):
+    for ax, (metric, ylabel) in zip(axes[0], metrics, strict=True):
         seen = set()
         for x, setting in enumerate(order):
             sub = effect[effect["setting"] == setting].set_index("seed")[metric]
-            for off, s in zip(offsets, seeds):
+            for off, s in zip(offsets, seeds, strict=True):
                 if s in sub.index:
                     ax.scatter(x + off, sub[s], color=colour[s], s=22, zorder=5, lw=0.4, ec="white",
                                label=None if s in seen else f"seed {s}")
@@ -247,7 +261,7 @@ def plot_seed_points(effect: pd.DataFrame, order: Sequence[str] | None = None,
         ax.set_xlim(-0.6, len(order) - 0.4)
         ax.set_ylabel(ylabel)
     handles, legend_labels = axes[0][0].get_legend_handles_labels()
-    by_seed = sorted(zip(legend_labels, handles), key=lambda hl: int(hl[0].split()[-1]))
+    by_seed = sorted(zip(legend_labels, handles, strict=True), key=lambda hl: int(hl[0].split()[-1]))
     fig.legend([h for _, h in by_seed], [lab for lab, _ in by_seed], loc="center right", fontsize=7, frameon=False,
                title="point: one seed", title_fontsize=7)
     fig.suptitle(title or "Per seed (points), mean (bar) and 95 % interval (line beside the bar)", fontsize=10)
@@ -272,7 +286,7 @@ def _report(runs: Sequence[dict], keep: int) -> None:
                           "mean (bar), 95 % interval (line); a single seed has no interval"))
     if len(shown) > 1:
         show(plot_runs([{"history": e["history"], "settings": e["settings"]} for e in shown],
-                       [f"{label}: {settings_text(e['settings'])}" for label, e in zip(labels, shown)]))
+                       [f"{label}: {settings_text(e['settings'])}" for label, e in zip(labels, shown, strict=True)]))
     display(runs_table(shown, labels))
 
 

@@ -15,7 +15,7 @@ pair and the teacher M (target + auxiliary) need not.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -157,7 +157,7 @@ def runs_table(entries: Sequence[dict], labels: Sequence[str] | None = None) -> 
         return "—" if e.n < 2 else f"{e.ci_low:.1f} to {e.ci_high:.1f}"
 
     rows = []
-    for label, e in zip(labels, entries):
+    for label, e in zip(labels, entries, strict=True):
         rows.append({"run": label, "settings": settings_text(e["settings"]), "seeds": seeds_text(e["seeds"]),
                      "epochs": e["epochs"], "teacher top-1 %": round(e["teacher"].effect, 1),
                      "teacher 95 % interval": interval(e["teacher"]), "student top-1 %": round(e["student"].effect, 1),
@@ -219,4 +219,5 @@ def compare_settings(effect: pd.DataFrame, comparisons: Sequence[tuple[str, str,
 
 def _seeds_effect_frame(entries: Sequence[dict], labels: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame([{"setting": label, "seed": o["seed"], "teacher_top1": o["teacher_top1"],
-                          "student_top1": o["student_top1"]} for label, e in zip(labels, entries) for o in e["outs"]])
+                          "student_top1": o["student_top1"]}
+                         for label, e in zip(labels, entries, strict=True) for o in e["outs"]])

@@ -103,14 +103,31 @@ from pathlib import Path
 import pandas as pd
 
 from amidlib.paper.records import read_runs
+
 # the comparisons live in verify_checks; imported here, every name keeps its path (``from amidlib.paper import
 # verify as V``; ``V.compare_runs``, ``V.CROSS_CPU_SD`` ...)
-from amidlib.paper.verify_checks import (CONFIDENCE, CROSS_CPU_SD, CROSS_CPU_SD_BY_DATASET,  # noqa: F401
-                                         FALLBACK_SEED_FRACTION, GROSS_SDS, SPREAD_FLOOR_SDS, SYSTEMATIC_BY_DATASET,
-                                         SYSTEMATIC_FLOOR_SDS, cross_cpu_sd,
-                                         ID_COLUMNS, MARGIN_SDS, Tolerance, VerifyReport, compare_claim_effects,
-                                         check_claims_file, compare_claims, compare_runs, metric_columns, run_table,
-                                         tolerances)
+from amidlib.paper.verify_checks import (  # noqa: F401
+    CONFIDENCE,
+    CROSS_CPU_SD,
+    CROSS_CPU_SD_BY_DATASET,
+    FALLBACK_SEED_FRACTION,
+    GROSS_SDS,
+    ID_COLUMNS,
+    MARGIN_SDS,
+    SPREAD_FLOOR_SDS,
+    SYSTEMATIC_BY_DATASET,
+    SYSTEMATIC_FLOOR_SDS,
+    Tolerance,
+    VerifyReport,
+    check_claims_file,
+    compare_claim_effects,
+    compare_claims,
+    compare_runs,
+    cross_cpu_sd,
+    metric_columns,
+    run_table,
+    tolerances,
+)
 
 __all__ = ["VerifyReport", "Tolerance", "CROSS_CPU_SD", "CROSS_CPU_SD_BY_DATASET", "cross_cpu_sd", "tolerances",
            "run_table", "compare_runs",

@@ -14,6 +14,7 @@ import pandas as pd
 from scipy import stats as _st
 
 from amidlib.paper.stats import CONTRADICTED, SUPPORTED
+
 # which run a row of runs.csv is (each run once): its own module; imported here, every name keeps its path
 from amidlib.paper.verify_runs import ID_COLUMNS, _runs_and_rows, metric_columns, run_table
 
@@ -228,7 +229,7 @@ def _compare_structure(report: VerifyReport, reference: pd.DataFrame, candidate:
     for line in _grouped_runs(new, new.index.difference(ref.index, sort=False)):
         report.notes.append(f"not in the reference, not compared: {line}")
     def place(f):
-        return set(zip(f["source"].astype(str), f["setting"].fillna("").astype(str), f["row"].astype(str)))
+        return set(zip(f["source"].astype(str), f["setting"].fillna("").astype(str), f["row"].astype(str), strict=True))
     for source, setting, row in sorted(place(reference) - place(candidate)):
         if source != _EDGE:
             report.failures.append(f"missing in the reproduction: {source} {setting} row {row} (its rows of runs.csv)")

@@ -61,7 +61,8 @@ def _arm(source: str, setting: str, row: str, method: str, dataset: str = "") ->
     from amidlib.core.config import make_config
     from amidlib.core.methods import METHODS
     from amidlib.paper import names
-    from amidlib.paper.sensitivity import SOURCE as SENSITIVITY, parse_setting
+    from amidlib.paper.sensitivity import SOURCE as SENSITIVITY
+    from amidlib.paper.sensitivity import parse_setting
 
     known = names.row(row)
     regime = _regime_setting(setting) if source == "fig_regime" else None
@@ -146,6 +147,7 @@ def _runs_and_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[str], pd.Dat
         for metric in metrics:
             vals = grp[metric].dropna().astype(float).to_numpy()
             if vals.size > 1 and not np.allclose(vals, vals[0], rtol=1e-9, atol=1e-12):
-                rows = "; ".join(f"{s}: {v:.6g}" for s, v in zip(grp.loc[grp[metric].notna(), "source"], vals))
+                sources = grp.loc[grp[metric].notna(), "source"]
+                rows = "; ".join(f"{s}: {v:.6g}" for s, v in zip(sources, vals, strict=True))
                 problems.append(f"{runs.loc[key, 'label']}: one run, different {metric} in different tables ({rows})")
     return runs, problems, frame

@@ -23,14 +23,14 @@ import argparse
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
+from amidlib.core.files import atomic_write_text
 from amidlib.paper.edge import edge_cells, first_runs
 from amidlib.paper.plans import CURVE_ROWS, PLANS, figure_cells
 from amidlib.paper.regime import regime_cells
 from amidlib.paper.sensitivity import sensitivity_cells
-from amidlib.core.files import atomic_write_text
 from amidlib.repro import lifetime, profiles, roofline
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
 from amidlib.repro.reproduction_files import core_speed

@@ -26,9 +26,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
-from typing import Callable, Sequence
 
 from amidlib.repro.lifetime import die_with_parent
 from amidlib.repro.profiles import EXECUTORS, Profile

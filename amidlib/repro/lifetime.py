@@ -26,8 +26,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 __all__ = ["PARENT_ENV", "die_with_parent", "descendants", "stop_descendants", "on_stop_signals", "run_streamed"]
 

@@ -9,8 +9,9 @@ import ast
 import dataclasses
 import numbers
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from amidlib.core.config import unknown_name_message, whole_number
 from amidlib.data import datasets as registry

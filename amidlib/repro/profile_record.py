@@ -6,9 +6,10 @@ parameters become one with :func:`amidlib.repro.profile_loading.load_profile`. O
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from amidlib.core.config import unknown_name_message
 from amidlib.data import datasets as registry
@@ -193,7 +194,7 @@ class Profile:
     def main(self) -> Pairing:
         return self.pairings[0]
 
-    def replace(self, **changes) -> "Profile":
+    def replace(self, **changes) -> Profile:
         """A copy with ``changes``: top-level values and whole records by name, a record as a dict of the
         values to change (``execution={"checkpoint": True}``), or a value by its short name
         (:data:`SHORT_NAMES`: ``checkpoint=True``; :data:`PER_DATASET_NAMES`: ``data_options={...}``)."""

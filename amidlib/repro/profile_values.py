@@ -7,8 +7,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from amidlib.data.splits import imbalanced_sizes
-from amidlib.repro.profile_record import (CrossValidation, DatasetSettings, Execution, HoldoutSplit, Pairing, Paths,
-                                          Profile, RunConfig, SeedSets, Sweeps)
+from amidlib.repro.profile_record import (
+    CrossValidation,
+    DatasetSettings,
+    Execution,
+    HoldoutSplit,
+    Pairing,
+    Paths,
+    Profile,
+    RunConfig,
+    SeedSets,
+    Sweeps,
+)
 
 __all__ = ["PROFILES", "PAPER_ALPHA_GRID", "IEMOCAP_IMBALANCE", "AV_TIER"]
 

@@ -33,15 +33,34 @@ import time
 from pathlib import Path
 
 from amidlib.repro import lifetime
+
 # the command line's checks: re-exported for their old import path (tests, scripts)
-from amidlib.repro.command import (RESERVED, Command, UsageError, check_parameters, list_notebooks,  # noqa: F401
-                                   new_run_folder, notebook_parameters, notebooks_dir, parse_value, read_command,
-                                   select)
+from amidlib.repro.command import (  # noqa: F401
+    RESERVED,
+    Command,
+    UsageError,
+    check_parameters,
+    list_notebooks,
+    new_run_folder,
+    notebook_parameters,
+    notebooks_dir,
+    parse_value,
+    read_command,
+    select,
+)
 from amidlib.repro.profiles import COMMON_PARAMETERS, PROFILES, resolve_path
-from amidlib.repro.store import RunCache
+
 # cpu_name and environment_record: re-exported for their old import path (benchmarks/bench_seeds.py, tests)
-from amidlib.repro.reproduction_files import (children_cpu, core_speed, cpu_name, environment_record,  # noqa: F401
-                                              write_environment, write_reproduction_record, write_timings)
+from amidlib.repro.reproduction_files import (  # noqa: F401
+    children_cpu,
+    core_speed,
+    cpu_name,
+    environment_record,
+    write_environment,
+    write_reproduction_record,
+    write_timings,
+)
+from amidlib.repro.store import RunCache
 
 #: the project's kernel, registered by ``make setup`` (every notebook's metadata names it)
 KERNEL = "amid-repro"

@@ -35,7 +35,7 @@ def write_reproduction_record(out_dir: Path, runs: int, wall_s: float, cpu_s: fl
     start and end, and the workload's ``roofline`` (:mod:`amidlib.repro.roofline`; written atomically)."""
     record = {"runs": int(runs), "wall_s": round(float(wall_s), 1), "cpu_s": round(float(cpu_s), 1),
               "machine": machine_line(), "profile": profile,
-              "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+              "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     if core_gflops is not None:
         record["core_gflops"] = [round(float(g), 1) for g in core_gflops]
     if roofline is not None:
@@ -52,7 +52,7 @@ def write_test_record(path: Path, install_s: float, test_s: float, commit: str, 
     record = {"install_s": round(float(install_s), 1), "test_s": round(float(test_s), 1),
               "total_s": round(float(install_s) + float(test_s), 1), "status": int(status), "machine": machine_line(),
               "python": sys.version.split()[0], "commit": commit,
-              "finished": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+              "finished": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     atomic_write_text(Path(path), json.dumps(record, indent=2) + "\n")
     print(f"make test record: {path}")
     return Path(path)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import pandas as pd
 
@@ -39,7 +39,7 @@ def _flops_key(spec: RunSpec) -> RunSpec:
     return dataclasses.replace(spec, seed=0, split=split, overrides=spec.shared_overrides)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _config_flops(key: RunSpec) -> RunFlops | None:
     data = splits.run_data(key.dataset, key.target, key.auxiliary, key.split, key.data)
     if data.run_args:  # video clips (their own nets and loader): not counted here

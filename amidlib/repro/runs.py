@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -156,7 +156,7 @@ class Study:
                   f"{self.cpu_seconds:.0f} CPU-seconds in all so far")
 
     def _finished(self, task: Sequence[RunSpec], reports: list) -> None:
-        for spec, (key, secs, cpu, m) in zip(task, reports):
+        for spec, (_key, secs, cpu, m) in zip(task, reports, strict=True):
             self._done += 1
             self._report(self._done, self._total, spec, secs, cpu, m)
 
@@ -175,7 +175,7 @@ class Study:
         """One Result per cell, in cell order (training what is missing first)."""
         self.ensure(c.spec for c in cells)
         out = [self.cache.get(c.spec) for c in cells]
-        lost = [c.spec.describe() for c, r in zip(cells, out) if r is None]
+        lost = [c.spec.describe() for c, r in zip(cells, out, strict=True) if r is None]
         if lost:
             raise RuntimeError(f"{len(lost)} run(s) missing from the cache after training (was amidlib's training "
                                f"code edited during this session? restart the kernel): {lost[:3]}")
@@ -188,7 +188,7 @@ class Study:
     def histories(self, cells: Sequence[Cell]) -> pd.DataFrame:
         """Every cell's per-epoch history stacked, with columns table, setting, row, seed, fold."""
         frames = []
-        for cell, res in zip(cells, self.results(cells)):
+        for cell, res in zip(cells, self.results(cells), strict=True):
             h = res.history.copy()
             h.insert(0, "fold", cell.fold)
             h.insert(0, "seed", cell.spec.seed)
@@ -201,7 +201,7 @@ class Study:
 def runs_frame(cells: Sequence[Cell], results: Sequence) -> pd.DataFrame:
     """One row per cell: table, setting, paper_setting, row, seed, fold, method, key and the scalar metrics."""
     rows = []
-    for cell, res in zip(cells, results):
+    for cell, res in zip(cells, results, strict=True):
         row = {"table": cell.table, "setting": cell.setting, "paper_setting": cell.paper_setting,
                "row": cell.row, "seed": cell.spec.seed, "fold": cell.fold, "method": cell.spec.method,
                "dataset": cell.spec.dataset, "run": cell.spec.key()}

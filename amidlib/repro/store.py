@@ -18,8 +18,9 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import pandas as pd
 
@@ -159,7 +160,7 @@ def store_task(cache: RunCache, task: Sequence[RunSpec], keys: Sequence[str], re
     deleted unless ``keep_checkpoints`` (a checkpoint is only needed to resume an unfinished run; ~0.4 GB
     per video run). Returns the task's reports (``wall``, ``cpu``: seconds per run)."""
     out = []
-    for spec, key, ckpt, res in zip(task, keys, checkpoint_dirs(cache.folder, keys, checkpoint), results):
+    for spec, key, ckpt, res in zip(task, keys, checkpoint_dirs(cache.folder, keys, checkpoint), results, strict=True):
         cache.put(spec, res, key=key)
         if ckpt and not keep_checkpoints and Path(ckpt).is_dir():
             shutil.rmtree(ckpt, ignore_errors=True)  # the record is in the cache: the checkpoint is spent

@@ -10,7 +10,7 @@ import them.
 from __future__ import annotations
 
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from amidlib.core.experiment import run, run_seeds
 from amidlib.data import splits

@@ -17,10 +17,10 @@ import torch.nn.functional as F
 
 from amidlib.core import losses
 from amidlib.core.method import Batch, Defaults, Method, StepOutput, register
+from amidlib.core.methods.single import TeacherAlone
 from amidlib.core.models import CrossModalNets, discriminator
 from amidlib.core.training import seed_everything, train
 from amidlib.core.types import Representations
-from amidlib.core.methods.single import TeacherAlone
 
 
 @register

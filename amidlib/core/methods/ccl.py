@@ -46,8 +46,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from amidlib.core import losses
-from amidlib.core.types import Representations
 from amidlib.core.method import Batch, Method, StepOutput, register
+from amidlib.core.types import Representations
 
 
 def symmetric_kl(logits_p: torch.Tensor, logits_q: torch.Tensor) -> torch.Tensor:

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from amidlib.core import losses
-from amidlib.core.models import mlp
 from amidlib.core.method import Batch, Method, StepOutput, register
+from amidlib.core.models import mlp
 
 
 def gmc_infonce(z_joint: torch.Tensor, z_mod: torch.Tensor, tau: float) -> torch.Tensor:

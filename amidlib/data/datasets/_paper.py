@@ -9,8 +9,9 @@ what it needs in :meth:`PaperDataset.needs`). Not a dataset itself (a private mo
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from amidlib.data.datasets.base import Dataset
 

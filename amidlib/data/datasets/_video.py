@@ -6,7 +6,8 @@ package: :mod:`amidlib.data.datasets` registers only the modules without a leadi
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from amidlib.data.datasets.base import Dataset, freeze, thaw
 

@@ -7,8 +7,9 @@ written to) and ``cache`` (the frozen audio extractor's features).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from amidlib.data.datasets._video import VIDEO_CODE, VideoDataset
 from amidlib.data.datasets.base import register

@@ -31,8 +31,9 @@ it loaded per process, keyed by the options (:func:`freeze`).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Iterable, Mapping
+from typing import Any, ClassVar
 
 __all__ = ["Dataset", "register", "registered", "freeze", "thaw", "LOCATIONS", "KINDS", "ON_BAD"]
 
@@ -44,7 +45,7 @@ LOCATIONS = ("root", "cache")
 #: what a dataset's samples are (see the module doc)
 KINDS = ("arrays", "video", "features")
 
-_REGISTRY: dict[str, "Dataset"] = {}
+_REGISTRY: dict[str, Dataset] = {}
 
 
 class Dataset:

@@ -12,8 +12,9 @@ DenseNet frame features (:mod:`amidlib.data.iemocap.nets`). Loader options
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from amidlib.data.datasets._paper import DENSENET_FILE, PaperDataset, expected_sha256
 from amidlib.data.datasets.base import freeze, register, thaw

@@ -11,8 +11,9 @@ Loader options (:func:`amidlib.data.video.datasets.video_audio_datasets`): ``on_
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from amidlib.data.datasets._paper import CNN14_FILE, PaperDataset, expected_sha256, paper_clip
 from amidlib.data.datasets._video import VIDEO_CODE, VideoDataset

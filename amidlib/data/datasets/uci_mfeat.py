@@ -9,7 +9,8 @@ Splits: ``("holdout", test_size, split_seed)`` (seeded, stratified) or ``("fold"
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from amidlib.data.arrays import UCI_VIEWS, k_fold_splits, load_uci_manifest, load_uci_mfeat, stratified_split
 from amidlib.data.datasets._arrays import subsample_classes

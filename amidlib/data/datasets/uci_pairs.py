@@ -7,7 +7,8 @@ pairs drawn from its own digits. The MLP nets and tensors.
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from amidlib.data.arrays import UCI_VIEWS
 from amidlib.data.datasets.base import Dataset, register

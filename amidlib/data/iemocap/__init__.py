@@ -28,9 +28,21 @@ miniature tree in the same formats for the tests and for trying the pipeline wit
 from amidlib.data.iemocap.features import IemocapFeatures, extract_iemocap_features, load_iemocap
 from amidlib.data.iemocap.folds import iemocap_folds
 from amidlib.data.iemocap.nets import FrameGRU, build_rnn_nets, gru_nets, gru_run_args
-from amidlib.data.iemocap.parse import (CLASS_NAMES, DROPPED_LABELS, LABEL_MAP, ON_BAD, SESSIONS, SETUPS,
-                                        CountMismatchError, IemocapIndex, IemocapUtterance, parse_emo_evaluation,
-                                        parse_transcription, scan_iemocap, utterance_frame_indices)
+from amidlib.data.iemocap.parse import (
+                                        CLASS_NAMES,
+                                        DROPPED_LABELS,
+                                        LABEL_MAP,
+                                        ON_BAD,
+                                        SESSIONS,
+                                        SETUPS,
+                                        CountMismatchError,
+                                        IemocapIndex,
+                                        IemocapUtterance,
+                                        parse_emo_evaluation,
+                                        parse_transcription,
+                                        scan_iemocap,
+                                        utterance_frame_indices,
+)
 
 __all__ = [
     "CLASS_NAMES", "LABEL_MAP", "DROPPED_LABELS", "SESSIONS", "SETUPS", "ON_BAD", "CountMismatchError",

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -28,8 +28,16 @@ import torch
 from amidlib.core.files import atomic_path
 from amidlib.data.cache import FeatureCache
 from amidlib.data.container import MultimodalArrays
-from amidlib.data.iemocap.parse import (CLASS_NAMES, ON_BAD, SETUPS, IemocapIndex, IemocapUtterance, _probe_avi,
-                                        scan_iemocap, utterance_frame_indices)
+from amidlib.data.iemocap.parse import (
+    CLASS_NAMES,
+    ON_BAD,
+    SETUPS,
+    IemocapIndex,
+    IemocapUtterance,
+    _probe_avi,
+    scan_iemocap,
+    utterance_frame_indices,
+)
 from amidlib.data.video.decode import SequentialFrameReader, read_audio, resample
 from amidlib.data.video.inputs import BadInputError, BadInputReport
 
@@ -89,7 +97,7 @@ class IemocapFeatures:
         return path
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "IemocapFeatures":
+    def load(cls, path: str | os.PathLike) -> IemocapFeatures:
         """Read a file written by :meth:`save`."""
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
@@ -222,9 +230,9 @@ def _run_extractors(jobs: list[_Job], by_session: dict[int, list[IemocapUtteranc
         cache = FeatureCache(cache_dir, ext.name, ext.weights_sha256, {**ext.settings(), **extra}, dim)
         caches[modality] = cache
         if any(cache.missing(f"Session{s}", [u.utterance for u in group]) for s, group in by_session.items()):
-            ext.model  # load now: a weights problem is an error of its own, not a failure of every utterance
+            _ = ext.model  # load now: a weights problem is an error of its own, not a failure of every utterance
             if hasattr(ext, "tokenizer"):
-                ext.tokenizer
+                _ = ext.tokenizer
         for s, group in sorted(by_session.items()):
             rep = cache.build(f"Session{s}", [(u.utterance, u) for u in group], compute, progress=progress,
                               catch=(ValueError, OSError), desc=f"{ext.name} Session{s}")

@@ -36,9 +36,10 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,7 +72,7 @@ _TRANS = re.compile(r"^(?P<utt>\S+)\s+\[(?P<start>\d+(?:\.\d*)?)\s*-\s*(?P<end>\
 class CountMismatchError(ValueError):
     """The utterance counts of the tree differ from the manifest (``.index`` holds what was found)."""
 
-    def __init__(self, message: str, index: "IemocapIndex"):
+    def __init__(self, message: str, index: IemocapIndex):
         self.index = index
         super().__init__(message)
 

@@ -40,8 +40,9 @@ import json
 import logging
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,10 +53,27 @@ from amidlib.data.cache import FeatureCache, FrameCache, frame_cache_bytes, requ
 from amidlib.data.video import workers
 from amidlib.data.video.clips import ClipSpec
 from amidlib.data.video.decode import AUDIO_FILE_SUFFIXES, MediaError, probe_video, read_audio, read_frames, resample
-from amidlib.data.video.inputs import (ON_BAD, VIDEO_SUFFIXES, AudioCheck, BadInput, BadInputError, BadInputReport,
-                                       VideoItem, activitynet_table, check_files, manifest_table, match_files)
-from amidlib.data.video.loader import (VideoAudioDataset, VideoLoader, video_loader, video_nets, video_run_args,
-                                       videos_used)
+from amidlib.data.video.inputs import (
+    ON_BAD,
+    VIDEO_SUFFIXES,
+    AudioCheck,
+    BadInput,
+    BadInputError,
+    BadInputReport,
+    VideoItem,
+    activitynet_table,
+    check_files,
+    manifest_table,
+    match_files,
+)
+from amidlib.data.video.loader import (
+    VideoAudioDataset,
+    VideoLoader,
+    video_loader,
+    video_nets,
+    video_run_args,
+    videos_used,
+)
 
 # re-exported names (inputs.py, loader.py) are listed too: this is the path the package and its users import
 __all__ = [
@@ -146,7 +164,7 @@ def _extract_aux(items: list[VideoItem], splits: Sequence[str], extractor, cache
         # audio decoded by worker processes, in cache.build's order; the extractor runs here, batched by file
         waves = _audio_waves(seq, n_workers, max_audio_seconds)
 
-        def compute(it: VideoItem) -> np.ndarray:
+        def compute(it: VideoItem, waves=waves) -> np.ndarray:
             vid, wave, rate, err = next(waves)
             if vid != it.video_id:  # (cache.build walks the missing items in order: never happens)
                 raise RuntimeError(f"audio prefetch out of order: {vid} for {it.video_id}")
@@ -160,7 +178,7 @@ def _extract_aux(items: list[VideoItem], splits: Sequence[str], extractor, cache
         for vid, reason in res.failed:
             report.add(by_id[vid].name, "audio decode failed", reason)
         ok = [vid for vid, _ in todo if vid not in {v for v, _ in res.failed}]
-        aux_rows.update(zip(ok, cache.load(split, ok)))
+        aux_rows.update(zip(ok, cache.load(split, ok), strict=True))
     return aux_rows
 
 

@@ -18,17 +18,23 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import torch
 
 from amidlib.data.cache import count
-from amidlib.data.video.clips import (KINETICS_MEAN, KINETICS_STD, PAPER_CLIP, ClipSpec, sample_clip_indices,
-                                      spread_clip_indices)
+from amidlib.data.video.clips import (
+    KINETICS_MEAN,
+    KINETICS_STD,
+    PAPER_CLIP,
+    ClipSpec,
+    sample_clip_indices,
+    spread_clip_indices,
+)
 from amidlib.data.video.workers import in_worker
 
 # the clip names (KINETICS_*, ClipSpec, PAPER_CLIP, *_clip_indices) live in clips.py; listed here because

@@ -93,7 +93,7 @@ class VideoAudioDataset(Dataset):
     def aux_array(self) -> np.ndarray:
         return self.aux
 
-    def subset(self, indices) -> "VideoAudioDataset":
+    def subset(self, indices) -> VideoAudioDataset:
         idx = np.asarray(indices)
         if idx.dtype == bool:
             idx = np.flatnonzero(idx)
@@ -104,7 +104,7 @@ class VideoAudioDataset(Dataset):
         new.known_bad = set()
         return new
 
-    def standardized(self, mean_std: dict | None = None) -> tuple["VideoAudioDataset", dict]:
+    def standardized(self, mean_std: dict | None = None) -> tuple[VideoAudioDataset, dict]:
         """Z-score the auxiliary features (training statistics; pass them to the test split). Clips are
         already normalised with the Kinetics statistics. Same contract as MultimodalArrays.standardized."""
         key = self.auxiliary[0]
@@ -294,11 +294,11 @@ class VideoLoader:
         if isinstance(x, (list, tuple)):  # training: (frames (B, T, H, W, 3), boxes (B, 5))
             frames, boxes = x
             frames = frames.to(d, non_blocking=True)
-            return torch.stack([clip.apply(f, box) for f, box in zip(frames, boxes.tolist())])
+            return torch.stack([clip.apply(f, box) for f, box in zip(frames, boxes.tolist(), strict=True)])
         frames = x.to(d, non_blocking=True)  # evaluation: (B, K·T, H, W, 3), centre crops
         return torch.stack([clip.apply_test_clips(f) for f in frames])
 
-    def final(self) -> "VideoLoader":
+    def final(self) -> VideoLoader:
         """The loader of the final metrics: K test clips per video (the per-epoch evaluation of a loader
         made by :func:`video_loader` reads one centre clip: 1/K of the decoding)."""
         return getattr(self, "_final", None) or self
@@ -349,7 +349,7 @@ class VideoLoader:
             raise ValueError(f"a training batch of {uneven[0]} clips does not divide by the {size} ranks "
                              f"(batch_size {batch_size} is the global batch: choose a multiple of {size})")
         mine = [g[rank * (len(g) // size):(rank + 1) * (len(g) // size)] for g in groups]
-        for part, whole in zip(self._load(train, mine), groups):
+        for part, whole in zip(self._load(train, mine), groups, strict=True):
             index = torch.as_tensor([key[0] for key in whole], dtype=torch.long, device=self.device)
             yield Batch(part.x_target, part.x_aux, self.y[index], index)
 

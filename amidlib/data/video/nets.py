@@ -20,8 +20,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from amidlib.data.manifests import sha256_file
 from amidlib.core.models import NEG_SLOPE, CrossModalNets
+from amidlib.data.manifests import sha256_file
 
 __all__ = [
     "leaky_relu_everywhere",

@@ -80,7 +80,7 @@ def transcode_file(src: str | os.PathLike, dst: str | os.PathLike,
             vs.options = {"crf": str(settings.crf), "preset": settings.preset,
                           "x264-params": f"keyint={settings.gop}:min-keyint={settings.gop}:scenecut=0:bframes=0"}
             try:
-                for idx, frame in _frame_source(container, stream, src, 0):  # display order, read_frames' numbering
+                for _idx, frame in _frame_source(container, stream, src, 0):  # display order, read_frames' numbering
                     out_frame = frame.reformat(width=settings.width, height=settings.height, format="yuv420p",
                                                threads=1)
                     out_frame.pts, out_frame.time_base = n, 1 / fps  # frame n at n / fps: its index is its timestamp
@@ -137,13 +137,13 @@ def transcode_folder(src_root: str | os.PathLike, dst_root: str | os.PathLike, n
     if n_workers > 1 and len(jobs) > 1:
         with workers.context().Pool(n_workers, initializer=workers.pool_init) as pool:
             results = pool.imap_unordered(_job, jobs)
-            for rel, n, size, problem in results:
+            for rel, n, _size, problem in results:
                 written, frames = written + (problem is None), frames + n
                 if problem:
                     failed[rel] = problem
                 bar.update()
     else:
-        for rel, n, size, problem in map(_job, jobs):
+        for rel, n, _size, problem in map(_job, jobs):
             written, frames = written + (problem is None), frames + n
             if problem:
                 failed[rel] = problem
