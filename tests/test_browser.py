@@ -210,6 +210,11 @@ def test_07_teaching_in_jupyterlab_controls_train_and_checks_hold_after(lab):
         state = _wait("every cell to run", lambda: (s := driver.execute_script(_STATE)) and (
             s["errors"] or (s["executed"] == s["cells"] and s["status"] == "idle" and not s["busy"])) and s, 240)
         assert not state["errors"], f"cells raised: {state['errors']}"
+        # the notebook's mode parameter (explore, as opened by hand): its setup says so, and writes nothing to figures/
+        setup_text = driver.execute_script(
+            "const cs = window.jupyterapp.shell.currentWidget.content.widgets.filter(c => c.model.type === 'code');"
+            "return JSON.stringify(cs[1].model.outputs.toJSON());")
+        assert "mode explore (a notebook opened by hand)" in setup_text, setup_text[:300]
         panel = _wait("the panel's first run",
                       lambda: driver.find_elements(By.CSS_SELECTOR, ".amid-teach-output img"), 60)
         driver.execute_script("arguments[0].scrollIntoView({block: 'center'});", panel[0])
