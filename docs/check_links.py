@@ -54,14 +54,18 @@ def _notebook_texts(path: Path) -> tuple[list[str], list[str]]:
     return markdown, html
 
 
+def _texts(path: Path) -> tuple[list[str], list[str]]:
+    """(markdown, html) texts of ``path``: a notebook's cells and outputs, an HTML page, or a Markdown file."""
+    if path.suffix == ".ipynb":
+        return _notebook_texts(path)
+    if path.suffix in (".html", ".htm"):
+        return [], [path.read_text(errors="replace")]
+    return [path.read_text(errors="replace")], []
+
+
 def _links(path: Path) -> list[str]:
     """Every link target in ``path`` (Markdown, notebook or HTML)."""
-    if path.suffix == ".ipynb":
-        markdown, html = _notebook_texts(path)
-    elif path.suffix in (".html", ".htm"):
-        markdown, html = [], [path.read_text(errors="replace")]
-    else:
-        markdown, html = [path.read_text(errors="replace")], []
+    markdown, html = _texts(path)
     out = []
     for text in markdown:
         text = _CODE.sub("", text)
@@ -73,12 +77,7 @@ def _links(path: Path) -> list[str]:
 
 def _anchors(path: Path) -> set[str]:
     """The anchors ``path`` defines: heading slugs (Markdown, notebooks' Markdown cells) and HTML ids."""
-    if path.suffix == ".ipynb":
-        markdown, html = _notebook_texts(path)
-    elif path.suffix in (".html", ".htm"):
-        markdown, html = [], [path.read_text(errors="replace")]
-    else:
-        markdown, html = [path.read_text(errors="replace")], []
+    markdown, html = _texts(path)
     found: set[str] = set()
     for text in markdown:
         found |= {slug(h) for h in _HEADING.findall(_FENCE.sub("", text))}

@@ -71,19 +71,19 @@ from __future__ import annotations
 from amidlib.data.datasets.base import ON_BAD
 from amidlib.repro.profile_loading import COMMON_PARAMETERS, load_profile, parse_seeds, repo_root, resolve_path
 from amidlib.repro.profile_record import (
-                                          EXECUTORS,
-                                          PER_DATASET_NAMES,
-                                          SHORT_NAMES,
-                                          CrossValidation,
-                                          DatasetSettings,
-                                          Execution,
-                                          HoldoutSplit,
-                                          Pairing,
-                                          Paths,
-                                          Profile,
-                                          RunConfig,
-                                          SeedSets,
-                                          Sweeps,
+    EXECUTORS,
+    PER_DATASET_NAMES,
+    SHORT_NAMES,
+    CrossValidation,
+    DatasetSettings,
+    Execution,
+    HoldoutSplit,
+    Pairing,
+    Paths,
+    Profile,
+    RunConfig,
+    SeedSets,
+    Sweeps,
 )
 from amidlib.repro.profile_values import AV_TIER, IEMOCAP_IMBALANCE, PAPER_ALPHA_GRID, PROFILES
 from amidlib.repro.requirements import check_requirements
