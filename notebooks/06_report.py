@@ -160,11 +160,15 @@ for name in [f for f in figures.FIGURES if swept or f != "fig_regime"]:
     png = prof.paths.out_dir / f"{name}.png"
     display(Markdown(f"`{name}.png` (and `{name}.pdf`)"), Image(filename=str(png), width=700),
             Markdown(plots.read_caption(png)))
+# every picture of the folder with its caption under it, for a reader browsing the folder (captions.md)
+captions = figures.write_captions(prof.paths.out_dir)
 
 # %% tags=["checks"]
 # checks: every output exists, every claim was decided from the csvs
 missing = [f for f in figures.missing_outputs(prof.paths.out_dir) if swept or not f.startswith("fig_regime")]
 assert missing == [], missing
+shown = [name for name in figures.FIGURES if swept or name != "fig_regime"]
+assert all(f"![{name}]({name}.png)" in captions.read_text() for name in shown)
 assert set(verdicts.id) == {c.id for c in claims.CLAIMS}
 assert verdicts.verdict.isin(["supported", "inconclusive", "contradicted"]).all(), verdicts[["id", "a", "b", "verdict"]]
 with_ci = verdicts[verdicts.n >= 2]   # one seed (profile ci) has no interval: inconclusive by rule

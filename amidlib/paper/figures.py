@@ -22,7 +22,7 @@ from amidlib.paper.records import record_runs
 from amidlib.repro.runs import Study, class_names
 
 __all__ = ["build_fig1", "build_fig3", "build_fig4", "build_fig5", "build_warmup", "build_table_figures",
-           "build_loss_shares", "fig_summary",
+           "build_loss_shares", "fig_summary", "write_captions",
            "EXPECTED_FILES", "FIGURES", "missing_outputs"]
 
 #: the figures: each a png and a vector pdf beside it
@@ -31,6 +31,21 @@ FIGURES = ["fig1_diagnostic", "fig3", "fig4", "fig5", "fig_regime", "fig_table1"
            "fig_loss_shares"]
 EXPECTED_FILES = [f"table{i}.{ext}" for i in range(1, 7) for ext in ("md", "csv")] + [
     f"{name}.{ext}" for name in FIGURES for ext in ("png", "pdf")] + ["runs.csv", "claims.md", "claims.csv"]
+
+
+def write_captions(out_dir: str | os.PathLike) -> Path:
+    """``<out_dir>/captions.md``: every figure of the folder with its caption under it, so a reader browsing the
+    folder sees what each picture shows (the captions live in the PNGs' metadata, :func:`plots.read_caption`)."""
+    out = Path(out_dir)
+    lines = ["# The figures, with their captions", "",
+             "Written by `amidlib.paper.figures.write_captions` from the captions stored in each PNG (notebook 06); "
+             "each figure also has a vector PDF beside it.", ""]
+    for png in sorted(out.glob("*.png")):
+        text = plots.read_caption(png) or "(no caption stored in this file)"
+        lines += [f"## {png.stem}", "", f"![{png.stem}]({png.name})", "", f"*{text}*", ""]
+    path = out / "captions.md"
+    atomic_write_text(path, "\n".join(lines))
+    return path
 
 
 def missing_outputs(out_dir: str | os.PathLike) -> list[str]:
