@@ -169,6 +169,8 @@ display(terms.set_index("term"))
 #
 # <details><summary><b>Solution</b> (open after running the cell)</summary>
 #
+# **The computed answer** on your run: *Measured (Question 1)* under the cell; below, how to read it.
+#
 # Look at the line under the figure: it gives, for each of the pairs 0–1, 2–3 and 4–5, how often the student swaps
 # the two classes and how often the teacher does. If the auxiliary view is what separates a pair, the student swaps
 # it more than the teacher. In the PCA panels, each pair has two shades of one hue: in S's panel the two shades lie
@@ -218,6 +220,8 @@ display(Markdown(
 #
 # <details><summary><b>Solution</b></summary>
 #
+# **The computed answer** on your run: *Measured (Question 2)* under the cell; below, how to read it.
+#
 # If the shortcut happens, the teacher's points for L_MI_s lie below those for L_cls+L_JSD seed by seed, and the
 # paired interval of the comparison "L_cls+L_JSD > L_MI_s" in the table under the figure lies above zero (its
 # verdict column says whether it does). That is Fig 1(a): the cheapest way for M to resemble S is to drop what S
@@ -230,6 +234,8 @@ display(Markdown(
 # The third row adds $\mathcal{L}_{MI_a}$. Does the teacher come back? All the way to the first row?
 #
 # <details><summary><b>Solution</b></summary>
+#
+# **The computed answer** on your run: *Measured (Question 3)* under the cell; below, how to read it.
 #
 # Two comparisons answer it: "L_MI_s+L_MI_a > L_MI_s" (does it come back?) and "L_MI_s+L_MI_a < L_cls+L_JSD" (is
 # something still missing?). Read the mean difference, its interval and on how many seeds each sign occurs. Holding M
@@ -278,6 +284,8 @@ display(Markdown(
 #
 # <details><summary><b>Solution</b></summary>
 #
+# **The computed answer** on your run: *Measured (Question 4)* under the cell; below, how to read it.
+#
 # Look at the per-seed differences printed below: if they have both signs, one seed could have told either story,
 # and the paired interval then contains zero (so no verdict in either direction). Compare the standard deviation of a
 # single row over seeds with the mean difference: when the spread is the larger of the two, a one-run comparison
@@ -293,6 +301,8 @@ display(Markdown(
 # nothing trains it?
 #
 # <details><summary><b>Solution</b></summary>
+#
+# **The computed answer** on your run: *Measured (Question 5)* under the cell; below, how to read it.
 #
 # A falling loss is a rising bound on the MI. Look at the change columns of the table below: L_MI_s should fall
 # wherever it is trained. In the row L_MI_s, L_MI_a is only measured: if it does not fall there while it falls in
@@ -350,6 +360,8 @@ display(Markdown(
 # single seed land?
 #
 # <details><summary><b>Solution</b></summary>
+#
+# **The computed answer** on your run: the panel's printed line; below, how to read it.
 #
 # The printed line gives each run's mean and interval; the points figure shows every seed. Compare the teacher's
 # intervals of run 1 and run 2: if they do not overlap, the seeds agree that α2 = 0 lowers the teacher. Run 3 is
@@ -441,6 +453,8 @@ display(pd.DataFrame(lines).set_index("statement"))
 #
 # <details><summary><b>Solution</b></summary>
 #
+# **The computed answer** on your run: *Measured (Question 7)* under the cell; below, how to read it.
+#
 # The cell below states the best row and the paired difference AMID − L_cls+L_JSD with its interval. Our reading:
 # on the teaching data each pair of classes looks *identical* in the target view (by construction), so nothing the
 # teacher knows about a pair can be recovered by the student; L_cls and L_JSD already give the student everything it
@@ -456,6 +470,8 @@ display(pd.DataFrame(lines).set_index("statement"))
 # each anchor.
 #
 # <details><summary><b>Solution</b></summary>
+#
+# **The computed answer** on your run: *Measured (Question 8)* under the cell; below, how to read it.
 #
 # The cell below computes Eq 8 for random (untrained) representations at both batch shapes, and the measured values.
 # For each anchor Eq 8 adds one term per item of the batch (log h for each positive, log(1 − h) for each negative),
