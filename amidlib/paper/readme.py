@@ -2,8 +2,8 @@
 
 The README holds two generated blocks. The quick start's commands and costs (``<!-- costs:begin -->`` …
 ``<!-- costs:end -->``): the two commands, each with the time it took from a fresh clone beside it, and on which
-machine, from their records (``figures/reproduction.json``; ``benchmarks/make_test.json``, written by ``scripts/time_make_test.sh``). The
-results, between ``<!-- results:begin -->`` and ``<!-- results:end -->``:
+machine, from their records (``figures/reproduction.json``; ``benchmarks/make_test.json``, written by
+``scripts/time_make_test.sh``). The results, between ``<!-- results:begin -->`` and ``<!-- results:end -->``:
 Table 1's main column (mean ± std, the share of the teacher–student gap closed with its interval, the
 paper's number), the claims' verdicts (raw and Holm) with their paired effects, and the regime sweep's
 gains, all read from ``figures/`` (``table1.csv``, ``table4.csv``, ``claims.csv``, ``fig_regime.csv``,
