@@ -42,6 +42,7 @@ from amidlib.core.config import unknown_name_message
 from amidlib.data import datasets
 from amidlib.paper import plans, plots
 from amidlib.repro import committed, profiles, runs
+from amidlib.repro.committed import last_reproduction_cache
 from amidlib.repro.profile_loading import COMMITTED_PROFILE
 from amidlib.repro.profiles import COMMON_PARAMETERS, Profile
 from amidlib.repro.reproduction_files import read_reproduction_record
@@ -162,13 +163,6 @@ def explore_parameters(values: dict[str, Any], committed_records: bool = False) 
         if last is not None:
             out["cache_dir"] = str(last)
     return out
-
-
-def last_reproduction_cache(folder: Path) -> Path | None:
-    """The newest ``<folder>/<time>/cache`` holding a sealed run record (the folders :mod:`amidlib.repro.reproduce`
-    makes; a cache from before records were sealed would be trained again, so it is not chosen)."""
-    found = sorted((p for p in folder.glob("*/cache") if any(p.glob("*/record.json"))), key=lambda p: p.parent.name)
-    return found[-1] if found else None
 
 
 def mode_lines(mode: str, prof: Profile, banner: bool = True) -> list[str]:

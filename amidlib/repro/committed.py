@@ -27,7 +27,7 @@ from amidlib.core.files import atomic_write_bytes, atomic_write_text
 from amidlib.repro.profile_loading import repo_root
 from amidlib.repro.store import SEAL, record_problem
 
-__all__ = ["ARCHIVE", "UNPACKED", "pack", "unpack", "committed_cache", "main"]
+__all__ = ["ARCHIVE", "UNPACKED", "pack", "unpack", "committed_cache", "last_reproduction_cache", "main"]
 
 #: the archive, beside the committed figures
 ARCHIVE = Path("figures") / "run_records.tar.gz"
@@ -95,11 +95,11 @@ def committed_cache(root: Path | None = None) -> Path | None:
     return dest
 
 
-def _newest_cache(runs_dir: Path) -> Path:
-    found = sorted((p for p in runs_dir.glob("*/cache") if any(p.glob(f"*/{SEAL}"))), key=lambda p: p.parent.name)
-    if not found:
-        raise SystemExit(f"no reproduction with sealed run records under {runs_dir}: run `make reproduce` first")
-    return found[-1]
+def last_reproduction_cache(folder: Path) -> Path | None:
+    """The newest ``<folder>/<time>/cache`` holding a sealed run record (the folders :mod:`amidlib.repro.reproduce`
+    makes; a cache from before records were sealed would be trained again, so it is not chosen)."""
+    found = sorted((p for p in Path(folder).glob("*/cache") if any(p.glob(f"*/{SEAL}"))), key=lambda p: p.parent.name)
+    return found[-1] if found else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +108,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--archive", type=Path, default=None, help=f"default: {ARCHIVE}")
     args = ap.parse_args(argv)
     root = repo_root()
-    cache = args.cache or _newest_cache(root / "runs" / "cpu")
+    cache = args.cache or last_reproduction_cache(root / "runs" / "cpu")
+    if cache is None:
+        raise SystemExit(f"no reproduction with sealed run records under {root / 'runs' / 'cpu'}: run `make reproduce` "
+                         "first, or pass --cache")
     archive = args.archive or root / ARCHIVE
     n = pack(cache, archive)
     print(f"run records: {n} from {cache} into {archive} ({archive.stat().st_size / 1e6:.1f} MB)")
