@@ -74,6 +74,46 @@ def test_a_copied_dataset_module_is_registered_and_trains(tmp_path):
     assert out["epochs"] == 1 and 10 < out["top1"] <= 100
 
 
+#: run in the copy: a copy of the digit pairs' module is a choice of the cpu profile's ``dataset`` parameter and trains
+#: at the preset its file binds (batch 16), as the original does; a paper dataset's file says what leaving it out
+#: leaves out of a table
+_PAIRS_COPY = r"""
+import json, sys
+from amidlib.data import datasets
+from amidlib.paper import tables
+from amidlib.repro import profiles, runs
+
+prof = profiles.load_profile("cpu", dataset="my_pairs", epochs=1, n_jobs=1, cache_dir=sys.argv[1], out_dir=sys.argv[2])
+spec = runs.make_spec(prof, prof.main, "baseline", 0)
+paper = profiles.load_profile("paper", datasets=["ucf51"], out_dir=sys.argv[3])
+table3 = tables.build_table(runs.Study(paper, verbose=False), "table3")
+print(json.dumps({"choices": list(prof.dataset_choices), "main": prof.main.dataset, "preset": spec.preset,
+                  "batch": spec.effective_config()["batch_size"], "describe": prof.describe().splitlines()[0],
+                  "table3_rows": len(table3), "table3_md": open(sys.argv[3] + "/table3.md").read(),
+                  "iemocap": [datasets.get("iemocap").paper_tables, datasets.get("iemocap").paper_part]}))
+"""
+
+
+def test_a_copied_pairs_module_is_a_profile_choice_at_its_own_preset(tmp_path):
+    """Issue 33: the ``dataset`` choices come from the registry and the preset from the dataset's file (it was a
+    closed list in the profiles and the preset written twice)."""
+    root = _copy_package(tmp_path)
+    folder = root / "amidlib/data/datasets"
+    text = (folder / "uci_pairs.py").read_text()
+    assert text.count('"uci_pairs"') == 1
+    (folder / "my_pairs.py").write_text(text.replace('"uci_pairs"', '"my_pairs"'))
+    env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+    proc = subprocess.run([sys.executable, "-c", _PAIRS_COPY, str(tmp_path / "cache"), str(tmp_path / "figures"),
+                           str(tmp_path / "paper")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "my_pairs" in out["choices"] and out["main"] == "my_pairs"
+    assert out["preset"] == "embedded_pairs" and out["batch"] == 16
+    # Table 3 is IEMOCAP's: with only UCF51 in the datasets parameter its line says so, in IEMOCAP's file's words
+    assert out["table3_rows"] == 0 and "Not reproduced: IEMOCAP (Table 3) left out" in out["table3_md"]
+    assert out["iemocap"] == [["table3"], "IEMOCAP (Table 3)"]
+
+
 def test_without_the_new_file_the_name_is_refused(tmp_path):
     """The check above can fail: the registry only knows the files that are there."""
     root = _copy_package(tmp_path)

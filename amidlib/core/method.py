@@ -77,6 +77,11 @@ class Method(nn.Module):
     #: config values that may differ between the seeds of one batched model (amidlib.core.batched): the method
     #: reads them from buffers, which the batched model stacks per seed (AMID: its loss weights α1, α2, α3)
     slot_options: ClassVar[tuple[str, ...]] = ()
+    #: how the paper's tables and figures show the method: plain data that the paper layer reads
+    #: (:func:`amidlib.paper.names.declare`'s keywords: ``label``, ``colour``, ``tables``, ``figures``,
+    #: ``reference``, ``in_paper``, ``short``, ``legend``, ``linestyle``, ``marker``); the core never reads it.
+    #: None: the paper layer names the method after itself, in a colour of its own, in no table
+    presentation: ClassVar[Mapping[str, Any] | None] = None
 
     def __init__(self, nets: CrossModalNets, cfg, n_classes: int, n_train: int):
         super().__init__()

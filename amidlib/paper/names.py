@@ -5,11 +5,12 @@ A *row* is a paper_results.csv method key: a method (``baseline`` … ``amid``, 
 variant of one, i.e. a method with config switches (:data:`VARIANTS`: Table 4 and 5 rows and the
 figures' runs, ``mi_s``, ``mi_s+mi_a``, ``no_d2`` …).
 
-The core registers what can be trained (:data:`amidlib.core.methods.METHODS`, one file per method);
-how the paper shows a method is declared here, once, with :func:`declare` (label, colour, tables,
-figures, reference row or not, in the paper or not). A registered method that is not declared (a
-user's new file) is a row too: its name is its label, it gets a colour no declared row uses, and no
-table or figure lists it until it is declared.
+The core registers what can be trained (:data:`amidlib.core.methods.METHODS`, one file per method), and
+each method's file says how the paper shows it, as plain data (``Method.presentation``: label, colour,
+tables, figures, reference row or not, in the paper or not), which this module reads and declares
+(:func:`declare`; so a new method file reaches Tables 1-3 and Fig 3 with no other edit). :func:`declare`
+also works by hand (user code, tests). A registered method with no presentation and no declaration is a
+row too: its name is its label, it gets a colour no declared row uses, and no table or figure lists it.
 
 Every list of names, labels and colours of the paper layer is derived from here, at call time (so
 :func:`declare` takes effect at once):
@@ -144,28 +145,45 @@ def undeclare(name: str) -> MethodEntry:
     return _DECLARED.pop(name)
 
 
-# The paper's methods, in the order of its tables. Table 1: baseline, crd, gmc, crcd, ccl, amid, then the
-# reference rows: the teacher and Hinton's KD (ours, not the paper's); Table 2: the methods of Table 1 (the
-# references have no retrieval row of the paper); Table 3: baseline, gmc, crcd, ccl, amid.
-declare("baseline", label="Baseline (student alone)", short="baseline", legend="baseline (student alone)",
-        colour="#000000", tables=("table1", "table2", "table3"), linestyle=":", marker="o")
-declare("crd", label="CRD", colour="#56b4e9", tables=("table1", "table2"), linestyle="-.", marker="v")
-declare("gmc", label="GMC", colour="#882255", tables=("table1", "table2", "table3"), linestyle=(0, (6, 2)), marker="P")
-declare("crcd", label="CRCD", colour="#332288", tables=("table1", "table2", "table3"), linestyle=(0, (1, 1)),
-        marker="X")
-declare("ccl", label="CCL", colour="#e69f00", tables=("table1", "table2", "table3"), linestyle="--", marker="s")
-declare("amid", label="AMID (ours)", short="AMID", legend="AMID", colour="#009e73",
-        tables=("table1", "table2", "table3"), linestyle="-", marker="o")
-declare("teacher", label="Teacher (reference: full modalities)", short="teacher", legend="teacher (full modalities)",
-        colour="#555555", tables=("table1",), reference=True, linestyle=(0, (3, 1, 1, 1, 1, 1)), marker="*")
-# the logit-distillation baseline every KD codebase ships (amidlib/core/methods/kd.py): beside Table 1's
-# methods and in Fig 3's per-class view, to place AMID and CCL against it; the paper has no such row
-declare("kd", label="Hinton KD (reference, not in the paper)", short="Hinton KD", legend="Hinton KD (not in the paper)",
-        colour="#661100", tables=("table1",), figures=("fig3",), reference=True, in_paper=False,
-        linestyle=(0, (5, 1.5, 1, 1.5, 1, 1.5)), marker="D")
+#: the methods whose file's ``presentation`` has been read (declared then, or left to a later ``undeclare``)
+_READ: set[str] = set()
+
+
+def _declare_from_files() -> None:
+    """Declare every registered method whose file says how the paper shows it (``Method.presentation``), once:
+    the methods first, then the reference rows, each in METHODS order (Table 1: baseline, CRD, GMC, CRCD,
+    CCL, AMID, then the teacher and Hinton KD). A presentation copied with its file (a new method made from an
+    old one) keeps its look only where no declared row has it: a label already used gets the method's name
+    beside it, a colour already used a spare one, and a line style or marker already used the least used."""
+    new = [n for n, cls in METHODS.items() if n not in _READ and getattr(cls, "presentation", None)]
+    for name in sorted(new, key=lambda n: bool(METHODS[n].presentation.get("reference"))):
+        _READ.add(name)
+        if name in _DECLARED:  # declared by hand before its file was read: the declaration wins
+            continue
+        spec = dict(METHODS[name].presentation)
+        taken = [e.row for e in _DECLARED.values()]
+        if spec["label"] in {r.label for r in taken}:
+            spec["label"] = f"{spec['label']} ({name})"
+            spec["short"] = f"{spec.get('short') or METHODS[name].presentation['label']} ({name})"
+            spec["legend"] = f"{spec.get('legend') or spec['short']} ({name})"
+        if spec["colour"] in {r.colour for r in taken} | {r.colour for r in globals().get("VARIANTS", {}).values()}:
+            spec["colour"] = _spare_colour()
+        if (spec.get("linestyle"), spec.get("marker")) in {(r.linestyle, r.marker) for r in taken}:
+            spec.pop("linestyle", None), spec.pop("marker", None)
+        declare(name, **spec)
+
 
 #: colours for a registered method no declaration names (a user's new file), in METHODS order
 _SPARE_COLOURS = ("#88ccee", "#44aa99", "#6699cc", "#f0e442", "#117799", "#997700", "#bbbbbb", "#7f7f7f")
+
+
+def _spare_colour() -> str:
+    """The first spare colour no row uses yet."""
+    used = {e.row.colour for e in _DECLARED.values()} | {r.colour for r in globals().get("VARIANTS", {}).values()}
+    return next((c for c in _SPARE_COLOURS if c not in used), "#7f7f7f")
+
+
+_declare_from_files()
 
 
 def _variant(name: str, method: str, label: str, short: str, legend: str, colour: str | None = None,
@@ -226,6 +244,7 @@ METRIC_NAMES: dict[str, str] = SCALAR_METRICS
 def _method_rows() -> dict[str, Row]:
     """The method rows, now: the declared ones (declaration order), then every registered method no
     declaration names (METHODS order), named after itself in a spare colour of its own."""
+    _declare_from_files()  # (a method registered since)
     out = {name: entry.row for name, entry in _DECLARED.items()}
     used = {r.colour for r in out.values()} | {r.colour for r in VARIANTS.values()}
     spare = [c for c in _SPARE_COLOURS if c not in used] or ["#7f7f7f"]
@@ -245,6 +264,7 @@ def rows() -> dict[str, Row]:
 
 def row(name: str) -> Row | None:
     """The row ``name`` (None for a row not named here, e.g. a Table 6 α value)."""
+    _declare_from_files()  # (a method registered since)
     if name in VARIANTS:
         return VARIANTS[name]
     if name in _DECLARED:
@@ -263,6 +283,7 @@ def row_spec(name: str) -> tuple[str, dict[str, Any]]:
 def table_rows(table: str) -> list[str]:
     """The rows of ``table`` (table1 … table5) in the paper's order: Tables 1-3 the declared methods
     that list it, reference rows last; Tables 4-5 :data:`ABLATION_TABLES`."""
+    _declare_from_files()  # (a method registered since)
     if table in ABLATION_TABLES:
         return list(ABLATION_TABLES[table])
     if table not in METHOD_TABLES:
@@ -273,6 +294,7 @@ def table_rows(table: str) -> list[str]:
 
 def figure_references(figure: str) -> list[str]:
     """The reference rows ``figure`` (:data:`REFERENCE_FIGURES`) draws beside the paper's, in order."""
+    _declare_from_files()  # (a method registered since)
     if figure not in REFERENCE_FIGURES:
         raise ValueError(f"{figure!r} draws no reference rows; figures that do: {list(REFERENCE_FIGURES)}")
     return [n for n, e in _DECLARED.items() if figure in e.figures and e.reference]
@@ -281,6 +303,7 @@ def figure_references(figure: str) -> list[str]:
 def in_paper(name: str) -> bool:
     """Is row ``name`` the paper's? Not Hinton KD (declared ``in_paper=False``), nor a registered method
     this registry does not declare (a user's new file); every variant and α value is."""
+    _declare_from_files()  # (a method registered since)
     entry = _DECLARED.get(name)
     return entry.in_paper if entry is not None else name not in METHODS
 
@@ -289,6 +312,7 @@ def paper_lists(table: str, name: str) -> bool:
     """Does the paper's ``table`` have row ``name``, so that its number is looked up beside ours? Not for
     a reference row of a method table (Table 1's teacher, Hinton KD) nor for a row that is not the paper's
     (:func:`in_paper`); every other row is looked up (and has "—" where the paper gives no number)."""
+    _declare_from_files()  # (a method registered since)
     entry = _DECLARED.get(name)
     return in_paper(name) and not (entry is not None and entry.reference and table in METHOD_TABLES)
 

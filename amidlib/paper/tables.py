@@ -37,7 +37,7 @@ from amidlib.repro.profiles import Profile
 from amidlib.repro.runs import Study, load_split, make_spec
 
 __all__ = ["summarise", "to_markdown", "write_table", "read_table", "build_table", "PAPER_METRIC", "fmt", "mean_std",
-           "format_table", "SKIPPED_WHAT", "SKIPPED_TABLES"]
+           "format_table"]
 
 # Row labels (amidlib.paper.names.labels), their order and the metric names come from the one registry of
 # names, amidlib.paper.names, read when a table is built (so a method declared later is in it).
@@ -53,13 +53,11 @@ PAPER_METRIC = {
 }
 
 
-#: what leaving a paper dataset out of the ``datasets`` parameter leaves out of the tables (the "Not reproduced"
-#: line of a table whose every run is on left-out datasets)
-SKIPPED_WHAT = {"ucf51": "UCF51 (Tables 1-2's UCF51 column)",
-                "activitynet": "ActivityNet (Tables 1-2's ActivityNet column)",
-                "iemocap": "IEMOCAP (Table 3)"}
-#: the tables a paper dataset has runs in, beside Tables 4-6 and the figures of the main dataset
-SKIPPED_TABLES = {"ucf51": ("table1", "table2"), "activitynet": ("table1", "table2"), "iemocap": ("table3",)}
+def _left_out(prof: Profile, table: str) -> str:
+    """What leaving paper datasets out of the ``datasets`` parameter leaves out of ``table``, as each dataset's
+    file says it (``paper_part`` of the datasets whose ``paper_tables`` list it): the "Not reproduced" line of a
+    table whose every run is on left-out datasets."""
+    return "; ".join(ds.paper_part for ds in map(datasets.get, prof.skipped) if table in ds.paper_tables)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -318,9 +316,10 @@ def build_table(study: Study, table: str, write: bool = True) -> pd.DataFrame:
     cells = PLANS[table](prof)
     if not cells:  # every dataset of this table left out: say so where the table would be
         if write:
+            Path(prof.paths.out_dir).mkdir(parents=True, exist_ok=True)
             atomic_write_text(Path(prof.paths.out_dir) / f"{table}.md",
                               f"# {TITLES[table].split(' (')[0]}\n\nNot reproduced: "
-                              + "; ".join(SKIPPED_WHAT[d] for d in prof.skipped if table in SKIPPED_TABLES[d])
+                              + _left_out(prof, table)
                               + " left out (the datasets parameter).\n")
         return pd.DataFrame(columns=["table", "setting", "paper_setting", "data", "dataset", "row", "label", "metric",
                                      "paper", "mean", "std", "n"])

@@ -226,8 +226,11 @@ class Profile:
         return dataclasses.replace(self, **top)
 
     def preset_for(self, dataset: str) -> str:
-        """The preset of runs on ``dataset`` (paper: ``paper_iemocap`` for IEMOCAP)."""
-        return self.config.dataset(dataset).preset or self.preset
+        """The preset of runs on ``dataset``: the profile's for that dataset (paper: ``paper_iemocap`` for IEMOCAP),
+        else the dataset's own where its file binds it (``preset_binds``: the digit pairs' batch 16), else the
+        profile's."""
+        own = registry.get(dataset)
+        return self.config.dataset(dataset).preset or (own.preset if own.preset_binds else self.preset)
 
     def options_for(self, dataset: str) -> dict[str, Any]:
         """The loader options of runs on ``dataset`` (without its location)."""
@@ -261,9 +264,10 @@ class Profile:
         table3 = (f"Table 3 on {t3}: " + ", ".join(f"{s.paper} = {s.key}" for s in cv.setups)
                   if cv.setups else "no Table 3")
         used = self.datasets()
-        others = [f"{d}: preset {s.preset}, {PRESETS[s.preset].get('epochs', BASE['epochs'])} epochs, batch "
-                  f"{PRESETS[s.preset].get('batch_size', BASE['batch_size'])}" for d, s in self.config.datasets.items()
-                  if s.preset and d in used and s.preset in PRESETS and self.epochs is None]
+        own = {d: self.preset_for(d) for d in sorted(used)}  # (a dataset at a preset of its own: said beside)
+        others = [f"{d}: preset {p}, {PRESETS[p].get('epochs', BASE['epochs'])} epochs, batch "
+                  f"{PRESETS[p].get('batch_size', BASE['batch_size'])}" for d, p in own.items()
+                  if p != self.preset and p in PRESETS and self.epochs is None]
         ex = self.execution
         lines = [
             f"profile {self.name}: preset {self.preset}, {epochs} epochs, device {self.device}, "

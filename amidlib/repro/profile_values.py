@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from amidlib.data import datasets
 from amidlib.data.splits import imbalanced_sizes
 from amidlib.repro.profile_record import (
     CrossValidation,
@@ -54,14 +55,14 @@ _T3_SIZES = imbalanced_sizes(200, 10, IEMOCAP_IMBALANCE)
 
 #: the generated tier of ``dataset="av_tier"``: make_av_clips arguments
 AV_TIER = {"n_classes": 5, "per_class": 12, "test_per_class": 3, "seconds": 1.0, "fps": 16, "size": 48, "seed": 0}
-#: what the ci / cpu profiles may put on the main pairing (the ``dataset`` parameter)
-_EMBEDDED_CHOICES = ("uci_pairs", "uci_mfeat", "av_tier")
+#: what the ci / cpu profiles may put on the main pairing (the ``dataset`` parameter): every registered dataset
+#: that is not one of the paper's (those need the user's data and the paper profile), the digit pairs first
+_EMBEDDED_CHOICES = tuple(sorted(datasets.names(paper=False), key=lambda name: name != "uci_pairs"))
 #: ci / cpu on other datasets than their main one (the ``dataset`` parameter): the digit pairs at their own
-#: preset; the generated clips with a small 3D-CNN from scratch on 45 clips, at a higher learning rate than the
-#: MLP presets (measured: baseline top-1 40 % at 15 epochs with 3e-3 vs 20 % = chance with 1e-3; 47 % at 30
-#: epochs with 1e-3)
+#: preset (their file binds it: ``UciPairs.preset_binds``); the generated clips with a small 3D-CNN from scratch
+#: on 45 clips, at a higher learning rate than the MLP presets (measured: baseline top-1 40 % at 15 epochs with
+#: 3e-3 vs 20 % = chance with 1e-3; 47 % at 30 epochs with 1e-3)
 _EMBEDDED_DATASETS = {
-    "uci_pairs": DatasetSettings(preset="embedded_pairs"),
     "av_tier": DatasetSettings(overrides={"video_student": "tiny3d", "dim": 64, "hidden": 64, "d_hidden": 32,
                                           "batch_size": 8, "eval_batch_size": 8, "lr": 3e-3},
                                options=AV_TIER),

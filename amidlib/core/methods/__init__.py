@@ -15,8 +15,10 @@ new file ``amidlib/core/methods/mymethod.py``::
 
 trains with ``run("mymethod", ...)`` and no other edit. A method outside the package (user code)
 registers the same way, once its module is imported. How the paper's tables and figures name and
-colour a method, and which tables list it, is the paper layer's: :mod:`amidlib.paper.names` (a method
-it does not name gets its name as label and a colour of its own, and no table row).
+colour a method, and which tables and figures list it, the file says too, as plain data
+(``presentation = {"label": ..., "colour": ..., "tables": ("table1",), ...}``) that the paper layer reads
+(:mod:`amidlib.paper.names`; a method without one gets its name as label, a colour of its own, and no
+table row).
 
 ``METHODS`` (name -> class) lists the paper's methods in the order of its tables (the student
 alone, the teacher, CRD, GMC, CRCD, CCL, AMID: their modules are imported first), then any other

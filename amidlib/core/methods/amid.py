@@ -26,6 +26,8 @@ from amidlib.core.types import Representations
 @register
 class AMID(Method):
     name = "amid"
+    presentation = {"label": "AMID (ours)", "short": "AMID", "legend": "AMID", "colour": "#009e73",
+                    "tables": ("table1", "table2", "table3"), "linestyle": "-", "marker": "o"}
     batchable = True
     slot_options = ("alpha1", "alpha2", "alpha3")  # Table 6's grid trains as one batched model
     # AMID's own values (§3, §4.2); the paper presets set τ, α and β for each task. The warm-up length

@@ -66,6 +66,8 @@ def ccl_contrastive(s: torch.Tensor, c: torch.Tensor, a: torch.Tensor, labels: t
 @register
 class CCL(Method):
     name = "ccl"
+    presentation = {"label": "CCL", "colour": "#e69f00", "tables": ("table1", "table2", "table3"), "linestyle": "--",
+                    "marker": "s"}
     batchable = True
     defaults = {"ccl_tau": 0.5, "ccl_nce_weight": 1.0, "ccl_div_weight": 0.5, "ccl_compose_repeat": 1.0}
 

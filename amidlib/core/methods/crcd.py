@@ -100,6 +100,8 @@ def gradient_match_loss(student_feat, teacher_feat, student_logits, teacher_logi
 @register
 class CRCD(Method):
     name = "crcd"
+    presentation = {"label": "CRCD", "colour": "#332288", "tables": ("table1", "table2", "table3"),
+                    "linestyle": (0, (1, 1)), "marker": "X"}
     # the relation loss scores B(B−1)(K+1) relations per step: on the CPU presets K = 64 instead of the
     # code's 500 keeps a run to seconds (the paper presets keep 500)
     defaults = Defaults({"crcd_weight": 1.0, "crcd_grad_weight": 10.0, "crcd_feat_dim": 128, "crcd_nce_k": 500,

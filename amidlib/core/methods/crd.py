@@ -142,6 +142,8 @@ class MemoryBanks(nn.Module):
 @register
 class CRD(Method):
     name = "crd"
+    presentation = {"label": "CRD", "colour": "#56b4e9", "tables": ("table1", "table2"), "linestyle": "-.",
+                    "marker": "v"}
     defaults = {"crd_weight": 0.8, "crd_feat_dim": 128, "crd_nce_k": 16384, "crd_nce_t": 0.07, "crd_momentum": 0.5}
 
     def __init__(self, nets, cfg, n_classes: int, n_train: int):

@@ -42,6 +42,8 @@ def gmc_infonce(z_joint: torch.Tensor, z_mod: torch.Tensor, tau: float) -> torch
 @register
 class GMC(Method):
     name = "gmc"
+    presentation = {"label": "GMC", "colour": "#882255", "tables": ("table1", "table2", "table3"),
+                    "linestyle": (0, (6, 2)), "marker": "P"}
     batchable = True
     defaults = {"gmc_weight": 1.0, "gmc_tau": 0.3, "gmc_latent_dim": 64}
 

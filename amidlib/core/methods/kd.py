@@ -42,6 +42,12 @@ def kd_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, temperat
 @register
 class KD(Method):
     name = "kd"
+    # beside Table 1's methods and in Fig 3's per-class view, to place AMID and CCL against the logit
+    # distillation every KD codebase ships; the paper has no such row
+    presentation = {"label": "Hinton KD (reference, not in the paper)", "short": "Hinton KD",
+                    "legend": "Hinton KD (not in the paper)", "colour": "#661100", "tables": ("table1",),
+                    "figures": ("fig3",), "reference": True, "in_paper": False,
+                    "linestyle": (0, (5, 1.5, 1, 1.5, 1, 1.5)), "marker": "D"}
     batchable = True
     defaults = {"kd_weight": 1.0, "kd_temperature": 4.0}
 

@@ -13,6 +13,8 @@ class StudentAlone(Method):
     name = "baseline"
     batchable = True
     uses_teacher = False
+    presentation = {"label": "Baseline (student alone)", "short": "baseline", "legend": "baseline (student alone)",
+                    "colour": "#000000", "tables": ("table1", "table2", "table3"), "linestyle": ":", "marker": "o"}
 
     def forward(self, batch: Batch, epoch: int) -> StepOutput:
         reps = self.nets(batch.x_target, with_teacher=False)
@@ -26,6 +28,10 @@ class TeacherAlone(Method):
     name = "teacher"
     batchable = True
     reports_student = False
+    # Table 1's reference row: after the methods, no paper number beside it
+    presentation = {"label": "Teacher (reference: full modalities)", "short": "teacher",
+                    "legend": "teacher (full modalities)", "colour": "#555555", "tables": ("table1",),
+                    "reference": True, "linestyle": (0, (3, 1, 1, 1, 1, 1)), "marker": "*"}
 
     def forward(self, batch: Batch, epoch: int) -> StepOutput:
         reps = self.nets(batch.x_target, batch.x_aux)

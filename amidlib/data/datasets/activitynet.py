@@ -26,6 +26,7 @@ class ActivityNet(VideoDataset, PaperDataset):
     name = "activitynet"
     title = "ActivityNet v1.3 (videos with audio)"
     class_noun = "activity"
+    paper_tables, paper_part = ("table1", "table2"), "ActivityNet (Tables 1-2's ActivityNet column)"
     code = ("data/datasets/_paper.py", *VIDEO_CODE)
 
     def needs(self, root: Path) -> list[tuple[Path, str]]:

@@ -67,6 +67,13 @@ class Dataset:
     all_views: ClassVar[tuple[str, ...]] = ()
     #: the preset its nets were made for (used where nothing else names one)
     preset: ClassVar[str] = "embedded"
+    #: True: every profile trains this dataset at its own :attr:`preset` unless the profile's settings for it name
+    #: another (the digit pairs: batch 16 is what makes them the paper's batch regime)
+    preset_binds: ClassVar[bool] = False
+    #: a paper dataset: the paper's tables its runs fill, and what of them, said where a table is left without
+    #: it (the ``datasets`` parameter): ``("table1", "table2")``, "UCF51 (Tables 1-2's UCF51 column)"
+    paper_tables: ClassVar[tuple[str, ...]] = ()
+    paper_part: ClassVar[str] = ""
     #: files its runs' numbers depend on, beyond the shared run code and this module (paths under amidlib/)
     code: ClassVar[tuple[str, ...]] = ()
     #: the notebook parameters its loader takes as options (``on_bad``, ``frames_root``): a profile sets them

@@ -30,6 +30,7 @@ class Iemocap(PaperDataset):
     name = "iemocap"
     title = "IEMOCAP (4 classes, leave-one-session-out)"
     class_noun = "emotion"
+    paper_tables, paper_part = ("table3",), "IEMOCAP (Table 3)"
     kind = "features"
     views = (("visual_frames",), ("audio", "text"))
     all_views = ("visual_frames", "audio", "text")

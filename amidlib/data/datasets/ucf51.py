@@ -27,6 +27,7 @@ class Ucf51(VideoDataset, PaperDataset):
     name = "ucf51"
     title = "UCF51 (UCF101 classes with audio, split 1)"
     class_noun = "action"
+    paper_tables, paper_part = ("table1", "table2"), "UCF51 (Tables 1-2's UCF51 column)"
     code = ("data/datasets/_paper.py", *VIDEO_CODE)
     loader_parameters = ("on_bad", "frames_root")
 
