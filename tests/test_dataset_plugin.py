@@ -80,23 +80,33 @@ def test_a_copied_dataset_module_is_registered_and_trains(tmp_path):
 _PAIRS_COPY = r"""
 import json, sys
 from amidlib.data import datasets
-from amidlib.paper import tables
+from pathlib import Path
+from amidlib.paper import figures, names, tables
 from amidlib.repro import profiles, runs
 
 prof = profiles.load_profile("cpu", dataset="my_pairs", epochs=1, n_jobs=1, cache_dir=sys.argv[1], out_dir=sys.argv[2])
 spec = runs.make_spec(prof, prof.main, "baseline", 0)
 paper = profiles.load_profile("paper", datasets=["ucf51"], out_dir=sys.argv[3])
 table3 = tables.build_table(runs.Study(paper, verbose=False), "table3")
+ci = profiles.load_profile("ci", dataset="my_pairs", epochs=1, n_jobs=1, cache_dir=sys.argv[1], out_dir=sys.argv[4])
+study = runs.Study(ci, verbose=False)
+table1 = tables.build_table(study, "table1")
+_, per_class = figures.build_fig3(study)
 print(json.dumps({"choices": list(prof.dataset_choices), "main": prof.main.dataset, "preset": spec.preset,
-                  "batch": spec.effective_config()["batch_size"], "describe": prof.describe().splitlines()[0],
+                  "table1_settings": sorted(set(table1.setting)), "table1_rows": sorted(set(table1.row)),
+                  "fig3_classes": sorted(set(per_class.class_name))[:3],
+                  "fig3_n_classes": int(per_class.class_name.nunique()),
+                  "fig3_png": (Path(sys.argv[4]) / "fig3.png").stat().st_size,
+                  "batch": spec.effective_config()["batch_size"], "table1_want": names.table_rows("table1"),
                   "table3_rows": len(table3), "table3_md": open(sys.argv[3] + "/table3.md").read(),
                   "iemocap": [datasets.get("iemocap").paper_tables, datasets.get("iemocap").paper_part]}))
 """
 
 
-def test_a_copied_pairs_module_is_a_profile_choice_at_its_own_preset(tmp_path):
+def test_a_copied_pairs_module_is_a_profile_choice_at_its_own_preset_and_reaches_table1_and_fig3(tmp_path):
     """Issue 33: the ``dataset`` choices come from the registry and the preset from the dataset's file (it was a
-    closed list in the profiles and the preset written twice)."""
+    closed list in the profiles and the preset written twice); a ci reproduction on the copy builds Table 1 and
+    Fig 3 on it, with no other edit."""
     root = _copy_package(tmp_path)
     folder = root / "amidlib/data/datasets"
     text = (folder / "uci_pairs.py").read_text()
@@ -104,11 +114,15 @@ def test_a_copied_pairs_module_is_a_profile_choice_at_its_own_preset(tmp_path):
     (folder / "my_pairs.py").write_text(text.replace('"uci_pairs"', '"my_pairs"'))
     env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
     proc = subprocess.run([sys.executable, "-c", _PAIRS_COPY, str(tmp_path / "cache"), str(tmp_path / "figures"),
-                           str(tmp_path / "paper")], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+                           str(tmp_path / "paper"), str(tmp_path / "ci")], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert "my_pairs" in out["choices"] and out["main"] == "my_pairs"
     assert out["preset"] == "embedded_pairs" and out["batch"] == 16
+    # ... and it reaches the tables and figures: Table 1's main column and Fig 3's per-class view are on the copy
+    assert "my_pairs:fou→fac" in out["table1_settings"] and out["table1_rows"] == sorted(out["table1_want"])
+    assert out["fig3_n_classes"] == 55 and out["fig3_classes"] == ["0-0", "0-1", "0-2"] and out["fig3_png"] > 10_000
     # Table 3 is IEMOCAP's: with only UCF51 in the datasets parameter its line says so, in IEMOCAP's file's words
     assert out["table3_rows"] == 0 and "Not reproduced: IEMOCAP (Table 3) left out" in out["table3_md"]
     assert out["iemocap"] == [["table3"], "IEMOCAP (Table 3)"]
