@@ -215,3 +215,35 @@ def test_the_run_records_its_batch_regime_from_the_batches_drawn():
     # 5 balanced classes, batch 16: about 1 + 15 * 29 / 149 = 3.9 same-class items per anchor
     assert res.metrics["batch_positives"] == pytest.approx(3.9, abs=0.6)
     assert res.metrics["lambda1_min"] <= res.metrics["lambda1_max"] and 0 < res.metrics["lambda1_min"] < 1
+
+
+def test_final_epochs_averages_the_last_epochs_final_metrics(synthetic):
+    """``final_epochs`` k: a run's final metrics are the mean of what the final metrics read after each of its last k
+    epochs (the per-epoch test evaluation reads the same split, so the history's last k rows must average to them),
+    for a lone run and for seeds trained as one batched model; k = 1 is the last epoch's."""
+    from amidlib.core.experiment import run_seeds
+
+    train, test = synthetic
+    kw = dict(preset="tiny", epochs=6, warmup_epochs=2, eval_every=1, progress=False)
+    lone = run("amid", train, test, seed=0, final_epochs=3, **kw)
+    batched = run_seeds("amid", train, test, seeds=[0, 1], final_epochs=3, **kw)
+    for res in (lone, *batched):
+        h = res.history
+        for metric in ("student_top1", "teacher_top1"):
+            assert res.metrics[metric] == pytest.approx(h[f"test_{metric}"].iloc[-3:].mean(), abs=1e-4)
+        last3 = h["test_student_top1"].iloc[-3:]
+        if last3.nunique() > 1:  # (then the mean is not the last epoch's value)
+            assert res.metrics["student_top1"] != pytest.approx(last3.iloc[-1], abs=1e-6)
+        per_class = res.metrics["per_class_student_top1"]
+        assert len(per_class) == train.n_classes and abs(sum(per_class) / len(per_class) - res.metrics["ua"]) < 1e-6
+    last = run("amid", train, test, seed=0, final_epochs=1, **kw)
+    assert last.metrics["student_top1"] == pytest.approx(last.history["test_student_top1"].iloc[-1], abs=1e-4)
+    assert last.history.equals(lone.history)  # reading the metrics changes nothing the run trains
+
+
+def test_final_epochs_with_checkpoints_is_refused(tmp_path, synthetic):
+    train, test = synthetic
+    with pytest.raises(ValueError, match="final_epochs=3 averages"):
+        run("baseline", train, test, seed=0, preset="tiny", final_epochs=3, checkpoint_dir=str(tmp_path / "ck"))
+    with pytest.raises(ValueError, match="final_epochs"):
+        run("baseline", train, test, seed=0, preset="tiny", final_epochs=0)

@@ -173,10 +173,11 @@ def _weights(stored: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 
 
 def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[int],
-                desc: str = "") -> list[pd.DataFrame]:
+                desc: str = "", after_epoch=None) -> list[pd.DataFrame]:
     """Train ``methods`` (seed k's method, built as :func:`amidlib.core.experiment.run` builds it) for
     ``cfg.epochs`` as one batched model; returns one history per seed, as :func:`train` would.
     ``train_data`` / ``test_data``: one split shared by every seed, or a list with each seed's own split.
+    ``after_epoch(epoch)``: called after each epoch's history rows, when each method holds that epoch's weights.
 
     On return each method holds its own trained weights and buffers (views into the stacked tensors)."""
     k_seeds = len(methods)
@@ -260,6 +261,8 @@ def train_seeds(methods: list[Method], train_data, test_data, cfg, seeds: list[i
             seed_sums = {name: v[k] for name, v in sums.items()}  # seed k's sums, as train() passes them
             histories[k].append(epoch_row(method, epoch, seed_sums, n_batches, lambda k=k, evaluations=evaluations: {
                 split: values[k] for split, values in evaluations.items()}))
+        if after_epoch is not None:
+            after_epoch(epoch)
     for method in methods:
         method.eval()
     return [pd.DataFrame(h) for h in histories]

@@ -126,9 +126,10 @@ def run(method: str, train_ds, test_ds, seed: int = 0, preset: str | None = "emb
     extra_kwargs = method_cls.pretrain(cfg, new_nets, train_data, test_data, n_classes, seed)
     seed_everything(seed)
     model = method_cls(new_nets(), cfg, n_classes, train_data.n, **extra_kwargs).to(cfg.device)
-    history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}")
+    last = LastEpochs([model], [setup])
+    history = train(model, train_data, test_data, cfg, seed, desc=f"{method} seed {seed}", after_epoch=last.read)
     return _result(method, model, history, setup, train_ds, test_ds, seed, time.perf_counter() - started,
-                   time.process_time() - cpu_started, record_extra, keep_model)
+                   time.process_time() - cpu_started, record_extra, keep_model, last.final(0))
 
 
 def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embedded", *,
@@ -176,12 +177,39 @@ def run_seeds(method: str, train_ds, test_ds, seeds, preset: str | None = "embed
         train_data, test_data = [setup[2] for setup in setups], [setup[3] for setup in setups]
     else:
         train_data, test_data = setups[0][2], setups[0][3]
-    histories = batched.train_seeds(models, train_data, test_data, cfg, seeds, desc=f"{method} seeds {seeds}")
+    last = LastEpochs(models, setups)
+    histories = batched.train_seeds(models, train_data, test_data, cfg, seeds, desc=f"{method} seeds {seeds}",
+                                    after_epoch=last.read)
     wall, cpu = (time.perf_counter() - started) / len(seeds), (time.process_time() - cpu_started) / len(seeds)
     extra = {**(record_extra or {}), "engine": f"batched: {len(seeds)} seeds {seeds}"}
-    return [_result(method, model, history, setup, tr, te, seed, wall, cpu, extra, keep_model)
-            for seed, model, history, setup, tr, te in zip(seeds, models, histories, setups, trains, tests,
-                                                            strict=True)]
+    return [_result(method, model, history, setup, tr, te, seed, wall, cpu, extra, keep_model, last.final(k))
+            for k, (seed, model, history, setup, tr, te) in enumerate(zip(seeds, models, histories, setups, trains,
+                                                                          tests, strict=True))]
+
+
+class LastEpochs:
+    """The final metrics of each of the last ``final_epochs`` epochs, read after each of them (``after_epoch``), and
+    their mean: a run's final metrics when ``final_epochs`` > 1. With ``final_epochs`` 1 nothing is read during
+    training and the final metrics are those of the trained model, as always."""
+
+    def __init__(self, models: list, setups: list):
+        self.models, self.setups = models, setups
+        self.read_metrics: list[list[dict[str, Any]]] = [[] for _ in models]
+
+    def read(self, epoch: int) -> None:
+        cfg = self.setups[0][1]
+        if cfg.final_epochs > 1 and epoch + 1 > cfg.epochs - cfg.final_epochs:
+            for k, (model, (_, own_cfg, train_data, test_data, n_classes, _)) in enumerate(
+                    zip(self.models, self.setups, strict=True)):
+                self.read_metrics[k].append(_final_metrics(model, train_data, test_data, n_classes, own_cfg))
+
+    def final(self, k: int) -> dict[str, Any] | None:
+        """Model ``k``'s final metrics, the mean over the epochs read (lists element by element); None: none read."""
+        read = self.read_metrics[k]
+        if not read:
+            return None
+        return {name: (np.mean([r[name] for r in read], axis=0).tolist() if isinstance(read[0][name], list)
+                       else float(np.mean([r[name] for r in read]))) for name in read[0]}
 
 
 @dataclass(frozen=True)
@@ -197,7 +225,7 @@ class RunFlops:
     step_distill: int           # one training step after it
     once: int                   # what a phase's first step does once more (CRD's normalising constant)
     evaluation: int             # every per-epoch evaluation of the run, summed
-    final: int                  # the final metrics (embeddings of both splits, retrieval)
+    final: int                  # the final metrics (embeddings of both splits, retrieval), each time they are read
     pretrain: int = 0           # what the method trains before its own model (AMID's fixed teacher)
 
     @property
@@ -229,7 +257,8 @@ def run_flops(method: str, train_ds, test_ds, preset: str | None = "embedded", *
         flops = _training_flops(model, cfg, train_data, test_data)
         model.eval()
         final = _count_flops(lambda: _final_metrics(model, train_data, test_data, n_classes, cfg))
-    return dataclasses.replace(flops, final=final, pretrain=pretrain)
+    # read after each of the last final_epochs epochs (LastEpochs), or once after training
+    return dataclasses.replace(flops, final=final * min(cfg.final_epochs, cfg.epochs), pretrain=pretrain)
 
 
 def _count_flops(fn) -> int:
@@ -350,10 +379,12 @@ def _setup(method, train_ds, test_ds, preset, nets_factory, loader_factory, over
     return method_cls, cfg, train_data, test_data, n_classes, new_nets
 
 
-def _result(method, model, history, setup, train_ds, test_ds, seed, wall, cpu, record_extra, keep_model) -> Result:
-    """A trained model's Result: final metrics, the regime it trained in, the record of every value used."""
+def _result(method, model, history, setup, train_ds, test_ds, seed, wall, cpu, record_extra, keep_model,
+            final: dict[str, Any] | None = None) -> Result:
+    """A trained model's Result: final metrics (``final``: those read over the last epochs, :class:`LastEpochs`;
+    None: the trained model's), the regime it trained in, the record of every value used."""
     _, cfg, train_data, test_data, n_classes, _ = setup
-    final = _final_metrics(model, train_data, test_data, n_classes, cfg)
+    final = dict(final) if final is not None else _final_metrics(model, train_data, test_data, n_classes, cfg)
     final.update(regime_summary(history))
     record = dict(cfg)
     record.update(

@@ -161,18 +161,19 @@ def split_logs(sums: dict, n_batches: int) -> tuple[dict[str, float], dict]:
 
 
 def train(method: Method, train_data: TensorData, test_data: TensorData, cfg, seed: int, desc: str = "",
-          on_step=None) -> pd.DataFrame:
+          on_step=None, after_epoch=None) -> pd.DataFrame:
     """Train ``method`` for ``cfg.epochs``; returns the history, one row per epoch.
 
     Under torchrun (a process group of several ranks) the run is split across the ranks and equals the
     single-process run on the same global batch ``cfg.batch_size`` (:mod:`amidlib.core.distributed`);
     only rank 0 writes checkpoints. ``on_step(epoch, step, losses, method)``: called after every step's
-    updates' gradients are final (tests compare them across ranks)."""
+    updates' gradients are final (tests compare them across ranks). ``after_epoch(epoch)``: called after each
+    epoch's history row (the final metrics of the last epochs are read there: ``final_epochs``)."""
     with distributed.prepare(method, cfg.device):
-        return _train(method, train_data, test_data, cfg, seed, desc, on_step)
+        return _train(method, train_data, test_data, cfg, seed, desc, on_step, after_epoch)
 
 
-def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_step) -> pd.DataFrame:
+def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_step, after_epoch) -> pd.DataFrame:
     ranks = distributed.world()
     generator = seed_everything(seed + 1)  # +1: different stream from the one that initialised the weights
     # subnormal floats (from tiny gradients and Adam moments) slow CPU arithmetic ~15x: flush them
@@ -249,6 +250,8 @@ def _train(method: Method, train_data, test_data, cfg, seed: int, desc: str, on_
                             teacher=f"{history[-1]['test_teacher_top1']:.1f}")
         if cfg.checkpoint_dir and distributed.is_main_process():  # ranks hold the same state: rank 0 writes it
             save_checkpoint(cfg.checkpoint_dir, method, opt, d_opt, epoch + 1, history, generator, cfg)
+        if after_epoch is not None:
+            after_epoch(epoch)
     return pd.DataFrame(history)
 
 
