@@ -11,7 +11,7 @@ seeds as well
     first seeds  →  evaluate_claims  →  comparisons at the edge  →  their two arms × edge seeds  →  runs.csv "edge"
 
 The decision reads the first seeds only and looks at both sides of 0, so it favours no verdict; the
-extra runs are evaluated once, after their last epoch (no figure draws their curves). The runs land in
+extra runs are evaluated only for their final metrics (no figure draws their curves). The runs land in
 ``runs.csv`` as source ``edge`` (each with the row and pairing of its arm); the tables keep the first seeds,
 so every row of a table has the same n, and :func:`~amidlib.paper.claims.evaluate_claims` adds the edge runs
 to the comparisons at the edge only.

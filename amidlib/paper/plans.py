@@ -5,7 +5,8 @@ Runs are shared between tables: the AMID runs with default settings serve Tables
 the figures, because a run's cache key is its *effective* configuration.
 
 Only the runs whose per-epoch curves a figure draws (:data:`CURVE_FIGURES`) are evaluated every
-epoch; every other run is evaluated once, after its last epoch (``Profile.execution.final_eval_only``). On the
+epoch; every other run is evaluated only for its final metrics, after its last epoch (or each of its last
+``final_epochs``, whose mean they are: the digit pairs' preset) (``Profile.execution.final_eval_only``). On the
 embedded data a per-epoch evaluation (2,000 samples) costs about as much arithmetic as the epoch's
 training, and evaluation changes nothing in what a run trains, so its final numbers are the same.
 """

@@ -174,7 +174,7 @@ def plot_fig1_diagnostic(hist: pd.DataFrame, data: str, warmup: int | None = Non
     fig.suptitle("Fig 1 diagnostic: teacher accuracy and MI bounds")
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return set_caption(fig, f"Fig 1 diagnostic: does maximising I(M;S) alone weaken the teacher? Per epoch, the "
-                       f"teacher's test top-1 (left; flat line: the teacher trained alone, final epoch, band ± sd) "
+                       f"teacher's test top-1 (left; flat line: the teacher trained alone, its final top-1, band ± sd) "
                        f"and the MI losses L_MI_s, L_MI_a (middle, right; a lower loss is a higher bound on the MI) "
                        f"for L_MI_s alone, L_MI_s + L_MI_a and AMID. {data}; {_band_text(hist, warmup)}.")
 
