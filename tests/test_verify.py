@@ -175,7 +175,7 @@ def test_a_reproduction_on_another_cpu_passes_with_its_borderline_claims_reporte
 
 #: the measured CPU pairs (benchmarks/cross_cpu): (reference, other)
 CPU_PAIRS = [("amd_epyc_avx2", "intel_xeon_avx512"), ("pairs_amd_avx512", "pairs_amd_avx2_kernels"),
-             ("pairs_amd_avx512", "pairs_intel_xeon")]
+             ("pairs_amd_avx512", "pairs_intel_xeon"), ("pairs_amd_avx512_last3", "pairs_amd_avx2_kernels_last3")]
 
 
 def _differences(dataset):
