@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 
 from amidlib.core.files import atomic_write_text
 from amidlib.core.methods import METHODS
 from amidlib.paper import names
+from amidlib.paper.stats import paired_effect
 
 #: the config values that tell the curve runs' configurations apart (AMID's ablation switches)
 _SWITCHES = ("use_mi_s", "use_mi_a", "use_adv", "use_d2", "dynamic_lambda", "mi_loss", "fixed_teacher",
@@ -87,11 +87,6 @@ def estimates(curves: pd.DataFrame, k: int) -> pd.Series:
     return curves[curves.epoch > last - k].groupby(["row", "setting", "seed"])["top1"].mean()
 
 
-def half_width(diffs: np.ndarray) -> float:
-    n = len(diffs)
-    return float(stats.t.ppf(0.975, n - 1) * diffs.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", default=None, help="a finished reproduction's folder (default: the newest runs/cpu/*)")
@@ -123,10 +118,10 @@ def main() -> None:
         for k, est in per_k.items():
             a, b = est.loc[("amid", setting)], est.loc[(row, setting)]
             seeds = a.index.intersection(b.index)
-            diffs = (a.loc[seeds] - b.loc[seeds]).to_numpy()
+            effect = paired_effect(a.loc[seeds], b.loc[seeds])
             line["seeds"] = len(seeds)
-            line[f"effect, last {k}"] = round(float(diffs.mean()), 2)
-            line[f"95 % half-width, last {k}"] = round(half_width(diffs), 2)
+            line[f"effect, last {k}"] = round(effect.effect, 2)
+            line[f"95 % half-width, last {k}"] = round((effect.ci_high - effect.ci_low) / 2, 2)
         paired.append(line)
 
     text = (f"# The last epoch or the mean of the last epochs? (the curve runs of {run.name})\n\n"

@@ -162,10 +162,10 @@ def _declare_from_files() -> None:
             continue
         spec = dict(METHODS[name].presentation)
         taken = [e.row for e in _DECLARED.values()]
-        if spec["label"] in {r.label for r in taken}:
-            spec["label"] = f"{spec['label']} ({name})"
-            spec["short"] = f"{spec.get('short') or METHODS[name].presentation['label']} ({name})"
-            spec["legend"] = f"{spec.get('legend') or spec['short']} ({name})"
+        if spec["label"] in {r.label for r in taken}:  # (declare's defaults: short = label, legend = short)
+            short = spec.get("short") or spec["label"]
+            spec.update(label=f"{spec['label']} ({name})", short=f"{short} ({name})",
+                        legend=f"{spec.get('legend') or short} ({name})")
         if spec["colour"] in {r.colour for r in taken} | {r.colour for r in globals().get("VARIANTS", {}).values()}:
             spec["colour"] = _spare_colour()
         if (spec.get("linestyle"), spec.get("marker")) in {(r.linestyle, r.marker) for r in taken}:
